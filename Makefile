@@ -1,0 +1,33 @@
+# cxpulse: `make run` sets everything up and starts the demo; `make test` runs the suite.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: run test install system-deps lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/cxpulse run --config config.toml --simulate demo
+
+system-deps:
+	bash tests/system_deps.sh
+
+lint: $(STAMP)
+	$(PY) -m ruff check server stream dsp dashboards simulators tests bench
+
+test: $(STAMP) system-deps lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

@@ -1,0 +1,1 @@
+"""Panel dashboards: the supervisors' live wall."""

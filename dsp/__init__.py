@@ -1,0 +1,1 @@
+"""Signal processing: numba VAD, prosody/emotion scoring, keyword matching."""

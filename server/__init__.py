@@ -1,0 +1,1 @@
+"""Live server: Litestar API, websocket push, loyalty display, QR survey, CLI."""

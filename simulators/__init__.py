@@ -1,0 +1,1 @@
+"""Seeded traffic generators for every feed of the wire contract."""

@@ -1,0 +1,1 @@
+"""Streaming core: event schemas, the pure metric engine and its NATS adapter."""

@@ -1,0 +1,218 @@
+"""Event schemas of the wire contract (msgspec), shared by core, server and simulators.
+
+``validate_event`` is the single gate every input passes: it decodes a payload, checks
+ranges, the subject/location match and the event-time limits, and returns either the event
+with its time in epoch milliseconds or a ``Rejection`` with a reason a person understands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Literal
+
+import msgspec
+
+MAX_PAYLOAD_BYTES = 64 * 1024
+
+EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+LocationId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_-]{1,64}$")]
+Timestamp = Annotated[dt.datetime, msgspec.Meta(tz=True)] | int
+ShortText = Annotated[str, msgspec.Meta(max_length=256)]
+Comment = Annotated[str, msgspec.Meta(max_length=2000)]
+Seconds = Annotated[float, msgspec.Meta(ge=0, le=7 * 86400)]
+
+FEEDBACK_TYPES = ("button", "nps", "csat", "ces", "csi", "visit")
+FLOW_CHANNELS = ("phone", "site", "marketplace", "social", "email", "chat", "walk_in", "other")
+INCIDENT_ACTIONS = ("open", "assign", "comment", "resolve", "reopen")
+INCIDENT_CATEGORIES = (
+    "claim", "consultation", "product_quality", "certificate", "service", "thanks", "other",
+)
+SEVERITIES = ("low", "normal", "high", "critical")
+
+
+class _Feedback(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    id: EventId
+    ts: Timestamp
+    location: LocationId
+    device: ShortText | None = None
+    staff: ShortText | None = None
+    touchpoint: ShortText | None = None
+    session: ShortText | None = None
+    channel: Literal["terminal", "qr", "web", "sms"] | None = None
+    comment: Comment | None = None
+
+
+class ButtonEvent(_Feedback, tag="button"):
+    """Loyalty-button press; 1 is the worst button."""
+
+    value: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    scale: Annotated[int, msgspec.Meta(ge=2, le=5)]
+
+    def __post_init__(self) -> None:
+        if self.value > self.scale:
+            raise ValueError(f"`value` {self.value} is above `scale` {self.scale}")
+
+
+class NpsEvent(_Feedback, tag="nps"):
+    value: Annotated[int, msgspec.Meta(ge=0, le=10)]
+
+
+class CsatEvent(_Feedback, tag="csat"):
+    value: Annotated[int, msgspec.Meta(ge=1, le=5)]
+
+
+class CesEvent(_Feedback, tag="ces"):
+    value: Annotated[int, msgspec.Meta(ge=1, le=7)]
+
+
+class CsiEvent(_Feedback, tag="csi"):
+    """A factor (Likert) answer, normalised later to (value - 1) / (scale - 1)."""
+
+    factor: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    question: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    value: Annotated[int, msgspec.Meta(ge=1, le=10)]
+    scale: Annotated[int, msgspec.Meta(ge=2, le=10)] = 5
+
+    def __post_init__(self) -> None:
+        if self.value > self.scale:
+            raise ValueError(f"`value` {self.value} is above `scale` {self.scale}")
+
+
+class VisitEvent(_Feedback, tag="visit"):
+    """One served visitor: the denominator of response rate."""
+
+
+FeedbackEvent = ButtonEvent | NpsEvent | CsatEvent | CesEvent | CsiEvent | VisitEvent
+
+
+class FlowEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """One incoming contact on a channel."""
+
+    id: EventId
+    ts: Timestamp
+    location: LocationId
+    channel: Literal["phone", "site", "marketplace", "social", "email", "chat", "walk_in", "other"]
+    answered: bool | None = None
+    wait_s: Seconds | None = None
+    handle_s: Seconds | None = None
+    hold_s: Seconds | None = None
+    first_contact_resolved: bool | None = None
+    queue: ShortText | None = None
+
+
+class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """One step in an incident's life: open, assign, comment, resolve, reopen."""
+
+    id: EventId
+    ts: Timestamp
+    location: LocationId
+    incident: EventId
+    action: Literal["open", "assign", "comment", "resolve", "reopen"]
+    category: (
+        Literal["claim", "consultation", "product_quality", "certificate", "service", "thanks", "other"]
+        | None
+    ) = None
+    channel: ShortText | None = None
+    department: ShortText | None = None
+    severity: Literal["low", "normal", "high", "critical"] | None = None
+    text: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
+    assignee: ShortText | None = None
+
+    def __post_init__(self) -> None:
+        if self.action == "open" and self.category is None:
+            raise ValueError("`category` is required when `action` is 'open'")
+
+
+InputEvent = FeedbackEvent | FlowEvent | IncidentEvent
+
+_DECODERS: dict[str, msgspec.json.Decoder] = {
+    "feedback": msgspec.json.Decoder(FeedbackEvent),
+    "flow": msgspec.json.Decoder(FlowEvent),
+    "incident": msgspec.json.Decoder(IncidentEvent),
+}
+_ENCODER = msgspec.json.Encoder()
+
+
+class Rejection(msgspec.Struct, frozen=True):
+    """Why an input was refused: a stable ``code`` for counting and a sentence for people."""
+
+    code: str
+    reason: str
+
+
+class Limits(msgspec.Struct, frozen=True):
+    """Event-time acceptance window, relative to the core's clock."""
+
+    max_clock_skew_ms: int = 300_000
+    retention_ms: int = 35 * 86_400_000
+
+
+def ts_to_ms(ts: dt.datetime | int) -> int:
+    """Contract timestamp (aware datetime or epoch ms) -> epoch milliseconds."""
+    if isinstance(ts, int):
+        return ts
+    return int(ts.timestamp() * 1000)
+
+
+def encode(event: InputEvent) -> bytes:
+    """Serialise an event exactly as the contract's JSON."""
+    return _ENCODER.encode(event)
+
+
+_AT = re.compile(r" - at `\$\.?(.*)`$")
+
+
+def _explain(exc: msgspec.MsgspecError) -> Rejection:
+    text = str(exc)
+    m = _AT.search(text)
+    field = m.group(1) if m else ""
+    msg = text[: m.start()] if m else text
+    if not isinstance(exc, msgspec.ValidationError):
+        return Rejection("not_json", f"payload is not valid JSON: {msg}")
+    if field == "type" and msg.startswith("Invalid value"):
+        return Rejection("unknown_type", f"unknown `type` {msg.removeprefix('Invalid value ')}; "
+                         f"expected one of {', '.join(FEEDBACK_TYPES)}")
+    if "missing required field `type`" in msg:
+        return Rejection("unknown_type", "feedback has no `type` field")
+    if msg.startswith("Expected `object`"):
+        return Rejection("not_object", "payload must be a JSON object")
+    if any(op in msg for op in ("<=", ">=", " < ", " > ", "length", "above `scale`", "match pattern")):
+        where = f"field `{field}`: " if field else ""
+        return Rejection("out_of_range", f"{where}{msg}")
+    if "missing required field" in msg:
+        return Rejection("missing_field", msg)
+    if "is required when" in msg or "timezone" in msg:
+        return Rejection("invalid_field", msg if not field else f"field `{field}`: {msg}")
+    where = f"field `{field}`: " if field else ""
+    return Rejection("invalid_field", f"{where}{msg}")
+
+
+def validate_event(
+    kind: str, subject_location: str, payload: bytes, now_ms: int, limits: Limits = Limits()
+) -> tuple[InputEvent, int] | Rejection:
+    """Decode and check one input event; returns (event, ts_ms) or a Rejection."""
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        return Rejection("too_large", f"payload of {len(payload)} bytes exceeds the 64 KiB limit")
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        return Rejection("bad_subject", f"no input feed named {kind!r}")
+    try:
+        event = decoder.decode(payload)
+    except msgspec.MsgspecError as exc:
+        return _explain(exc)
+    if event.location != subject_location:
+        return Rejection(
+            "location_mismatch",
+            f"`location` {event.location!r} does not match the subject's {subject_location!r}",
+        )
+    ts_ms = ts_to_ms(event.ts)
+    if ts_ms > now_ms + limits.max_clock_skew_ms:
+        ahead_s = (ts_ms - now_ms) / 1000
+        return Rejection("future_ts", f"`ts` is {ahead_s:.0f} s in the future (clock skew limit "
+                         f"{limits.max_clock_skew_ms // 1000} s)")
+    if ts_ms < now_ms - limits.retention_ms:
+        age_d = (now_ms - ts_ms) / 86_400_000
+        return Rejection("too_old_ts", f"`ts` is {age_d:.1f} days old, beyond the retention of "
+                         f"{limits.retention_ms // 86_400_000} days")
+    return event, ts_ms
