@@ -148,6 +148,9 @@ class Limits(msgspec.Struct, frozen=True):
     retention_ms: int = 35 * 86_400_000
 
 
+DEFAULT_LIMITS = Limits()
+
+
 def ts_to_ms(ts: dt.datetime | int) -> int:
     """Contract timestamp (aware datetime or epoch ms) -> epoch milliseconds."""
     if isinstance(ts, int):
@@ -189,9 +192,10 @@ def _explain(exc: msgspec.MsgspecError) -> Rejection:
 
 
 def validate_event(
-    kind: str, subject_location: str, payload: bytes, now_ms: int, limits: Limits = Limits()
+    kind: str, subject_location: str, payload: bytes, now_ms: int, limits: Limits | None = None
 ) -> tuple[InputEvent, int] | Rejection:
     """Decode and check one input event; returns (event, ts_ms) or a Rejection."""
+    limits = limits or DEFAULT_LIMITS
     if len(payload) > MAX_PAYLOAD_BYTES:
         return Rejection("too_large", f"payload of {len(payload)} bytes exceeds the 64 KiB limit")
     decoder = _DECODERS.get(kind)
