@@ -12,3 +12,13 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def repo_root() -> Path:
     return ROOT
+
+
+@pytest.fixture
+def nats_server(tmp_path):
+    """A real nats-server with JetStream on a free port, stopped after the test."""
+    from stream.nats_server import EmbeddedNats
+
+    server = EmbeddedNats(tmp_path / "nats").start()
+    yield server
+    server.stop()

@@ -1,0 +1,161 @@
+"""NATS plumbing shared by the core, server, simulators and workers: connect, streams, DLQ.
+
+Thin by design: it knows connection options, stream names and the dead-letter format, and
+nothing about metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+import uuid
+from collections.abc import Mapping
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import NotFoundError
+
+from stream.config import Config, NatsConfig
+from stream.events import Rejection
+from stream.subjects import Subjects
+
+log = logging.getLogger("cxpulse.nats")
+
+REASON_HEADER = "Cx-Reason"
+REASON_CODE_HEADER = "Cx-Reason-Code"
+ORIGINAL_SUBJECT_HEADER = "Cx-Original-Subject"
+
+
+def stream_names(prefix: str) -> dict[str, str]:
+    """JetStream resource names derived from the subject prefix (so several can coexist)."""
+    p = prefix.upper().replace("-", "_")
+    return {
+        "input": f"{p}_INPUT",
+        "dlq": f"{p}_DLQ",
+        "alerts": f"{p}_ALERTS",
+        "kv": f"{p}_CORE",
+        "objects": f"{p}_SNAPSHOTS",
+    }
+
+
+def _tls_context(cfg: NatsConfig) -> ssl.SSLContext | None:
+    if not (cfg.tls_ca or cfg.tls_cert):
+        return None
+    ctx = ssl.create_default_context(cafile=cfg.tls_ca or None)
+    if cfg.tls_cert:
+        ctx.load_cert_chain(cfg.tls_cert, cfg.tls_key or None)
+    return ctx
+
+
+async def connect(cfg: NatsConfig, url: str, name: str, *, attempts: int = 8) -> NATS:
+    """Connect with the configured credentials; retries the first connect with backoff and
+    reconnects forever afterwards (nats-py resubscribes on reconnect)."""
+    options: dict[str, object] = {
+        "servers": [u.strip() for u in url.split(",") if u.strip()],
+        "name": name,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": min(2.0, cfg.max_reconnect_wait_s),
+        "allow_reconnect": True,
+        "ping_interval": 10,
+        "max_outstanding_pings": 3,
+        "pending_size": 64 * 1024 * 1024,
+    }
+    if cfg.user:
+        options["user"], options["password"] = cfg.user, cfg.password
+    if cfg.token:
+        options["token"] = cfg.token
+    if cfg.creds:
+        options["user_credentials"] = cfg.creds
+    tls = _tls_context(cfg)
+    if tls:
+        options["tls"] = tls
+
+    async def _on_error(exc: Exception) -> None:
+        log.warning("nats: %s", exc)
+
+    async def _on_disconnect() -> None:
+        log.warning("nats: disconnected; reconnecting")
+
+    async def _on_reconnect() -> None:
+        log.info("nats: reconnected")
+
+    options.update(error_cb=_on_error, disconnected_cb=_on_disconnect,
+                   reconnected_cb=_on_reconnect)
+    delay = 0.2
+    for attempt in range(attempts):
+        try:
+            return await nats.connect(**options, connect_timeout=2)  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - any failure here is retried, then re-raised
+            if attempt == attempts - 1:
+                raise
+            log.warning("nats: connect to %s failed (%s); retrying in %.1f s", url, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, cfg.max_reconnect_wait_s)
+    raise RuntimeError("unreachable")
+
+
+async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    try:
+        await js.stream_info(config.name or "")
+    except NotFoundError:
+        await js.add_stream(config)
+        return
+    await js.update_stream(config)
+
+
+async def ensure_streams(js: JetStreamContext, cfg: Config) -> None:
+    """Create or update the input and dead-letter streams of the contract."""
+    names = stream_names(cfg.nats.prefix)
+    subjects = Subjects(cfg.nats.prefix)
+    retention_s = float(cfg.core.retention_days * 86400)
+    common = {
+        "storage": StorageType.FILE,
+        "retention": RetentionPolicy.LIMITS,
+        "discard": DiscardPolicy.OLD,
+        "max_age": retention_s,
+        "num_replicas": cfg.nats.replicas,
+        "duplicate_window": cfg.nats.duplicate_window_s,
+    }
+    await _ensure_stream(js, StreamConfig(
+        name=names["input"], subjects=subjects.input_filters, **common,  # type: ignore[arg-type]
+        description="cxpulse input: feedback, flow and incident events",
+    ))
+    await _ensure_stream(js, StreamConfig(
+        name=names["dlq"], subjects=[subjects.dlq_wildcard], **common,  # type: ignore[arg-type]
+        description="cxpulse dead letters: rejected input with the reason",
+    ))
+
+
+def dead_letter_headers(
+    subject: str, headers: Mapping[str, str] | None, rejection: Rejection, msg_id: str | None
+) -> dict[str, str]:
+    """Headers of a dead letter: the original ones (``Nats-*`` renamed so JetStream does not
+    act on them), the original subject and the reason."""
+    out: dict[str, str] = {}
+    for key, value in (headers or {}).items():
+        out[f"Cx-Orig-{key}" if key.lower().startswith("nats-") else key] = value
+    out[ORIGINAL_SUBJECT_HEADER] = subject
+    out[REASON_CODE_HEADER] = rejection.code
+    out[REASON_HEADER] = " ".join(rejection.reason.split())[:1000]
+    out["Nats-Msg-Id"] = msg_id or f"dlq-{uuid.uuid4().hex}"
+    return out
+
+
+async def publish_dead_letter(
+    js: JetStreamContext,
+    subjects: Subjects,
+    source: str,
+    subject: str,
+    headers: Mapping[str, str] | None,
+    payload: bytes,
+    rejection: Rejection,
+    msg_id: str | None = None,
+) -> None:
+    """Send a rejected input to ``{prefix}.dlq.{source}``: payload unchanged, reason in headers.
+
+    ``msg_id`` makes re-sending idempotent (the core passes the input's stream sequence)."""
+    hdrs = dead_letter_headers(subject, headers, rejection, msg_id)
+    await js.publish(subjects.dlq(source), payload, headers=hdrs)

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+from stream.config import Config
+from stream.events import Rejection
+from stream.nats_io import connect, ensure_streams, publish_dead_letter, stream_names
+from stream.nats_server import port_open
+from stream.subjects import Subjects
+
+
+async def test_dead_letter_keeps_payload_subject_headers_and_reason(nats_server):
+    cfg = Config()
+    nc = await connect(cfg.nats, nats_server.url, "test")
+    js = nc.jetstream()
+    await ensure_streams(js, cfg)
+    await ensure_streams(js, cfg)  # idempotent
+    rej = Rejection("not_json", "payload is not valid JSON")
+    await publish_dead_letter(js, Subjects(), "feedback", "cx.feedback.a",
+                              {"Nats-Msg-Id": "x1", "Foo": "bar"}, b"\xff\x00", rej, "dlq-1")
+    await publish_dead_letter(js, Subjects(), "feedback", "cx.feedback.a",
+                              {"Nats-Msg-Id": "x1"}, b"\xff\x00", rej, "dlq-1")  # replayed
+    info = await js.stream_info(stream_names("cx")["dlq"])
+    assert info.state.messages == 1
+    sub = await js.pull_subscribe("cx.dlq.>", "t")
+    (msg,) = await sub.fetch(1, timeout=2)
+    assert msg.data == b"\xff\x00"
+    assert msg.headers["Cx-Original-Subject"] == "cx.feedback.a"
+    assert msg.headers["Cx-Reason-Code"] == "not_json"
+    assert msg.headers["Cx-Orig-Nats-Msg-Id"] == "x1"
+    assert msg.headers["Foo"] == "bar"
+    await nc.close()
+
+
+def test_embedded_server_dies_with_its_parent(tmp_path):
+    """kill -9 of the owning process leaves no orphan nats-server."""
+    code = textwrap.dedent(f"""
+        import sys, time
+        from stream.nats_server import EmbeddedNats
+        s = EmbeddedNats({str(tmp_path)!r}).start()
+        print(s.port, s.process.pid, flush=True)
+        time.sleep(60)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    port, child_pid = (int(x) for x in parent.stdout.readline().split())
+    assert port_open("127.0.0.1", port)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and port_open("127.0.0.1", port):
+        time.sleep(0.05)
+    assert not port_open("127.0.0.1", port)
+    try:
+        os.kill(child_pid, 0)
+        alive = os.waitpid(child_pid, os.WNOHANG) == (0, 0)
+    except (ProcessLookupError, ChildProcessError):
+        alive = False
+    assert not alive
