@@ -1,0 +1,80 @@
+"""The ``cxpulse`` command: ``run``, ``simulate``, ``check-config``, ``hash-token``."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+import sys
+
+from stream.config import ConfigError, load_config
+
+
+def _cmd_check_config(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    print(f"{args.config}: ok ({len(cfg.locations)} locations, {len(cfg.auth.tokens)} tokens)")
+    return 0
+
+
+def _cmd_hash_token(args: argparse.Namespace) -> int:
+    print(hashlib.sha256(args.token.encode()).hexdigest())
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from server.runner import run
+
+    return run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cxpulse", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start NATS (if none configured), core, server, dashboards")
+    run.add_argument("--config", default="config.toml")
+    run.add_argument("--simulate", metavar="SCENARIO", default=None,
+                     help="also run a simulator scenario (e.g. demo)")
+    run.add_argument("--no-dashboards", action="store_true")
+    run.set_defaults(func=_cmd_run)
+
+    sub.add_parser("simulate", help="publish simulated traffic (see `cxpulse simulate -h`)")
+
+    chk = sub.add_parser("check-config", help="validate a config file and exit")
+    chk.add_argument("--config", default="config.toml")
+    chk.set_defaults(func=_cmd_check_config)
+
+    tok = sub.add_parser("hash-token", help="print the sha256 to store for a token")
+    tok.add_argument("token")
+    tok.set_defaults(func=_cmd_hash_token)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["simulate"]:
+        from simulators.cli import main as simulate_main  # owns its own argument parser
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+        try:
+            return simulate_main(argv[1:])
+        except ConfigError as exc:
+            print(f"cxpulse: configuration error: {exc}", file=sys.stderr)
+            return 2
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"cxpulse: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
