@@ -155,6 +155,7 @@ class CoreConfig(_Section):
     max_clock_skew_s: Annotated[float, msgspec.Meta(ge=0, le=86400)] = 300.0
     non_responders_as: Literal["passive", "detractor"] = "passive"
     problem_threshold: Annotated[int, msgspec.Meta(ge=2)] = 3
+    problem_window_days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 7
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 1000
     snapshot_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     snapshot_every_events: Annotated[int, msgspec.Meta(ge=1000)] = 200_000
@@ -173,6 +174,7 @@ class SlaConfig(_Section):
     review_working_days: Annotated[int, msgspec.Meta(ge=0)] = 2
     claim_hours: Annotated[float, msgspec.Meta(gt=0)] = 24.0
     live_call_channels: tuple[str, ...] = ("phone",)
+    live_call_transfer_minutes: Annotated[float, msgspec.Meta(ge=0)] = 5.0
 
 
 class ServerConfig(_Section):
