@@ -1,0 +1,142 @@
+"""When rules are active and notifications muted: opening hours and maintenance windows.
+
+Everything is evaluated in the *location's own* time zone through zoneinfo, so "09:00" is
+09:00 in Yekaterinburg or Berlin, before and after a DST change alike (Alertmanager's
+mute-time intervals were UTC-only for years; its users kept four copies of one schedule).
+Regions use their zone, the network the default zone; both use the default calendar hours.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from stream.alerting.schema import MaintenanceConfig
+    from stream.config import Config
+
+DAY_MIN = 24 * 60
+_SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+Span = tuple[int, int]
+
+
+def parse_span(text: str) -> Span:
+    """``"22:00-02:00"`` -> (1320, 120) minutes; the end may be past midnight (wraps)."""
+    m = _SPAN.match(text)
+    if not m:
+        raise ValueError(f"expected 'HH:MM-HH:MM', got {text!r}")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2) or (h1 * 60 + m1 == h2 * 60 + m2):
+        raise ValueError(f"bad time span {text!r}")
+    return h1 * 60 + m1, h2 * 60 + m2
+
+
+def _local(ms: int, tz: ZoneInfo) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ms / 1000, tz)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """Opening hours per weekday (Monday first, minutes of the local day) and holidays."""
+
+    tz: ZoneInfo
+    hours: tuple[Span | None, ...]
+    holidays: frozenset[dt.date] = frozenset()
+
+    def _span_on(self, day: dt.date) -> Span | None:
+        return None if day in self.holidays else self.hours[day.weekday()]
+
+    def is_open(self, ms: int) -> bool:
+        local = _local(ms, self.tz)
+        span = self._span_on(local.date())
+        minute = local.hour * 60 + local.minute
+        return span is not None and span[0] <= minute < span[1]
+
+    def open_since_ms(self, ms: int) -> int | None:
+        """Start of the opening interval containing ``ms`` (None when closed)."""
+        if not self.is_open(ms):
+            return None
+        local = _local(ms, self.tz)
+        span = self._span_on(local.date())
+        assert span is not None
+        start = dt.datetime.combine(local.date(), dt.time(span[0] // 60, span[0] % 60), self.tz)
+        return int(start.timestamp() * 1000)
+
+
+ALWAYS_HOURS: tuple[Span | None, ...] = ((0, DAY_MIN),) * 7
+
+
+@dataclass(frozen=True)
+class Calendars:
+    """Calendar per scope id; unknown locations get the default zone and default hours."""
+
+    default: Calendar
+    by_scope: dict[str, Calendar] = field(default_factory=dict)
+
+    def of(self, scope: str) -> Calendar:
+        return self.by_scope.get(scope, self.default)
+
+
+def calendars_from_config(cfg: Config) -> Calendars:
+    """Build calendars from ``[calendar]``, ``[[regions]]`` and ``[[locations]]``."""
+    base_holidays = frozenset(dt.date.fromisoformat(d) for d in cfg.calendar.holidays)
+    base_hours = cfg.calendar.hours.minutes()
+    default = Calendar(ZoneInfo(cfg.core.default_timezone), base_hours, base_holidays)
+    by_scope: dict[str, Calendar] = {"network": default}
+    for region in cfg.regions:
+        tz = ZoneInfo(region.timezone or cfg.core.default_timezone)
+        by_scope[region.id] = Calendar(tz, base_hours, base_holidays)
+    for loc in cfg.locations:
+        holidays = base_holidays | {dt.date.fromisoformat(d) for d in loc.holidays}
+        hours = loc.hours.minutes() if loc.hours else base_hours
+        by_scope[loc.id] = Calendar(ZoneInfo(cfg.timezone_of(loc.id)), hours, holidays)
+    return Calendars(default, by_scope)
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """A one-off (absolute ``start_ms``..``end_ms``) or weekly recurring local-time window."""
+
+    id: str
+    start_ms: int | None = None
+    end_ms: int | None = None
+    weekdays: frozenset[int] = frozenset()  # 0 = Monday; empty = every day
+    span: Span | None = None
+    tz: ZoneInfo | None = None  # None: the zone of the alert's scope
+
+    def active(self, ms: int, scope_tz: ZoneInfo) -> bool:
+        if self.start_ms is not None and self.end_ms is not None:
+            return self.start_ms <= ms < self.end_ms
+        if self.span is None:
+            return False
+        local = _local(ms, self.tz or scope_tz)
+        minute = local.hour * 60 + local.minute
+        start, end = self.span
+        day = local.weekday()
+        if start < end:
+            inside = start <= minute < end
+        elif minute >= start:
+            inside = True
+        else:  # after midnight: belongs to the window that began the previous day
+            inside = minute < end
+            day = (day - 1) % 7
+        return inside and (not self.weekdays or day in self.weekdays)
+
+
+def maintenance_window(mc: MaintenanceConfig) -> MaintenanceWindow:
+    """Compile a validated ``[[alerts.maintenance]]`` entry."""
+    if mc.start:
+        start = dt.datetime.fromisoformat(mc.start)
+        end = dt.datetime.fromisoformat(mc.end)
+        return MaintenanceWindow(mc.id, int(start.timestamp() * 1000), int(end.timestamp() * 1000))
+    return MaintenanceWindow(
+        mc.id,
+        weekdays=frozenset(WEEKDAYS.index(d) for d in mc.weekdays),
+        span=parse_span(mc.hours),
+        tz=ZoneInfo(mc.timezone) if mc.timezone else None,
+    )
