@@ -1,0 +1,127 @@
+"""Feedback devices of one location: presence sensor, loyalty buttons, survey terminal, QR form.
+
+A survey session is one customer's answers (NPS, often CSAT/CES, 1-2 CSI questions picked
+at random from the questionnaire), all sharing ``session``; they follow a visit, so the
+response rate (sessions / visits) is the location's own. Each answer derives from one
+latent satisfaction per customer, so NPS, CSAT and CSI move together as real ones do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from simulators.model import Emission, Ids, SimLocation
+from simulators.profiles import on_scale, satisfaction, zone
+from simulators.texts import comment
+from stream.config import CsiQuestion
+from stream.events import (
+    ButtonEvent,
+    CesEvent,
+    CsatEvent,
+    CsiEvent,
+    NpsEvent,
+    VisitEvent,
+    ts_to_ms,
+)
+
+# SERVQUAL questionnaire used when the config defines none.
+DEFAULT_QUESTIONS: tuple[CsiQuestion, ...] = (
+    CsiQuestion(id="clean", factor="tangibles"),
+    CsiQuestion(id="promise", factor="reliability"),
+    CsiQuestion(id="speed", factor="responsiveness"),
+    CsiQuestion(id="competence", factor="assurance"),
+    CsiQuestion(id="attention", factor="empathy"),
+)
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    """CSI questions to pick from and how many at most per survey session."""
+
+    questions: tuple[CsiQuestion, ...] = DEFAULT_QUESTIONS
+    per_survey: int = 2
+
+
+class FeedbackGen:
+    """Seeded generator of one location's feedback events; time is always passed in."""
+
+    def __init__(self, loc: SimLocation, rng: random.Random, ids: Ids, quiz: Questionnaire) -> None:
+        self.loc = loc
+        self.rng = rng
+        self.ids = ids
+        self.quiz = quiz
+
+    def _emit(self, event: object) -> Emission:
+        return Emission(ts_to_ms(event.ts), "feedback", self.loc.id, event)  # type: ignore[attr-defined]
+
+    def staff_member(self) -> tuple[str, float]:
+        """Who served the customer, and that person's quality offset."""
+        i = self.rng.randrange(len(self.loc.staff))
+        return self.loc.staff[i], self.loc.staff_skill[i]
+
+    def visit(self, ts_ms: int, staff: str) -> Emission:
+        """One served visitor, counted by the presence sensor at the entrance."""
+        return self._emit(VisitEvent(
+            id=self.ids.next("v"), ts=ts_ms, location=self.loc.id,
+            device=f"{self.loc.id}-sensor1", staff=staff, touchpoint="entrance",
+        ))
+
+    def press(self, ts_ms: int, quality: float, device: str, touchpoint: str,
+              value: int | None = None) -> Emission:
+        """A loyalty-button press; ``value`` forces a button (red-press bursts)."""
+        scale = self.loc.button_scale
+        staff, skill = self.staff_member()
+        if value is None:
+            value = on_scale(self.rng, satisfaction(self.rng, quality + skill), 1, scale, 0.3)
+        return self._emit(ButtonEvent(
+            id=self.ids.next("b"), ts=ts_ms, location=self.loc.id, value=value, scale=scale,
+            device=device, touchpoint=touchpoint,
+            staff=staff if self.rng.random() < 0.8 else None,
+        ))
+
+    def session(self, ts_ms: int, quality: float, staff: str, skill: float,
+                channel: str) -> list[Emission]:
+        """One survey session (``channel`` "terminal" or "qr"), answers a few seconds apart."""
+        rng, loc = self.rng, self.loc
+        u = satisfaction(rng, quality + skill)
+        session = self.ids.next("s")
+        touchpoint = rng.choice(("consultation", "cashdesk", "pickup"))
+        device = loc.terminal if channel == "terminal" else None
+        tz = zone(loc.timezone) if channel == "terminal" else dt.UTC
+        common = {"location": loc.id, "session": session, "staff": staff,
+                  "touchpoint": touchpoint, "channel": channel, "device": device}
+        t = ts_ms
+        nps = on_scale(rng, u, 0, 10, 0.8)
+        text = None
+        if rng.random() < (0.35 if nps <= 6 else 0.1 if nps >= 9 else 0.03):
+            text = comment(rng, loc.language, good=nps >= 9)
+        events: list[object] = [NpsEvent(id=self.ids.next("n"), ts=_at(t, tz), value=nps,
+                                         comment=text, **common)]
+        if rng.random() < (0.6 if channel == "terminal" else 0.4):
+            t += rng.randint(3000, 15000)
+            events.append(CsatEvent(id=self.ids.next("c"), ts=_at(t, tz),
+                                    value=on_scale(rng, u, 1, 5), **common))
+        if rng.random() < 0.5:
+            t += rng.randint(3000, 15000)
+            events.append(CesEvent(id=self.ids.next("e"), ts=_at(t, tz),
+                                   value=on_scale(rng, u, 1, 7, 0.6), **common))
+        for q in self._pick_questions():
+            t += rng.randint(3000, 15000)
+            events.append(CsiEvent(
+                id=self.ids.next("q"), ts=_at(t, tz), factor=q.factor, question=q.id,
+                value=on_scale(rng, u + rng.gauss(0, 0.08), 1, q.scale), scale=q.scale, **common,
+            ))
+        return [self._emit(e) for e in events]
+
+    def _pick_questions(self) -> list[CsiQuestion]:
+        qs, most = self.quiz.questions, min(self.quiz.per_survey, len(self.quiz.questions))
+        if most <= 0:
+            return []
+        return self.rng.sample(qs, self.rng.randint(1, min(most, 2)))
+
+
+def _at(ts_ms: int, tz: dt.tzinfo) -> dt.datetime:
+    """RFC 3339 event time as terminals send it (whole milliseconds, their own offset)."""
+    return dt.datetime.fromtimestamp(ts_ms // 1000, tz).replace(microsecond=(ts_ms % 1000) * 1000)

@@ -1,0 +1,147 @@
+"""The traffic generator: every feed of every location, stepped over event time.
+
+Pure and seeded: ``Traffic.advance(until_ms)`` returns, in time order, the events with
+``ts < until_ms`` that have not been returned yet. Event time is generated in fixed steps
+(one minute) and buffered in a heap, so the output is the same however the caller slices
+time (one call for a day, or one call per wall second in real time). Each location draws
+from its own ``random.Random`` seeded by (run seed, location id).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from simulators.feedback import DEFAULT_QUESTIONS, FeedbackGen, Questionnaire
+from simulators.flow import FlowGen
+from simulators.incidents import IncidentGen
+from simulators.model import Emission, Ids, SimLocation, run_tag
+from simulators.profiles import load_at, poisson
+from simulators.scenarios import SCENARIOS, Plan
+from stream.config import Config
+
+STEP_MS = 60_000
+HOUR_MS = 3_600_000
+# Events per hour of a typical location at the daily peak (load 1.0, scale 1).
+VISITS_PER_H = 120.0
+PRESSES_PER_H = 60.0
+CONTACTS_PER_H = 200.0
+INCIDENTS_PER_H = 3.0
+QR_SHARE = 0.3
+
+
+def questionnaire(cfg: Config) -> Questionnaire:
+    """The config's CSI questions (built-in SERVQUAL ones when it has none)."""
+    return Questionnaire(cfg.csi.questions or DEFAULT_QUESTIONS, cfg.csi.questions_per_survey)
+
+
+def make_plan(network: tuple[SimLocation, ...], scenario: str, start_ms: int,
+              end_ms: int | None, seed: int, target: str | None = None) -> Plan:
+    """Bind a scenario to a run; the target defaults to the first location."""
+    by_id = {loc.id: loc for loc in network}
+    target_loc = by_id[target] if target else network[0]
+    return Plan(
+        scenario=SCENARIOS[scenario], start_ms=start_ms, end_ms=end_ms, seed=seed,
+        target=target_loc.id, target_button=target_loc.button_devices[0][0],
+        spell_locations=tuple(loc.id for loc in network if loc.configured) or (network[0].id,),
+    )
+
+
+@dataclass
+class _LocationGens:
+    loc: SimLocation
+    rng: random.Random
+    feedback: FeedbackGen
+    flow: FlowGen
+    incidents: IncidentGen
+
+
+class Traffic:
+    """Seeded event generator for a whole network under one plan."""
+
+    def __init__(self, plan: Plan, network: tuple[SimLocation, ...], quiz: Questionnaire) -> None:
+        self.plan = plan
+        tag = run_tag(plan.seed, plan.scenario.name, plan.start_ms)
+        self._gens = []
+        for loc in network:
+            rng = random.Random(f"{plan.seed}:{loc.id}")
+            ids = Ids(tag, loc.id)
+            self._gens.append(_LocationGens(
+                loc, rng, FeedbackGen(loc, rng, ids, quiz), FlowGen(loc, rng, ids),
+                IncidentGen(loc, rng, ids)))
+        self._heap: list[tuple[int, int, Emission]] = []
+        self._order = itertools.count()
+        self._next_step_ms = plan.start_ms
+
+    @property
+    def cursor_ms(self) -> int:
+        """Event time up to which steps have been generated."""
+        return self._next_step_ms
+
+    def advance(self, until_ms: int) -> list[Emission]:
+        """Events with ``ts < until_ms`` (capped at the plan's end), in time order."""
+        if self.plan.end_ms is not None:
+            until_ms = min(until_ms, self.plan.end_ms)
+        while self._next_step_ms < until_ms:
+            t0 = self._next_step_ms
+            t1 = t0 + STEP_MS
+            if self.plan.end_ms is not None:
+                t1 = min(t1, self.plan.end_ms)
+            for g in self._gens:
+                self._push(self._step(g, t0, t1))
+            self._next_step_ms = t1
+        out: list[Emission] = []
+        while self._heap and self._heap[0][0] < until_ms:
+            out.append(heapq.heappop(self._heap)[2])
+        return out
+
+    def _push(self, events: Iterable[Emission]) -> None:
+        for e in events:
+            heapq.heappush(self._heap, (e.ts_ms, next(self._order), e))
+
+    def _step(self, g: _LocationGens, t0: int, t1: int) -> list[Emission]:
+        """One location's events whose story starts in [t0, t1)."""
+        sc, loc, rng = self.plan.scenario, g.loc, g.rng
+        cond = self.plan.conditions(loc.id, t0)
+        hours = (t1 - t0) / HOUR_MS
+        load = load_at(t0, loc.timezone, sc.night_floor) * sc.rate_scale * cond.traffic_mult
+        quality = loc.quality + cond.quality_delta
+        out: list[Emission] = []
+        for ts in _times(rng, VISITS_PER_H * loc.traffic * load * hours, t0, t1):
+            staff, skill = g.feedback.staff_member()
+            out.append(g.feedback.visit(ts, staff))
+            if rng.random() < loc.response_rate:
+                channel = "qr" if rng.random() < QR_SHARE else "terminal"
+                if not (channel == "terminal" and cond.terminal_silent):
+                    at = ts + rng.randint(30_000, 300_000)
+                    out.extend(g.feedback.session(at, quality, staff, skill, channel))
+        live = [d for d in loc.button_devices if d[0] not in cond.silent_devices]
+        for device, touchpoint in live:
+            mean = PRESSES_PER_H * loc.traffic * load * hours / len(loc.button_devices)
+            out.extend(g.feedback.press(ts, quality, device, touchpoint)
+                       for ts in _times(rng, mean, t0, t1))
+        if live and cond.red_presses_per_h:
+            device, touchpoint = live[0]
+            out.extend(g.feedback.press(ts, quality, device, touchpoint, value=1)
+                       for ts in _times(rng, cond.red_presses_per_h * hours, t0, t1))
+        out.extend(g.flow.contact(ts, cond.flow) for ts in
+                   _times(rng, CONTACTS_PER_H * loc.flow_scale * load * hours, t0, t1))
+        mean = INCIDENTS_PER_H * loc.traffic * load * cond.incident_mult * hours
+        for ts in _times(rng, mean, t0, t1):
+            out.extend(g.incidents.lifecycle(ts, cond.incidents))
+        return out
+
+
+def _times(rng: random.Random, mean: float, t0: int, t1: int) -> list[int]:
+    """Poisson arrivals in [t0, t1): a Poisson count, uniform instants."""
+    return [rng.randrange(t0, t1) for _ in range(poisson(rng, mean))]
+
+
+def generate(plan: Plan, network: tuple[SimLocation, ...], quiz: Questionnaire) -> list[Emission]:
+    """Every event of a bounded plan, in time order."""
+    if plan.end_ms is None:
+        raise ValueError("generate() needs a bounded plan (end_ms)")
+    return Traffic(plan, network, quiz).advance(plan.end_ms)
