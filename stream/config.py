@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from stream.alerting.schema import AlertsConfig, name_list_items
+
 ID_PATTERN = r"^[a-z0-9_-]{1,64}$"
 Id = Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -221,6 +223,7 @@ class Config(_Section):
     auth: AuthConfig = AuthConfig()
     dashboards: DashboardConfig = DashboardConfig()
     csi: CsiConfig = CsiConfig()
+    alerts: AlertsConfig = AlertsConfig()
     regions: tuple[RegionConfig, ...] = ()
     locations: tuple[LocationConfig, ...] = ()
 
@@ -264,7 +267,7 @@ def load_config_text(text: str, source: str = "config.toml") -> Config:
     try:
         return msgspec.toml.decode(text.encode(), type=Config)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise ConfigError(_explain(exc, source)) from None
+        raise ConfigError(name_list_items(_explain(exc, source), text)) from None
 
 
 def load_config(path: str | Path | None = None) -> Config:
