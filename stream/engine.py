@@ -25,6 +25,7 @@ from stream.events import (
     IncidentEvent,
     InputEvent,
     NpsEvent,
+    Rejection,
     VisitEvent,
 )
 from stream.geography import HOUR_MS, Geography, Place
@@ -94,10 +95,15 @@ class MetricsEngine:
             self.csi_keys[key] = col
         return col
 
-    def _dim_entity(self, kind: str, place: Place, key: str) -> int:
+    def _dim_entity(self, kind: str, place: Place, key: str) -> int | None:
+        """Row of a staff member / touchpoint; None past the configured cap (then the event
+        still counts everywhere else, only this breakdown skips it)."""
         k = (kind, place.idx, key)
         ent = self.dim_keys.get(k)
         if ent is None:
+            if len(self.dim_keys) >= self.cfg.core.max_dimension_keys:
+                self.rejects["dimension_cap"] += 1
+                return None
             ent = len(self.dim_keys)
             self.dim_keys[k] = ent
         return ent
@@ -106,6 +112,18 @@ class MetricsEngine:
         return self.cfg.core.max_csi_questions - len(self.csi_keys)
 
     # -- writing ----------------------------------------------------------------------------
+
+    def admit(self, event: InputEvent) -> Rejection | None:
+        """Capacity checks that keep memory bounded; None when the event can be applied."""
+        core = self.cfg.core
+        if event.location not in self.geo.by_id and len(self.geo.places) >= core.max_locations:
+            return Rejection("too_many_locations", f"location {event.location!r} would exceed "
+                             f"[core] max_locations = {core.max_locations}")
+        if (isinstance(event, CsiEvent) and (event.factor, event.question) not in self.csi_keys
+                and len(self.csi_keys) >= core.max_csi_questions):
+            return Rejection("too_many_csi_questions", f"CSI question {event.question!r} would "
+                             f"exceed [core] max_csi_questions = {core.max_csi_questions}")
+        return None
 
     def reject(self, code: str) -> None:
         self.rejects[code] += 1
@@ -182,6 +200,8 @@ class MetricsEngine:
         for kind, key in (("staff", staff), ("touchpoint", touchpoint)):
             if key:
                 ent = self._dim_entity(kind, place, key)
+                if ent is None:
+                    continue
                 for name, amount in cols:
                     w.add_dim(ent, day, DIM_COL[name], amount)
 

@@ -1,0 +1,292 @@
+"""The streaming core: a thin NATS adapter around the pure ``MetricsEngine``.
+
+Order of work per batch: fetch from the durable pull consumer -> validate each message
+(bad ones to the DLQ with their reason) -> apply the valid ones -> ack the batch (ack-all on
+its last message) -> tell readers which scopes changed. The state is snapshotted to
+JetStream (object store + a KV manifest holding the last applied stream sequence); on start
+the core loads the snapshot and replays the stream from the next sequence, so a ``kill -9``
+at any moment loses nothing and counts nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+import msgspec
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+
+from stream import query, snapshot
+from stream.config import Config
+from stream.core_state import SnapshotStore
+from stream.engine import MetricsEngine
+from stream.events import Limits, Rejection, validate_event
+from stream.nats_io import connect, ensure_streams, publish_dead_letter, stream_names
+from stream.readmodel import (
+    ChangeFeed,
+    FlowProfile,
+    IncidentView,
+    LocationView,
+    Metrics,
+)
+from stream.subjects import Subjects, is_id
+
+log = logging.getLogger("cxpulse.core")
+CONSUMER = "core"
+
+
+class Core:
+    """Runs the engine behind NATS and answers in-process reads (``CoreReader``)."""
+
+    def __init__(self, cfg: Config, nats_url: str, *, clock: Callable[[], float] = time.time,
+                 name: str = "cxpulse-core") -> None:
+        self.cfg = cfg
+        self.url = nats_url
+        self.name = name
+        self.clock = clock
+        self.subjects = Subjects(cfg.nats.prefix)
+        self.names = stream_names(cfg.nats.prefix)
+        self.limits = Limits(int(cfg.core.max_clock_skew_s * 1000),
+                             cfg.core.retention_days * 86_400_000)
+        self.engine = MetricsEngine(cfg)
+        self.changes = ChangeFeed()
+        self.nc = None
+        self.js = None
+        self._store: SnapshotStore | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._running = False
+        self._busy = False
+        self._dlq_floor = 0
+        self._since_snapshot = 0
+        self._last_snapshot = time.monotonic()
+        self._last_expire = 0.0
+        self.started_at = 0.0
+        self.ready = asyncio.Event()
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.nc = await connect(self.cfg.nats, self.url, self.name)
+        self.js = self.nc.jetstream()
+        await ensure_streams(self.js, self.cfg)
+        self._store = SnapshotStore(self.js, self.names)
+        await self._store.open()
+        await self._restore()
+        self._dlq_floor = await self._last_dead_letter_seq()
+        self._psub = await self._bind_consumer(self.engine.last_seq + 1)
+        self._running = True
+        self.started_at = time.monotonic()
+        self._task = asyncio.create_task(self._consume(), name="cxpulse-core-consume")
+
+    async def stop(self, *, snapshot_state: bool = True) -> None:
+        self._running = False
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if snapshot_state and self.nc and self.nc.is_connected:
+            with contextlib.suppress(Exception):
+                await self.save_snapshot()
+        if self.nc:
+            with contextlib.suppress(Exception):
+                await self.nc.drain()
+
+    async def _restore(self) -> None:
+        assert self._store is not None
+        started = time.monotonic()
+        blob = await self._store.load()
+        if blob is None:
+            return
+        try:
+            self.engine = await asyncio.to_thread(
+                lambda: snapshot.restore(self.cfg, snapshot.decode(blob)))
+            log.info("core: snapshot at seq %d loaded in %.2f s", self.engine.last_seq,
+                     time.monotonic() - started)
+        except (snapshot.SnapshotMismatch, msgspec.DecodeError, ValueError) as exc:
+            log.warning("core: snapshot not usable (%s); replaying the stream from the start", exc)
+            self.engine = MetricsEngine(self.cfg)
+
+    async def _bind_consumer(self, start_seq: int):  # noqa: ANN202 - nats-py type
+        assert self.js is not None
+        stream = self.names["input"]
+        with contextlib.suppress(NotFoundError):
+            await self.js.delete_consumer(stream, CONSUMER)
+        await self.js.add_consumer(stream, ConsumerConfig(
+            durable_name=CONSUMER, deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=start_seq, ack_policy=AckPolicy.ALL, max_ack_pending=-1,
+            ack_wait=60, max_waiting=512,
+        ))
+        return await self.js.pull_subscribe_bind(CONSUMER, stream=stream,
+                                                 pending_msgs_limit=200_000)
+
+    async def _last_dead_letter_seq(self) -> int:
+        """Highest input sequence already dead-lettered (so a replay does not repeat it)."""
+        assert self.js is not None
+        try:
+            info = await self.js.stream_info(self.names["dlq"])
+            if not info.state.messages:
+                return 0
+            msg = await self.js.get_msg(self.names["dlq"], info.state.last_seq)
+            return int((msg.headers or {}).get("Cx-Input-Seq", 0))
+        except Exception:  # noqa: BLE001 - best effort; JetStream's duplicate window remains
+            return 0
+
+    # -- consuming --------------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        batch = self.cfg.core.batch_size
+        while self._running:
+            try:
+                msgs = await self._psub.fetch(batch, timeout=0.5)
+            except TimeoutError:
+                self.ready.set()
+                await self._housekeeping(idle=True)
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - NATS down or reconnecting: keep trying
+                log.warning("core: fetch failed (%s); retrying", exc)
+                await asyncio.sleep(0.5)
+                continue
+            self._busy = True
+            try:
+                await self._process(msgs)
+            finally:
+                self._busy = False
+            await self._housekeeping(idle=False)
+
+    def _decode(self, msg: Msg, now_ms: int) -> tuple[str, object]:
+        parsed = self.subjects.parse(msg.subject)
+        if parsed is None or len(parsed[1]) != 1 or not is_id(parsed[1][0]):
+            return "unknown", Rejection("bad_subject", f"subject {msg.subject!r} is not "
+                                        f"{self.cfg.nats.prefix}.<feed>.<location>")
+        kind, (location,) = parsed
+        result = validate_event(kind, location, msg.data, now_ms, self.limits)
+        if not isinstance(result, Rejection):
+            result = self.engine.admit(result[0]) or result
+        return kind, result
+
+    async def _process(self, msgs: list[Msg]) -> None:
+        now_ms = int(self.clock() * 1000)
+        items = []
+        for msg in msgs:
+            kind, result = self._decode(msg, now_ms)
+            if isinstance(result, Rejection):
+                await self._dead_letter(kind, msg, result)
+            else:
+                items.append(result)
+        last_seq = msgs[-1].metadata.sequence.stream
+        changed = self.engine.apply_batch(items, last_seq)
+        await msgs[-1].ack()
+        self._since_snapshot += len(msgs)
+        self.changes.publish(changed)
+
+    async def _dead_letter(self, source: str, msg: Msg, rejection: Rejection) -> None:
+        assert self.js is not None
+        self.engine.reject(rejection.code)
+        seq = msg.metadata.sequence.stream
+        if seq <= self._dlq_floor:
+            return  # dead-lettered before a restart
+        headers = dict(msg.headers or {})
+        headers["Cx-Input-Seq"] = str(seq)
+        await publish_dead_letter(self.js, self.subjects, source, msg.subject, headers,
+                                  msg.data, rejection, msg_id=f"dlq-input-{seq}")
+
+    async def _housekeeping(self, idle: bool) -> None:
+        now = time.monotonic()
+        due = (now - self._last_snapshot >= self.cfg.core.snapshot_interval_s and
+               self._since_snapshot > 0)
+        if due or self._since_snapshot >= self.cfg.core.snapshot_every_events:
+            try:
+                await self.save_snapshot()
+            except Exception as exc:  # noqa: BLE001 - retried at the next interval
+                log.warning("core: snapshot failed: %s", exc)
+                self._last_snapshot = now
+        if idle and now - self._last_expire > 3600:
+            self._last_expire = now
+            self.engine.expire(int(self.clock() * 1000))
+
+    async def save_snapshot(self) -> int:
+        """Capture the state between batches and store it; returns its stream sequence."""
+        assert self._store is not None
+        snap = snapshot.capture(self.engine)
+        self._since_snapshot = 0
+        self._last_snapshot = time.monotonic()
+        blob = await asyncio.to_thread(snapshot.encode, snap)
+        await self._store.save(blob, snap.last_seq)
+        return snap.last_seq
+
+    # -- writing (server, integrators) ------------------------------------------------------
+
+    async def publish_input(self, kind: str, location: str, payload: bytes) -> Rejection | None:
+        """Validate like the consumer would, then publish to JetStream with its id."""
+        assert self.js is not None
+        result = validate_event(kind, location, payload, int(self.clock() * 1000), self.limits)
+        if isinstance(result, Rejection):
+            return result
+        await self.js.publish(self.subjects.input(kind, location), payload,
+                              headers={"Nats-Msg-Id": result[0].id})
+        return None
+
+    async def wait_idle(self, timeout_s: float = 10.0) -> bool:
+        """True once every message in the input stream has been applied."""
+        assert self.js is not None
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            info = await self.js.stream_info(self.names["input"])
+            if self.engine.last_seq >= info.state.last_seq and not self._busy:
+                return True
+            await asyncio.sleep(0.02)
+        return False
+
+    # -- reading (CoreReader) ---------------------------------------------------------------
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def metrics(self, scope: str, window: str, *, staff: str | None = None,
+                touchpoint: str | None = None) -> Metrics:
+        if staff or touchpoint:
+            return query.dimension_metrics(self.engine, scope, window, self._now_ms(),
+                                           staff=staff, touchpoint=touchpoint)
+        return query.metrics(self.engine, scope, window, self._now_ms())
+
+    def flow_profile(self, scope: str) -> FlowProfile:
+        return query.flow_profile(self.engine, scope, self._now_ms())
+
+    def incidents(self, scope: str = "network", status: str | None = None,
+                  breached: bool | None = None) -> list[IncidentView]:
+        return query.incident_views(self.engine, scope, self._now_ms(), status, breached)
+
+    def locations(self) -> list[LocationView]:
+        return [LocationView(p.id, p.name, p.region or "", p.tz.key, p.configured)
+                for p in self.engine.geo.places]
+
+    def scopes_of(self, location: str) -> tuple[str, ...]:
+        return self.engine.geo.scopes_of(location)
+
+    def known_scope(self, scope: str) -> bool:
+        return self.engine.geo.known(scope)
+
+    def devices(self) -> dict[tuple[str, str], int]:
+        """Last event time (epoch ms) per (location, device)."""
+        return dict(self.engine.devices)
+
+    def health(self) -> dict[str, object]:
+        connected = bool(self.nc and self.nc.is_connected)
+        running = bool(self._task and not self._task.done())
+        e = self.engine
+        return {
+            "status": "ok" if connected and running else "degraded",
+            "nats": "connected" if connected else "disconnected",
+            "core": "running" if running else "stopped",
+            "applied": e.applied, "duplicates": e.duplicates, "rejected": dict(e.rejects),
+            "last_seq": e.last_seq, "locations": len(e.geo.places),
+            "state_bytes": e.state_nbytes(),
+            "uptime_s": round(time.monotonic() - self.started_at, 1) if self.started_at else 0,
+        }

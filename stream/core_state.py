@@ -1,0 +1,81 @@
+"""Where the core keeps its snapshots: a JetStream object store plus a KV manifest.
+
+The manifest (``snapshot`` key) names the object and the last applied input sequence; the
+object is written first under the name the manifest does *not* point to, so a crash in the
+middle of a write leaves the previous snapshot intact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+import msgspec
+from nats.js import JetStreamContext
+from nats.js.api import StorageType
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
+
+log = logging.getLogger("cxpulse.core")
+MANIFEST_KEY = "snapshot"
+
+
+class Manifest(msgspec.Struct):
+    object: str
+    last_seq: int
+    size: int
+    sha256: str
+    created_ms: int
+
+
+class SnapshotStore:
+    """Load and save snapshot blobs in JetStream."""
+
+    def __init__(self, js: JetStreamContext, names: dict[str, str], replicas: int = 1) -> None:
+        self.js = js
+        self.names = names
+        self.replicas = replicas
+        self.manifest: Manifest | None = None
+
+    async def open(self) -> None:
+        try:
+            self.kv = await self.js.key_value(self.names["kv"])
+        except BucketNotFoundError:
+            self.kv = await self.js.create_key_value(
+                bucket=self.names["kv"], history=1, storage=StorageType.FILE,
+                replicas=self.replicas)
+        try:
+            self.obs = await self.js.object_store(self.names["objects"])
+        except BucketNotFoundError:
+            self.obs = await self.js.create_object_store(
+                self.names["objects"], storage=StorageType.FILE, replicas=self.replicas)
+
+    async def load(self) -> bytes | None:
+        """The latest complete snapshot, or None when there is none (or it is damaged)."""
+        try:
+            entry = await self.kv.get(MANIFEST_KEY)
+        except (KeyNotFoundError, NotFoundError):
+            return None
+        if not entry.value:
+            return None
+        manifest = msgspec.json.decode(entry.value, type=Manifest)
+        try:
+            result = await self.obs.get(manifest.object)
+        except NotFoundError:
+            log.warning("core: snapshot object %s is missing", manifest.object)
+            return None
+        data = result.data or b""
+        if hashlib.sha256(data).hexdigest() != manifest.sha256:
+            log.warning("core: snapshot %s is damaged (checksum mismatch)", manifest.object)
+            return None
+        self.manifest = manifest
+        return data
+
+    async def save(self, blob: bytes, last_seq: int) -> Manifest:
+        name = "snapshot-b" if self.manifest and self.manifest.object == "snapshot-a" else "snapshot-a"
+        await self.obs.put(name, blob)
+        manifest = Manifest(name, last_seq, len(blob), hashlib.sha256(blob).hexdigest(),
+                            int(time.time() * 1000))
+        await self.kv.put(MANIFEST_KEY, msgspec.json.encode(manifest))
+        self.manifest = manifest
+        return manifest
