@@ -1,0 +1,86 @@
+"""``cxpulse simulate``: publish simulated traffic to the NATS of a config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+from simulators.model import build_network
+from simulators.publisher import Publisher
+from simulators.runner import RunOptions, run
+from simulators.scenarios import SCENARIOS
+from stream.config import Config, load_config
+from stream.nats_io import connect, ensure_streams
+from stream.subjects import Subjects
+
+log = logging.getLogger("cxpulse.simulate")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    scenarios = "; ".join(f"{s.name}: {s.description}" for s in SCENARIOS.values())
+    p = argparse.ArgumentParser(prog="cxpulse simulate", description=__doc__,
+                                epilog=f"Scenarios: {scenarios}.")
+    p.add_argument("--config", default="config.toml", help="config file (default: %(default)s)")
+    p.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
+    p.add_argument("--locations", type=int, default=0, metavar="N",
+                   help="generate N more locations (sim-001, ...) beyond the config's")
+    p.add_argument("--speed", type=float, default=1.0, metavar="X",
+                   help="replay X times faster than real time, in the past, ending now")
+    p.add_argument("--duration", type=float, default=None, metavar="S",
+                   help="wall-clock seconds to run (default: the scenario's span / speed; "
+                        "open-ended at speed 1)")
+    p.add_argument("--seed", type=int, default=None, metavar="K",
+                   help="repeatable run (same seed and start: same events and ids)")
+    p.add_argument("--nats-url", default=None, metavar="URL",
+                   help="default: [nats] url, else the embedded server of `cxpulse run`")
+    p.add_argument("--target", default=None, metavar="LOCATION",
+                   help="the location bad-shift degrades / outage silences (default: first)")
+    p.add_argument("--mics", type=int, default=2, metavar="N",
+                   help="locations whose microphones stream audio at speed 1 (0: no audio)")
+    p.add_argument("--events", type=int, default=200_000, metavar="N",
+                   help="load: how many events to pre-generate and publish")
+    return p
+
+
+def nats_url(cfg: Config, override: str | None) -> str:
+    """``--nats-url``, else the config's URL, else the embedded server ``cxpulse run`` starts."""
+    if override:
+        return override
+    if cfg.nats.url:
+        return cfg.nats.url
+    return f"nats://{cfg.nats.embedded_host}:{cfg.nats.embedded_port}"
+
+
+async def _main(cfg: Config, args: argparse.Namespace) -> int:
+    url = nats_url(cfg, args.nats_url)
+    nc = await connect(cfg.nats, url, f"cxpulse-simulate-{args.scenario}")
+    try:
+        await ensure_streams(nc.jetstream(), cfg)  # harmless if the core already made them
+        pub = Publisher(nc, Subjects(cfg.nats.prefix))
+        opts = RunOptions(
+            scenario=args.scenario, extra_locations=args.locations, speed=args.speed,
+            duration_s=args.duration, seed=args.seed, target=args.target,
+            mic_locations=args.mics, load_events=args.events,
+        )
+        return await run(cfg, pub, opts)
+    finally:
+        await nc.drain()
+
+
+def main(argv: list[str]) -> int:
+    """Entry point of ``cxpulse simulate ARGS``; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.speed <= 0:
+        parser.error("--speed must be positive")
+    if args.locations < 0 or args.mics < 0 or args.events <= 0:
+        parser.error("--locations, --mics and --events must not be negative")
+    cfg = load_config(args.config)
+    if args.target and args.target not in {loc.id for loc in build_network(cfg, args.locations)}:
+        parser.error(f"--target {args.target!r} is not a simulated location")
+    try:
+        return asyncio.run(_main(cfg, args))
+    except KeyboardInterrupt:
+        log.info("simulate: stopped")
+        return 130

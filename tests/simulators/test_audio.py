@@ -1,0 +1,103 @@
+"""Microphone feeds: frame format, clips over noise, rates, dropouts, determinism."""
+
+from __future__ import annotations
+
+import collections
+import json
+
+import numpy as np
+import pytest
+
+from simulators.audio import DROPOUT_FRAMES, MicFeed, conversation, load_clips, resample
+from simulators.speech import write_wav
+
+CATEGORIES = ("greeting", "thanks", "farewell", "question", "complaint", "shouting", "neutral")
+
+
+@pytest.fixture
+def clips(tmp_path):
+    """One loud 0.5 s tone per category (shouting also agitated); one file stored at 8 kHz."""
+    manifest = []
+    for i, cat in enumerate(CATEGORIES):
+        rate = 8000 if cat == "neutral" else 16000
+        t = np.arange(rate // 2) / rate
+        write_wav(tmp_path / f"ru_{cat}.wav", (12000 * np.sin(2 * np.pi * (200 + 50 * i) * t))
+                  .astype(np.int16), rate)
+        manifest.append({"file": f"ru_{cat}.wav", "lang": "ru", "text": cat, "category": cat,
+                         "agitated": cat == "shouting", "keywords": [cat]})
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    return load_clips(tmp_path)
+
+
+def test_clips_load_at_16k(clips, tmp_path):
+    assert {c.info.category for c in clips} == set(CATEGORIES)
+    assert all(len(c.pcm) == 8000 for c in clips)  # 0.5 s at 16 kHz, the 8 kHz one resampled
+    assert load_clips(tmp_path / "missing") == []
+
+
+def test_resample_keeps_duration_and_tone():
+    t = np.arange(16000) / 16000
+    x = (1000 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    for rate in (8000, 48000):
+        y = resample(x, 16000, rate)
+        assert len(y) == rate
+        spectrum = np.abs(np.fft.rfft(y))
+        assert np.argmax(spectrum) * rate / len(y) == pytest.approx(440, abs=2)
+
+
+def test_frames_are_pcm16_with_consecutive_seq_and_exact_times(clips):
+    feed = MicFeed.seeded("loc-a", "desk1", clips, seed=3)
+    frames = [feed.frame(1_000_000 + 100 * k) for k in range(600)]
+    assert [f.seq for f in frames] == list(range(1, 601))
+    assert all(f.ts_ms == 1_000_000 + 100 * k for k, f in enumerate(frames))
+    assert all(len(f.pcm) == 2 * f.rate_hz // 10 for f in frames)
+    assert frames[0].headers() == {"Cx-Seq": "1", "Cx-Ts": "1000000", "Cx-Rate": str(feed.rate_hz)}
+    rms = np.array([np.sqrt(np.mean(np.frombuffer(f.pcm, "<i2").astype(float) ** 2))
+                    for f in frames])
+    assert np.percentile(rms, 20) < 400  # pauses: the noise floor
+    assert rms.max() > 2000  # clips: speech well above it
+    again = MicFeed.seeded("loc-a", "desk1", clips, seed=3)
+    assert [again.frame(1_000_000 + 100 * k).pcm for k in range(50)] == [f.pcm for f in frames[:50]]
+
+
+def test_mics_use_several_sample_rates(clips):
+    rates = {MicFeed.seeded(f"loc-{i}", "desk1", clips, seed=1).rate_hz for i in range(40)}
+    assert rates == {8000, 16000, 48000}
+
+
+def test_a_failing_mic_drops_frames_then_goes_silent(clips):
+    feed = MicFeed.seeded("loc-a", "desk1", clips, seed=5)
+    for k in range(10):
+        feed.frame(100 * k)
+    sent = [f for k in range(10, 200) if (f := feed.frame(100 * k, down=True)) is not None]
+    seqs = [f.seq for f in sent]
+    assert 0 < len(seqs) < DROPOUT_FRAMES
+    chain = [10, *seqs]
+    assert any(b - a > 1 for a, b in zip(chain, chain[1:], strict=False))  # Cx-Seq gaps
+    assert seqs[-1] <= 10 + DROPOUT_FRAMES
+
+
+def test_agitation_brings_complaints_and_shouting():
+    rng = np.random.default_rng(0)
+    calm = collections.Counter(c for _ in range(2000) for c in conversation(rng, 0.0))
+    tense = collections.Counter(c for _ in range(2000) for c in conversation(rng, 0.9))
+    assert tense["shouting"] > 10 * max(calm["shouting"], 1)
+    assert tense["complaint"] > 5 * calm["complaint"]
+    assert calm["greeting"] > tense["greeting"] and calm["thanks"] > tense["thanks"]
+    assert calm["greeting"] < 2000  # the standard is not always kept
+
+
+def test_agitated_mic_plays_the_agitated_clips(clips):
+    feed = MicFeed.seeded("loc-a", "desk1", clips, seed=9)
+    feed.rate_hz = 16000
+    played = collections.Counter()
+    original = feed._clip
+
+    def spy(category, agitation):
+        played[category] += 1
+        return original(category, agitation)
+
+    feed._clip = spy
+    for k in range(3000):
+        feed.frame(100 * k, agitation=0.9)
+    assert played["shouting"] >= 3 and played["complaint"] >= 5

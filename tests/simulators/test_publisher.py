@@ -1,0 +1,126 @@
+"""The publisher and runner against a real nats-server: delivery, dedup, audio, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+
+from nats.js.api import AckPolicy, ConsumerConfig
+
+from simulators import cli
+from simulators.model import build_network
+from simulators.publisher import Publisher
+from simulators.runner import RunOptions, run
+from simulators.traffic import generate, make_plan, questionnaire
+from stream.events import validate_event
+from stream.nats_io import connect, ensure_streams, stream_names
+from stream.subjects import Subjects
+from tests.simulators.conftest import CONFIG
+
+INPUT = stream_names("cx")["input"]
+
+
+async def _publisher(cfg, url):
+    nc = await connect(cfg.nats, url, "test-sim")
+    await ensure_streams(nc.jetstream(), cfg)
+    return nc, Publisher(nc, Subjects(cfg.nats.prefix))
+
+
+async def test_events_land_in_the_input_stream_once(cfg, nats_server):
+    nc, pub = await _publisher(cfg, nats_server.url)
+    network = build_network(cfg)
+    now = int(time.time() * 1000)
+    events = generate(make_plan(network, "normal-day", now - 3_600_000, now, 1), network,
+                      questionnaire(cfg))
+    assert await pub.publish_events(events) == len(events)
+    assert (await pub.js.stream_info(INPUT)).state.messages == len(events)
+    await pub.publish_events(events[:300])  # a re-sent batch: same Nats-Msg-Id
+    assert pub.stats.duplicates == 300 and pub.stats.errors == 0
+    assert (await pub.js.stream_info(INPUT)).state.messages == len(events)
+    sub = await _all_input(pub.js, "check")
+    for msg in await sub.fetch(20, timeout=2):
+        kind, (location,) = Subjects().parse(msg.subject)
+        event, _ = validate_event(kind, location, msg.data, now)
+        assert msg.headers["Nats-Msg-Id"] == event.id
+    await nc.close()
+
+
+async def test_demo_backfills_then_streams_events_and_audio(cfg, nats_server):
+    nc, pub = await _publisher(cfg, nats_server.url)
+    frames = collections.defaultdict(list)
+
+    async def on_audio(msg):
+        frames[msg.subject].append((int(msg.headers["Cx-Seq"]), int(msg.headers["Cx-Ts"]),
+                                    int(msg.headers["Cx-Rate"]), len(msg.data)))
+
+    await nc.subscribe(Subjects().audio_wildcard, cb=on_audio)
+    started = time.time() * 1000
+    code = await run(cfg, pub, RunOptions("demo", duration_s=2.5, seed=4, mic_locations=1))
+    assert code == 0
+    info = await pub.js.stream_info(INPUT)
+    assert info.state.messages > 1000  # two hours of back-fill at once
+    sub = await _all_input(pub.js, "ts")
+    msgs = await sub.fetch(200, timeout=2)
+    oldest = min(validate_event(*_kind_loc(m.subject), m.data, int(started) + 5000)[1] for m in msgs)
+    assert started - oldest > 3_000_000  # back-filled event time, about 2 h ago
+    await nc.flush()
+    assert frames, "the mics streamed"
+    for seq_ts in frames.values():
+        seqs = [f[0] for f in seq_ts]
+        assert seqs == list(range(1, len(seqs) + 1))
+        rate = seq_ts[0][2]
+        assert all(f[3] == 2 * rate // 10 for f in seq_ts)  # 100 ms of PCM16
+        assert abs(seq_ts[0][1] - started) < 2000
+    await nc.close()
+
+
+async def _all_input(js, durable: str):
+    """A pull consumer over the whole input stream (every feed's subjects)."""
+    config = ConsumerConfig(filter_subjects=Subjects().input_filters, ack_policy=AckPolicy.NONE)
+    return await js.pull_subscribe("", durable, stream=INPUT, config=config)
+
+
+def _kind_loc(subject: str) -> tuple[str, str]:
+    kind, (location,) = Subjects().parse(subject)
+    return kind, location
+
+
+def test_cli_replays_half_a_day_in_the_past_ending_now(tmp_path, nats_server):
+    path = tmp_path / "config.toml"
+    path.write_text(CONFIG)
+    before = int(time.time() * 1000)
+    argv = ["--config", str(path), "--scenario", "normal-day", "--speed", "43200",
+            "--duration", "1", "--seed", "3", "--nats-url", nats_server.url, "--locations", "2"]
+    assert cli.main(argv) == 0
+    after = int(time.time() * 1000)
+
+    async def inspect():
+        nc = await connect(cli.load_config(path).nats, nats_server.url, "inspect")
+        js = nc.jetstream()
+        count = (await js.stream_info(INPUT)).state.messages
+        sub = await _all_input(js, "all")
+        stamps, locations = [], set()
+        while len(stamps) < count:
+            for m in await sub.fetch(1000, timeout=2):
+                kind, loc = _kind_loc(m.subject)
+                result = validate_event(kind, loc, m.data, after)
+                assert isinstance(result, tuple), result
+                stamps.append(result[1])
+                locations.add(loc)
+        await nc.close()
+        return stamps, locations
+
+    stamps, locations = asyncio.run(inspect())
+    assert len(stamps) > 5000
+    assert max(stamps) <= after and min(stamps) < before - 10 * 3_600_000
+    assert {"sim-001", "sim-002", "msk-a"} <= locations
+
+
+async def test_load_prints_its_rate(cfg, nats_server, capsys):
+    nc, pub = await _publisher(cfg, nats_server.url)
+    assert await run(cfg, pub, RunOptions("load", seed=1, load_events=5000)) == 0
+    assert pub.stats.acked == 5000
+    assert "events/s" in capsys.readouterr().out
+    assert (await pub.js.stream_info(INPUT)).state.messages == 5000
+    await nc.close()
