@@ -1,0 +1,298 @@
+"""``AlertService``: the async shell around the pure engine, started by ``cxpulse run``.
+
+    service = AlertService(cfg, nc, core)   # core implements CoreReader
+    await service.start()                   # restores state from JetStream, starts the loop
+    ...                                     # server: list_alerts, acknowledge, add_silence...
+    await service.stop()
+
+It evaluates the rules on every tick of the core's change feed (only the scopes that
+changed, at most every ``min_eval_gap_s``) and on a timer (all scopes, every
+``eval_interval_s``, which also drives ``for``, schedules and silence expiry). After each
+step it saves the snapshot to the KV bucket *first*, then fans out: NATS, webhooks, log, the
+in-process feed. Voice and device feeds plug in through ``voice.record(...)`` and
+``devices.seen(...)``, or any ``MetricSource`` via ``add_source``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, TypeVar
+
+import httpx
+from nats.aio.client import Client as NATS
+
+from stream.alerting.engine import AlertEngine, AlertInputError
+from stream.alerting.model import AlertView, SilenceView, StepResult
+from stream.alerting.schedule import calendars_from_config
+from stream.alerting.schema import RuleConfig
+from stream.alerting.sinks import (
+    AlertFeed,
+    AlertSubscription,
+    NatsSink,
+    WebhookSink,
+    log_step,
+)
+from stream.alerting.sources import (
+    CoreSource,
+    EventCounter,
+    LastSeen,
+    MetricSource,
+    Topology,
+    collect,
+    topology_of,
+)
+from stream.alerting.store import SnapshotStore, ensure_alert_stream
+from stream.config import Config
+from stream.readmodel import CoreReader
+from stream.subjects import Subjects
+
+log = logging.getLogger("cxpulse.alerts")
+T = TypeVar("T")
+
+__all__ = ["AlertInputError", "AlertService"]
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class AlertService:
+    """Rules against a ``CoreReader``; state in JetStream; API for the server."""
+
+    def __init__(self, cfg: Config, nc: NATS | None, reader: CoreReader, *,
+                 clock: Callable[[], int] | None = None,
+                 http: httpx.AsyncClient | None = None) -> None:
+        self.cfg = cfg
+        self.nc = nc
+        self.reader = reader
+        self.clock = clock or wall_ms
+        self.calendars = calendars_from_config(cfg)
+        self.voice = EventCounter()
+        self.devices = LastSeen()
+        self._core = CoreSource(reader)
+        self.sources: dict[str, MetricSource] = {"core": self._core, "voice": self.voice,
+                                                 "device": self.devices}
+        self.engine = AlertEngine(cfg.alerts, self.calendars)
+        self.feed = AlertFeed()
+        self._http, self._own_http = http, http is None
+        self._webhooks: list[WebhookSink] = []
+        self._nats: NatsSink | None = None
+        self._store: SnapshotStore | None = None
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._sub: Any = None
+        self._last_full_ms = 0
+        self._dirty = False
+        self.last_eval_ms: int | None = None
+
+    def add_source(self, name: str, source: MetricSource) -> None:
+        """Serve rules whose metric starts with ``name.`` from ``source``."""
+        self.sources[name] = source
+
+    # ---- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Restore state, start the sinks and the evaluation loop."""
+        snapshot = None
+        if self.nc is not None:
+            js = self.nc.jetstream()
+            await ensure_alert_stream(js, self.cfg)
+            self._store = SnapshotStore(js, self.cfg)
+            await self._store.open()
+            snapshot = await self._store.load()
+            self._nats = NatsSink(js, Subjects(self.cfg.nats.prefix))
+            self._nats.start()
+        self.engine = AlertEngine(self.cfg.alerts, self.calendars, snapshot)
+        now = self.clock()
+        for loc in self.cfg.locations:
+            for device in loc.devices:
+                self.devices.expect(loc.id, device, now)
+        if self.cfg.alerts.webhooks:
+            if self._http is None:
+                self._http = httpx.AsyncClient()
+            for wh in self.cfg.alerts.webhooks:
+                sink = WebhookSink(wh, self._http)
+                sink.start()
+                self._webhooks.append(sink)
+        self._sub = self.reader.changes.subscribe()
+        if self.cfg.alerts.enabled:
+            self._task = asyncio.create_task(self._loop(), name="alerts-loop")
+        log.info("alerts: %d rules, %d live alerts restored, %d webhooks",
+                 len(self.engine.rules), len(self.engine.alerts()), len(self._webhooks))
+
+    async def stop(self) -> None:
+        """Stop evaluating, save the state, give queued messages a moment to go out."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._sub is not None:
+            self._sub.close()
+            self._sub = None
+        async with self._lock:
+            if self._dirty:
+                await self._persist(self.clock())
+        for sink in [*self._webhooks, *([self._nats] if self._nats else [])]:
+            await sink.stop()
+        self._webhooks, self._nats = [], None
+        if self._own_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    async def _loop(self) -> None:
+        interval_s = self.cfg.alerts.eval_interval_s
+        while True:
+            try:
+                changed: set[str] | None = await asyncio.wait_for(self._sub.next(), interval_s)
+            except TimeoutError:
+                changed = None
+            if changed is not None and self.clock() - self._last_full_ms >= interval_s * 1000:
+                changed = None  # a busy feed must not starve the timer's full pass
+            try:
+                await self.evaluate(changed)
+            except Exception:
+                log.exception("alerts: evaluation failed")
+            await asyncio.sleep(self.cfg.alerts.min_eval_gap_s)
+
+    # ---- evaluation ---------------------------------------------------------------------
+
+    async def evaluate(self, changed: Collection[str] | None = None) -> StepResult:
+        """One evaluation round now: all scopes, or only ``changed`` ones."""
+        async with self._lock:
+            now = self.clock()
+            self._core.begin()
+            evaluations = collect(self.engine.rules.values(), self._topology(), self.sources,
+                                  self.calendars, now, changed)
+            result = self.engine.step(now, evaluations)
+            self.last_eval_ms = now
+            if changed is None:
+                self._last_full_ms = now
+            await self._commit(result, now)
+            return result
+
+    def _topology(self) -> Topology:
+        regions: dict[str, str | None] = {loc.id: loc.region for loc in self.cfg.locations}
+        try:
+            for view in self.reader.locations():
+                regions.setdefault(view.id, view.region or None)
+        except Exception:  # noqa: BLE001 - a core still starting up: use the configured list
+            log.debug("alerts: reader.locations() failed", exc_info=True)
+        return topology_of(regions.items())
+
+    async def _commit(self, result: StepResult, now_ms: int) -> None:
+        """Persist first (so a crash cannot re-announce), then fan out."""
+        if result.significant or self._dirty:
+            self._dirty = not await self._persist(now_ms)
+        log_step(result.changes, result.notifications, result.notices)
+        if self._nats is not None:
+            for view in result.changes:
+                self._nats.offer(view)
+        for message in (*result.notifications, *result.notices):
+            for sink in self._webhooks:
+                sink.offer(message)
+        self.feed.publish((*result.changes, *result.updated), result.silences, result.notices)
+
+    async def _persist(self, now_ms: int) -> bool:
+        if self._store is None:
+            return True
+        try:
+            await self._store.save(self.engine.snapshot(now_ms))
+            return True
+        except Exception as exc:  # noqa: BLE001 - kept in memory, retried on the next step
+            log.warning("alerts: saving state failed (%s); will retry", exc)
+            return False
+
+    async def _mutate(self, change: Callable[[int], T]) -> T:
+        async with self._lock:
+            now = self.clock()
+            out = change(now)
+            self._dirty = True
+            await self._commit(self.engine.step(now), now)
+            return out
+
+    # ---- API for the server ---------------------------------------------------------------
+
+    def list_alerts(self, *, status: str | None = None, severity: str | None = None,
+                    locations: Collection[str] | None = None,
+                    regions: Collection[str] | None = None,
+                    include_suppressed: bool = True) -> list[AlertView]:
+        """Live alerts (pending, firing), most severe first; filters combine with AND, and
+        ``locations``/``regions`` (a token's scope) combine with OR."""
+        return [a for a in self.engine.alerts()
+                if (status is None or a.status == status)
+                and (severity is None or a.severity == severity)
+                and (include_suppressed or not a.suppressed_by)
+                and _visible(a, locations, regions)]
+
+    def get_alert(self, alert_id: str) -> AlertView | None:
+        return self.engine.get(alert_id)
+
+    def history(self, *, limit: int = 100, since_ms: int | None = None, rule: str | None = None,
+                locations: Collection[str] | None = None,
+                regions: Collection[str] | None = None) -> list[AlertView]:
+        """Resolved alerts, newest first."""
+        out = [a for a in self.engine.history()
+               if (since_ms is None or (a.ends_ms or 0) >= since_ms)
+               and (rule is None or a.rule == rule) and _visible(a, locations, regions)]
+        return out[:max(0, limit)]
+
+    def silences(self, *, include_expired: bool = False) -> list[SilenceView]:
+        return [s for s in self.engine.silences(self.clock())
+                if include_expired or s.state != "expired"]
+
+    def rules(self) -> list[RuleConfig]:
+        return list(self.engine.rules.values())
+
+    async def acknowledge(self, alert_id: str, who: str, comment: str = "") -> AlertView:
+        """Raises ``AlertInputError`` (message starts with the field) for a bad request."""
+        view = await self._mutate(lambda now: self.engine.acknowledge(alert_id, who, comment, now))
+        self.feed.publish([view])
+        return view
+
+    async def add_silence(self, matchers: Sequence[str], *, created_by: str, comment: str = "",
+                          duration_s: float | None = None, ends_ms: int | None = None,
+                          starts_ms: int | None = None) -> SilenceView:
+        """Mute alerts matching all ``matchers`` until ``ends_ms`` (or for ``duration_s``)."""
+        if (duration_s is None) == (ends_ms is None):
+            raise AlertInputError("ends: give either duration_s or ends_ms")
+
+        def change(now: int) -> SilenceView:
+            start = now if starts_ms is None else starts_ms
+            end = ends_ms if ends_ms is not None else max(start, now) + int((duration_s or 0) * 1000)
+            return self.engine.add_silence(matchers, start, end, created_by, comment, now)
+
+        view = await self._mutate(change)
+        self.feed.publish(silences=[view])
+        return view
+
+    async def remove_silence(self, silence_id: str, who: str) -> SilenceView:
+        view = await self._mutate(lambda now: self.engine.remove_silence(silence_id, who, now))
+        self.feed.publish(silences=[view])
+        return view
+
+    def subscribe(self) -> AlertSubscription:
+        """Coalescing updates for the ``alerts`` websocket topic (send ``list_alerts`` and
+        ``silences`` as the snapshot first, then each update)."""
+        return self.feed.subscribe()
+
+    def status(self) -> dict[str, object]:
+        """For ``/api/health``: evaluation time, alert counts, sink counters."""
+        live = self.engine.alerts()
+        sinks = {s.name: vars(s.stats) for s in [*self._webhooks,
+                                                 *([self._nats] if self._nats else [])]}
+        return {"last_eval_ms": self.last_eval_ms, "rules": len(self.engine.rules),
+                "firing": sum(a.status == "firing" for a in live),
+                "pending": sum(a.status == "pending" for a in live), "sinks": sinks}
+
+
+def _visible(view: AlertView, locations: Collection[str] | None,
+             regions: Collection[str] | None) -> bool:
+    if locations is None and regions is None:
+        return True
+    return ((locations is not None and view.labels.get("location") in locations)
+            or (regions is not None and view.labels.get("region") in regions))

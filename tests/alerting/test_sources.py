@@ -1,0 +1,127 @@
+"""Sources and collection (pure): core metrics by path and ratio, voice event windows,
+device silence counted from opening time, scope selectors and their labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from stream.alerting.engine import AlertEngine
+from stream.alerting.schedule import calendars_from_config
+from stream.alerting.sources import CoreSource, EventCounter, LastSeen, collect, topology_of
+from stream.config import load_config_text
+from stream.readmodel import ButtonsResult, FlowResult
+from tests.alerting.fakes import FakeReader
+
+CFG = load_config_text("""
+[[locations]]
+id = "loc-a"
+region = "r1"
+timezone = "Asia/Yekaterinburg"
+devices = ["term-1"]
+[[locations]]
+id = "loc-b"
+region = "r2"
+timezone = "Europe/Moscow"
+[[alerts.rules]]
+id = "flow-surge"
+metric = "flow.this_hour / flow.usual_this_hour"
+window = "today"
+op = ">"
+threshold = 1.5
+min_sample = 20
+[[alerts.rules]]
+id = "red-button"
+metric = "buttons.shares.1"
+window = "today"
+scope = "each_region"
+op = ">"
+threshold = 0.3
+min_sample = 20
+[[alerts.rules]]
+id = "anger"
+metric = "voice.anger_events"
+window = "15m"
+op = ">="
+threshold = 3
+[[alerts.rules]]
+id = "device-silent"
+metric = "device.silent_minutes"
+op = ">="
+threshold = 30
+schedule = "business_hours"
+""")
+TOPO = topology_of([("loc-a", "r1"), ("loc-b", "r2")])
+CALS = calendars_from_config(CFG)
+
+
+def utc(*args) -> int:
+    return int(dt.datetime(*args, tzinfo=dt.UTC).timestamp() * 1000)
+
+
+def sources(reader, voice=None, devices=None):
+    return {"core": CoreSource(reader), "voice": voice or EventCounter(),
+            "device": devices or LastSeen()}
+
+
+def by_rule(evaluations):
+    return {(e.rule, e.scope): e for e in evaluations}
+
+
+def test_core_ratio_and_sample_paths_and_region_scopes():
+    reader = FakeReader({"loc-a": "r1", "loc-b": "r2"})
+    reader.set("loc-a", "today", flow=FlowResult(this_hour=36, usual_this_hour=20.0))
+    reader.set("r1", "today", buttons=ButtonsResult(shares={"1": 0.4}, presses=25))
+    now = utc(2026, 3, 4, 6, 0)
+    evs = by_rule(collect(CFG.alerts.rules, TOPO, sources(reader), CALS, now))
+    flow = evs[("flow-surge", "loc-a")]
+    assert (flow.readings[0].value, flow.readings[0].sample) == (1.8, 36)
+    assert flow.labels == {"location": "loc-a", "region": "r1"}
+    assert evs[("flow-surge", "loc-b")].readings[0].value is None  # no usual profile yet
+    red = evs[("red-button", "r1")]
+    assert (red.readings[0].value, red.readings[0].sample, red.labels) == (0.4, 25, {"region": "r1"})
+    assert ("red-button", "loc-a") not in evs
+
+
+def test_only_changed_scopes_are_read():
+    reader = FakeReader({"loc-a": "r1", "loc-b": "r2"})
+    evs = collect(CFG.alerts.rules, TOPO, sources(reader), CALS, utc(2026, 3, 4, 6), {"loc-b"})
+    assert {e.scope for e in evs} == {"loc-b"}
+
+
+def test_voice_events_are_counted_over_the_window():
+    voice = EventCounter()
+    now = utc(2026, 3, 4, 6, 0)
+    for minutes_ago in (20, 14, 9, 1):
+        voice.record("anger_events", "loc-a", now - minutes_ago * 60_000)
+    voice.record("anger_events", "loc-b", now - 60_000)
+    evs = by_rule(collect(CFG.alerts.rules, TOPO, sources(FakeReader({}), voice=voice), CALS, now))
+    assert evs[("anger", "loc-a")].readings[0].value == 3.0
+    assert evs[("anger", "loc-b")].readings[0].value == 1.0
+    eng = AlertEngine(CFG.alerts, CALS)
+    fired = eng.step(now, list(evs.values())).changes
+    assert [(c.rule, c.scope) for c in fired] == [("anger", "loc-a")]
+
+
+def test_silent_device_counts_from_opening_not_from_last_night():
+    devices = LastSeen()
+    devices.expect("loc-a", "term-1", utc(2026, 3, 3, 10))  # configured; never heard
+    devices.seen("loc-b", "mic-7", utc(2026, 3, 3, 14))      # heard yesterday afternoon
+    # 09:20 in Yekaterinburg (+5) is 04:20 UTC: open 20 minutes, silent 20 minutes, no alert.
+    early = by_rule(collect(CFG.alerts.rules, TOPO, sources(FakeReader({}), devices=devices),
+                            CALS, utc(2026, 3, 4, 4, 20)))
+    reading = early[("device-silent", "loc-a")].readings[0]
+    assert reading.value == 20.0 and reading.labels == {"location": "loc-a", "device": "term-1"}
+    assert ("device-silent", "loc-b") not in early  # 07:20 in Moscow: closed, not read
+    later = collect(CFG.alerts.rules, TOPO, sources(FakeReader({}), devices=devices), CALS,
+                    utc(2026, 3, 4, 6, 40))  # 11:40 in Yekaterinburg, 09:40 in Moscow
+    eng = AlertEngine(CFG.alerts, CALS)
+    fired = {(c.scope, c.labels["device"], c.value) for c in eng.step(utc(2026, 3, 4, 6, 40),
+                                                                       later).changes}
+    # term-1 never spoke (silent since 09:00 local, 160 min); mic-7 spoke yesterday, but
+    # counts only from today's 09:00 opening in Moscow: 40 min.
+    assert fired == {("loc-a", "term-1", 160.0), ("loc-b", "mic-7", 40.0)}
+    devices.seen("loc-b", "mic-7", utc(2026, 3, 4, 6, 41))
+    now = utc(2026, 3, 4, 6, 42)
+    back = eng.step(now, collect(CFG.alerts.rules, TOPO, sources(FakeReader({}), devices=devices),
+                                 CALS, now)).changes
+    assert [(c.labels["device"], c.status) for c in back] == [("mic-7", "resolved")]
