@@ -190,6 +190,8 @@ class ServerConfig(_Section):
     cors_origins: tuple[str, ...] = ()
     survey_cooldown_min: Annotated[float, msgspec.Meta(ge=0)] = 30.0
     survey_rate_per_min: Annotated[int, msgspec.Meta(ge=1)] = 10
+    ws_refresh_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # re-push sliding windows, SLA
+    display_buttons: Annotated[int, msgspec.Meta(ge=0, le=5)] = 0  # 0: from today's presses
 
 
 class TokenConfig(_Section):
