@@ -83,7 +83,7 @@ def sim_location(
         region=region,
         timezone=timezone,
         language=language,
-        quality=round(rng.uniform(0.6, 0.88), 3),
+        quality=round(rng.uniform(0.76, 0.92), 3),
         traffic=round(rng.uniform(0.6, 1.4), 3),
         flow_scale=round(rng.uniform(0.5, 1.5), 3),
         response_rate=round(rng.uniform(0.2, 0.8), 3),
