@@ -27,6 +27,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def _cmd_core(args: argparse.Namespace) -> int:
+    from server.runner import run_core
+
+    return run_core(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxpulse", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -38,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also run a simulator scenario (e.g. demo)")
     run.add_argument("--no-dashboards", action="store_true")
     run.set_defaults(func=_cmd_run)
+
+    core = sub.add_parser("core", help="run only the streaming core against an existing NATS")
+    core.add_argument("--config", default="config.toml")
+    core.add_argument("--nats-url", default=None)
+    core.set_defaults(func=_cmd_core)
 
     sub.add_parser("simulate", help="publish simulated traffic (see `cxpulse simulate -h`)")
 

@@ -87,14 +87,16 @@ class Core:
         self._running = False
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         if snapshot_state and self.nc and self.nc.is_connected:
             with contextlib.suppress(Exception):
                 await self.save_snapshot()
         if self.nc:
             with contextlib.suppress(Exception):
-                await self.nc.drain()
+                if self.nc.is_connected:
+                    await asyncio.wait_for(self.nc.flush(), 5)
+                await self.nc.close()
 
     async def _restore(self) -> None:
         assert self._store is not None
@@ -152,6 +154,8 @@ class Core:
             except Exception as exc:  # noqa: BLE001 - NATS down or reconnecting: keep trying
                 log.warning("core: fetch failed (%s); retrying", exc)
                 await asyncio.sleep(0.5)
+                continue
+            if not msgs:
                 continue
             self._busy = True
             try:

@@ -112,7 +112,8 @@ class EmbeddedNats:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         log = open(self.log_file, "ab")  # noqa: SIM115 - owned by the child for its lifetime
         self.process = subprocess.Popen(
-            self._args(), stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            self._args(), stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+            start_new_session=True,  # Ctrl-C reaches cxpulse only; it stops the server last
         )
         log.close()
         deadline = time.monotonic() + timeout_s

@@ -1,0 +1,111 @@
+"""``cxpulse run``: the whole system in one process tree.
+
+Start order: embedded nats-server (when ``[nats] url`` is empty) -> core (replays to the
+present) -> alert service -> HTTP/WebSocket server -> dashboards -> optional simulator
+(a child process, like any device). Stop is the reverse, on Ctrl-C or SIGTERM; children
+get SIGTERM if this process dies, so nothing is left orphaned.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from stream.config import Config, load_config
+from stream.core import Core
+from stream.nats_server import EmbeddedNats, _die_with_parent
+
+log = logging.getLogger("cxpulse.run")
+
+
+def start_embedded_nats(cfg: Config) -> EmbeddedNats:
+    store = Path(cfg.core.data_dir) / "jetstream"
+    server = EmbeddedNats(store, cfg.nats.embedded_host, cfg.nats.embedded_port).start()
+    log.info("embedded nats-server on %s (JetStream in %s)", server.url, store)
+    return server
+
+
+def start_simulator(config_path: str, scenario: str, nats_url: str) -> subprocess.Popen[bytes]:
+    cmd = [sys.executable, "-m", "server.cli", "simulate", "--config", config_path,
+           "--scenario", scenario, "--nats-url", nats_url]
+    log.info("simulator: %s", " ".join(cmd[2:]))
+    return subprocess.Popen(cmd, preexec_fn=_die_with_parent, start_new_session=True)
+
+
+async def _serve(cfg: Config, args: argparse.Namespace, url: str) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    core = Core(cfg, url)
+    await core.start()
+    log.info("core: replayed to seq %d, consuming", core.engine.last_seq)
+    stack = contextlib.AsyncExitStack()
+    sim = None
+    try:
+        await stack.enter_async_context(_components(cfg, core, args))
+        if args.simulate:
+            sim = start_simulator(args.config, args.simulate, url)
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        if sim and sim.poll() is None:
+            sim.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                sim.wait(5)
+        await stack.aclose()
+        await core.stop()
+
+
+@contextlib.asynccontextmanager
+async def _components(cfg: Config, core: Core, args: argparse.Namespace):  # noqa: ANN201
+    """Alert service, HTTP server and dashboards around a running core."""
+    from server.components import run_components
+
+    async with run_components(cfg, core, dashboards=not args.no_dashboards):
+        yield
+
+
+async def _core_only(cfg: Config, url: str) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    core = Core(cfg, url)
+    await core.start()
+    log.info("core: replayed to seq %d, consuming from %s", core.engine.last_seq, url)
+    try:
+        await stop.wait()
+    finally:
+        await core.stop()
+
+
+def run_core(args: argparse.Namespace) -> int:
+    """``cxpulse core``: only the streaming core, against an existing NATS."""
+    cfg = load_config(args.config)
+    url = args.nats_url or cfg.nats.url
+    if not url:
+        raise SystemExit("cxpulse core: needs --nats-url or [nats] url")
+    asyncio.run(_core_only(cfg, url))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    embedded = None
+    url = cfg.nats.url
+    if not url:
+        embedded = start_embedded_nats(cfg)
+        url = embedded.url
+    try:
+        asyncio.run(_serve(cfg, args, url))
+    finally:
+        if embedded:
+            embedded.stop()
+    return 0
