@@ -104,6 +104,7 @@ def _split(text: str) -> tuple[str, ...]:
     return tuple(text.split("."))
 
 
+@cache
 def parse_metric(text: str) -> MetricRef:
     """Parse and validate ``path`` or ``path / path``; external sources take a single path."""
     parts = text.split("/")

@@ -123,36 +123,39 @@ class LastSeen:
         return out
 
 
+class ScopeRef(msgspec.Struct, frozen=True):
+    """A concrete scope a selector stands for: its id, member locations and labels."""
+
+    id: str
+    locations: tuple[str, ...]
+    labels: dict[str, str]
+
+
 class Topology(msgspec.Struct, frozen=True):
     """Locations and their regions, for scope selectors and scope labels."""
 
     regions_of: dict[str, str | None]
 
-    @property
-    def regions(self) -> list[str]:
-        return sorted({r for r in self.regions_of.values() if r})
-
-    def scopes(self, selector: str) -> list[str]:
+    def resolve(self, selector: str) -> list[ScopeRef]:
+        """``network``, ``each_location``, ``each_region``, ``region:<id>``,
+        ``location:<id>`` (a location the core has not seen yet still resolves)."""
         if selector == NETWORK:
-            return [NETWORK]
+            return [ScopeRef(NETWORK, tuple(sorted(self.regions_of)), {})]
         if selector == "each_location":
-            return sorted(self.regions_of)
+            return [self._location(loc) for loc in sorted(self.regions_of)]
         if selector == "each_region":
-            return self.regions
-        return [selector.split(":", 1)[1]]
+            return [self._region(r) for r in sorted({r for r in self.regions_of.values() if r})]
+        kind, ident = selector.split(":", 1)
+        return [self._location(ident) if kind == "location" else self._region(ident)]
 
-    def members(self, scope: str) -> tuple[str, ...]:
-        if scope == NETWORK:
-            return tuple(sorted(self.regions_of))
-        if scope in self.regions_of:
-            return (scope,)
-        return tuple(sorted(loc for loc, r in self.regions_of.items() if r == scope))
+    def _location(self, loc: str) -> ScopeRef:
+        region = self.regions_of.get(loc)
+        return ScopeRef(loc, (loc,), {"location": loc, "region": region} if region
+                        else {"location": loc})
 
-    def labels(self, scope: str) -> dict[str, str]:
-        if scope in self.regions_of:
-            region = self.regions_of[scope]
-            return {"location": scope, "region": region} if region else {"location": scope}
-        return {} if scope == NETWORK else {"region": scope}
+    def _region(self, region: str) -> ScopeRef:
+        members = tuple(sorted(loc for loc, r in self.regions_of.items() if r == region))
+        return ScopeRef(region, members, {"region": region})
 
 
 def topology_of(locations: Iterable[tuple[str, str | None]]) -> Topology:
@@ -176,7 +179,8 @@ def collect(
         ref = parse_metric(rule.metric)
         sample = tuple(rule.sample.split(".")) if rule.sample else default_sample(ref)
         source = sources.get(CORE if ref.source == CORE else ref.source)
-        for scope in topology.scopes(rule.scope):
+        for ref_scope in topology.resolve(rule.scope):
+            scope = ref_scope.id
             if changed is not None and scope not in changed:
                 continue
             since = None
@@ -184,7 +188,7 @@ def collect(
                 since = calendars.of(scope).open_since_ms(now_ms)
                 if since is None:
                     continue
-            query = Query(ref, sample, rule.window, scope, topology.members(scope), now_ms, since)
+            query = Query(ref, sample, rule.window, scope, ref_scope.locations, now_ms, since)
             readings = source.read(query) if source is not None else []
-            out.append(Evaluation(rule.id, scope, topology.labels(scope), tuple(readings)))
+            out.append(Evaluation(rule.id, scope, ref_scope.labels, tuple(readings)))
     return out

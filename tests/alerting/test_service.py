@@ -207,3 +207,49 @@ async def test_change_feed_tick_evaluates_the_changed_scopes(nats_server, reader
     assert got[0][1]["scope"] == "loc-a"
     await svc.stop()
     await nc.close()
+
+
+async def test_shipped_rules_catch_a_bad_shift_without_nats(repo_root):
+    from stream.config import load_config
+    from stream.readmodel import ButtonsResult, FlowResult, IncidentsResult
+
+    cfg = load_config(repo_root / "config.toml")
+    reader = FakeReader({"msk-tverskaya": "msk", "msk-arbat": "msk"})
+    reader.set("msk-tverskaya", "1h", nps=-10.0, responses=25)
+    reader.set("msk-tverskaya", "today", response_rate=0.5, visits=200,
+               buttons=ButtonsResult(shares={"1": 0.45, "3": 0.55}, presses=80),
+               flow=FlowResult(contacts=300, this_hour=60, usual_this_hour=30.0),
+               incidents=IncidentsResult(open=3, open_breached=1))
+    clock = Clock()
+    clock.now = 1_772_615_400_000  # Wed 2026-03-04 09:10 UTC = 12:10 in Moscow
+    svc = AlertService(cfg, None, reader, clock=clock)
+    await svc.start()
+    for _ in range(3):
+        svc.voice.record("anger_events", "msk-tverskaya", clock.now - 60_000)
+    await svc.evaluate()
+    clock.now += 11 * MIN_MS
+    await svc.evaluate()
+    state = {a.rule: a.status for a in svc.list_alerts()}
+    assert state == {"nps-drop": "firing", "red-button": "firing", "flow-surge": "firing",
+                     "sla-breached": "firing", "low-response-rate": "pending",
+                     "anger-burst": "firing"}
+    assert all(a.labels["location"] == "msk-tverskaya" for a in svc.list_alerts())
+    assert svc.list_alerts(locations={"msk-arbat"}) == []
+    assert len(svc.list_alerts(regions={"msk"}, status="firing")) == 5
+    await svc.stop()
+
+
+async def test_bad_api_requests_name_the_field(reader):
+    from stream.alerting.service import AlertInputError
+
+    svc = AlertService(config(), None, reader, clock=Clock())
+    await svc.start()
+    with pytest.raises(AlertInputError, match="^alert_id:"):
+        await svc.acknowledge("nope", "ops")
+    with pytest.raises(AlertInputError, match="^ends:"):
+        await svc.add_silence(["rule=nps-drop"], created_by="ops")
+    with pytest.raises(AlertInputError, match="^created_by:"):
+        await svc.add_silence(["rule=nps-drop"], created_by=" ", duration_s=60)
+    with pytest.raises(AlertInputError, match="^silence_id:"):
+        await svc.remove_silence("sil-404", "ops")
+    await svc.stop()

@@ -125,3 +125,12 @@ def test_silent_device_counts_from_opening_not_from_last_night():
     back = eng.step(now, collect(CFG.alerts.rules, TOPO, sources(FakeReader({}), devices=devices),
                                  CALS, now)).changes
     assert [(c.labels["device"], c.status) for c in back] == [("mic-7", "resolved")]
+
+
+def test_scope_selectors_resolve_to_members_and_labels():
+    assert [(s.id, s.locations, s.labels) for s in TOPO.resolve("region:r1")] == [
+        ("r1", ("loc-a",), {"region": "r1"})]
+    assert [s.id for s in TOPO.resolve("each_region")] == ["r1", "r2"]
+    assert TOPO.resolve("network")[0].locations == ("loc-a", "loc-b")
+    new = TOPO.resolve("location:loc-new")[0]  # not seen by the core yet
+    assert (new.locations, new.labels) == (("loc-new",), {"location": "loc-new"})
