@@ -2,7 +2,8 @@
 
 Order of one ``step(now_ms, evaluations)``:
 1. apply each rule evaluation to its alerts (``lifecycle``), opening new pending ones;
-2. close alerts whose rule left its business hours or was removed from the config;
+2. close alerts whose rule left its business hours, or was removed or relabelled in the
+   config (after a restart);
 3. silence reminders and expiries (before suppression is recomputed, so an expiring
    silence still knows what it muted);
 4. recompute suppression (silences, maintenance, inhibition);
@@ -156,6 +157,9 @@ class AlertEngine:
             reason = ""
             if rule is None:
                 reason = "rule_removed"
+            elif alert.severity != rule.severity or any(
+                    alert.labels.get(k) != v for k, v in rule.labels.items()):
+                reason = "rule_changed"  # its label set is gone: the new one starts afresh
             elif rule.schedule == "business_hours" and not self.calendars.of(alert.scope).is_open(now_ms):
                 reason = "out_of_hours"
             if reason:

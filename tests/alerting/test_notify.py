@@ -105,3 +105,8 @@ def test_removed_rule_resolves_its_alerts_after_restart():
     restored = AlertEngine(alerts_cfg(*RULES[:2]), always(), eng.snapshot(T0))
     r = restored.step(T0 + MIN_MS)
     assert [(c.rule, c.end_reason) for c in r.changes] == [("flow-surge", "rule_removed")]
+    critical = (rule("nps-drop", recovery=30, severity="critical"), *RULES[1:2])
+    again = AlertEngine(alerts_cfg(*critical), always(), restored.snapshot(T0 + MIN_MS))
+    r = again.step(T0 + 2 * MIN_MS, bad_shift()[:2])
+    assert sorted((c.rule, c.status, c.severity, c.end_reason) for c in r.changes) == [
+        ("nps-drop", "firing", "critical", ""), ("nps-drop", "resolved", "warning", "rule_changed")]
