@@ -310,13 +310,13 @@ def _view(place: Place, book, row: int, late: bool, problem: bool) -> IncidentVi
     )
 
 
-def _urgency(v: IncidentView, now_ms: int) -> tuple[int, int]:
+def _urgency(v: IncidentView, now_ms: int) -> tuple[int, int, str, str]:
     if v.status == "resolved":
-        return (2, -(v.resolved_ms or 0))
+        return (2, -(v.resolved_ms or 0), v.location, v.incident)
     deadline = v.resolve_deadline_ms
     if v.assigned_ms is None and v.transfer_deadline_ms is not None:
         deadline = min(deadline, v.transfer_deadline_ms)
-    return (0 if v.breached else 1, deadline - now_ms)
+    return (0 if v.breached else 1, deadline - now_ms, v.location, v.incident)
 
 
 __all__ = ["NETWORK", "QueryError", "dimension_metrics", "flow_profile", "incident_views", "metrics"]
