@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 
 from simulators.model import build_network
 from simulators.publisher import Publisher
@@ -68,6 +69,20 @@ async def _main(cfg: Config, args: argparse.Namespace) -> int:
         await nc.drain()
 
 
+async def _until_signalled(cfg: Config, args: argparse.Namespace) -> int:
+    """Run; SIGTERM (``cxpulse run`` stopping its simulator) or Ctrl-C ends it cleanly."""
+    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    assert task is not None
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await _main(cfg, args)
+    except asyncio.CancelledError:
+        log.info("simulate: stopped")
+        return 0
+
+
 def main(argv: list[str]) -> int:
     """Entry point of ``cxpulse simulate ARGS``; returns the exit code."""
     parser = build_parser()
@@ -79,8 +94,4 @@ def main(argv: list[str]) -> int:
     cfg = load_config(args.config)
     if args.target and args.target not in {loc.id for loc in build_network(cfg, args.locations)}:
         parser.error(f"--target {args.target!r} is not a simulated location")
-    try:
-        return asyncio.run(_main(cfg, args))
-    except KeyboardInterrupt:
-        log.info("simulate: stopped")
-        return 130
+    return asyncio.run(_until_signalled(cfg, args))

@@ -1,6 +1,7 @@
 """Incidents, claims and thanks of one location, each generated as its whole life at once.
 
-An incident opens, is assigned to Customer Service after a delay (SLA: 3 working hours),
+An incident opens, is assigned to Customer Service after a delay (SLA: 3 working hours;
+minutes for a live call),
 may get a comment, is resolved (SLA: 24 h for claims, 2 working days for reviews) and is
 occasionally reopened. Some delays are drawn long on purpose, so some miss the SLA. A
 ``thanks`` is an appeal resolved at once. Steps in the future are emitted when their time
@@ -67,9 +68,8 @@ class IncidentGen:
             steps.append((ts_ms + rng.randint(5_000, 60_000), "resolve", {}))
             return self._emit(steps)
         who = {"assignee": rng.choice(self.agents)}
-        late = rng.random() < stress.late_assign
-        t = ts_ms + int(1000 * (rng.uniform(3.5, 9) * 3600 if late
-                                else lognormal_s(rng, 1800, 0.9, 2.5 * 3600)))
+        t = ts_ms + self._assign_delay_ms(steps[0][2]["channel"] == "phone",
+                                          rng.random() < stress.late_assign)
         steps.append((t, "assign", who))
         if rng.random() < 0.3:
             t += rng.randint(5, 90) * 60_000
@@ -83,6 +83,16 @@ class IncidentGen:
             t += rng.randint(2, 10) * HOUR_MS
             steps.append((t, "resolve", who))
         return self._emit(steps)
+
+    def _assign_delay_ms(self, live_call: bool, late: bool) -> int:
+        """Transfer to Customer Service: minutes for a live call (SLA 5 min), else hours
+        (SLA 3 working hours); ``late`` ones overshoot."""
+        rng = self.rng
+        if live_call:
+            seconds = rng.uniform(8, 40) * 60 if late else lognormal_s(rng, 90, 0.6, 270)
+        else:
+            seconds = rng.uniform(3.5, 9) * 3600 if late else lognormal_s(rng, 1800, 0.9, 9000)
+        return int(seconds * 1000)
 
     def _resolve_at(self, assigned_ms: int, category: str, late: bool) -> int:
         rng = self.rng

@@ -36,7 +36,7 @@ class Scenario:
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("demo", "small network in real time after a 2 h back-fill; occasional bad spells",
-             span_s=2 * 3600, rate_scale=2.5, night_floor=0.3, backfill_s=2 * 3600, spells=True),
+             span_s=2 * 3600, rate_scale=8.0, night_floor=0.3, backfill_s=2 * 3600, spells=True),
     Scenario("normal-day", "an ordinary day", span_s=86400),
     Scenario("rush-hour", "traffic surges to ~2.8x mid-run: queues grow, scores dip",
              span_s=3 * 3600, rush=True),
