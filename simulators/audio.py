@@ -24,7 +24,7 @@ from simulators.speech import read_wav
 CLIPS_DIR = Path(__file__).resolve().parent / "clips"
 CLIP_RATE_HZ = 16000
 RATES_HZ = ((16000, 0.7), (8000, 0.15), (48000, 0.15))
-DROPOUT_FRAMES = 30  # frames of patchy signal before a failing mic goes silent
+DROPOUT_FRAMES = 20  # frames (2 s) of patchy signal before a failing mic goes silent
 F32 = npt.NDArray[np.float32]
 
 

@@ -124,3 +124,27 @@ async def test_load_prints_its_rate(cfg, nats_server, capsys):
     assert "events/s" in capsys.readouterr().out
     assert (await pub.js.stream_info(INPUT)).state.messages == 5000
     await nc.close()
+
+
+async def test_outage_mic_has_seq_gaps_then_silence(cfg, nats_server):
+    nc, pub = await _publisher(cfg, nats_server.url)
+    frames: dict[str, list[tuple[int, float]]] = collections.defaultdict(list)
+
+    async def on_audio(msg):
+        frames[msg.subject].append((int(msg.headers["Cx-Seq"]), time.monotonic()))
+
+    await nc.subscribe(Subjects().audio_wildcard, cb=on_audio)
+    assert await run(cfg, pub, RunOptions("outage", duration_s=5.0, seed=2, mic_locations=2)) == 0
+    ended = time.monotonic()
+    await nc.flush()
+    target = [s for s in frames if s.startswith("cx.audio.msk-a.")]
+    healthy = [s for s in frames if not s.startswith("cx.audio.msk-a.")]
+    assert target and healthy
+    for subject in target:
+        seqs = [seq for seq, _ in frames[subject]]
+        assert any(b - a > 1 for a, b in zip(seqs, seqs[1:], strict=False))  # dropouts
+        assert ended - frames[subject][-1][1] > 0.5  # then nothing (silent from ~4 s of 5)
+    for subject in healthy:
+        seqs = [seq for seq, _ in frames[subject]]
+        assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) > 40
+    await nc.close()
