@@ -27,6 +27,7 @@ from stream.core_state import SnapshotStore
 from stream.engine import MetricsEngine
 from stream.events import Limits, Rejection, validate_event
 from stream.nats_io import connect, ensure_streams, publish_dead_letter, stream_names
+from stream.pull import BatchPuller
 from stream.readmodel import (
     ChangeFeed,
     FlowProfile,
@@ -123,8 +124,7 @@ class Core:
             opt_start_seq=start_seq, ack_policy=AckPolicy.ALL, max_ack_pending=-1,
             ack_wait=60, max_waiting=512,
         ))
-        return await self.js.pull_subscribe_bind(CONSUMER, stream=stream,
-                                                 pending_msgs_limit=200_000)
+        return await BatchPuller(self.nc, stream, CONSUMER).start()
 
     async def _last_dead_letter_seq(self) -> int:
         """Highest input sequence already dead-lettered (so a replay does not repeat it)."""
@@ -144,11 +144,7 @@ class Core:
         batch = self.cfg.core.batch_size
         while self._running:
             try:
-                msgs = await self._psub.fetch(batch, timeout=0.5)
-            except TimeoutError:
-                self.ready.set()
-                await self._housekeeping(idle=True)
-                continue
+                msgs = await self._psub.fetch(batch, 0.5)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - NATS down or reconnecting: keep trying
@@ -156,6 +152,8 @@ class Core:
                 await asyncio.sleep(0.5)
                 continue
             if not msgs:
+                self.ready.set()
+                await self._housekeeping(idle=True)
                 continue
             self._busy = True
             try:
