@@ -1,0 +1,76 @@
+"""The server's view of the alert service (``stream.alerting.service.AlertService``).
+
+Only what the API and the ``alerts`` topic need, with the caller's visibility applied:
+admins see every alert; supervisors the ones labelled with their locations or regions
+(the service's own filter); display tokens none (``server.auth`` refuses them first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+import msgspec
+
+from server.auth import Geo, Principal
+
+
+class AlertServiceLike(Protocol):
+    """The subset of ``AlertService`` used here."""
+
+    def list_alerts(self, **filters: Any) -> list[Any]: ...
+    def get_alert(self, alert_id: str) -> Any | None: ...
+    def history(self, **filters: Any) -> list[Any]: ...
+    def silences(self, *, include_expired: bool = False) -> list[Any]: ...
+    async def acknowledge(self, alert_id: str, who: str, comment: str = "") -> Any: ...
+    def subscribe(self) -> Any: ...
+    def status(self) -> dict[str, object]: ...
+
+
+class AlertsData(msgspec.Struct, frozen=True):
+    """Payload of the ``alerts`` topic: the live alerts the viewer may see, most severe
+    first, and the active silences (admins only: their matchers can name any scope)."""
+
+    alerts: list[Any]
+    silences: list[Any]
+
+
+def visibility(p: Principal) -> dict[str, Any]:
+    """Keyword filters for the service (none for admins)."""
+    if p.role == "admin":
+        return {}
+    return {"locations": p.locations, "regions": p.regions}
+
+
+class AlertsAdapter:
+    def __init__(self, service: AlertServiceLike) -> None:
+        self.service = service
+
+    def list(self, p: Principal, **filters: Any) -> list[Any]:
+        return self.service.list_alerts(**filters, **visibility(p))
+
+    def history(self, p: Principal, **filters: Any) -> list[Any]:
+        return self.service.history(**filters, **visibility(p))
+
+    def visible(self, p: Principal, alert: Any) -> bool:
+        if p.role == "admin":
+            return True
+        labels = getattr(alert, "labels", {}) or {}
+        return labels.get("location") in p.locations or labels.get("region") in p.regions
+
+    def payload(self, p: Principal, geo: Geo) -> AlertsData:
+        del geo  # visibility follows the alert's labels, like the service's own filter
+        silences = self.service.silences() if p.role == "admin" else []
+        return AlertsData(self.list(p), silences)
+
+    async def changes(self) -> AsyncIterator[object]:
+        """Yields whenever an alert or silence changed (coalesced)."""
+        sub = self.service.subscribe()
+        try:
+            async for update in sub:
+                yield update
+        finally:
+            sub.close()
+
+    def status(self) -> dict[str, object]:
+        return self.service.status()

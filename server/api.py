@@ -1,0 +1,174 @@
+"""The JSON API of the wire contract (thin handlers over the core, ``auth`` and ``payloads``).
+
+Each handler: authenticate (dependency ``principal``) -> authorize for its action and
+scope -> one call into the core -> a msgspec struct. Errors are ``ApiError`` (see
+``server.errors``).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
+
+from server.auth import Principal, scope_allowed
+from server.context import ServerContext
+from server.errors import ApiError, rejection_error
+from server.payloads import DisplayData, Reads, display_data
+from stream.events import Rejection, validate_event
+from stream.nats_io import publish_dead_letter
+from stream.query import QueryError
+from stream.readmodel import WINDOWS, FlowProfile, IncidentView, LocationView, Metrics
+from stream.subjects import is_id
+
+
+async def provide_principal(request: Request[Any, Any, Any], ctx: NamedDependency[ServerContext]) -> Principal | None:
+    """The caller (None for a missing or unknown token; handlers decide 401 vs open)."""
+    return ctx.authenticate(request.headers, request.query_params)
+
+
+class Accepted(msgspec.Struct, frozen=True):
+    status: str
+    id: str
+    subject: str
+
+
+def _known(ctx: NamedDependency[ServerContext], scope: str) -> None:
+    if not ctx.core.known_scope(scope):
+        raise ApiError(404, f"unknown scope {scope!r}", field="scope")
+
+
+@get("/api/health", summary="Liveness: NATS connected and the core running (no token)")
+async def health(ctx: NamedDependency[ServerContext]) -> Response[dict[str, Any]]:
+    out: dict[str, Any] = dict(ctx.core.health())
+    out["server"] = ctx.hub.snapshot_stats()
+    if ctx.alerts is not None:
+        out["alerts"] = ctx.alerts.status()
+    ok = out.get("status") == "ok"
+    out["status"] = "ok" if ok else "unavailable"
+    return Response(out, status_code=200 if ok else 503)
+
+
+@get("/api/metrics/{scope_id:str}", summary="Every metric of a scope over a window")
+async def get_metrics(
+    ctx: NamedDependency[ServerContext], principal: NamedDependency[Principal | None],
+    scope_id: Annotated[str, PathParameter(description="`network`, a region or a location id")],
+    window: FromQuery[Literal["1h", "today", "7d", "30d"]] = "today",
+    staff: Annotated[str | None, QueryParameter(description="one staff member's feedback")] = None,
+    touchpoint: Annotated[str | None, QueryParameter(description="one touchpoint's feedback")] = None,
+) -> Metrics:
+    ctx.authorize(principal, "metrics", scope_id)
+    _known(ctx, scope_id)
+    try:
+        return ctx.core.metrics(scope_id, window, staff=staff, touchpoint=touchpoint)
+    except QueryError as exc:
+        raise ApiError(400, str(exc), field="window") from None
+
+
+@get("/api/metrics/{scope_id:str}/profile", summary="Mean contacts per weekday x local hour")
+async def get_profile(ctx: NamedDependency[ServerContext], principal: NamedDependency[Principal | None],
+                      scope_id: FromPath[str]) -> FlowProfile:
+    ctx.authorize(principal, "profile", scope_id)
+    _known(ctx, scope_id)
+    return ctx.core.flow_profile(scope_id)
+
+
+def _urgency(v: IncidentView) -> tuple[bool, bool, int]:
+    return (v.status == "resolved", not v.breached, v.resolve_deadline_ms)
+
+
+@get("/api/incidents", summary="Incidents of a scope, most urgent first")
+async def get_incidents(
+    ctx: NamedDependency[ServerContext], principal: NamedDependency[Principal | None],
+    location: Annotated[str | None, QueryParameter(description="one location")] = None,
+    scope_filter: Annotated[str | None, QueryParameter(
+        name="scope", description="network, a region or a location")] = None,
+    status: FromQuery[Literal["open", "assigned", "resolved"] | None] = None,
+    breached: FromQuery[bool | None] = None,
+) -> list[IncidentView]:
+    target = location or scope_filter
+    if location and scope_filter and location != scope_filter:
+        raise ApiError(400, "give either `location` or `scope`, not both", field="scope")
+    p = ctx.authorize(principal, "incidents", target)
+    if target is not None:
+        _known(ctx, target)
+        return ctx.core.incidents(target, status, breached)
+    if p.role == "admin":
+        return ctx.core.incidents("network", status, breached)
+    seen: dict[tuple[str, str], IncidentView] = {}
+    for s in sorted(p.regions) + sorted(p.locations):
+        if ctx.core.known_scope(s):
+            for v in ctx.core.incidents(s, status, breached):
+                seen[(v.location, v.incident)] = v
+    return sorted(seen.values(), key=_urgency)
+
+
+@get("/api/locations", summary="Locations the caller may see")
+async def get_locations(ctx: NamedDependency[ServerContext], principal: NamedDependency[Principal | None]) -> list[LocationView]:
+    p = ctx.authorize(principal, "locations")
+    return [loc for loc in ctx.core.locations() if scope_allowed(p, loc.id, ctx.geo)]
+
+
+@get("/api/display/{location:str}", summary="The loyalty display's data (display-safe)")
+async def get_display(ctx: NamedDependency[ServerContext], principal: NamedDependency[Principal | None], location: FromPath[str]) -> DisplayData:
+    ctx.authorize(principal, "display", location)
+    if ctx.geo.kind(location) != "location":
+        raise ApiError(400, f"{location!r} is not a location", field="location")
+    _known(ctx, location)
+    return display_data(Reads(ctx.core), ctx.cfg, location)
+
+
+class _LocationOnly(msgspec.Struct):
+    location: Any = None
+
+
+def _sniff_location(payload: bytes) -> str | None:
+    try:
+        loc = msgspec.json.decode(payload, type=_LocationOnly).location
+    except msgspec.MsgspecError:
+        return None
+    return loc if isinstance(loc, str) and is_id(loc) else None
+
+
+async def dead_letter(ctx: NamedDependency[ServerContext], location: str | None, payload: bytes,
+                      rejection: Rejection, client: str) -> None:
+    """Bad API input goes to ``{prefix}.dlq.api`` like any rejected input."""
+    core = ctx.core
+    subject = core.subjects.feedback(location) if location else f"{core.subjects.prefix}.feedback"
+    await publish_dead_letter(core.js, core.subjects, "api", subject, {"Cx-Api-Client": client},
+                              payload, rejection)
+
+
+@post("/api/feedback", status_code=202, summary="Submit one cx.feedback event (integrators)",
+      description="The body is the same JSON as a `cx.feedback.{location}` message. 202 when "
+      "accepted (published to JetStream with its id); 422 naming the field otherwise, and "
+      "the input is dead-lettered to `cx.dlq.api`.")
+async def post_feedback(request: Request[Any, Any, Any], ctx: NamedDependency[ServerContext],
+                        principal: NamedDependency[Principal | None]) -> Accepted:
+    ctx.authorize(principal, "feedback", None)
+    assert principal is not None
+    payload = await request.body()
+    location = _sniff_location(payload)
+    if location is None:
+        now_ms = int(time.time() * 1000)
+        result = validate_event("feedback", "", payload, now_ms)
+        rejection = result if isinstance(result, Rejection) else Rejection(
+            "invalid_field", "field `location`: must be an id of [a-z0-9_-]{1,64}")
+        await dead_letter(ctx, None, payload, rejection, principal.name)
+        raise rejection_error(rejection)
+    ctx.authorize(principal, "feedback", location)
+    rejection = await ctx.core.publish_input("feedback", location, payload)
+    if rejection is not None:
+        await dead_letter(ctx, location, payload, rejection, principal.name)
+        raise rejection_error(rejection)
+    event_id = msgspec.json.decode(payload)["id"]
+    return Accepted("accepted", event_id, ctx.core.subjects.feedback(location))
+
+
+ROUTES = [health, get_metrics, get_profile, get_incidents, get_locations, get_display,
+          post_feedback]
+__all__ = ["ROUTES", "WINDOWS", "provide_principal"]

@@ -1,0 +1,130 @@
+"""The Litestar application and its in-process uvicorn runner.
+
+    app = create_app(cfg, core, alerts)          # core: a started stream.core.Core
+    await serve(app, cfg.server.host, cfg.server.port)   # until cancelled; graceful stop
+
+``create_app`` wires the JSON API, ``/ws``, the display and survey pages, and ``/api/alerts``
+when an alert service is given. The hub starts and stops with the app (lifespan); the core
+and the alert service belong to the caller. ``app.state.ctx.hub.publish(topic, payload)``
+is the hook other in-process producers (the voice worker) push through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import uvicorn
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+
+from server import alerts_api, api, pages
+from server.alerts import AlertsAdapter
+from server.auth import Geo, TokenTable
+from server.context import LiveCore, ServerContext, warn_if_open
+from server.errors import EXCEPTION_HANDLERS
+from server.hub import Hub
+from server.openapi import StructSchema, openapi_config
+from server.survey import SurveyGuard
+from server.ws import ws_endpoint
+from stream.config import Config
+
+log = logging.getLogger("cxpulse.server")
+
+
+def create_app(cfg: Config, core: LiveCore, alerts: Any | None = None) -> Litestar:
+    """The HTTP/WebSocket app over a running core (and optionally an ``AlertService``)."""
+    warn_if_open(cfg)
+    adapter = AlertsAdapter(alerts) if alerts is not None else None
+    hub = Hub(cfg, core, adapter)
+    ctx = ServerContext(cfg=cfg, core=core, hub=hub, alerts=adapter,
+                        tokens=TokenTable(cfg.auth.tokens), geo=Geo.from_config(cfg),
+                        survey=SurveyGuard(cfg, os.urandom(32)))
+
+    @contextlib.asynccontextmanager
+    async def run_hub(_: Litestar) -> AsyncIterator[None]:
+        await hub.start()
+        try:
+            yield
+        finally:
+            await hub.stop()
+
+    routes: list[Any] = [*api.ROUTES, ws_endpoint, *pages.ROUTES]
+    if adapter is not None:
+        routes += alerts_api.ROUTES
+    cors = None
+    if cfg.server.cors_origins:
+        cors = CORSConfig(allow_origins=list(cfg.server.cors_origins),
+                          allow_headers=["Authorization", "Content-Type"])
+
+    def provide_ctx() -> ServerContext:
+        return ctx
+
+    app = Litestar(
+        route_handlers=routes,
+        dependencies={"ctx": Provide(provide_ctx, sync_to_thread=False, use_cache=True),
+                      "principal": Provide(api.provide_principal)},
+        lifespan=[run_hub], exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        cors_config=cors, openapi_config=openapi_config(), logging_config=None,
+        plugins=[StructSchema()],
+    )
+    app.state.ctx = ctx
+    return app
+
+
+class _TokenRedactor(logging.Filter):
+    """Keeps ``?token=...`` out of uvicorn's connection and access logs."""
+
+    _TOKEN = re.compile(r"(token=)[^&\s\"]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._TOKEN.sub(r"\1***", a) if isinstance(a, str) else a
+                                for a in record.args)
+        return True
+
+
+_REDACTOR = _TokenRedactor()
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the caller owns the process's signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve(app: Litestar, host: str, port: int, *, started: asyncio.Event | None = None,
+                graceful_timeout_s: int = 5) -> None:
+    """Run ``app`` under uvicorn in this event loop until cancelled, then shut down
+    gracefully (open websockets get close code 1012 and may reconnect elsewhere).
+    ``started`` is set once the socket listens."""
+    for name in ("uvicorn.error", "uvicorn.access"):
+        if _REDACTOR not in logging.getLogger(name).filters:
+            logging.getLogger(name).addFilter(_REDACTOR)
+    config = uvicorn.Config(
+        app, host=host, port=port, lifespan="on", log_config=None, access_log=False,
+        timeout_graceful_shutdown=graceful_timeout_s, ws_max_size=64 * 1024,
+        ws_per_message_deflate=False,  # one frame to N clients would be compressed N times
+        server_header=False, proxy_headers=False,
+    )
+    server = _Server(config)
+    task = asyncio.create_task(server.serve(), name=f"uvicorn-{host}:{port}")
+    try:
+        while started is not None and not server.started and not task.done():
+            await asyncio.sleep(0.01)
+        if started is not None and server.started:
+            started.set()
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        server.should_exit = True
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await task
+        raise

@@ -1,0 +1,106 @@
+/* Loyalty display: today's button shares, pushed over /ws (topic display:{location}).
+   Reconnects with backoff; shows a discreet status while offline and hides the numbers
+   once they are older than stale_after_s, instead of showing stale figures forever. */
+(function () {
+  "use strict";
+  var cfg = JSON.parse(document.getElementById("cx-config").textContent);
+  var S = cfg.strings;
+  var token = new URLSearchParams(window.location.search).get("token") || "";
+  var topic = "display:" + cfg.location;
+  var PALETTE = { 2: ["#e5484d", "#30a46c"], 3: ["#e5484d", "#f5a524", "#30a46c"],
+    4: ["#e5484d", "#f76b15", "#8bc34a", "#30a46c"],
+    5: ["#e5484d", "#f76b15", "#f5c524", "#8bc34a", "#30a46c"] };
+  var el = function (id) { return document.getElementById(id); };
+  var ws = null, backoff = 1000, lastMessage = 0, lastData = 0, shown = null, denied = false;
+
+  function face(value, n, color) {
+    var mood = n > 1 ? (value - 1) / (n - 1) * 2 - 1 : 0;       // -1 sad .. +1 happy
+    var y = 66, dy = Math.round(mood * 16);
+    var brow = mood < -0.6 ? '<path d="M28 30 L42 36 M72 30 L58 36" stroke="#1b1b1b" stroke-width="4" stroke-linecap="round"/>' : "";
+    return '<svg viewBox="0 0 100 100" role="img" aria-hidden="true">' +
+      '<circle cx="50" cy="50" r="46" fill="' + color + '"/>' + brow +
+      '<circle cx="35" cy="42" r="6" fill="#1b1b1b"/><circle cx="65" cy="42" r="6" fill="#1b1b1b"/>' +
+      '<path d="M28 ' + (y - dy / 2) + ' Q50 ' + (y + dy * 1.6) + ' 72 ' + (y - dy / 2) +
+      '" stroke="#1b1b1b" stroke-width="6" fill="none" stroke-linecap="round"/></svg>';
+  }
+
+  function build(n) {
+    var box = el("buttons"), colors = PALETTE[n] || PALETTE[5], html = "";
+    for (var v = n; v >= 1; v--) {                                 // best on the left
+      var label = S["btn_" + v + "_of_" + n] || "";
+      html += '<div class="button" data-value="' + v + '">' + face(v, n, colors[v - 1]) +
+        '<div class="pct" data-value="' + v + '">—</div>' +
+        '<div class="bar"><div class="fill" style="background:' + colors[v - 1] + '"></div></div>' +
+        (label ? '<div class="label">' + label + "</div>" : "") + "</div>";
+    }
+    box.innerHTML = html;
+    shown = n;
+  }
+
+  function render(d) {
+    if (shown !== d.buttons) build(d.buttons);
+    var cells = el("buttons").querySelectorAll(".button");
+    for (var i = 0; i < cells.length; i++) {
+      var v = parseInt(cells[i].getAttribute("data-value"), 10);
+      var share = d.shares.length ? d.shares[v - 1] : null;
+      cells[i].querySelector(".pct").textContent = share === null ? "—" : Math.round(share * 100) + "%";
+      cells[i].querySelector(".fill").style.width = share === null ? "0" : (share * 100).toFixed(1) + "%";
+    }
+    el("count").textContent = d.ratings ? S.ratings.replace("{n}", d.ratings) : S.first;
+    el("thanks").textContent = S.thanks;
+    lastData = Date.now();
+    document.body.classList.remove("stale");
+  }
+
+  function status(text, cls) {
+    var box = el("status");
+    box.className = "status" + (text ? " visible" : "") + (cls ? " " + cls : "");
+    el("status-text").textContent = text || "";
+  }
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    ws = new WebSocket(scheme + window.location.host + cfg.ws_path + "?token=" + encodeURIComponent(token));
+    ws.onopen = function () {
+      lastMessage = Date.now();
+      ws.send(JSON.stringify({ op: "subscribe", topics: [topic] }));
+    };
+    ws.onmessage = function (ev) {
+      lastMessage = Date.now();
+      var msg = JSON.parse(ev.data);
+      if ((msg.type === "snapshot" || msg.type === "update") && msg.topic === topic) {
+        backoff = 1000; denied = false;
+        status("");
+        render(msg.data);
+      } else if (msg.type === "error" && (msg.code === "unauthorized" || msg.code === "forbidden")) {
+        denied = true;
+        status(S.denied, "denied");
+      }
+    };
+    ws.onclose = function (ev) {
+      ws = null;
+      if (ev.code === 4001) denied = true;
+      if (!denied) status(S.reconnecting);
+      var wait = denied ? 60000 : backoff + Math.random() * 500;
+      backoff = Math.min(backoff * 2, 15000);
+      setTimeout(connect, wait);
+    };
+  }
+
+  setInterval(function () {                                        // liveness and staleness
+    var now = Date.now();
+    if (ws && ws.readyState === 1 && now - lastMessage > cfg.heartbeat_s * 2500) ws.close();
+    if (!ws || ws.readyState !== 1) {
+      if (!denied) status(S.reconnecting);
+      if (lastData && now - lastData > cfg.stale_after_s * 1000) {
+        document.body.classList.add("stale");
+        var pcts = document.querySelectorAll(".pct");
+        for (var i = 0; i < pcts.length; i++) pcts[i].textContent = "—";
+        el("count").textContent = S.stale;
+      }
+    }
+  }, 1000);
+
+  if (cfg.initial) render(cfg.initial); else build(3);
+  connect();
+})();

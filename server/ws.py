@@ -1,0 +1,68 @@
+"""``WS /ws``: authenticate, register with the hub, then read ops and write the mailbox.
+
+Three tasks per connection end together: the reader (client ops; ends on disconnect),
+the writer (``Hub.drain``), and the hub's kick (stuck client, shutdown). A kicked client
+is closed with the hub's code and reason; the close is given ``ws_stuck_timeout_s`` to
+get through a full send buffer before the handler lets go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from litestar import WebSocket, websocket
+from litestar.di import NamedDependency
+from litestar.exceptions import WebSocketDisconnect
+
+from server import protocol as proto
+from server.context import ServerContext
+from server.hubclient import Client
+
+log = logging.getLogger("cxpulse.server.ws")
+
+
+async def _read(socket: WebSocket[Any, Any, Any], ctx: NamedDependency[ServerContext], client: Client) -> None:
+    while True:
+        text = await socket.receive_data(mode="text")
+        ctx.hub.handle(client, text)
+
+
+async def _close(socket: WebSocket[Any, Any, Any], code: int, reason: str, timeout_s: float) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(socket.close(code, reason[:120]), timeout_s)
+
+
+@websocket("/ws")
+async def ws_endpoint(socket: WebSocket[Any, Any, Any], ctx: NamedDependency[ServerContext]) -> None:
+    """Live push: subscribe to topics, get a snapshot per topic, then updates."""
+    principal = ctx.authenticate(socket.headers, socket.query_params)
+    await socket.accept()
+    if principal is None:
+        await socket.send_text(proto.error("unauthorized", "missing or unknown token",
+                                           field="token"))
+        await _close(socket, proto.CLOSE_UNAUTHORIZED, "missing or unknown token", 5.0)
+        return
+    client = ctx.hub.register(principal)
+    if client is None:
+        await _close(socket, proto.CLOSE_TOO_MANY, "too many connections", 5.0)
+        return
+    tasks = [asyncio.create_task(_read(socket, ctx, client)),
+             asyncio.create_task(ctx.hub.drain(client, socket.send_text)),
+             asyncio.create_task(client.kicked.wait())]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            exc = task.exception()
+            if exc is not None and not isinstance(exc, WebSocketDisconnect | OSError):
+                log.warning("ws client %d: %r", client.id, exc)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        ctx.hub.unregister(client)
+    if client.close_code is not None:
+        await _close(socket, client.close_code, client.close_reason,
+                     ctx.cfg.server.ws_stuck_timeout_s)

@@ -1,0 +1,48 @@
+"""Topic names and client operations of the websocket protocol."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from server.protocol import OpError, Topic, TopicError, decode_op, error, parse_topic, windows_of
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("metrics:network", Topic("metrics", "network")), ("display:msk-a", Topic("display", "msk-a")),
+    ("incidents:msk", Topic("incidents", "msk")), ("voice:ekb_1", Topic("voice", "ekb_1")),
+    ("alerts", Topic("alerts")),
+])
+def test_topics(text, topic):
+    assert parse_topic(text) == topic and topic.name == text
+
+
+@pytest.mark.parametrize("text", ["metrics", "metrics:", "metrics:UPPER", "alerts:x", "news:x",
+                                  "display:a.b", "voice:" + "x" * 65])
+def test_bad_topics(text):
+    with pytest.raises(TopicError):
+        parse_topic(text)
+
+
+def test_ops_and_windows():
+    op = decode_op('{"op":"subscribe","topics":["metrics:x"],"windows":["today","1h"],"id":7}')
+    assert op.op == "subscribe" and op.id == 7
+    assert windows_of(op) == ("1h", "today")
+    assert windows_of(decode_op('{"op":"subscribe","topics":[]}')) == ("1h", "today", "7d", "30d")
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ('{"op":"watch"}', "op"), ('{"op":"subscribe","topics":"x"}', "topics"),
+    ('{"op":"subscribe","windows":["2h"]}', "windows"), ('{"op":"ping","extra":1}', "extra"), ('{"topics":[]}', "op"),
+    ("not json", None),
+])
+def test_bad_ops_name_the_field(text, field):
+    with pytest.raises(OpError) as info:
+        decode_op(text)
+    assert info.value.field == field
+
+
+def test_error_message_shape():
+    assert json.loads(error("forbidden", "no", topic="metrics:x", op_id=3)) == {
+        "type": "error", "code": "forbidden", "message": "no", "id": 3, "topic": "metrics:x"}
