@@ -1,4 +1,4 @@
-"""``cxpulse simulate``: publish simulated traffic to the NATS of a config."""
+"""Publish simulated traffic to the NATS of a config (cxpulse simulate)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import logging
 import signal
+import time
+from urllib.parse import urlsplit
 
 from simulators.model import build_network
 from simulators.publisher import Publisher
@@ -13,6 +15,7 @@ from simulators.runner import RunOptions, run
 from simulators.scenarios import SCENARIOS
 from stream.config import Config, load_config
 from stream.nats_io import connect, ensure_streams
+from stream.nats_server import port_open
 from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.simulate")
@@ -53,9 +56,32 @@ def nats_url(cfg: Config, override: str | None) -> str:
     return f"nats://{cfg.nats.embedded_host}:{cfg.nats.embedded_port}"
 
 
+async def _reachable(url: str, timeout_s: float = 5.0) -> bool:
+    """True once one of the URL's servers accepts TCP (nats-py would retry forever)."""
+    servers = [urlsplit(u.strip() if "://" in u else f"nats://{u.strip()}")
+               for u in url.split(",") if u.strip()]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        for srv in servers:
+            if await asyncio.to_thread(port_open, srv.hostname or "127.0.0.1", srv.port or 4222):
+                return True
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.2)
+
+
 async def _main(cfg: Config, args: argparse.Namespace) -> int:
     url = nats_url(cfg, args.nats_url)
-    nc = await connect(cfg.nats, url, f"cxpulse-simulate-{args.scenario}")
+    if not await _reachable(url):
+        log.error("simulate: nothing listens at %s; is `cxpulse run` running? (or pass "
+                  "--nats-url)", url)
+        return 1
+    try:
+        nc = await connect(cfg.nats, url, f"cxpulse-simulate-{args.scenario}", attempts=4)
+    except Exception as exc:  # noqa: BLE001 - any connect failure gets the same advice
+        log.error("simulate: cannot reach NATS at %s (%s); is `cxpulse run` running, or pass "
+                  "--nats-url", url, exc)
+        return 1
     try:
         await ensure_streams(nc.jetstream(), cfg)  # harmless if the core already made them
         pub = Publisher(nc, Subjects(cfg.nats.prefix))
