@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from server.alerts import AlertsAdapter
 from server.auth import Principal
@@ -48,7 +48,7 @@ async def alert_history(
 @post("/api/alerts/{alert_id:str}/ack", status_code=200,
       summary="Acknowledge an alert: who took it and a comment")
 async def acknowledge(ctx: NamedDependency[ServerContext], principal: NamedDependency[Principal | None], alert_id: FromPath[str],
-                      data: AckBody | None = None) -> Any:
+                      data: JSONBody[AckBody | None] = None) -> Any:
     p = ctx.authorize(principal, "alerts_ack", None)
     adapter = _alerts(ctx)
     alert = adapter.service.get_alert(alert_id)

@@ -16,9 +16,8 @@
   function face(value, n, color) {
     var mood = n > 1 ? (value - 1) / (n - 1) * 2 - 1 : 0;       // -1 sad .. +1 happy
     var y = 66, dy = Math.round(mood * 16);
-    var brow = mood < -0.6 ? '<path d="M28 30 L42 36 M72 30 L58 36" stroke="#1b1b1b" stroke-width="4" stroke-linecap="round"/>' : "";
     return '<svg viewBox="0 0 100 100" role="img" aria-hidden="true">' +
-      '<circle cx="50" cy="50" r="46" fill="' + color + '"/>' + brow +
+      '<circle cx="50" cy="50" r="46" fill="' + color + '"/>' +
       '<circle cx="35" cy="42" r="6" fill="#1b1b1b"/><circle cx="65" cy="42" r="6" fill="#1b1b1b"/>' +
       '<path d="M28 ' + (y - dy / 2) + ' Q50 ' + (y + dy * 1.6) + ' 72 ' + (y - dy / 2) +
       '" stroke="#1b1b1b" stroke-width="6" fill="none" stroke-linecap="round"/></svg>';

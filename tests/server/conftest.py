@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -27,6 +28,7 @@ from stream.config import Config, load_config_text
 from stream.core import Core
 from stream.nats_server import EmbeddedNats, free_port
 
+ROOT_ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
 TOKENS = {
     "admin": ("t-admin", "admin", [], []),
     "sup_msk": ("t-sup-msk", "supervisor", [], ["msk"]),

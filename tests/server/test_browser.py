@@ -1,0 +1,149 @@
+"""The loyalty display and the QR survey in a real browser (Debian chromium, headless).
+
+Screenshots go to tests/.artifacts/ (git-ignored) for a person to look at.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from tests.server.conftest import ROOT_ARTIFACTS, button, config_text, now_ms, running, token
+
+pytestmark = pytest.mark.browser
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture
+async def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian chromium at /usr/bin/chromium")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+def shot(name: str) -> str:
+    ROOT_ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return str(ROOT_ARTIFACTS / name)
+
+
+async def shown_shares(page) -> dict[str, str]:
+    cells = page.locator(".button")
+    out = {}
+    for i in range(await cells.count()):
+        cell = cells.nth(i)
+        out[await cell.get_attribute("data-value")] = await cell.locator(".pct").inner_text()
+    return out
+
+
+async def api_shares(live, location: str) -> dict[str, str]:
+    async with live.http("admin") as h:
+        m = (await h.get(f"/api/metrics/{location}", params={"window": "today"})).json()
+    return {v: f"{round(s * 100)}%" for v, s in m["buttons"]["shares"].items() if int(v) <= 3}
+
+
+async def test_display_shows_todays_shares_and_follows_events(live, browser):
+    await live.publish(*[button("msk-a", v) for v in [3] * 17 + [2] * 4 + [1] * 2])
+    # bypass_csp: the page forbids eval, which playwright's wait_for_function uses
+    page = await browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+    await page.goto(f"{live.url}/display/msk-a?token={token('display_a')}")
+    await page.wait_for_function("document.querySelectorAll('.button').length === 3")
+    assert await page.locator("h1").inner_text() == "Как Вам у нас сегодня?"
+    assert await shown_shares(page) == await api_shares(live, "msk-a") == {
+        "3": "74%", "2": "17%", "1": "9%"}
+    assert "Оценок сегодня: 23" in await page.locator("#count").inner_text()
+    await page.wait_for_timeout(900)  # bars animate
+    await page.screenshot(path=shot("display.png"))
+
+    await live.publish(*[button("msk-a", 1) for _ in range(7)])  # a bad spell
+    await page.wait_for_function(
+        "document.querySelector('.pct[data-value=\"1\"]').textContent === '30%'", timeout=5000)
+    assert await shown_shares(page) == await api_shares(live, "msk-a")
+    assert "Оценок сегодня: 30" in await page.locator("#count").inner_text()
+    await page.wait_for_timeout(900)
+    await page.screenshot(path=shot("display-updated.png"))
+
+    await live.stop()  # the display notices, says so discreetly, and comes back by itself
+    await page.wait_for_selector("#status.visible", timeout=5000)
+    assert await page.locator("#status-text").inner_text() == "Обновляем данные…"
+    await page.screenshot(path=shot("display-reconnecting.png"))
+    await live.publish(button("msk-a", 3))
+    await live.start()
+    await page.wait_for_function("!document.querySelector('#status').classList.contains('visible')",
+                                 timeout=15000)
+    assert "Оценок сегодня: 31" in await page.locator("#count").inner_text()
+    assert await shown_shares(page) == await api_shares(live, "msk-a")
+
+    tablet = await browser.new_page(viewport={"width": 800, "height": 1280}, bypass_csp=True)
+    await tablet.goto(f"{live.url}/display/msk-a?token={token('display_a')}&lang=en")
+    await tablet.wait_for_function("document.querySelectorAll('.button').length === 3")
+    assert await tablet.locator("h1").inner_text() == "How was it with us today?"
+    await tablet.wait_for_timeout(900)
+    await tablet.screenshot(path=shot("display-portrait-en.png"))
+
+
+async def test_display_refuses_a_foreign_token(live, browser):
+    page = await browser.new_page()
+    r = await page.goto(f"{live.url}/display/ekb?token={token('display_a')}")
+    assert r.status == 403
+    assert "does not give access" in await page.locator("h2").inner_text()  # ekb speaks en
+
+
+async def test_qr_survey_in_the_browser_changes_nps(live, browser):
+    await live.publish({"id": "n0", "ts": now_ms(), "location": "msk-a", "type": "nps", "value": 3})
+    async with live.http("admin") as h:
+        before = (await h.get("/api/metrics/msk-a?window=today")).json()
+    assert before["nps"] == -100
+    context = await browser.new_context(viewport={"width": 390, "height": 844},
+                                        device_scale_factor=2, is_mobile=True, has_touch=True,
+                                        bypass_csp=True)
+    page = await context.new_page()
+    await page.goto(f"{live.url}/q/msk-a")
+    await page.screenshot(path=shot("survey.png"), full_page=True)
+    submit = page.locator("button.submit")
+    assert await submit.is_disabled()
+    await page.locator('.nps button[data-value="10"]').click()
+    await page.locator("textarea").fill("Быстро обслужили, спасибо!")
+    for group in await page.locator(".scale.csi").all():
+        await group.locator('button[data-value="5"]').click()
+    assert await submit.is_enabled()
+    await page.screenshot(path=shot("survey-filled.png"), full_page=True)
+    await submit.click()
+    await page.wait_for_selector(".done h2")
+    assert await page.locator(".done h2").inner_text() == "Спасибо!"
+    await page.screenshot(path=shot("survey-done.png"), full_page=True)
+    assert await live.core.wait_idle(5)
+    await asyncio.sleep(0)
+    async with live.http("admin") as h:
+        after = (await h.get("/api/metrics/msk-a?window=today")).json()
+    assert (after["responses"], after["promoters"], after["nps"]) == (2, 1, 0)
+    assert after["csi"]["answers"] == 2
+    await page.goto(f"{live.url}/q/msk-a")  # the same phone, right after: thanked, no form
+    assert await page.locator("form").count() == 0
+    await context.close()
+
+
+async def test_display_before_the_first_rating_and_with_five_buttons(tmp_path, browser):
+    async with running(tmp_path, config_text(display_buttons=5)) as live:
+        page = await browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
+        await page.goto(f"{live.url}/display/msk-b?token={token('admin')}")
+        await page.wait_for_function("document.querySelectorAll('.button').length === 5")
+        assert set((await shown_shares(page)).values()) == {"—"}
+        assert await page.locator("#count").inner_text() == "Будьте первым, кто оценит нас сегодня"
+        await page.screenshot(path=shot("display-empty-5.png"))
+        await live.publish(*[button("msk-b", v, scale=5) for v in (5, 5, 4, 3, 1)])
+        await page.wait_for_function("document.querySelector('#count').textContent.includes('5')")
+        assert await shown_shares(page) == {"5": "40%", "4": "20%", "3": "20%", "2": "0%",
+                                            "1": "20%"}
+        await page.wait_for_timeout(900)
+        await page.screenshot(path=shot("display-5.png"))

@@ -1,0 +1,70 @@
+"""The public QR survey over HTTP: questions, language, posting, cooldown, rate limit."""
+
+from __future__ import annotations
+
+import re
+
+from tests.server.conftest import config_text, running
+
+
+def questions(html: str) -> list[str]:
+    return [q for q in re.findall(r'data-question="([^"]+)"', html) if q != "nps"]
+
+
+async def test_survey_page_language_and_questions(live):
+    async with live.http() as h:
+        ru = await h.get("/q/msk-a")
+        en = await h.get("/q/ekb")  # that location's language
+        forced = await h.get("/q/msk-a?lang=en")
+        missing = await h.get("/q/nowhere")
+    assert ru.status_code == 200 and "Почему?" in ru.text and 'lang="ru"' in ru.text
+    assert "Москва, Тверская" in ru.text
+    assert "Why?" in en.text and "Why?" in forced.text
+    assert len(questions(ru.text)) == 2 and set(questions(ru.text)) <= {"clean", "speed", "attention"}
+    assert missing.status_code == 404
+    assert "default-src 'none'" in ru.headers["content-security-policy"]
+    picks = set()
+    async with live.http() as h:
+        for _ in range(8):
+            picks.add(tuple(questions((await h.get("/q/msk-a")).text)))
+    assert len(picks) > 1  # picked at random per survey
+
+
+async def test_survey_posts_through_the_core_then_cools_down(live):
+    async with live.http() as phone:
+        r = await phone.post("/q/msk-a", json={"nps": 10, "why": "Быстро", "csi": {"speed": 5,
+                                                                                 "clean": 4}})
+        assert r.status_code == 202 and "cxq" in r.cookies
+        again = await phone.post("/q/msk-a", json={"nps": 0})
+        page = await phone.get("/q/msk-a")
+        other = await phone.post("/q/msk-b", json={"nps": 9})  # the cookie is per location
+    assert again.status_code == 429 and again.json()["error"] == "cooldown"
+    assert "Снова можно будет через 30 мин" in page.text and 'id="survey-form"' not in page.text
+    assert other.status_code == 202
+    assert await live.core.wait_idle(5)
+    m = live.core.metrics("msk-a", "today")
+    assert (m.promoters, m.responses, m.sessions) == (1, 1, 1)
+    assert m.csi.factors["responsiveness"] == 1.0 and m.csi.answers == 2
+    async with live.http() as new_phone:
+        assert (await new_phone.post("/q/msk-a", json={"nps": 3})).status_code == 202
+
+
+async def test_survey_errors_name_the_field(live):
+    cases = [({"nps": 11}, "nps"), ({"why": "x"}, "nps"), ({"nps": 5, "csi": {"nope": 3}}, "csi.nope"),
+             ({"nps": 5, "csi": {"clean": 9}}, "csi.clean"),
+             ({"nps": 5, "csi": {"clean": 1, "speed": 1, "attention": 1}}, "csi"),
+             ({"nps": 5, "who": "me"}, "who")]
+    async with live.http() as h:
+        for body, field in cases:
+            r = await h.post("/q/msk-a", json=body)
+            assert (r.status_code, r.json()["field"]) == (422, field), body
+        assert (await h.post("/q/msk-a", content=b"{")).status_code == 422
+        assert (await h.post("/q/nowhere", json={"nps": 1})).status_code == 404
+
+
+async def test_survey_rate_limit_per_client(tmp_path):
+    async with running(tmp_path, config_text(survey_rate_per_min=3)) as live, live.http() as h:
+        codes = [(await h.get("/q/msk-a")).status_code for _ in range(3)]
+        limited = await h.post("/q/msk-a", json={"nps": 7})
+    assert codes == [200, 200, 200]
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
