@@ -74,6 +74,7 @@ class EmbeddedNats:
         routes: list[str] | None = None,
         log_file: str | Path | None = None,
         max_payload: int | None = None,
+        extra_args: list[str] | None = None,
     ) -> None:
         self.store_dir = Path(store_dir)
         self.host = host
@@ -84,6 +85,7 @@ class EmbeddedNats:
         self.routes = routes or []
         self.log_file = Path(log_file) if log_file else self.store_dir / "nats-server.log"
         self.max_payload = max_payload
+        self.extra_args = extra_args or []
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -104,7 +106,7 @@ class EmbeddedNats:
             conf = self.store_dir / "extra.conf"
             conf.write_text(f"max_payload: {self.max_payload}\n")
             args += ["-c", str(conf)]
-        return args
+        return args + self.extra_args
 
     def start(self, timeout_s: float = 10.0) -> EmbeddedNats:
         if port_open(self.host, self.port):
