@@ -72,7 +72,7 @@ class AlertService:
         self.clock = clock or wall_ms
         self.calendars = calendars_from_config(cfg)
         self.voice = EventCounter()
-        self.devices = LastSeen()
+        self.devices = LastSeen(getattr(reader, "devices", None))
         self._core = CoreSource(reader)
         self.sources: dict[str, MetricSource] = {"core": self._core, "voice": self.voice,
                                                  "device": self.devices}

@@ -11,7 +11,7 @@ the last sign of life and the start of today's opening hours, so every terminal 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Protocol
 
 import msgspec
@@ -99,8 +99,10 @@ class EventCounter:
 class LastSeen:
     """Device heartbeats; ``silent_minutes`` per device of the scope's locations."""
 
-    def __init__(self) -> None:
+    def __init__(self, feed: Callable[[], dict[tuple[str, str], int]] | None = None) -> None:
+        """``feed`` returns the core's own last-seen map (devices named on events)."""
         self._seen: dict[tuple[str, str], int] = {}
+        self._feed = feed
 
     def expect(self, location: str, device: str, since_ms: int) -> None:
         """Register a configured device, silent since ``since_ms`` until first heard."""
@@ -113,6 +115,9 @@ class LastSeen:
     def read(self, query: Query) -> list[Reading]:
         if query.metric.name != "silent_minutes":
             return []
+        if self._feed is not None:
+            for (loc, dev), ts in self._feed().items():
+                self.seen(loc, dev, ts)
         members = set(query.locations)
         out = []
         for (loc, dev), last in sorted(self._seen.items()):
