@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from stream.config import Config, HoursConfig
-from stream.workcal import WorkCalendar
+from stream.config import Config
+from stream.workcal import WorkCalendar, location_calendar
 
 NETWORK = "network"
 HOUR_MS = 3_600_000
@@ -72,11 +72,6 @@ class Place:
         return (ms - self.offsets_ms[0]) // HOUR_MS
 
 
-def _calendar(cfg: Config, tz: ZoneInfo, hours: HoursConfig | None, holidays: tuple[str, ...]) -> WorkCalendar:
-    days = frozenset(dt.date.fromisoformat(d) for d in (*cfg.calendar.holidays, *holidays))
-    return WorkCalendar(tz, (hours or cfg.calendar.hours).minutes(), days)
-
-
 class Geography:
     """Registry of places and scopes; unknown locations are added on first sight."""
 
@@ -124,7 +119,7 @@ class Geography:
             offsets.append(0)
         entities.append(0)
         offsets.append(0)
-        cal = _calendar(self.cfg, tz, lc.hours if lc else None, lc.holidays if lc else ())
+        cal = location_calendar(self.cfg, location)
         place = Place(len(self.places), location, (lc.name if lc else "") or location, region,
                       tz, cal, lc is not None, tuple(entities), tuple(offsets))
         self.places.append(place)

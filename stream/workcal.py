@@ -8,7 +8,11 @@ after the day of receipt. All arithmetic goes through zoneinfo, so DST changes a
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from stream.config import Config
 
 _MAX_DAYS = 800  # a calendar with no working day in two years is treated as always closed
 
@@ -46,9 +50,14 @@ class WorkCalendar:
             end = dt.datetime.combine(day, dt.time(span[1] // 60, span[1] % 60), self.tz)
         return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
-    def is_working(self, ms: int) -> bool:
+    def is_open(self, ms: int) -> bool:
+        """Inside today's opening hours (not a holiday)."""
+        return self.open_since_ms(ms) is not None
+
+    def open_since_ms(self, ms: int) -> int | None:
+        """Start of the opening interval containing ``ms`` (None when closed)."""
         span = self._interval_ms(self.local_date(ms))
-        return span is not None and span[0] <= ms < span[1]
+        return span[0] if span is not None and span[0] <= ms < span[1] else None
 
     def add_working_ms(self, start_ms: int, duration_ms: int) -> int:
         """The instant when ``duration_ms`` of working time has passed after ``start_ms``."""
@@ -89,3 +98,13 @@ class WorkCalendar:
 
     def day_start_ms(self, day: dt.date) -> int:
         return int(dt.datetime(day.year, day.month, day.day, tzinfo=self.tz).timestamp() * 1000)
+
+
+def location_calendar(cfg: Config, location: str | None) -> WorkCalendar:
+    """The working calendar of a location (its zone, hours, holidays), or the default one."""
+    lc = cfg.location(location) if location else None
+    tz = ZoneInfo(cfg.timezone_of(location) if location else cfg.core.default_timezone)
+    hours = (lc.hours if lc and lc.hours else cfg.calendar.hours).minutes()
+    days = frozenset(dt.date.fromisoformat(d)
+                     for d in (*cfg.calendar.holidays, *(lc.holidays if lc else ())))
+    return WorkCalendar(tz, hours, days)

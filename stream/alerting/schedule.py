@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from stream.workcal import WorkCalendar, location_calendar
+
 if TYPE_CHECKING:
     from stream.alerting.schema import MaintenanceConfig
     from stream.config import Config
@@ -40,32 +42,7 @@ def _local(ms: int, tz: ZoneInfo) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms / 1000, tz)
 
 
-@dataclass(frozen=True)
-class Calendar:
-    """Opening hours per weekday (Monday first, minutes of the local day) and holidays."""
-
-    tz: ZoneInfo
-    hours: tuple[Span | None, ...]
-    holidays: frozenset[dt.date] = frozenset()
-
-    def _span_on(self, day: dt.date) -> Span | None:
-        return None if day in self.holidays else self.hours[day.weekday()]
-
-    def is_open(self, ms: int) -> bool:
-        local = _local(ms, self.tz)
-        span = self._span_on(local.date())
-        minute = local.hour * 60 + local.minute
-        return span is not None and span[0] <= minute < span[1]
-
-    def open_since_ms(self, ms: int) -> int | None:
-        """Start of the opening interval containing ``ms`` (None when closed)."""
-        if not self.is_open(ms):
-            return None
-        local = _local(ms, self.tz)
-        span = self._span_on(local.date())
-        assert span is not None
-        start = dt.datetime.combine(local.date(), dt.time(span[0] // 60, span[0] % 60), self.tz)
-        return int(start.timestamp() * 1000)
+Calendar = WorkCalendar  # one working calendar for SLAs and alert schedules
 
 
 ALWAYS_HOURS: tuple[Span | None, ...] = ((0, DAY_MIN),) * 7
@@ -84,17 +61,13 @@ class Calendars:
 
 def calendars_from_config(cfg: Config) -> Calendars:
     """Build calendars from ``[calendar]``, ``[[regions]]`` and ``[[locations]]``."""
-    base_holidays = frozenset(dt.date.fromisoformat(d) for d in cfg.calendar.holidays)
-    base_hours = cfg.calendar.hours.minutes()
-    default = Calendar(ZoneInfo(cfg.core.default_timezone), base_hours, base_holidays)
+    default = location_calendar(cfg, None)
     by_scope: dict[str, Calendar] = {"network": default}
     for region in cfg.regions:
         tz = ZoneInfo(region.timezone or cfg.core.default_timezone)
-        by_scope[region.id] = Calendar(tz, base_hours, base_holidays)
+        by_scope[region.id] = WorkCalendar(tz, default.hours, default.holidays)
     for loc in cfg.locations:
-        holidays = base_holidays | {dt.date.fromisoformat(d) for d in loc.holidays}
-        hours = loc.hours.minutes() if loc.hours else base_hours
-        by_scope[loc.id] = Calendar(ZoneInfo(cfg.timezone_of(loc.id)), hours, holidays)
+        by_scope[loc.id] = location_calendar(cfg, loc.id)
     return Calendars(default, by_scope)
 
 
