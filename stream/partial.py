@@ -1,0 +1,222 @@
+"""Additive partial results: what one engine knows about a scope over a window.
+
+Every metric is a ratio of sums, so a ``Partial`` holds only sums (counters by name, CSI
+answers per question, flow-profile sums, incident counts). Partials of engines that own
+disjoint sets of locations add up (``merge``) to exactly the partial one engine holding all
+locations would produce, which is how partitioned core workers roll up to one network
+view. ``stream.query`` turns a partial into the contract's ``Metrics``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from zoneinfo import ZoneInfo
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+from stream.engine import MetricsEngine
+from stream.events import INCIDENT_CATEGORIES
+from stream.geography import DAY_MS, HOUR_MS
+from stream.incidents import NONE, THANKS
+from stream.layout import COL, DIM, DIM_COL, FIXED, FLOW_COLS
+from stream.readmodel import WINDOWS
+
+_HOURS = {"7d": 168, "30d": 720}
+_DAYS = {"today": 1, "7d": 7, "30d": 30}
+
+
+class QueryError(ValueError):
+    """A query the engine cannot answer (unknown window, unsupported breakdown)."""
+
+
+class IncidentSums(msgspec.Struct):
+    open: int = 0
+    opened: int = 0
+    resolved: int = 0
+    sla_breached: int = 0
+    on_time: int = 0
+    open_breached: int = 0
+    thanks: int = 0
+    same_day: int = 0
+    resolve_ms: int = 0
+    repeats: dict[str, int] = {}  # "location\x1fcategory" -> opened in the window
+
+
+class Partial(msgspec.Struct):
+    """Sums of one scope over one window, from one engine (or merged from several)."""
+
+    scope: str
+    window: str
+    start_ms: int
+    end_ms: int
+    known: bool = False
+    counts: dict[str, int] = {}
+    csi: dict[str, list[int]] = {}  # "factor\x1fquestion" -> [answers, sum in UNIT]
+    profile_sums: list[float] = []  # 7 x 24 flattened, Monday 00:00 first
+    profile_hours: list[int] = []
+    this_hour: int = 0
+    now_cell: int = 0
+    incidents: IncidentSums = msgspec.field(default_factory=IncidentSums)
+    staff: str | None = None
+    touchpoint: str | None = None
+
+
+def merge(parts: list[Partial]) -> Partial:
+    """Sum partials of the same scope and window from engines with disjoint locations."""
+    known = [p for p in parts if p.known] or parts[:1]
+    first = known[0]
+    counts: dict[str, int] = {}
+    csi: dict[str, list[int]] = {}
+    sums = np.zeros(168)
+    hours = np.zeros(168, np.int64)
+    inc = IncidentSums(repeats={})
+    for p in known:
+        for k, v in p.counts.items():
+            counts[k] = counts.get(k, 0) + v
+        for k, (n, s) in p.csi.items():
+            acc = csi.setdefault(k, [0, 0])
+            acc[0] += n
+            acc[1] += s
+        if p.profile_sums:
+            sums += np.asarray(p.profile_sums)
+            hours = np.maximum(hours, np.asarray(p.profile_hours))
+        for field in ("open", "opened", "resolved", "sla_breached", "on_time", "open_breached",
+                      "thanks", "same_day", "resolve_ms"):
+            setattr(inc, field, getattr(inc, field) + getattr(p.incidents, field))
+        for k, v in p.incidents.repeats.items():
+            inc.repeats[k] = inc.repeats.get(k, 0) + v
+    return Partial(
+        scope=first.scope, window=first.window, start_ms=min(p.start_ms for p in known),
+        end_ms=max(p.end_ms for p in known), known=any(p.known for p in parts), counts=counts,
+        csi=csi, profile_sums=sums.tolist() if first.profile_sums else [],
+        profile_hours=hours.tolist() if first.profile_sums else [],
+        this_hour=sum(p.this_hour for p in known), now_cell=first.now_cell, incidents=inc,
+        staff=first.staff, touchpoint=first.touchpoint,
+    )
+
+
+def _window_sums(engine: MetricsEngine, scope: str, window: str, now_ms: int) -> tuple[npt.NDArray[np.int64], dict[int, int]]:
+    """Column totals of a scope over a window, and each member place's window start (ms)."""
+    geo = engine.geo
+    members = geo.members(scope)
+    ent = np.array([geo.scope_entity[scope]], np.int64)
+    if window == "1h":
+        last = now_ms // 60_000
+        sums = engine.minutes.sum(ent, np.array([last - 59]), np.array([last]))
+        return sums, {p.idx: (last - 59) * 60_000 for p in members}
+    if window == "today":
+        starts = {p.idx: p.day_start_ms(now_ms) for p in members}
+        ents = np.array([p.entity for p in members], np.int64)
+        firsts = np.array([(starts[p.idx] - p.offsets_ms[0]) // HOUR_MS for p in members], np.int64)
+        lasts = np.array([p.hour_bucket(now_ms) for p in members], np.int64)
+        return engine.hours.sum(ents, firsts, lasts), starts
+    if window in _HOURS:
+        offset = members[0].offsets_ms[0] if (scope in geo.by_id and members) else 0
+        last = (now_ms - offset) // HOUR_MS
+        first = last - _HOURS[window] + 1
+        sums = engine.hours.sum(ent, np.array([first]), np.array([last]))
+        return sums, {p.idx: first * HOUR_MS + offset for p in members}
+    raise QueryError(f"unknown window {window!r}; expected one of {', '.join(WINDOWS)}")
+
+
+@functools.lru_cache(maxsize=256)
+def _profile_cells(tzname: str, offset_ms: int, first: int, last: int) -> npt.NDArray[np.int64]:
+    """Local weekday * 24 + hour of each hour bucket first..last (DST-aware, cached)."""
+    tz = ZoneInfo(tzname)
+    out = np.empty(last - first + 1, np.int64)
+    for i, b in enumerate(range(first, last + 1)):
+        local = dt.datetime.fromtimestamp((b * HOUR_MS + offset_ms) / 1000, tz)
+        out[i] = local.weekday() * 24 + local.hour
+    return out
+
+
+def _profile(engine: MetricsEngine, scope: str, now_ms: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], int, int]:
+    """Contacts per (local weekday, hour) over the 4 weeks of completed hours before the
+    current one, the number of hours behind each cell, this hour's contacts, its cell."""
+    geo = engine.geo
+    ents = np.array([geo.scope_entity[scope]], np.int64)
+    place = geo.by_id.get(scope)
+    offset = place.offsets_ms[0] if place else 0
+    tz = geo.scope_tz[scope]
+    now_h = (now_ms - offset) // HOUR_MS
+    first, last = now_h - 672, now_h - 1
+    per = np.zeros(last - first + 1, np.int64)
+    this_hour = 0
+    for col in FLOW_COLS:
+        per += engine.hours.per_bucket(ents, first, last, col)
+        this_hour += int(engine.hours.per_bucket(ents, now_h, now_h, col)[0])
+    cells = _profile_cells(tz.key, offset, first, last)
+    local = dt.datetime.fromtimestamp(now_ms / 1000, tz)
+    return (np.bincount(cells, weights=per, minlength=168), np.bincount(cells, minlength=168),
+            this_hour, local.weekday() * 24 + local.hour)
+
+
+def _incident_sums(engine: MetricsEngine, starts: dict[int, int], now_ms: int) -> IncidentSums:
+    cols = engine.incidents.cols
+    if cols.size == 0 or not starts:
+        return IncidentSums(repeats={})
+    never = np.iinfo(np.int64).max
+    start_of = np.full(len(engine.geo.places), never, np.int64)
+    for idx, start in starts.items():
+        start_of[idx] = start
+    place = cols.view("place")
+    start = start_of[place]
+    in_scope = cols.view("valid") & (start != never)
+    cat, opened, resolved = cols.view("category"), cols.view("opened"), cols.view("resolved")
+    real = in_scope & (cat != THANKS)
+    opened_w = real & (opened >= start) & (opened <= now_ms)
+    resolved_w = real & (resolved != NONE) & (resolved >= start) & (resolved <= now_ms)
+    breached = engine.incidents.breached(now_ms)
+    open_now = real & (cols.view("status") != 2) & (opened <= now_ms)
+    keys = place[opened_w].astype(np.int64) * 16 + cat[opened_w]
+    uniq, counts = np.unique(keys, return_counts=True)
+    return IncidentSums(
+        open=int(open_now.sum()), opened=int(opened_w.sum()), resolved=int(resolved_w.sum()),
+        sla_breached=int((opened_w & breached).sum()), on_time=int((resolved_w & ~breached).sum()),
+        open_breached=int((open_now & breached).sum()),
+        thanks=int((in_scope & (cat == THANKS) & (opened >= start) & (opened <= now_ms)).sum()),
+        same_day=int((resolved_w & (cols.view("resolved_day") == cols.view("opened_day"))).sum()),
+        resolve_ms=int((resolved - opened)[resolved_w].sum()),
+        repeats={f"{engine.geo.places[int(k // 16)].id}\x1f{INCIDENT_CATEGORIES[int(k % 16)]}": int(n)
+                 for k, n in zip(uniq, counts, strict=True)},
+    )
+
+
+def partial(engine: MetricsEngine, scope: str, window: str, now_ms: int) -> Partial:
+    """This engine's sums for a scope and window (``known=False`` if it never saw it)."""
+    if not engine.geo.known(scope):
+        if window not in WINDOWS:
+            raise QueryError(f"unknown window {window!r}; expected one of {', '.join(WINDOWS)}")
+        return Partial(scope, window, now_ms, now_ms)
+    sums, starts = _window_sums(engine, scope, window, now_ms)
+    counts = {name: int(sums[i]) for i, name in enumerate(FIXED)}
+    csi = {f"{f}\x1f{q}": [int(sums[c]), int(sums[c + 1])] for (f, q), c in engine.csi_keys.items()}
+    psums, phours, this_hour, cell = _profile(engine, scope, now_ms)
+    return Partial(scope, window, min(starts.values(), default=now_ms), now_ms, True, counts, csi,
+                   psums.tolist(), phours.tolist(), this_hour, cell,
+                   _incident_sums(engine, starts, now_ms))
+
+
+def dimension_partial(engine: MetricsEngine, scope: str, window: str, now_ms: int, *,
+                      staff: str | None = None, touchpoint: str | None = None) -> Partial:
+    """Feedback sums of one staff member or touchpoint (daily resolution)."""
+    if window not in _DAYS:
+        raise QueryError(f"window {window!r} is not kept per staff/touchpoint; use today, 7d or 30d")
+    kind, key = ("staff", staff) if staff else ("touchpoint", touchpoint)
+    members = engine.geo.members(scope)
+    rows = [(engine.dim_keys.get((kind, p.idx, key or "")), p.day_of(now_ms)) for p in members]
+    rows = [(e, d) for e, d in rows if e is not None]
+    sums = engine.dims.sum(np.array([e for e, _ in rows], np.int64),
+                           np.array([d - _DAYS[window] + 1 for _, d in rows], np.int64),
+                           np.array([d for _, d in rows], np.int64))
+    start = min((p.day_start_ms(now_ms) - (_DAYS[window] - 1) * DAY_MS for p in members),
+                default=now_ms)
+    counts = {name: int(sums[DIM_COL[name]]) for name in DIM}
+    return Partial(scope, window, start, now_ms, engine.geo.known(scope), counts,
+                   staff=staff, touchpoint=touchpoint)
+
+
+__all__ = ["COL", "IncidentSums", "Partial", "QueryError", "dimension_partial", "merge", "partial"]
