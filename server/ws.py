@@ -49,8 +49,11 @@ async def ws_endpoint(socket: WebSocket[Any, Any, Any], ctx: NamedDependency[Ser
     if client is None:
         await _close(socket, proto.CLOSE_TOO_MANY, "too many connections", 5.0)
         return
+    async def send(text: str) -> None:  # the ASGI message directly: this is the hot path
+        await socket.send({"type": "websocket.send", "text": text, "bytes": None})
+
     tasks = [asyncio.create_task(_read(socket, ctx, client)),
-             asyncio.create_task(ctx.hub.drain(client, socket.send_text)),
+             asyncio.create_task(ctx.hub.drain(client, send)),
              asyncio.create_task(client.kicked.wait())]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
