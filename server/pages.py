@@ -171,6 +171,10 @@ async def survey_page(request: Request[Any, Any, Any], ctx: NamedDependency[Serv
 async def survey_submit(request: Request[Any, Any, Any], ctx: NamedDependency[ServerContext],
                         location: FromPath[str]) -> Response[dict[str, str]]:
     _guard(request, ctx, location)
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        # a JSON body only: a cross-site <form> cannot post one without CORS
+        raise ApiError(415, "send the answers as application/json", field="content-type",
+                       code="unsupported_media_type")
     lang = language(ctx.cfg, location, request.query_params.get("lang"))
     now = time.time()
     wait = ctx.survey.cooldown.wait_s(request.cookies.get(COOKIE), location, now)

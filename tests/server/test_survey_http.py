@@ -58,7 +58,12 @@ async def test_survey_errors_name_the_field(live):
         for body, field in cases:
             r = await h.post("/q/msk-a", json=body)
             assert (r.status_code, r.json()["field"]) == (422, field), body
-        assert (await h.post("/q/msk-a", content=b"{")).status_code == 422
+        bad_json = await h.post("/q/msk-a", content=b"{",
+                                headers={"content-type": "application/json"})
+        assert bad_json.status_code == 422
+        form = await h.post("/q/msk-a", content=b'{"nps": 10}',
+                            headers={"content-type": "text/plain"})
+        assert (form.status_code, form.json()["field"]) == (415, "content-type")
         assert (await h.post("/q/nowhere", json={"nps": 1})).status_code == 404
 
 
