@@ -133,6 +133,27 @@ class CsiConfig(_Section):
     questions_per_survey: Annotated[int, msgspec.Meta(ge=0, le=5)] = 2
 
 
+class ScaleConfig(_Section):
+    """Partitioned core workers: locations are hashed by NATS into ``partitions`` subject
+    partitions (a stream subject transform); worker ``worker`` of ``workers`` consumes the
+    partitions p with p % workers == worker."""
+
+    partitions: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 16
+    workers: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 1
+    worker: Annotated[int, msgspec.Meta(ge=0)] = 0
+    query_timeout_s: Annotated[float, msgspec.Meta(gt=0)] = 2.0
+
+    def __post_init__(self) -> None:
+        if self.worker >= self.workers:
+            raise ValueError(f"scale.worker: {self.worker} must be below scale.workers = {self.workers}")
+        if self.workers > self.partitions:
+            raise ValueError(f"scale.workers: {self.workers} workers need at least as many "
+                             f"partitions (scale.partitions = {self.partitions})")
+
+    def owned(self) -> list[int]:
+        return [p for p in range(self.partitions) if p % self.workers == self.worker]
+
+
 class NatsConfig(_Section):
     url: str = ""
     prefix: Id = "cx"
@@ -215,6 +236,7 @@ class DashboardConfig(_Section):
     nps_target: Annotated[float, msgspec.Meta(ge=-100, le=100)] = 50.0
     csat_target: Annotated[float, msgspec.Meta(ge=0, le=100)] = 85.0
     min_sample: Annotated[int, msgspec.Meta(ge=1)] = 10
+    server_url: str = ""  # empty: http://[server] host:port
 
 
 class LexiconConfig(_Section):
@@ -288,6 +310,7 @@ class VoiceConfig(_Section):
 class Config(_Section):
     core: CoreConfig = CoreConfig()
     nats: NatsConfig = NatsConfig()
+    scale: ScaleConfig = ScaleConfig()
     sla: SlaConfig = SlaConfig()
     calendar: CalendarConfig = CalendarConfig()
     server: ServerConfig = ServerConfig()

@@ -1,8 +1,9 @@
 """The streaming core: a thin NATS adapter around the pure ``MetricsEngine``.
 
 Order of work per batch: fetch from the durable pull consumer -> validate each message
-(bad ones to the DLQ with their reason) -> apply the valid ones -> ack the batch (ack-all on
-its last message) -> tell readers which scopes changed. The state is snapshotted to
+(bad ones to the DLQ with their reason) -> apply the valid ones -> ack each message -> tell
+readers which scopes changed. Acks are explicit: with ack-all, a delivery lost in transit
+when a NATS node dies would be acknowledged by a later one and never come back. The state is snapshotted to
 JetStream (object store + a KV manifest holding the last applied stream sequence); on start
 the core loads the snapshot and replays the stream from the next sequence, so a ``kill -9``
 at any moment loses nothing and counts nothing twice.
@@ -35,10 +36,12 @@ from stream.readmodel import (
     LocationView,
     Metrics,
 )
-from stream.subjects import Subjects, is_id
+from stream.rollup import serve_queries
+from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.core")
 CONSUMER = "core"
+ACK_WAIT_S = 10.0  # a delivery lost in transit (NATS node death) comes back after this
 
 
 class Core:
@@ -56,6 +59,8 @@ class Core:
                              cfg.core.retention_days * 86_400_000)
         self.engine = MetricsEngine(cfg)
         self.changes = ChangeFeed()
+        scale = cfg.scale
+        self.consumer = CONSUMER if scale.workers == 1 else f"{CONSUMER}-{scale.worker}-of-{scale.workers}"
         self.nc = None
         self.js = None
         self._store: SnapshotStore | None = None
@@ -75,11 +80,13 @@ class Core:
         self.nc = await connect(self.cfg.nats, self.url, self.name)
         self.js = self.nc.jetstream()
         await ensure_streams(self.js, self.cfg)
-        self._store = SnapshotStore(self.js, self.names)
+        self._store = SnapshotStore(self.js, self.names, self.cfg.nats.replicas, key=self.consumer)
         await self._store.open()
         await self._restore()
         self._dlq_floor = await self._last_dead_letter_seq()
         self._psub = await self._bind_consumer(self.engine.last_seq + 1)
+        self._query_sub = await serve_queries(self.nc, self.subjects, lambda: self.engine,
+                                              self.cfg.scale.worker)
         self._running = True
         self.started_at = time.monotonic()
         self._task = asyncio.create_task(self._consume(), name="cxpulse-core-consume")
@@ -114,21 +121,36 @@ class Core:
             log.warning("core: snapshot not usable (%s); replaying the stream from the start", exc)
             self.engine = MetricsEngine(self.cfg)
 
-    async def _bind_consumer(self, start_seq: int):  # noqa: ANN202 - nats-py type
+    def _filters(self) -> list[str] | None:
+        """This worker's partitions (and, for worker 0, anything stored untransformed)."""
+        scale = self.cfg.scale
+        if scale.workers == 1:
+            return None
+        filters = [self.subjects.partition_filter(p) for p in scale.owned()]
+        if scale.worker == 0:
+            filters += self.subjects.input_filters
+        return filters
+
+    async def _bind_consumer(self, start_seq: int) -> BatchPuller:
         assert self.js is not None
         stream = self.names["input"]
         with contextlib.suppress(NotFoundError):
-            await self.js.delete_consumer(stream, CONSUMER)
+            await self.js.delete_consumer(stream, self.consumer)
         await self.js.add_consumer(stream, ConsumerConfig(
-            durable_name=CONSUMER, deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-            opt_start_seq=start_seq, ack_policy=AckPolicy.ALL, max_ack_pending=-1,
-            ack_wait=60, max_waiting=512,
+            durable_name=self.consumer, deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            opt_start_seq=start_seq, ack_policy=AckPolicy.EXPLICIT, max_ack_pending=-1,
+            ack_wait=ACK_WAIT_S, max_waiting=512, filter_subjects=self._filters(),
+            num_replicas=self.cfg.nats.replicas,
         ))
-        return await BatchPuller(self.nc, stream, CONSUMER).start()
+        return await BatchPuller(self.nc, stream, self.consumer).start()
 
     async def _last_dead_letter_seq(self) -> int:
-        """Highest input sequence already dead-lettered (so a replay does not repeat it)."""
+        """Highest input sequence already dead-lettered (so a replay does not repeat it).
+        With several workers the last dead letter may be another worker's: rely on
+        JetStream's duplicate window (ids ``dlq-input-{seq}``) instead."""
         assert self.js is not None
+        if self.cfg.scale.workers > 1:
+            return 0
         try:
             info = await self.js.stream_info(self.names["dlq"])
             if not info.state.messages:
@@ -162,33 +184,37 @@ class Core:
                 self._busy = False
             await self._housekeeping(idle=False)
 
-    def _decode(self, msg: Msg, now_ms: int) -> tuple[str, object]:
-        parsed = self.subjects.parse(msg.subject)
-        if parsed is None or len(parsed[1]) != 1 or not is_id(parsed[1][0]):
-            return "unknown", Rejection("bad_subject", f"subject {msg.subject!r} is not "
-                                        f"{self.cfg.nats.prefix}.<feed>.<location>")
-        kind, (location,) = parsed
+    def _decode(self, msg: Msg, now_ms: int) -> tuple[str, str, object]:
+        """(feed, subject as published, (event, ts_ms) or Rejection) of one stored message."""
+        parsed = self.subjects.input_of(msg.subject)
+        if parsed is None:
+            return "unknown", msg.subject, Rejection(
+                "bad_subject", f"subject {msg.subject!r} is not "
+                f"{self.cfg.nats.prefix}.<feed>.<location> with a location of [a-z0-9_-]{{1,64}}")
+        kind, location, published = parsed
         result = validate_event(kind, location, msg.data, now_ms, self.limits)
         if not isinstance(result, Rejection):
             result = self.engine.admit(result[0]) or result
-        return kind, result
+        return kind, published, result
 
     async def _process(self, msgs: list[Msg]) -> None:
         now_ms = int(self.clock() * 1000)
         items = []
         for msg in msgs:
-            kind, result = self._decode(msg, now_ms)
+            kind, published, result = self._decode(msg, now_ms)
             if isinstance(result, Rejection):
-                await self._dead_letter(kind, msg, result)
+                await self._dead_letter(kind, published, msg, result)
             else:
                 items.append(result)
         last_seq = msgs[-1].metadata.sequence.stream
         changed = self.engine.apply_batch(items, last_seq)
-        await msgs[-1].ack()
+        await self._psub.ack(msgs)  # explicit: a delivery lost in transit comes back
         self._since_snapshot += len(msgs)
         self.changes.publish(changed)
+        if changed:
+            await self.nc.publish(self.subjects.changed, msgspec.json.encode(sorted(changed)))
 
-    async def _dead_letter(self, source: str, msg: Msg, rejection: Rejection) -> None:
+    async def _dead_letter(self, source: str, subject: str, msg: Msg, rejection: Rejection) -> None:
         assert self.js is not None
         self.engine.reject(rejection.code)
         seq = msg.metadata.sequence.stream
@@ -196,7 +222,7 @@ class Core:
             return  # dead-lettered before a restart
         headers = dict(msg.headers or {})
         headers["Cx-Input-Seq"] = str(seq)
-        await publish_dead_letter(self.js, self.subjects, source, msg.subject, headers,
+        await publish_dead_letter(self.js, self.subjects, source, subject, headers,
                                   msg.data, rejection, msg_id=f"dlq-input-{seq}")
 
     async def _housekeeping(self, idle: bool) -> None:
@@ -240,8 +266,11 @@ class Core:
         assert self.js is not None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            info = await self.js.stream_info(self.names["input"])
-            if self.engine.last_seq >= info.state.last_seq and not self._busy:
+            try:
+                info = await self.js.consumer_info(self.names["input"], self.consumer)
+            except Exception:  # noqa: BLE001 - NATS reconnecting: ask again
+                info = None
+            if info and not info.num_pending and not info.num_ack_pending and not self._busy:
                 return True
             await asyncio.sleep(0.02)
         return False

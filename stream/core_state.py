@@ -17,7 +17,6 @@ from nats.js.api import StorageType
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
 
 log = logging.getLogger("cxpulse.core")
-MANIFEST_KEY = "snapshot"
 
 
 class Manifest(msgspec.Struct):
@@ -31,10 +30,13 @@ class Manifest(msgspec.Struct):
 class SnapshotStore:
     """Load and save snapshot blobs in JetStream."""
 
-    def __init__(self, js: JetStreamContext, names: dict[str, str], replicas: int = 1) -> None:
+    def __init__(self, js: JetStreamContext, names: dict[str, str], replicas: int = 1,
+                 key: str = "core") -> None:
+        """``key`` names this worker's snapshot (one per partition set)."""
         self.js = js
         self.names = names
         self.replicas = replicas
+        self.key = key
         self.manifest: Manifest | None = None
 
     async def open(self) -> None:
@@ -53,7 +55,7 @@ class SnapshotStore:
     async def load(self) -> bytes | None:
         """The latest complete snapshot, or None when there is none (or it is damaged)."""
         try:
-            entry = await self.kv.get(MANIFEST_KEY)
+            entry = await self.kv.get(f"snapshot.{self.key}")
         except (KeyNotFoundError, NotFoundError):
             return None
         if not entry.value:
@@ -72,10 +74,11 @@ class SnapshotStore:
         return data
 
     async def save(self, blob: bytes, last_seq: int) -> Manifest:
-        name = "snapshot-b" if self.manifest and self.manifest.object == "snapshot-a" else "snapshot-a"
+        a, b = f"{self.key}-a", f"{self.key}-b"
+        name = b if self.manifest and self.manifest.object == a else a
         await self.obs.put(name, blob)
         manifest = Manifest(name, last_seq, len(blob), hashlib.sha256(blob).hexdigest(),
                             int(time.time() * 1000))
-        await self.kv.put(MANIFEST_KEY, msgspec.json.encode(manifest))
+        await self.kv.put(f"snapshot.{self.key}", msgspec.json.encode(manifest))
         self.manifest = manifest
         return manifest

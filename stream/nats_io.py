@@ -15,7 +15,13 @@ from collections.abc import Mapping
 import nats
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+    SubjectTransform,
+)
 from nats.js.errors import NotFoundError
 
 from stream.config import Config, NatsConfig
@@ -119,9 +125,11 @@ async def ensure_streams(js: JetStreamContext, cfg: Config) -> None:
         "num_replicas": cfg.nats.replicas,
         "duplicate_window": cfg.nats.duplicate_window_s,
     }
+    src, dest = subjects.partition_transform(cfg.scale.partitions)
     await _ensure_stream(js, StreamConfig(
         name=names["input"], subjects=subjects.input_filters, **common,  # type: ignore[arg-type]
         description="cxpulse input: feedback, flow and incident events",
+        subject_transform=SubjectTransform(src=src, dest=dest),
     ))
     await _ensure_stream(js, StreamConfig(
         name=names["dlq"], subjects=[subjects.dlq_wildcard], **common,  # type: ignore[arg-type]

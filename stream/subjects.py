@@ -65,6 +65,40 @@ class Subjects(Struct, frozen=True):
     def voice_wildcard(self) -> str:
         return f"{self.prefix}.voice.>"
 
+    def partition_transform(self, partitions: int) -> tuple[str, str]:
+        """Stream subject transform (src, dest) that files every input event under its
+        location's partition (a NATS hash): ``cx.feedback.loc`` -> ``cx.part.7.feedback.loc``."""
+        dest = (f"{self.prefix}.part.{{{{partition({partitions},2)}}}}"
+                ".{{wildcard(1)}}.{{wildcard(2)}}")
+        return f"{self.prefix}.*.*", dest
+
+    def partition_filter(self, partition: int) -> str:
+        return f"{self.prefix}.part.{partition}.>"
+
+    def input_of(self, subject: str) -> tuple[str, str, str] | None:
+        """(kind, location, subject as published) of a stored input subject, either
+        partitioned (``cx.part.7.feedback.loc``) or as published; None if malformed."""
+        parts = subject.split(".")
+        if len(parts) == 5 and parts[1] == "part" and parts[0] == self.prefix:
+            kind, location = parts[3], parts[4]
+        elif len(parts) == 3 and parts[0] == self.prefix:
+            kind, location = parts[1], parts[2]
+        else:
+            return None
+        if not is_id(location):
+            return None
+        return kind, location, f"{self.prefix}.{kind}.{location}"
+
+    @property
+    def query(self) -> str:
+        """Scatter-gather reads of partitioned core workers."""
+        return f"{self.prefix}.core.query"
+
+    @property
+    def changed(self) -> str:
+        """Scopes whose metrics changed, published by every core worker."""
+        return f"{self.prefix}.core.changed"
+
     def parse(self, subject: str) -> tuple[str, tuple[str, ...]] | None:
         """``cx.feedback.loc`` -> ("feedback", ("loc",)); None when not under the prefix."""
         head = self.prefix + "."

@@ -36,10 +36,11 @@ timezone = "Asia/Yekaterinburg"
 CFG = load_config_text(CONFIG)
 
 
-def make_events(n: int, now_ms: int, rng: random.Random) -> list[tuple[str, dict]]:
+def make_events(n: int, now_ms: int, rng: random.Random,
+                locations: tuple[str, ...] = ("a", "b", "c")) -> list[tuple[str, dict]]:
     out = []
     for i in range(n):
-        loc = rng.choice(["a", "b", "c"])
+        loc = rng.choice(locations)
         ts = now_ms - rng.randint(0, 2 * 3_600_000)
         base = {"id": f"e{i}", "ts": ts, "location": loc}
         r = rng.random()
