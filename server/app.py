@@ -4,7 +4,7 @@
     await serve(app, cfg.server.host, cfg.server.port)   # until cancelled; graceful stop
 
 ``create_app`` wires the JSON API, ``/ws``, the display and survey pages, and ``/api/alerts``
-when an alert service is given. The hub starts and stops with the app (lifespan); the core
+when an alert service is given; ``cx.voice.>`` on NATS feeds the ``voice:`` topics. The hub starts and stops with the app (lifespan); the core
 and the alert service belong to the caller. ``app.state.ctx.hub.publish(topic, payload)``
 is the hook other in-process producers (the voice worker) push through.
 """
@@ -32,6 +32,7 @@ from server.errors import EXCEPTION_HANDLERS
 from server.hub import Hub
 from server.openapi import StructSchema, openapi_config
 from server.survey import SurveyGuard
+from server.voicefeed import VoiceBridge
 from server.ws import ws_endpoint
 from stream.config import Config
 
@@ -47,12 +48,16 @@ def create_app(cfg: Config, core: LiveCore, alerts: Any | None = None) -> Litest
                         tokens=TokenTable(cfg.auth.tokens), geo=Geo.from_config(cfg),
                         survey=SurveyGuard(cfg, os.urandom(32)))
 
+    voice = VoiceBridge(getattr(core, "nc", None), core.subjects, hub)
+
     @contextlib.asynccontextmanager
     async def run_hub(_: Litestar) -> AsyncIterator[None]:
         await hub.start()
+        await voice.start()
         try:
             yield
         finally:
+            await voice.stop()
             await hub.stop()
 
     routes: list[Any] = [*api.ROUTES, ws_endpoint, *pages.ROUTES]

@@ -46,3 +46,16 @@ def test_bad_ops_name_the_field(text, field):
 def test_error_message_shape():
     assert json.loads(error("forbidden", "no", topic="metrics:x", op_id=3)) == {
         "type": "error", "code": "forbidden", "message": "no", "id": 3, "topic": "metrics:x"}
+
+
+def test_voice_subjects_map_to_topics():
+    from server.voicefeed import voice_event
+    from stream.subjects import Subjects
+
+    subjects = Subjects("cx")
+    assert voice_event(subjects, "cx.voice.loc-1.mic-2", b'{"start": 1}') == (
+        "voice:loc-1", {"start": 1, "mic": "mic-2"})
+    assert voice_event(subjects, "cx.voice.loc-1", b"{}") is None
+    assert voice_event(subjects, "cx.voice.loc-1.m", b"[1]") is None
+    assert voice_event(subjects, "cx.voice.loc-1.m", b"{oops") is None
+    assert voice_event(subjects, "cx.alert.x.y", b"{}") is None
