@@ -1,0 +1,119 @@
+"""Serve the walls: a Panel (Bokeh/Tornado) server on ``[dashboards] port`` inside the
+caller's asyncio loop, plus the process's one shared ``Feed``.
+
+    await serve_dashboards(cfg)        # until cancelled (``cxpulse run`` runs it as a task)
+
+Pages: ``/wall?scope=<network|region|location>&lang=<ru|en>&who=<name>`` and ``/``, an
+index of every scope. Panel's own session reconnect is on, so a browser that loses the
+dashboard's websocket for a moment gets its session back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from html import escape
+from typing import Any
+
+import panel as pn
+
+from dashboards.feed import Feed
+from dashboards.i18n import pick_lang, t
+from dashboards.render_live import wall_link
+from dashboards.scopes import NETWORK
+from dashboards.theme import CSS, PAGE_CSS
+from dashboards.wall import Wall, WallContext
+from stream.config import Config
+
+log = logging.getLogger("cxpulse.dashboards")
+_CONTEXT: dict[str, WallContext] = {}
+
+
+def _arg(name: str) -> str | None:
+    values = pn.state.session_args.get(name)
+    return values[0].decode("utf-8", "replace") if values else None
+
+
+def default_scope(ctx: WallContext) -> str:
+    """The network for an admin token, else the first region the token's locations are in."""
+    if ctx.cache.role == "admin" or not ctx.cache.geo.places:
+        return NETWORK
+    regions = ctx.cache.geo.regions()
+    return regions[0] if regions else NETWORK
+
+
+def wall_page() -> Wall:
+    ctx = _CONTEXT["ctx"]
+    lang = pick_lang(_arg("lang"), ctx.cfg.core.language)
+    scope = _arg("scope") or default_scope(ctx)
+    return Wall(ctx, scope, lang, who=_arg("who") or "")
+
+
+def index_page() -> pn.pane.HTML:
+    """Links to every scope's wall."""
+    ctx = _CONTEXT["ctx"]
+    lang = pick_lang(_arg("lang"), ctx.cfg.core.language)
+    geo = ctx.cache.geo
+    net = t(lang, "network")
+    items = [f"<li>{wall_link(NETWORK, lang, net)}</li>"]
+    for region in geo.regions():
+        locs = "".join(f"<li>{wall_link(loc, lang, geo.name(loc, net))}</li>"
+                       for loc in geo.members(region))
+        items.append(f"<li>{wall_link(region, lang, geo.name(region, net))}<ul>{locs}</ul></li>")
+    body = (f'<div class="card" style="font-size:24px"><div class="h"><b>{escape(t(lang, "title"))}'
+            f'</b></div><ul>{"".join(items)}</ul></div>')
+    return pn.pane.HTML(body, stylesheets=[CSS, ":host li { margin: 6px 0; }"],
+                        sizing_mode="stretch_width")
+
+
+def configure_panel() -> None:
+    """Process-wide Panel settings (the dashboards are the process's only Panel user)."""
+    pn.extension(reconnect=True, notifications=True)
+    pn.config.raw_css = [*[c for c in pn.config.raw_css if c != PAGE_CSS], PAGE_CSS]
+    pn.config.theme = "dark"
+
+
+def origins(host: str, port: int) -> list[str]:
+    """Browser origins allowed to open the Panel websocket."""
+    if host in ("", "0.0.0.0", "::"):
+        return ["*"]
+    return sorted({f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"})
+
+
+def build_server(cfg: Config, port: int) -> Any:
+    """The Bokeh server on the running loop, not yet started. Panel installs a SIGINT
+    handler of its own; the caller's is put back so Ctrl-C still stops ``cxpulse run``."""
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        return pn.serve({"wall": wall_page, "/": index_page}, port=port, address=cfg.server.host or None,
+                        websocket_origin=origins(cfg.server.host, port), show=False,
+                        start=False, verbose=False, title={"wall": "cxpulse", "/": "cxpulse"},
+                        check_unused_sessions_milliseconds=5_000,
+                        unused_session_lifetime_milliseconds=15_000)
+    finally:
+        with contextlib.suppress(ValueError, TypeError):
+            signal.signal(signal.SIGINT, previous)
+
+
+async def serve_dashboards(cfg: Config, *, port: int | None = None,
+                           started: asyncio.Event | None = None) -> None:
+    """Run the feed and the Panel server until cancelled."""
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)  # one line per static file
+    feed = Feed(cfg)
+    _CONTEXT["ctx"] = WallContext(cfg, feed)
+    configure_panel()
+    await feed.start()
+    server = build_server(cfg, cfg.dashboards.port if port is None else port)
+    server.start()
+    log.info("dashboards: http://%s:%d/wall", cfg.server.host, server.port)
+    if started is not None:
+        started.set()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        with contextlib.suppress(Exception):
+            server.stop()
+        await feed.stop()
+        _CONTEXT.pop("ctx", None)

@@ -1,0 +1,118 @@
+"""The wall's dark theme: one stylesheet given to every pane (Panel renders each pane in
+its own shadow root, so page-level CSS does not reach inside), sized to be read from 3 m
+on a 1920x1080 screen. Only local fonts: the machine may be offline."""
+
+from __future__ import annotations
+
+BG = "#0b0f14"
+CARD = "#141b24"
+TEXT = "#e8eef4"
+MUTED = "#93a1ae"
+GOOD = "#2ecc71"
+WARN = "#f5b041"
+BAD = "#ff5252"
+ACCENT = "#4aa3ff"
+FONT = '"DejaVu Sans Condensed", "Liberation Sans Narrow", "DejaVu Sans", sans-serif'
+
+PAGE_CSS = f"""
+html, body {{ background: {BG}; color: {TEXT}; margin: 0; font-family: {FONT}; }}
+body {{ overflow-x: hidden; }}
+"""
+
+CSS = f"""
+:host {{ font-family: {FONT}; color: {TEXT}; }}
+* {{ box-sizing: border-box; }}
+a {{ color: {ACCENT}; text-decoration: none; }}
+.card {{ background: {CARD}; border-radius: 10px; padding: 10px 14px; height: 100%;
+         overflow: hidden; }}
+.h {{ font-size: 21px; color: {MUTED}; text-transform: uppercase; letter-spacing: .04em;
+      display: flex; justify-content: space-between; align-items: baseline; gap: 2px 8px;
+      flex-wrap: wrap; white-space: nowrap; }}
+.h b {{ color: {TEXT}; font-weight: 700; white-space: normal; }}
+.win {{ font-size: 17px; color: {MUTED}; text-transform: none; letter-spacing: 0; }}
+.big {{ font-size: 84px; font-weight: 700; line-height: 1.0; margin: 4px 0; }}
+.mid {{ font-size: 50px; font-weight: 700; line-height: 1.05; }}
+.sub {{ font-size: 19px; color: {MUTED}; }}
+.few {{ font-size: 24px; color: {WARN}; line-height: 1.2; margin: 18px 0 10px 0; }}
+.none {{ font-size: 24px; color: {MUTED}; margin: 18px 0 10px 0; }}
+.good {{ color: {GOOD}; }} .warn {{ color: {WARN}; }} .bad {{ color: {BAD}; }}
+.neutral {{ color: {TEXT}; }} .muted {{ color: {MUTED}; }}
+.pair {{ display: flex; gap: 26px; align-items: flex-end; }}
+.pair > div {{ min-width: 0; }}
+.bar {{ display: flex; height: 46px; border-radius: 6px; overflow: hidden; margin: 6px 0; }}
+.bar > div {{ display: flex; align-items: center; justify-content: center; font-size: 24px;
+              font-weight: 700; color: #0b0f14; min-width: 0; overflow: hidden; }}
+.legend {{ display: flex; justify-content: space-between; font-size: 19px; color: {MUTED}; }}
+table {{ border-collapse: collapse; width: 100%; }}
+td, th {{ padding: 3px 6px; font-size: 19px; text-align: left; white-space: nowrap;
+          overflow: hidden; text-overflow: ellipsis; }}
+th {{ color: {MUTED}; font-weight: 400; font-size: 16px; }}
+td.n, th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+tr.f td {{ font-weight: 700; font-size: 20px; border-top: 1px solid #26313d; }}
+tr.q td:first-child {{ padding-left: 18px; max-width: 330px; }}
+tr.weak td {{ background: rgba(255, 82, 82, .18); }}
+tr.weak td:first-child {{ box-shadow: inset 4px 0 0 {BAD}; }}
+tr.breach td {{ color: {BAD}; font-weight: 700; }}
+tr.urgent td.n {{ color: {WARN}; }}
+.tag {{ display: inline-block; border-radius: 4px; padding: 0 6px; font-size: 15px;
+        font-weight: 700; color: #0b0f14; background: {WARN}; vertical-align: middle; }}
+.tag.bad {{ background: {BAD}; color: #fff; }} .tag.info {{ background: {ACCENT}; }}
+.heat {{ display: grid; grid-template-columns: 34px repeat(24, 1fr); gap: 2px;
+         margin-top: 6px; }}
+.heat div {{ height: 15px; border-radius: 2px; font-size: 12px; color: {MUTED};
+             line-height: 15px; }}
+.heat .now {{ outline: 2px solid {TEXT}; }}
+.meter {{ height: 22px; background: #26313d; border-radius: 4px; overflow: hidden;
+          flex: 1; }}
+.meter > div {{ height: 100%; }}
+.mic {{ display: flex; align-items: center; gap: 10px; font-size: 19px; margin: 4px 0; }}
+.mic .nm {{ width: 190px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
+.mic .v {{ width: 52px; text-align: right; font-variant-numeric: tabular-nums; }}
+.alert {{ border-left: 6px solid {WARN}; padding: 4px 10px; }}
+.alert.critical {{ border-left-color: {BAD}; }}
+.alert.info {{ border-left-color: {ACCENT}; }}
+.alert .t {{ font-size: 22px; font-weight: 700; }}
+.alert .pb {{ font-size: 17px; color: {TEXT}; margin-top: 2px; }}
+.alert .pb b {{ color: {MUTED}; font-weight: 400; text-transform: uppercase; font-size: 14px; }}
+.alert .pb ul {{ margin: 0; padding-left: 20px; }}
+.alert .pb li {{ margin: 0; }}
+.hdr {{ display: flex; align-items: center; gap: 22px; padding: 4px 6px; }}
+.hdr .title {{ font-size: 34px; font-weight: 700; white-space: nowrap; }}
+.hdr .kind {{ font-size: 20px; color: {MUTED}; }}
+.hdr .nav {{ font-size: 19px; flex: 1; white-space: nowrap; overflow: hidden;
+             text-overflow: ellipsis; }}
+.hdr .nav a {{ margin-right: 14px; }}
+.hdr .clock {{ font-size: 34px; font-variant-numeric: tabular-nums; }}
+.conn {{ font-size: 20px; padding: 4px 12px; border-radius: 16px; white-space: nowrap; }}
+.conn.ok {{ background: rgba(46, 204, 113, .16); color: {GOOD}; }}
+.conn.warn {{ background: rgba(245, 176, 65, .18); color: {WARN}; }}
+.conn.bad {{ background: rgba(255, 82, 82, .22); color: {BAD}; }}
+.banner {{ background: rgba(255, 82, 82, .22); color: {BAD}; font-size: 24px;
+           padding: 10px 16px; border-radius: 8px; }}
+"""
+
+BUTTON_CSS = f"""
+:host .bk-btn.bk-btn-primary {{ font-size: 19px; font-weight: 700; background: {ACCENT};
+                 color: #06111c; border: none; border-radius: 6px; }}
+:host .bk-btn.bk-btn-primary:disabled {{ background: #26313d; color: {MUTED}; opacity: 1; }}
+"""
+
+INPUT_CSS = f"""
+:host input {{ font-size: 19px; background: {CARD}; color: {TEXT}; border: 1px solid #26313d; }}
+:host label {{ color: {MUTED}; font-size: 16px; }}
+"""
+
+
+def button_colour(value: int, scale: int) -> str:
+    """Loyalty-button colours from red (1) through amber to green (``scale``)."""
+    palette = {2: [BAD, GOOD], 3: [BAD, WARN, GOOD], 4: [BAD, "#ff9f43", "#c9d64a", GOOD],
+               5: [BAD, "#ff9f43", WARN, "#9fd65a", GOOD]}
+    colours = palette.get(scale, palette[5])
+    return colours[min(max(value, 1), len(colours)) - 1]
+
+
+def heat_colour(level: float) -> str:
+    """A blue ramp for the flow heatmap: dark (quiet) to bright (busiest)."""
+    level = min(max(level, 0.0), 1.0)
+    r, g, b = int(20 + 54 * level), int(32 + 131 * level), int(44 + 211 * level)
+    return f"rgb({r},{g},{b})"

@@ -1,0 +1,246 @@
+"""The supervisors' wall for one scope: a Panel ``Viewer`` that only re-renders.
+
+The shared ``Feed`` fills the ``Cache``; the cache tells every session which key changed;
+the session schedules one next-tick callback (coalescing bursts) that re-renders the tiles
+depending on those keys, through the pure view and render functions. A 1 s periodic
+callback moves the clock, the SLA countdowns, the voice meters and the connection state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import panel as pn
+from panel.viewable import Viewer
+
+from dashboards import alertview, board, csiview, fmt, incidents, render, render_live
+from dashboards.cache import Cache
+from dashboards.feed import Feed
+from dashboards.flowview import heatmap
+from dashboards.i18n import t
+from dashboards.scopes import page_topics
+from dashboards.voiceview import voice_summary
+from dashboards.widgets import AlertsPanel, Sparkline, html, set_html
+from dashboards.wire import AlertsData, IncidentsData, MetricsData, VoiceData
+from stream.config import Config
+from stream.readmodel import Metrics
+
+
+@dataclass
+class WallContext:
+    """What every session of the process shares."""
+
+    cfg: Config
+    feed: Feed
+
+    @property
+    def cache(self) -> Cache:
+        return self.feed.cache
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Wall(Viewer):
+    """One browser session's wall for ``scope`` in ``lang``."""
+
+    def __init__(self, ctx: WallContext, scope: str, lang: str, who: str = "", **params: Any) -> None:
+        super().__init__(**params)
+        self.ctx, self.scope, self.lang = ctx, scope, lang
+        self.geo = ctx.cache.geo
+        self.kind = self.geo.kind(scope) or "location"
+        self.tz = self.geo.timezone(scope)
+        dash = ctx.cfg.dashboards
+        self.min_sample, self.nps_target, self.csat_target = dash.min_sample, dash.nps_target, dash.csat_target
+        self.texts = {(q.factor, q.id): (q.text_en if lang == "en" else q.text_ru) or q.id
+                      for q in ctx.cfg.csi.questions}
+        self._build(who)
+        self.topics = set(page_topics(self.geo, scope))
+        self._pending: set[str] = set()
+        self._scheduled = False
+        self.doc = pn.state.curdoc
+        ctx.feed.want(page_topics(self.geo, scope))
+        ctx.feed.want_profile(scope)
+        ctx.cache.listen(self.on_change)
+        pn.state.on_session_destroyed(lambda _: ctx.cache.unlisten(self.on_change))
+        self.periodic = pn.state.add_periodic_callback(self.tick, period=1000)
+        self.render({"status", "alerts", *self.topics, f"profile:{scope}"})
+
+    # -- layout --------------------------------------------------------------------------
+
+    def _build(self, who: str) -> None:
+        self.header = html(height=58)
+        self.banner = html(visible=False)
+        self.nps = html(height=150)
+        self.trend = Sparkline(self.nps_target, height=88)
+        self.nr, self.csat, self.ces = html(250, 310), html(250, 250), html(250, 250)
+        self.buttons = html(250)
+        self.csi, self.flow = html(400, 560), html(400, 600)
+        self.incidents = html(400)
+        self.alerts = AlertsPanel(self.lang, who, self._acknowledge, height=340, width=800)
+        self.voice = html(340, 480 if self.kind != "location" else None)
+        self.board = html(340) if self.kind != "location" else None
+        nps_card = pn.Column(self.nps, self.trend.pane, width=560, height=250, margin=(4, 5),
+                             styles={"background": "#141b24", "border-radius": "10px"})
+        bottom = [self.alerts, self.voice] + ([self.board] if self.board is not None else [])
+        self.layout = pn.Column(
+            self.header, self.banner,
+            pn.Row(nps_card, self.nr, self.csat, self.ces, self.buttons, sizing_mode="stretch_width"),
+            pn.Row(self.csi, self.flow, self.incidents, sizing_mode="stretch_width"),
+            pn.Row(*bottom, sizing_mode="stretch_width"),
+            sizing_mode="stretch_width", margin=(0, 6))
+
+    def __panel__(self) -> pn.Column:
+        return self.layout
+
+    # -- change notification -------------------------------------------------------------
+
+    def on_change(self, key: str) -> None:
+        """Called by the cache for every change; coalesces into one next-tick render."""
+        if key not in self.topics and key != "status" and key != f"profile:{self.scope}":
+            return
+        self._pending.add(key)
+        if not self._scheduled and self.doc is not None:
+            self._scheduled = True
+            self.doc.add_next_tick_callback(self._flush)
+
+    def _flush(self) -> None:
+        keys, self._pending, self._scheduled = self._pending, set(), False
+        self.render(keys)
+
+    def tick(self) -> None:
+        self.render({"tick"})
+
+    def render(self, keys: set[str]) -> None:
+        own = f"metrics:{self.scope}"
+        if keys & {"status", "tick", own}:
+            self._header()
+        if own in keys:
+            self._scores()
+        if own in keys or f"profile:{self.scope}" in keys:
+            self._flow()
+        if keys & {f"incidents:{self.scope}", "tick"}:
+            self._incidents()
+        if "alerts" in keys:
+            self._alerts()
+        if "tick" in keys or any(k.startswith("voice:") for k in keys):
+            self._voice()
+        if self.board is not None and (keys & {"alerts"} or any(
+                k.startswith("metrics:") and k != own for k in keys)):
+            self._board()
+
+    # -- tiles ---------------------------------------------------------------------------
+
+    def _metrics(self, window: str) -> Metrics:
+        data = self.ctx.cache.payload(f"metrics:{self.scope}")
+        found = data.windows.get(window) if isinstance(data, MetricsData) else None
+        return found or Metrics(scope=self.scope, window=window, start_ms=0, end_ms=0)
+
+    def _names(self) -> dict[str, str]:
+        return {p.id: p.name for p in self.geo.places.values()}
+
+    def _header(self) -> None:
+        cache, now = self.ctx.cache, now_ms()
+        st = cache.status
+        if st.state == "ok":
+            age = cache.age_ms(f"metrics:{self.scope}", now)
+            stale = age is not None and age > 3 * 60_000
+            status = ("warn", t(self.lang, "stale", s=age // 1000)) if stale else ("ok", t(self.lang, "conn_ok"))
+        elif st.state == "lost":
+            left = max(0, ((st.retry_at_ms or now) - now + 999) // 1000)
+            status = ("bad", t(self.lang, "conn_lost", s=left))
+        elif st.state == "denied":
+            status = ("bad", t(self.lang, "conn_denied"))
+        else:
+            status = ("warn", t(self.lang, "conn_connecting"))
+        name = self.geo.name(self.scope, t(self.lang, "network"))
+        kind = "" if self.kind == "network" else t(self.lang, self.kind)
+        clock = fmt.clock(now, self.tz, seconds=True)
+        set_html(self.header, render_live.header(name, kind, self._nav(), status, clock,
+                                                 self.scope, self.lang))
+        error = cache.errors.get(f"metrics:{self.scope}")
+        self.banner.visible = error is not None
+        if error is not None:
+            set_html(self.banner, f'<div class="banner">{t(self.lang, "forbidden")}: {error[1]}</div>')
+
+    def _nav(self) -> list[tuple[str, str]]:
+        net = t(self.lang, "network")
+        if self.kind == "network":
+            return [(r, self.geo.name(r, net)) for r in self.geo.regions()]
+        up, out = self.geo.parent(self.scope), []
+        while up is not None:
+            out.append((up, "↑ " + self.geo.name(up, net)))
+            up = self.geo.parent(up)
+        return out
+
+    def _scores(self) -> None:
+        h1, today, lang, ms = self._metrics("1h"), self._metrics("today"), self.lang, self.min_sample
+        set_html(self.nps, render.nps_pair(
+            (fmt.nps_score(h1.nps, h1.responses, ms, self.nps_target), h1.nps),
+            (fmt.nps_score(today.nps, today.responses, ms, self.nps_target), today.nps),
+            self.nps_target, lang, ms))
+        self.trend.extend(self.ctx.cache.trend_since(self.scope, self.trend.last_ms))
+        nr = fmt.nps_score(today.nps_with_non_responders, today.responses, ms, self.nps_target)
+        rate = f'{t(lang, "response_rate")} <b class="mid">{fmt.pct(today.response_rate)}</b>' \
+               f'<br>{t(lang, "visits")}: {fmt.count(today.visits)}'
+        set_html(self.nr, render.tile("nps-nr", t(lang, "nps_nr"), "today", nr,
+                                      today.nps_with_non_responders, lang, ms, rate))
+        csat = fmt.csat_score(today.csat, today.csat_responses, ms, self.csat_target)
+        set_html(self.csat, render.tile("csat", t(lang, "csat"), "today", csat, today.csat, lang, ms,
+                                        f'{t(lang, "target")} {self.csat_target:.0f}%'))
+        ces = fmt.ces_score(today.ces, today.ces_responses, ms)
+        set_html(self.ces, render.tile("ces", t(lang, "ces"), "today", ces, today.ces, lang, ms,
+                                       t(lang, "ces_hint")))
+        b = today.buttons
+        set_html(self.buttons, render.buttons(b.shares, b.counts, b.presses, b.index, lang, ms))
+        factors = csiview.csi_report(today.csi, self.texts, ms)
+        set_html(self.csi, render.csi(factors, today.csi.total, today.csi.answers, lang, ms))
+
+    def _flow(self) -> None:
+        here = dt.datetime.fromtimestamp(now_ms() / 1000, self.tz)
+        profile = self.ctx.cache.profiles.get(self.scope)
+        heat = heatmap(profile.contacts if profile else [], here.weekday(), here.hour)
+        set_html(self.flow, render_live.flow(self._metrics("today").flow, heat, self.lang))
+
+    def _incidents(self) -> None:
+        data = self.ctx.cache.payload(f"incidents:{self.scope}")
+        if not isinstance(data, IncidentsData):
+            data = IncidentsData(self.scope, 0, 0, [])
+        rows = incidents.by_urgency(data.incidents, now_ms())
+        set_html(self.incidents, render_live.incidents(
+            rows, data.open, sum(r.breached for r in rows), self._names(),
+            self.kind != "location", self.lang))
+
+    def _alerts(self) -> None:
+        data = self.ctx.cache.payload("alerts")
+        alerts = data.alerts if isinstance(data, AlertsData) else []
+        self.alerts.update(alertview.cards(alerts, self.scope, self.geo, self.lang), self._names(), self.tz)
+
+    def _voice(self) -> None:
+        per_loc = {}
+        for loc in self.geo.members(self.scope):
+            data = self.ctx.cache.payload(f"voice:{loc}")
+            if isinstance(data, VoiceData):
+                per_loc[loc] = data.events
+        summary = voice_summary(per_loc, now_ms())
+        set_html(self.voice, render_live.voice(summary, self._names(), self.kind != "location",
+                                               self.tz, self.lang))
+
+    def _board(self) -> None:
+        assert self.board is not None
+        today: dict[str, Metrics | None] = {}
+        for loc in self.geo.members(self.scope):
+            data = self.ctx.cache.payload(f"metrics:{loc}")
+            today[loc] = data.windows.get("today") if isinstance(data, MetricsData) else None
+        data = self.ctx.cache.payload("alerts")
+        counts = alertview.per_location(data.alerts) if isinstance(data, AlertsData) else {}
+        rows = board.leaderboard(today, self._names(), counts, self.min_sample,
+                                 self.nps_target, self.csat_target)
+        set_html(self.board, render_live.board(rows, self.lang))
+
+    async def _acknowledge(self, alert_id: str, who: str) -> None:
+        await self.ctx.feed.acknowledge(alert_id, who)

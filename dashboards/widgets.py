@@ -1,0 +1,157 @@
+"""Thin Panel pieces of the wall: HTML panes with the theme, the NPS sparkline, and the
+alerts list with its acknowledge buttons."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import panel as pn
+from bokeh.models import ColumnDataSource, Range1d, Span
+from bokeh.plotting import figure
+from panel.viewable import Viewer
+
+from dashboards import render_live
+from dashboards.alertview import AlertCard
+from dashboards.cache import TREND_POINTS
+from dashboards.i18n import t
+from dashboards.theme import ACCENT, BUTTON_CSS, CARD, CSS, GOOD, INPUT_CSS, MUTED
+
+ALERTS_SHOWN = 4
+Acknowledge = Callable[[str, str], Awaitable[None]]
+
+
+def html(height: int | None = None, width: int | None = None, **kw: Any) -> pn.pane.HTML:
+    """An HTML pane carrying the wall's stylesheet (each pane has its own shadow root)."""
+    sizing = "stretch_width" if width is None else "fixed"
+    return pn.pane.HTML("", height=height, width=width, sizing_mode=sizing, stylesheets=[CSS],
+                        margin=(4, 5), **kw)
+
+
+def set_html(pane: pn.pane.HTML, text: str) -> None:
+    """Push new HTML only when it changed (every push is a websocket message)."""
+    if pane.object != text:
+        pane.object = text
+
+
+def y_bounds(ys: Sequence[float], target: float, pad: float = 3.0) -> tuple[float, float]:
+    """A y range holding the points and the target line, at least 10 points tall."""
+    low, high = min([*ys, target]) - pad, max([*ys, target]) + pad
+    if high - low < 10:
+        mid = (high + low) / 2
+        low, high = mid - 5, mid + 5
+    return low, high
+
+
+class Sparkline:
+    """NPS over the last hour: a Bokeh line fed by ``stream(..., rollover)`` so a session
+    sends only the new points, with the target as a dashed line."""
+
+    def __init__(self, target: float, height: int = 92) -> None:
+        self.source = ColumnDataSource({"x": [], "y": []})
+        self.target = target
+        self.ys: list[float] = []
+        fig = figure(height=height, sizing_mode="stretch_width", x_axis_type="datetime",
+                     toolbar_location=None, y_range=Range1d(target - 10, target + 10), background_fill_color=CARD,
+                     border_fill_color=CARD, outline_line_color=None, min_border=4)
+        fig.line("x", "y", source=self.source, line_width=4, color=ACCENT)
+        fig.scatter("x", "y", source=self.source, size=5, color=ACCENT)
+        fig.add_layout(Span(location=target, dimension="width", line_color=GOOD,
+                            line_dash="dashed", line_width=2))
+        fig.xaxis.visible = False
+        fig.grid.visible = False
+        fig.yaxis.major_label_text_color = MUTED
+        fig.yaxis.major_label_text_font_size = "15px"
+        fig.yaxis.ticker.desired_num_ticks = 3
+        fig.yaxis.axis_line_color = None
+        fig.yaxis.major_tick_line_color = None
+        fig.yaxis.minor_tick_line_color = None
+        fig.toolbar.logo = None
+        self.figure = fig
+        self.last_ms = 0
+        self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width", height=height, margin=(0, 8))
+
+    def extend(self, points: Sequence[tuple[int, float]]) -> None:
+        if not points:
+            return
+        ys = [p[1] for p in points]
+        self.source.stream({"x": [p[0] for p in points], "y": ys}, rollover=TREND_POINTS)
+        self.ys = (self.ys + ys)[-TREND_POINTS:]
+        self.last_ms = points[-1][0]
+        low, high = y_bounds(self.ys, self.target)
+        self.figure.y_range.update(start=low, end=high)
+
+
+class AlertsPanel(Viewer):
+    """Live alerts of a page: a card per alert with its playbook and an acknowledge button;
+    the supervisor's name (asked once, kept for the session) goes with every ack."""
+
+    def __init__(self, lang: str, who: str, acknowledge: Acknowledge, height: int,
+                 width: int) -> None:
+        super().__init__()
+        self.lang = lang
+        self.acknowledge = acknowledge
+        self.who = pn.widgets.TextInput(value=who, placeholder=t(lang, "who_placeholder"),
+                                        width=260, height=36, stylesheets=[INPUT_CSS],
+                                        margin=(0, 10))
+        self.head = html(height=34)
+        self.message = html(height=28, visible=False)
+        self.list = pn.Column(sizing_mode="stretch_width", margin=0)
+        self.empty = html()
+        set_html(self.empty, f'<div class="none" style="padding:0 10px">{t(lang, "no_alerts")}</div>')
+        self.cards: dict[str, tuple[pn.pane.HTML, pn.widgets.Button, pn.Row]] = {}
+        self.layout = pn.Column(
+            pn.Row(self.head, self.who, sizing_mode="stretch_width", margin=(4, 0, 0, 0)),
+            self.message, self.list, width=width, height=height, margin=(4, 5),
+            styles={"background": CARD, "border-radius": "10px", "overflow": "hidden"})
+
+    def __panel__(self) -> pn.Column:
+        return self.layout
+
+    def _entry(self, alert_id: str) -> tuple[pn.pane.HTML, pn.widgets.Button, pn.Row]:
+        entry = self.cards.get(alert_id)
+        if entry is None:
+            pane = html()
+            button = pn.widgets.Button(label=t(self.lang, "ack"), width=170, height=46,
+                                       color="primary", stylesheets=[BUTTON_CSS],
+                                       margin=(8, 10))
+
+            async def on_click(_: Any, alert_id: str = alert_id) -> None:
+                await self._ack(alert_id)
+
+            button.on_click(on_click)
+            entry = (pane, button, pn.Row(pane, button, sizing_mode="stretch_width", margin=0))
+            self.cards[alert_id] = entry
+        return entry
+
+    async def _ack(self, alert_id: str) -> None:
+        pane, button, _ = self.cards[alert_id]
+        button.disabled = True
+        try:
+            await self.acknowledge(alert_id, self.who.value.strip())
+            self.message.visible = False
+        except Exception as exc:  # noqa: BLE001 - shown to the supervisor, who can retry
+            button.disabled = False
+            set_html(self.message, f'<div class="bad sub">{t(self.lang, "ack_failed", e=exc)}</div>')
+            self.message.visible = True
+
+    def update(self, cards: Sequence[AlertCard], names: dict[str, str], tz: dt.tzinfo) -> None:
+        count = f'<b data-k="alerts" data-v="{len(cards)}">{len(cards)}</b>'
+        set_html(self.head, f'<div class="h" style="padding:4px 8px"><b>{t(self.lang, "alerts")}'
+                            f'</b><span class="win">{count}</span></div>')
+        rows = []
+        for i, card in enumerate(cards[:ALERTS_SHOWN]):
+            pane, button, row = self._entry(card.alert.id)
+            set_html(pane, render_live.alert_card(card, names, tz, self.lang, full=i == 0))
+            acked = card.alert.acknowledged is not None
+            button.disabled = acked
+            button.label = t(self.lang, "acked" if acked else "ack")
+            rows.append(row)
+        if not cards:
+            rows = [self.empty]
+        live = {c.alert.id for c in cards[:ALERTS_SHOWN]}
+        for alert_id in [a for a in self.cards if a not in live]:
+            del self.cards[alert_id]
+        if [id(r) for r in self.list.objects] != [id(r) for r in rows]:
+            self.list.objects = rows

@@ -1,0 +1,112 @@
+"""Shaping for the flow, CSI, voice and alert tiles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboards.alertview import belongs, cards, per_location, playbook
+from dashboards.csiview import csi_report
+from dashboards.flowview import channel_mix, heatmap, vs_usual
+from dashboards.scopes import Geography, Place, page_topics
+from dashboards.voiceview import voice_summary
+from dashboards.wire import Alert, PlaybookText, VoiceItem
+from stream.readmodel import CsiQuestionResult, CsiResult
+
+NOW = 1_800_000_000_000
+
+
+def test_heatmap_scales_to_the_peak_marks_now_and_pads():
+    grid = [[0.0] * 24 for _ in range(7)]
+    grid[2][10] = 8.0
+    grid[2][11] = 2.0
+    heat = heatmap(grid, weekday=2, hour=11)
+    assert heat.peak == 8.0 and heat.rows[2][10].level == 1.0 and heat.rows[2][11].level == 0.25
+    assert heat.rows[2][11].now and sum(c.now for row in heat.rows for c in row) == 1
+    empty = heatmap([], 0, 0)
+    assert len(empty.rows) == 7 and all(len(r) == 24 for r in empty.rows) and empty.peak == 0
+
+
+def test_flow_against_usual_and_channel_mix():
+    assert vs_usual(30, 20.0) == (1.5, "bad")
+    assert vs_usual(25, 20.0)[1] == "warn" and vs_usual(10, 20.0)[1] == "good"
+    assert vs_usual(10, None) == (None, "neutral") and vs_usual(3, 0.0) == (None, "neutral")
+    assert channel_mix({"site": 1, "phone": 3, "email": 0}) == [("phone", 3, 0.75), ("site", 1, 0.25)]
+    assert channel_mix({}) == []
+
+
+def test_csi_report_orders_and_flags_the_weakest_reliable_questions():
+    qs = [CsiQuestionResult("tangibles", "clean", 0.9, 40), CsiQuestionResult("tangibles", "nav", 0.5, 40),
+          CsiQuestionResult("empathy", "care", 0.6, 30), CsiQuestionResult("empathy", "smile", 0.1, 3),
+          CsiQuestionResult("assurance", "skill", 0.7, 12)]
+    csi = CsiResult(total=0.7, factors={"tangibles": 0.7, "empathy": 0.55, "assurance": 0.7},
+                    answers=125, factor_answers={"tangibles": 80, "empathy": 33, "assurance": 12},
+                    questions=qs)
+    report = csi_report(csi, {("tangibles", "clean"): "Clean?"}, min_sample=10)
+    assert [f.factor for f in report] == ["assurance", "tangibles", "empathy"]
+    weak = {(f.factor, q.question) for f in report for q in f.questions if q.weakest}
+    assert weak == {("tangibles", "nav"), ("empathy", "care")}  # "smile" has 3 answers only
+    tangibles = report[1]
+    assert [q.question for q in tangibles.questions] == ["clean", "nav"]
+    assert tangibles.questions[0].text == "Clean?" and tangibles.questions[1].text == "nav"
+    smile = [q for q in report[2].questions if q.question == "smile"][0]
+    assert smile.few and not smile.weakest
+
+
+def item(seq: int, ago_s: float, **event: Any) -> VoiceItem:
+    return VoiceItem(seq, NOW - int(ago_s * 1000), event)
+
+
+def test_voice_meters_keywords_and_standard():
+    items = [item(1, 300, mic="m1", emotion={"anger": 0.9}, keywords=[{"category": "greeting", "word": "hi"}]),
+             item(2, 30, mic="m1", emotion={"anger": 0.2}),
+             item(3, 10, mic="m2", emotion={"anger": 0.7},
+                  keywords=[{"category": "escalation", "word": "manager"}]),
+             item(4, 5, device="m3", keywords="garbage")]
+    s = voice_summary({"loc": items}, NOW)
+    assert [(m.mic, m.anger) for m in s.mics] == [("m2", 0.7), ("m1", 0.2), ("m3", 0.0)]
+    assert [h.word for h in s.hits] == ["manager", "hi"] and s.hits[0].angry
+    assert {x.name: (x.share, x.heard) for x in s.standard} == \
+        {"greeting": (None, 1), "thanks": (None, 0), "farewell": (None, 0)}
+    scored = voice_summary({"loc": [item(1, 5, mic="a", standard={"greeting": True, "thanks": False}),
+                                    item(2, 4, mic="a", standard={"greeting": False})]}, NOW)
+    assert {x.name: x.share for x in scored.standard} == {"greeting": 0.5, "thanks": 0.0, "farewell": None}
+    assert voice_summary({}, NOW).mics == []
+
+
+def geo() -> Geography:
+    g = Geography("Europe/Moscow", {"msk": "Moscow", "ural": "Ural"})
+    g.add([Place("a", "A", "msk", "Europe/Moscow"), Place("b", "B", "msk", "Europe/Moscow"),
+           Place("e", "E", "ural", "Asia/Yekaterinburg")])
+    return g
+
+
+def alert(aid: str, loc: str, region: str, severity: str = "warning", status: str = "firing",
+          starts: int = 0, **kw: Any) -> Alert:
+    return Alert(id=aid, rule="r", status=status, severity=severity, scope=loc,
+                 labels={"location": loc, "region": region}, starts_ms=starts, **kw)
+
+
+def test_alerts_of_a_page_order_and_playbook_language():
+    g = geo()
+    alerts = [alert("1", "a", "msk", starts=1), alert("2", "b", "msk", "critical", starts=2),
+              alert("3", "e", "ural", "critical", starts=3), alert("4", "a", "msk", status="pending"),
+              alert("5", "a", "msk", status="resolved")]
+    assert [c.alert.id for c in cards(alerts, "network", g, "ru")] == ["3", "2", "1", "4"]
+    assert [c.alert.id for c in cards(alerts, "msk", g, "ru")] == ["2", "1", "4"]
+    assert [c.alert.id for c in cards(alerts, "a", g, "ru")] == ["1", "4"]
+    assert not belongs(alerts[2], "msk", g)
+    assert per_location(alerts) == {"a": 2, "b": 1, "e": 1}
+    only_en = alert("6", "a", "msk", playbook={"ru": None, "en": PlaybookText("Red button", ["t"], ["a"])})
+    assert playbook(only_en, "ru").event == "Red button" and playbook(alerts[0], "ru") is None
+
+
+def test_scopes_and_the_topics_of_a_page():
+    g = geo()
+    assert (g.kind("network"), g.kind("msk"), g.kind("a"), g.kind("zzz")) == \
+        ("network", "region", "location", None)
+    assert g.members("msk") == ["a", "b"] and g.members("network") == ["a", "b", "e"]
+    assert g.parent("a") == "msk" and g.parent("msk") == "network" and g.parent("network") is None
+    assert str(g.timezone("e")) == "Asia/Yekaterinburg" and str(g.timezone("ural")) == "Europe/Moscow"
+    assert page_topics(g, "a") == ["metrics:a", "incidents:a", "alerts", "voice:a"]
+    assert page_topics(g, "msk") == ["metrics:msk", "incidents:msk", "alerts", "metrics:a",
+                                     "metrics:b", "voice:a", "voice:b"]
