@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from simulators.audio import DROPOUT_FRAMES, MicFeed, conversation, load_clips, resample
+from simulators.audio import CLIPS_DIR, DROPOUT_FRAMES, MicFeed, conversation, load_clips, resample
 from simulators.speech import write_wav
 
 CATEGORIES = ("greeting", "thanks", "farewell", "question", "complaint", "shouting", "neutral")
@@ -101,3 +101,41 @@ def test_agitated_mic_plays_the_agitated_clips(clips):
     for k in range(3000):
         feed.frame(100 * k, agitation=0.9)
     assert played["shouting"] >= 3 and played["complaint"] >= 5
+
+
+def _listen(rate_hz: int, agitation: float, seconds: int = 90):
+    """Stream the shipped clips through the voice pipeline; (clips played, utterances)."""
+    from dsp.voice_pipeline import VoicePipeline
+
+    feed = MicFeed.seeded("loc-a", "desk1", load_clips(), seed=3)
+    feed.rate_hz = rate_hz
+    played: list[str] = []
+    original = feed._clip
+    feed._clip = lambda c, a: (played.append(c), original(c, a))[1]
+    pipeline, heard = VoicePipeline(), []
+    for k in range(seconds * 10):
+        frame = feed.frame(1_000_000 + 100 * k, agitation=agitation)
+        heard += pipeline.feed(frame.pcm, frame.ts_ms, frame.rate_hz)
+    return played, heard + pipeline.flush()
+
+
+def test_shipped_clips_load():
+    manifest = json.loads((CLIPS_DIR / "manifest.json").read_text(encoding="utf-8"))
+    clips = load_clips()
+    assert len(clips) == len(manifest)
+    assert {(c.info.lang, c.info.category) for c in clips} >= {
+        (lang, cat) for lang in ("ru", "en") for cat in CATEGORIES}
+
+
+@pytest.mark.parametrize("rate_hz", [16000, 8000, 48000])
+def test_voice_pipeline_hears_each_clip_at_every_rate(rate_hz):
+    played, heard = _listen(rate_hz, 0.0)
+    assert len(played) >= 8
+    assert abs(len(heard) - len(played)) <= 2
+
+
+def test_agitated_desk_sounds_louder():
+    played_calm, calm = _listen(16000, 0.0)
+    played_tense, tense = _listen(16000, 0.9)
+    assert "shouting" in played_tense and "shouting" not in played_calm
+    assert max(u.loudness_db for u in tense) > max(u.loudness_db for u in calm) + 6
