@@ -107,27 +107,63 @@ def _gather(x: F32, start: int, hop: int, win: F32, rev: I64, re: F32, im: F32,
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
+def _stage(re: F32, im: F32, twr: F32, twi: F32, size: int) -> None:
+    """One radix-2 decimation-in-time stage of butterfly span ``size``."""
+    m, lanes = re.shape
+    half = size // 2
+    step = m // size
+    for s in range(0, m, size):
+        for k in range(half):
+            wr, wi = twr[k * step], twi[k * step]
+            a, b = s + k, s + k + half
+            for f in range(lanes):
+                xr = re[b, f] * wr - im[b, f] * wi
+                xi = re[b, f] * wi + im[b, f] * wr
+                re[b, f] = re[a, f] - xr
+                im[b, f] = im[a, f] - xi
+                re[a, f] += xr
+                im[a, f] += xi
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _stage_pair(re: F32, im: F32, twr: F32, twi: F32, size: int) -> None:
+    """Stages ``size`` and ``2*size`` fused (radix-2^2): four rows per pass through memory."""
+    m, lanes = re.shape
+    h = size // 2
+    s1, s2 = m // size, m // (2 * size)
+    for s in range(0, m, 2 * size):
+        for k in range(h):
+            w1r, w1i = twr[k * s1], twi[k * s1]
+            war, wai = twr[k * s2], twi[k * s2]
+            wbr, wbi = twr[(k + h) * s2], twi[(k + h) * s2]
+            a, b, c, d = s + k, s + k + h, s + k + size, s + k + size + h
+            for f in range(lanes):
+                tr = re[b, f] * w1r - im[b, f] * w1i
+                ti = re[b, f] * w1i + im[b, f] * w1r
+                ar, ai, br, bi = re[a, f] + tr, im[a, f] + ti, re[a, f] - tr, im[a, f] - ti
+                tr = re[d, f] * w1r - im[d, f] * w1i
+                ti = re[d, f] * w1i + im[d, f] * w1r
+                cr, ci, dr, di = re[c, f] + tr, im[c, f] + ti, re[c, f] - tr, im[c, f] - ti
+                tr, ti = cr * war - ci * wai, cr * wai + ci * war
+                re[a, f], im[a, f], re[c, f], im[c, f] = ar + tr, ai + ti, ar - tr, ai - ti
+                tr, ti = dr * wbr - di * wbi, dr * wbi + di * wbr
+                re[b, f], im[b, f], re[d, f], im[d, f] = br + tr, bi + ti, br - tr, bi - ti
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
 def _butterflies(re: F32, im: F32, twr: F32, twi: F32) -> None:
-    """In-place radix-2 decimation-in-time FFT of every column (input bit-reversed)."""
+    """In-place radix-2 DIT FFT of every column (input bit-reversed), stages fused in pairs."""
     m = re.shape[0]
-    n_frames = re.shape[1]
     size = 2
-    while size <= m:
-        half = size // 2
-        step = m // size
-        for s in range(0, m, size):
-            for k in range(half):
-                wr = twr[k * step]
-                wi = twi[k * step]
-                ra, ia, rb, ib = re[s + k], im[s + k], re[s + k + half], im[s + k + half]
-                for f in range(n_frames):
-                    xr = rb[f] * wr - ib[f] * wi
-                    xi = rb[f] * wi + ib[f] * wr
-                    rb[f] = ra[f] - xr
-                    ib[f] = ia[f] - xi
-                    ra[f] += xr
-                    ia[f] += xi
-        size *= 2
+    n_stages = 0
+    while (1 << n_stages) < m:
+        n_stages += 1
+    if n_stages % 2:
+        _stage(re, im, twr, twi, 2)
+        size = 4
+    while size <= m // 2:
+        _stage_pair(re, im, twr, twi, size)
+        size *= 4
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")

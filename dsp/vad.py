@@ -11,12 +11,13 @@ Method (details and figures in docs/voice.md):
 4. An adaptive noise floor per bin: an online low quantile (``floor_quantile``) tracked
    multiplicatively in the power domain, so speech pauses keep it honest and a louder
    noise lifts it within seconds; no explicit speech/noise decision is needed for it.
-5. Frame score = mean over bins of ``max(0, 1 - g * floor / power)``, the share of
-   spectral energy more than ``gain_snr_db`` above the floor (a soft sub-band SNR count;
-   in [0, 1)). Stationary noise (white, hum) scores ~0; harmonic speech scores high.
-6. Decision: the score's noise statistics (mean, spread) are tracked on non-speech
-   frames; onset above ``max(threshold_min, mean + threshold_noise_sd * sd)``, release
-   below ``release_ratio`` of it after ``hangover_ms``: hysteresis plus hangover.
+5. Score = mean over bins of the dB excess of the smoothed power over the floor beyond
+   ``gain_snr_db`` (log from the float bit pattern, so it vectorises): stationary noise
+   (white, hum) scores ~0, speech scores by how far it stands out.
+6. Decision: the score's own statistics -- online median and 16th percentile (noise
+   level and spread), and the median score in speech (speech level) -- set the onset
+   threshold ``median + k * spread``, with ``k`` growing with the speech/noise
+   separation; hysteresis (release at ``release_ratio`` of it) and ``hangover_ms``.
 
 ``Vad.process(chunk)`` accepts any chunk size and returns per-10 ms-frame scores and
 decisions; results are identical whatever the chunking. Frames come out with a fixed
@@ -264,8 +265,8 @@ class Vad:
 
     def __init__(self, options: VadOptions | None = None) -> None:
         o = options or VadOptions()
-        if not 1 <= o.spectrum_hop_frames <= 4 or o.smooth_spectra % 2 == 0:
-            raise ValueError("spectrum_hop_frames must be 1..4 and smooth_spectra odd")
+        if not 1 <= o.spectrum_hop_frames <= 6 or o.smooth_spectra % 2 == 0:
+            raise ValueError("spectrum_hop_frames must be 1..6 and smooth_spectra odd")
         self.options = o
         bin_hz = VAD_RATE_HZ / o.fft_size
         lo, hi = int(round(o.band_lo_hz / bin_hz)), int(round(o.band_hi_hz / bin_hz))
