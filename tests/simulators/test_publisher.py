@@ -40,7 +40,7 @@ async def test_events_land_in_the_input_stream_once(cfg, nats_server):
     assert (await pub.js.stream_info(INPUT)).state.messages == len(events)
     sub = await _all_input(pub.js, "check")
     for msg in await sub.fetch(20, timeout=2):
-        kind, (location,) = Subjects().parse(msg.subject)
+        kind, location = _kind_loc(msg.subject)
         event, _ = validate_event(kind, location, msg.data, now)
         assert msg.headers["Nats-Msg-Id"] == event.id
     await nc.close()
@@ -77,12 +77,12 @@ async def test_demo_backfills_then_streams_events_and_audio(cfg, nats_server):
 
 async def _all_input(js, durable: str):
     """A pull consumer over the whole input stream (every feed's subjects)."""
-    config = ConsumerConfig(filter_subjects=Subjects().input_filters, ack_policy=AckPolicy.NONE)
+    config = ConsumerConfig(ack_policy=AckPolicy.NONE)  # every stored input (partitioned subjects)
     return await js.pull_subscribe("", durable, stream=INPUT, config=config)
 
 
 def _kind_loc(subject: str) -> tuple[str, str]:
-    kind, (location,) = Subjects().parse(subject)
+    kind, location, _ = Subjects().input_of(subject)
     return kind, location
 
 
