@@ -70,4 +70,4 @@ def test_options_are_validated() -> None:
     with pytest.raises(ValueError):
         Vad(VadOptions(smooth_spectra=4))
     with pytest.raises(ValueError):
-        Vad(VadOptions(spectrum_hop_frames=5))
+        Vad(VadOptions(spectrum_hop_frames=7))
