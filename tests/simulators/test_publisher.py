@@ -86,11 +86,11 @@ def _kind_loc(subject: str) -> tuple[str, str]:
     return kind, location
 
 
-def test_cli_replays_half_a_day_in_the_past_ending_now(tmp_path, nats_server):
+def test_cli_replays_hours_in_the_past_ending_now(tmp_path, nats_server):
     path = tmp_path / "config.toml"
     path.write_text(CONFIG)
     before = int(time.time() * 1000)
-    argv = ["--config", str(path), "--scenario", "normal-day", "--speed", "43200",
+    argv = ["--config", str(path), "--scenario", "normal-day", "--speed", "21600",
             "--duration", "1", "--seed", "3", "--nats-url", nats_server.url, "--locations", "2"]
     assert cli.main(argv) == 0
     after = int(time.time() * 1000)
@@ -112,8 +112,8 @@ def test_cli_replays_half_a_day_in_the_past_ending_now(tmp_path, nats_server):
         return stamps, locations
 
     stamps, locations = asyncio.run(inspect())
-    assert len(stamps) > 5000
-    assert max(stamps) <= after and min(stamps) < before - 10 * 3_600_000
+    assert len(stamps) > 2000
+    assert max(stamps) <= after and min(stamps) < before - 5 * 3_600_000
     assert {"sim-001", "sim-002", "msk-a"} <= locations
 
 

@@ -39,7 +39,7 @@ def _run(scenario: str, seed: int = 7, days: float | None = None, extra: int = 0
 
 @pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s != "load"] + ["load"])
 def test_every_event_passes_the_core_gate(scenario):
-    plan, _, events = _run(scenario, days=0.1 if scenario == "load" else None)
+    plan, _, events = _run(scenario, days=0.03 if scenario == "load" else None)
     assert len(events) > 500
     ids = set()
     for e in events:
