@@ -179,7 +179,7 @@ class Core:
                 continue
             self._busy = True
             try:
-                await self._process(msgs)
+                await self._process_until_done(msgs)
             finally:
                 self._busy = False
             await self._housekeeping(idle=False)
@@ -197,15 +197,35 @@ class Core:
             result = self.engine.admit(result[0]) or result
         return kind, published, result
 
+    async def _process_until_done(self, msgs: list[Msg]) -> None:
+        """Retry a batch whose dead letters could not be stored (NATS down, disk full):
+        nothing of it is applied or acked before they are, and re-sending them is idempotent
+        (``dlq-input-{seq}``), so the retry neither loses nor double-counts."""
+        while True:
+            try:
+                await self._process(msgs)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - keep the consumer alive; retry the batch
+                if not self._running:
+                    raise
+                log.warning("core: batch at seq %d failed (%s); retrying",
+                            msgs[0].metadata.sequence.stream, exc)
+                await asyncio.sleep(0.5)
+
     async def _process(self, msgs: list[Msg]) -> None:
         now_ms = int(self.clock() * 1000)
-        items = []
+        items, rejected = [], []
         for msg in msgs:
             kind, published, result = self._decode(msg, now_ms)
             if isinstance(result, Rejection):
                 await self._dead_letter(kind, published, msg, result)
+                rejected.append(result.code)
             else:
                 items.append(result)
+        for code in rejected:
+            self.engine.reject(code)
         last_seq = msgs[-1].metadata.sequence.stream
         changed = self.engine.apply_batch(items, last_seq)
         await self._psub.ack(msgs)  # explicit: a delivery lost in transit comes back
@@ -216,7 +236,6 @@ class Core:
 
     async def _dead_letter(self, source: str, subject: str, msg: Msg, rejection: Rejection) -> None:
         assert self.js is not None
-        self.engine.reject(rejection.code)
         seq = msg.metadata.sequence.stream
         if seq <= self._dlq_floor:
             return  # dead-lettered before a restart
