@@ -188,8 +188,11 @@ class Core:
         """(feed, subject as published, (event, ts_ms) or Rejection) of one stored message."""
         parsed = self.subjects.input_of(msg.subject)
         if parsed is None:
-            return "unknown", msg.subject, Rejection(
-                "bad_subject", f"subject {msg.subject!r} is not "
+            parts = msg.subject.split(".")  # undo the partition transform: cx.part.N.<rest>
+            subject = (".".join([parts[0], *parts[3:]]) if len(parts) > 3 and parts[1] == "part"
+                       else msg.subject)
+            return "unknown", subject, Rejection(
+                "bad_subject", f"subject {subject!r} is not "
                 f"{self.cfg.nats.prefix}.<feed>.<location> with a location of [a-z0-9_-]{{1,64}}")
         kind, location, published = parsed
         result = validate_event(kind, location, msg.data, now_ms, self.limits)
