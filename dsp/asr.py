@@ -22,7 +22,7 @@ import json
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +173,43 @@ class Transcriber:
                     continue  # whisper's own no-speech / repetition signals: likely hallucinated
                 words += [Word(w.word, float(w.start), float(w.end)) for w in seg.words or ()]
         return words
+
+
+@dataclass
+class Backlog:
+    """Bounded queue of utterances waiting for ASR (pure; the worker owns one).
+
+    ``offer`` refuses an utterance when the queued speech would exceed ``max_s`` seconds
+    (the worker is behind: VAD and emotion go on, recognition skips it) and counts the
+    reason; ``take`` returns up to one packing window of same-language items, oldest first.
+    """
+
+    max_s: float
+    window_s: float = 28.0
+    items: list[tuple[Any, F32, str]] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def queued_s(self) -> float:
+        return sum(len(a) for _, a, _ in self.items) / SAMPLE_RATE_HZ
+
+    def offer(self, key: Any, audio: F32, language: str) -> bool:
+        if len(audio) / SAMPLE_RATE_HZ + self.queued_s > self.max_s:
+            self.skipped["backlog"] = self.skipped.get("backlog", 0) + 1
+            return False
+        self.items.append((key, audio, language))
+        return True
+
+    def take(self) -> list[tuple[Any, F32, str]]:
+        if not self.items:
+            return []
+        lang = self.items[0][2]
+        batch, size = [], 0.0
+        for item in list(self.items):
+            n = len(item[1]) / SAMPLE_RATE_HZ
+            if item[2] != lang or (batch and size + n > self.window_s):
+                continue
+            batch.append(item)
+            size += n
+            self.items.remove(item)
+        return batch

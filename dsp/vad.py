@@ -251,13 +251,15 @@ def _vad_chunk(x16: F32, hist16: F32, pend8: F32, consts: F32, rev: npt.NDArray[
 
 
 @lru_cache(maxsize=8)
-def _constants(fft_size: int, lo: int, hi: int) -> tuple[F32, npt.NDArray[np.int64]]:
-    """Window, twiddles and half-band taps packed in one array (shared by all streams)."""
+def _constants(fft_size: int, lo: int, hi: int) -> tuple[F32, npt.NDArray[np.int64], int]:
+    """Window, twiddles and half-band taps packed in one array (shared by all streams);
+    the bit-reversal table; the number of taps."""
     spectrum = PowerSpectrum(fft_size, lo, hi)
+    taps = halfband_taps()
     consts = np.concatenate((spectrum.window, spectrum._twr, spectrum._twi, spectrum._ur,
-                             spectrum._ui, halfband_taps())).astype(np.float32)
+                             spectrum._ui, taps)).astype(np.float32)
     consts.flags.writeable = False
-    return consts, spectrum._rev
+    return consts, spectrum._rev, len(taps)
 
 
 class Vad:
@@ -270,8 +272,7 @@ class Vad:
         self.options = o
         bin_hz = VAD_RATE_HZ / o.fft_size
         lo, hi = int(round(o.band_lo_hz / bin_hz)), int(round(o.band_hi_hz / bin_hz))
-        self._consts, self._rev = _constants(o.fft_size, lo, hi)
-        n_taps = len(_constants(o.fft_size, lo, hi)[0]) - o.fft_size * 3
+        self._consts, self._rev, n_taps = _constants(o.fft_size, lo, hi)
         self._dims = np.array([o.fft_size, lo, hi, o.spectrum_hop_frames, o.smooth_spectra, n_taps],
                               np.int64)
         q, step = o.floor_quantile, o.floor_step_db

@@ -39,3 +39,16 @@ def test_packed_utterances_keep_their_own_words(transcriber: Transcriber) -> Non
     got = [sorted({h.category for h in m.match(t.text, t.language)}) for t in out]
     assert got == [["escalation"], ["greeting"], ["farewell"], ["escalation"]]
     assert all(w.end_s <= len(a) / 16000 + 0.05 for t, a in zip(out, audios, strict=True) for w in t.words)
+
+
+def test_backlog_skips_when_behind_and_batches_one_language() -> None:
+    from dsp.asr import Backlog
+
+    b = Backlog(max_s=10.0, window_s=6.0)
+    sec = np.zeros(16000, np.float32)
+    assert b.offer("a", np.tile(sec, 3), "ru") and b.offer("b", np.tile(sec, 2), "en")
+    assert b.offer("c", np.tile(sec, 4), "ru")
+    assert not b.offer("d", np.tile(sec, 2), "ru") and b.skipped == {"backlog": 1}
+    assert [k for k, _, _ in b.take()] == ["a"]  # a + c would exceed the 6 s window
+    assert [k for k, _, _ in b.take()] == ["b"] and [k for k, _, _ in b.take()] == ["c"]
+    assert b.take() == [] and b.queued_s == 0.0
