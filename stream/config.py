@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 
 from stream.alerting.schema import AlertsConfig, name_list_items
+from stream.events import VOICE_CATEGORIES
 
 ID_PATTERN = r"^[a-z0-9_-]{1,64}$"
 Id = Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HOURS_RE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
-VOICE_CATEGORIES = ("greeting", "thanks", "farewell", "escalation", "profanity")
 
 
 class ConfigError(ValueError):

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import msgspec
 from nats.aio.msg import Msg
@@ -41,6 +42,17 @@ from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.core")
 CONSUMER = "core"
+VOICE_CONSUMER = "core-voice"
+
+
+@dataclass(frozen=True)
+class Feed:
+    """One stream the core consumes: the input feeds, or the voice worker's utterances."""
+
+    name: str
+    stream: str
+    consumer: str
+    puller: BatchPuller
 ACK_WAIT_S = 10.0  # a delivery lost in transit (NATS node death) comes back after this
 
 
@@ -66,7 +78,7 @@ class Core:
         self._store: SnapshotStore | None = None
         self._task: asyncio.Task[None] | None = None
         self._running = False
-        self._busy = False
+        self._busy = 0
         self._dlq_floor = 0
         self._since_snapshot = 0
         self._last_snapshot = time.monotonic()
@@ -84,19 +96,27 @@ class Core:
         await self._store.open()
         await self._restore()
         self._dlq_floor = await self._last_dead_letter_seq()
-        self._psub = await self._bind_consumer(self.engine.last_seq + 1)
+        self._psub = await self._bind_consumer(self.names["input"], self.consumer,
+                                               self.engine.last_seq + 1, self._filters())
+        self._feeds = [Feed("input", self.names["input"], self.consumer, self._psub)]
+        if self.cfg.scale.worker == 0:  # voice events are few: one worker aggregates them
+            vpull = await self._bind_consumer(self.names["voice"], VOICE_CONSUMER,
+                                              self.engine.voice_seq + 1, None)
+            self._feeds.append(Feed("voice", self.names["voice"], VOICE_CONSUMER, vpull))
         self._query_sub = await serve_queries(self.nc, self.subjects, lambda: self.engine,
                                               self.cfg.scale.worker)
         self._running = True
         self.started_at = time.monotonic()
-        self._task = asyncio.create_task(self._consume(), name="cxpulse-core-consume")
+        self._tasks = [asyncio.create_task(self._consume(f), name=f"cxpulse-core-{f.name}")
+                       for f in self._feeds]
+        self._task = self._tasks[0]
 
     async def stop(self, *, snapshot_state: bool = True) -> None:
         self._running = False
-        if self._task:
-            self._task.cancel()
+        for task in getattr(self, "_tasks", []):
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+                await task
         if snapshot_state and self.nc and self.nc.is_connected:
             with contextlib.suppress(Exception):
                 await self.save_snapshot()
@@ -131,18 +151,19 @@ class Core:
             filters += self.subjects.input_filters
         return filters
 
-    async def _bind_consumer(self, start_seq: int) -> BatchPuller:
+    async def _bind_consumer(self, stream: str, consumer: str, start_seq: int,
+                             filters: list[str] | None) -> BatchPuller:
+        """(Re)create a durable pull consumer that starts right after the snapshot."""
         assert self.js is not None
-        stream = self.names["input"]
         with contextlib.suppress(NotFoundError):
-            await self.js.delete_consumer(stream, self.consumer)
+            await self.js.delete_consumer(stream, consumer)
         await self.js.add_consumer(stream, ConsumerConfig(
-            durable_name=self.consumer, deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+            durable_name=consumer, deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=start_seq, ack_policy=AckPolicy.EXPLICIT, max_ack_pending=-1,
-            ack_wait=ACK_WAIT_S, max_waiting=512, filter_subjects=self._filters(),
+            ack_wait=ACK_WAIT_S, max_waiting=512, filter_subjects=filters,
             num_replicas=self.cfg.nats.replicas,
         ))
-        return await BatchPuller(self.nc, stream, self.consumer).start()
+        return await BatchPuller(self.nc, stream, consumer).start()
 
     async def _last_dead_letter_seq(self) -> int:
         """Highest input sequence already dead-lettered (so a replay does not repeat it).
@@ -162,11 +183,11 @@ class Core:
 
     # -- consuming --------------------------------------------------------------------------
 
-    async def _consume(self) -> None:
+    async def _consume(self, feed: Feed) -> None:
         batch = self.cfg.core.batch_size
         while self._running:
             try:
-                msgs = await self._psub.fetch(batch, 0.5)
+                msgs = await feed.puller.fetch(batch, 0.5)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - NATS down or reconnecting: keep trying
@@ -177,15 +198,23 @@ class Core:
                 self.ready.set()
                 await self._housekeeping(idle=True)
                 continue
-            self._busy = True
+            self._busy += 1
             try:
-                await self._process_until_done(msgs)
+                await self._process_until_done(feed, msgs)
             finally:
-                self._busy = False
+                self._busy -= 1
             await self._housekeeping(idle=False)
 
-    def _decode(self, msg: Msg, now_ms: int) -> tuple[str, str, object]:
-        """(feed, subject as published, (event, ts_ms) or Rejection) of one stored message."""
+    def _decode(self, feed: Feed, msg: Msg, now_ms: int) -> tuple[str, str, object]:
+        """(source, subject as published, (event, ts_ms) or Rejection) of one stored message."""
+        if feed.name == "voice":
+            voice = self.subjects.voice_of(msg.subject)
+            if voice is None:
+                return "voice", msg.subject, Rejection("bad_subject", f"subject {msg.subject!r} "
+                                                       "is not <prefix>.voice.<location>.<mic>")
+            kind, location, mic = voice
+            result = validate_event(kind, location, msg.data, now_ms, self.limits, subject_mic=mic)
+            return kind, msg.subject, result
         parsed = self.subjects.input_of(msg.subject)
         if parsed is None:
             parts = msg.subject.split(".")  # undo the partition transform: cx.part.N.<rest>
@@ -200,13 +229,13 @@ class Core:
             result = self.engine.admit(result[0]) or result
         return kind, published, result
 
-    async def _process_until_done(self, msgs: list[Msg]) -> None:
+    async def _process_until_done(self, feed: Feed, msgs: list[Msg]) -> None:
         """Retry a batch whose dead letters could not be stored (NATS down, disk full):
         nothing of it is applied or acked before they are, and re-sending them is idempotent
         (``dlq-input-{seq}``), so the retry neither loses nor double-counts."""
         while True:
             try:
-                await self._process(msgs)
+                await self._process(feed, msgs)
                 return
             except asyncio.CancelledError:
                 raise
@@ -217,35 +246,39 @@ class Core:
                             msgs[0].metadata.sequence.stream, exc)
                 await asyncio.sleep(0.5)
 
-    async def _process(self, msgs: list[Msg]) -> None:
+    async def _process(self, feed: Feed, msgs: list[Msg]) -> None:
         now_ms = int(self.clock() * 1000)
         items, rejected = [], []
         for msg in msgs:
-            kind, published, result = self._decode(msg, now_ms)
+            kind, published, result = self._decode(feed, msg, now_ms)
             if isinstance(result, Rejection):
-                await self._dead_letter(kind, published, msg, result)
+                await self._dead_letter(feed, kind, published, msg, result)
                 rejected.append(result.code)
             else:
                 items.append(result)
         for code in rejected:
             self.engine.reject(code)
-        last_seq = msgs[-1].metadata.sequence.stream
-        changed = self.engine.apply_batch(items, last_seq)
-        await self._psub.ack(msgs)  # explicit: a delivery lost in transit comes back
+        seq = msgs[-1].metadata.sequence.stream
+        if feed.name == "voice":
+            changed = self.engine.apply_batch(items, voice_seq=seq)
+        else:
+            changed = self.engine.apply_batch(items, seq)
+        await feed.puller.ack(msgs)  # explicit: a delivery lost in transit comes back
         self._since_snapshot += len(msgs)
         self.changes.publish(changed)
         if changed:
             await self.nc.publish(self.subjects.changed, msgspec.json.encode(sorted(changed)))
 
-    async def _dead_letter(self, source: str, subject: str, msg: Msg, rejection: Rejection) -> None:
+    async def _dead_letter(self, feed: Feed, source: str, subject: str, msg: Msg,
+                           rejection: Rejection) -> None:
         assert self.js is not None
         seq = msg.metadata.sequence.stream
-        if seq <= self._dlq_floor:
+        if feed.name == "input" and seq <= self._dlq_floor:
             return  # dead-lettered before a restart
         headers = dict(msg.headers or {})
-        headers["Cx-Input-Seq"] = str(seq)
+        headers["Cx-Input-Seq" if feed.name == "input" else "Cx-Voice-Seq"] = str(seq)
         await publish_dead_letter(self.js, self.subjects, source, subject, headers,
-                                  msg.data, rejection, msg_id=f"dlq-input-{seq}")
+                                  msg.data, rejection, msg_id=f"dlq-{feed.name}-{seq}")
 
     async def _housekeeping(self, idle: bool) -> None:
         now = time.monotonic()
@@ -288,11 +321,14 @@ class Core:
         assert self.js is not None
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            try:
-                info = await self.js.consumer_info(self.names["input"], self.consumer)
-            except Exception:  # noqa: BLE001 - NATS reconnecting: ask again
-                info = None
-            if info and not info.num_pending and not info.num_ack_pending and not self._busy:
+            idle = not self._busy
+            for feed in self._feeds:
+                try:
+                    info = await self.js.consumer_info(feed.stream, feed.consumer)
+                except Exception:  # noqa: BLE001 - NATS reconnecting: ask again
+                    info = None
+                idle = idle and bool(info) and not info.num_pending and not info.num_ack_pending
+            if idle and not self._busy:
                 return True
             await asyncio.sleep(0.02)
         return False

@@ -21,12 +21,14 @@ from stream.events import (
     CesEvent,
     CsatEvent,
     CsiEvent,
+    EncounterEvent,
     FlowEvent,
     IncidentEvent,
     InputEvent,
     NpsEvent,
     Rejection,
     VisitEvent,
+    VoiceEvent,
 )
 from stream.geography import HOUR_MS, Geography, Place
 from stream.incidents import IncidentBook
@@ -81,6 +83,7 @@ class MetricsEngine:
         self.applied = 0
         self.duplicates = 0
         self.last_seq = 0
+        self.voice_seq = 0  # last applied sequence of the voice stream
         for q in cfg.csi.questions:
             self._csi_column(q.factor, q.id)
 
@@ -128,10 +131,12 @@ class MetricsEngine:
     def reject(self, code: str) -> None:
         self.rejects[code] += 1
 
-    def apply_batch(self, items: Sequence[tuple[InputEvent, int]], last_seq: int = 0) -> set[str]:
-        """Apply validated events once each; returns the scopes whose metrics changed."""
-        if last_seq:
-            self.last_seq = max(self.last_seq, last_seq)
+    def apply_batch(self, items: Sequence[tuple[InputEvent, int]], last_seq: int = 0,
+                    voice_seq: int = 0) -> set[str]:
+        """Apply validated events once each; returns the scopes whose metrics changed.
+        ``last_seq`` / ``voice_seq``: the stream sequence this batch brings the state to."""
+        self.last_seq = max(self.last_seq, last_seq)
+        self.voice_seq = max(self.voice_seq, voice_seq)
         if not items:
             return set()
         hashes = np.fromiter((id_hash(ev.id) for ev, _ in items), np.int64, len(items))
@@ -155,6 +160,10 @@ class MetricsEngine:
             self.incidents.apply(place, event, ts_ms)
         elif isinstance(event, FlowEvent):
             self._flow(place, event, ts_ms, w)
+        elif isinstance(event, VoiceEvent):
+            self._voice(place, event, ts_ms, w)
+        elif isinstance(event, EncounterEvent):
+            self._encounter(place, event, ts_ms, w)
         else:
             self._feedback(place, event, ts_ms, w)
             if event.device:
@@ -232,6 +241,28 @@ class MetricsEngine:
             if value is not None:
                 w.add(place, ts, COL[f"{name}_n"])
                 w.add(place, ts, COL[f"{name}_ds"], round(value * 10))
+
+    def _voice(self, place: Place, ev: VoiceEvent, ts: int, w: Writes) -> None:
+        w.add(place, ts, COL["voice_utt"])
+        if ev.emotion.anger >= self.cfg.voice.anger_threshold:
+            w.add(place, ts, COL["voice_anger"])
+        for kw in ev.keywords:
+            w.add(place, ts, COL[f"kw_{kw.category}"])
+        key = (place.id, ev.mic)
+        self.devices[key] = max(self.devices.get(key, 0), ts)
+
+    def _encounter(self, place: Place, ev: EncounterEvent, ts: int, w: Writes) -> None:
+        """Service-standard compliance, and ratings of encounters with / without a greeting."""
+        w.add(place, ts, COL["enc_n"])
+        for part in ("greeting", "thanks", "farewell"):
+            if getattr(ev, part):
+                w.add(place, ts, COL[f"enc_{part}"])
+        if ev.greeting and ev.thanks and ev.farewell:
+            w.add(place, ts, COL["enc_full"])
+        if ev.rating is not None:
+            side = "greet" if ev.greeting else "nogreet"
+            w.add(place, ts, COL[f"enc_{side}_rated"])
+            w.add(place, ts, COL[f"enc_{side}_rating"], round(ev.rating * UNIT))
 
     def _flush(self, w: Writes) -> None:
         ncols = len(FIXED) + 2 * len(self.csi_keys)

@@ -124,12 +124,66 @@ class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError("`category` is required when `action` is 'open'")
 
 
-InputEvent = FeedbackEvent | FlowEvent | IncidentEvent
+VOICE_CATEGORIES = ("greeting", "thanks", "farewell", "escalation", "profanity")
+Score = Annotated[float, msgspec.Meta(ge=0, le=1)]
+
+
+class VoiceKeyword(msgspec.Struct, frozen=True):
+    category: Literal["greeting", "thanks", "farewell", "escalation", "profanity"]
+    word: Annotated[str, msgspec.Meta(max_length=256)]
+    t: int  # epoch ms
+
+
+class VoiceEmotion(msgspec.Struct, frozen=True):
+    arousal: Score
+    anger: Score
+
+
+class VoiceEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """One finished utterance on ``cx.voice.{location}.{mic}`` (published by the voice worker,
+    kept in the CX_VOICE stream for ``[voice] transcript_retention_days``)."""
+
+    id: EventId
+    ts: Timestamp
+    location: LocationId
+    mic: LocationId
+    start: int  # epoch ms
+    end: int
+    emotion: VoiceEmotion
+    loudness_db: float
+    keywords: list[VoiceKeyword] = []
+    transcript: Annotated[str, msgspec.Meta(max_length=8000)] | None = None
+    language: str | None = None
+    asr: str | None = None  # "ok", or why speech recognition was skipped
+
+
+class EncounterEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A service encounter at a microphone, bounded by a visit/feedback event or by silence:
+    which parts of the service standard were said, and the rating that closed it, if any."""
+
+    id: EventId
+    ts: Timestamp
+    location: LocationId
+    mic: LocationId
+    start: int
+    end: int
+    utterances: Annotated[int, msgspec.Meta(ge=0)]
+    greeting: bool
+    thanks: bool
+    farewell: bool
+    anger_max: Score = 0.0
+    closed_by: Literal["silence", "visit", "feedback", "shutdown"] = "silence"
+    rating: Score | None = None  # the closing rating normalised to [0, 1]
+
+
+InputEvent = FeedbackEvent | FlowEvent | IncidentEvent | VoiceEvent | EncounterEvent
 
 _DECODERS: dict[str, msgspec.json.Decoder] = {
     "feedback": msgspec.json.Decoder(FeedbackEvent),
     "flow": msgspec.json.Decoder(FlowEvent),
     "incident": msgspec.json.Decoder(IncidentEvent),
+    "voice": msgspec.json.Decoder(VoiceEvent),
+    "encounter": msgspec.json.Decoder(EncounterEvent),
 }
 _ENCODER = msgspec.json.Encoder()
 
@@ -192,7 +246,8 @@ def _explain(exc: msgspec.MsgspecError) -> Rejection:
 
 
 def validate_event(
-    kind: str, subject_location: str, payload: bytes, now_ms: int, limits: Limits | None = None
+    kind: str, subject_location: str, payload: bytes, now_ms: int, limits: Limits | None = None,
+    subject_mic: str | None = None,
 ) -> tuple[InputEvent, int] | Rejection:
     """Decode and check one input event; returns (event, ts_ms) or a Rejection."""
     limits = limits or DEFAULT_LIMITS
@@ -210,6 +265,9 @@ def validate_event(
             "location_mismatch",
             f"`location` {event.location!r} does not match the subject's {subject_location!r}",
         )
+    if subject_mic is not None and getattr(event, "mic", None) != subject_mic:
+        return Rejection("location_mismatch", f"`mic` {getattr(event, 'mic', None)!r} does not "
+                         f"match the subject's {subject_mic!r}")
     ts_ms = ts_to_ms(event.ts)
     if ts_ms > now_ms + limits.max_clock_skew_ms:
         ahead_s = (ts_ms - now_ms) / 1000

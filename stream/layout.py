@@ -21,6 +21,10 @@ FIXED = (
     *(f"flow_{c}" for c in FLOW_CHANNELS),
     "answered_n", "answered_yes", "fcr_n", "fcr_yes",
     "wait_n", "wait_ds", "handle_n", "handle_ds", "hold_n", "hold_ds",
+    "voice_utt", "voice_anger",
+    "kw_greeting", "kw_thanks", "kw_farewell", "kw_escalation", "kw_profanity",
+    "enc_n", "enc_greeting", "enc_thanks", "enc_farewell", "enc_full",
+    "enc_greet_rated", "enc_greet_rating", "enc_nogreet_rated", "enc_nogreet_rating",
 )
 COL = {name: i for i, name in enumerate(FIXED)}
 FLOW_COLS = tuple(COL[f"flow_{c}"] for c in FLOW_CHANNELS)

@@ -42,6 +42,7 @@ def stream_names(prefix: str) -> dict[str, str]:
         "input": f"{p}_INPUT",
         "dlq": f"{p}_DLQ",
         "alerts": f"{p}_ALERTS",
+        "voice": f"{p}_VOICE",
         "kv": f"{p}_CORE",
         "objects": f"{p}_SNAPSHOTS",
     }
@@ -130,6 +131,12 @@ async def ensure_streams(js: JetStreamContext, cfg: Config) -> None:
         name=names["input"], subjects=subjects.input_filters, **common,  # type: ignore[arg-type]
         description="cxpulse input: feedback, flow and incident events",
         subject_transform=SubjectTransform(src=src, dest=dest),
+    ))
+    voice_days = max(cfg.voice.transcript_retention_days, 1)
+    await _ensure_stream(js, StreamConfig(
+        name=names["voice"], subjects=subjects.voice_filters,
+        **{**common, "max_age": float(voice_days * 86400)},  # type: ignore[arg-type]
+        description="cxpulse voice: utterances (transcripts) and service encounters",
     ))
     await _ensure_stream(js, StreamConfig(
         name=names["dlq"], subjects=[subjects.dlq_wildcard], **common,  # type: ignore[arg-type]

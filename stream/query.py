@@ -12,7 +12,7 @@ import numpy as np
 
 from stream.config import Config
 from stream.engine import MetricsEngine
-from stream.events import FLOW_CHANNELS, INCIDENT_CATEGORIES
+from stream.events import FLOW_CHANNELS, INCIDENT_CATEGORIES, VOICE_CATEGORIES
 from stream.geography import DAY_MS, NETWORK, Place
 from stream.incidents import NONE, STATUS_NAMES, THANKS
 from stream.layout import UNIT
@@ -27,6 +27,7 @@ from stream.readmodel import (
     IncidentView,
     Metrics,
     Problem,
+    VoiceResult,
 )
 
 
@@ -112,6 +113,19 @@ def _incidents(cfg: Config, s: IncidentSums) -> IncidentsResult:
     )
 
 
+def _voice(c: dict[str, int]) -> VoiceResult:
+    n = c["enc_n"]
+    return VoiceResult(
+        utterances=c["voice_utt"], anger_events=c["voice_anger"],
+        keywords={k: c[f"kw_{k}"] for k in VOICE_CATEGORIES}, encounters=n,
+        compliance={k: _ratio(c[f"enc_{k}"], n) for k in ("greeting", "thanks", "farewell")}
+        | {"all": _ratio(c["enc_full"], n)},
+        rating_with_greeting=_ratio(c["enc_greet_rating"], c["enc_greet_rated"] * UNIT),
+        rating_without_greeting=_ratio(c["enc_nogreet_rating"], c["enc_nogreet_rated"] * UNIT),
+        rated_with_greeting=c["enc_greet_rated"], rated_without_greeting=c["enc_nogreet_rated"],
+    )
+
+
 def assemble(cfg: Config, p: Partial) -> Metrics:
     """The contract's metrics from (merged) sums."""
     fields = _feedback_fields(p.counts, cfg.core.non_responders_as)
@@ -122,7 +136,7 @@ def assemble(cfg: Config, p: Partial) -> Metrics:
                        touchpoint=p.touchpoint, **fields)  # type: ignore[arg-type]
     return Metrics(scope=p.scope, window=p.window, start_ms=p.start_ms, end_ms=p.end_ms,
                    csi=_csi(cfg, p), flow=_flow(p), incidents=_incidents(cfg, p.incidents),
-                   **fields)  # type: ignore[arg-type]
+                   voice=_voice(p.counts), **fields)  # type: ignore[arg-type]
 
 
 def metrics(engine: MetricsEngine, scope: str, window: str, now_ms: int) -> Metrics:

@@ -71,6 +71,20 @@ class IncidentsResult(msgspec.Struct, frozen=True):
     problems: list[Problem] = []
 
 
+class VoiceResult(msgspec.Struct, frozen=True):
+    """Speech analytics of a scope: utterances, anger, keyword hits, service standard."""
+
+    utterances: int = 0
+    anger_events: int = 0
+    keywords: dict[str, int] = {}
+    encounters: int = 0
+    compliance: dict[str, float | None] = {}  # greeting / thanks / farewell / all: shares
+    rating_with_greeting: float | None = None  # mean closing rating in [0, 1]
+    rating_without_greeting: float | None = None
+    rated_with_greeting: int = 0
+    rated_without_greeting: int = 0
+
+
 class Metrics(msgspec.Struct, frozen=True):
     """Every metric of one scope over one window (the body of ``/api/metrics``)."""
 
@@ -95,6 +109,7 @@ class Metrics(msgspec.Struct, frozen=True):
     buttons: ButtonsResult = ButtonsResult()
     flow: FlowResult = FlowResult()
     incidents: IncidentsResult = IncidentsResult()
+    voice: VoiceResult = VoiceResult()
     staff: str | None = None
     touchpoint: str | None = None
 

@@ -67,6 +67,7 @@ class EngineSnapshot(msgspec.Struct):
     rejects: dict[str, int]
     applied: int
     duplicates: int
+    voice_seq: int = 0
 
 
 class SnapshotMismatch(ValueError):
@@ -94,6 +95,7 @@ def capture(engine: MetricsEngine) -> EngineSnapshot:
         id_count=engine.ids.count, session_keys=ArrayBlob.of(keys), session_ts=ArrayBlob.of(vals),
         incident_steps=steps, devices=[(loc, dev, ts) for (loc, dev), ts in engine.devices.items()],
         rejects=dict(engine.rejects), applied=engine.applied, duplicates=engine.duplicates,
+        voice_seq=engine.voice_seq,
     )
 
 
@@ -140,4 +142,5 @@ def restore(cfg: Config, snap: EngineSnapshot) -> MetricsEngine:
     engine.devices = {(loc, dev): ts for loc, dev, ts in snap.devices}
     engine.rejects = Counter(snap.rejects)
     engine.applied, engine.duplicates, engine.last_seq = snap.applied, snap.duplicates, snap.last_seq
+    engine.voice_seq = snap.voice_seq
     return engine

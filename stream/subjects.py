@@ -38,6 +38,22 @@ class Subjects(Struct, frozen=True):
     def voice(self, location: str, mic: str) -> str:
         return f"{self.prefix}.voice.{location}.{mic}"
 
+    def encounter(self, location: str, mic: str) -> str:
+        return f"{self.prefix}.encounter.{location}.{mic}"
+
+    @property
+    def voice_filters(self) -> list[str]:
+        """Subjects kept in the voice stream (utterances and encounters)."""
+        return [f"{self.prefix}.voice.>", f"{self.prefix}.encounter.>"]
+
+    def voice_of(self, subject: str) -> tuple[str, str, str] | None:
+        """(kind, location, mic) of ``cx.voice.{location}.{mic}`` / ``cx.encounter...``."""
+        parts = subject.split(".")
+        if (len(parts) == 4 and parts[0] == self.prefix and parts[1] in ("voice", "encounter")
+                and is_id(parts[2]) and is_id(parts[3])):
+            return parts[1], parts[2], parts[3]
+        return None
+
     def alert(self, severity: str, rule: str) -> str:
         return f"{self.prefix}.alert.{severity}.{rule}"
 

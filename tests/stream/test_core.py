@@ -132,3 +132,24 @@ async def test_restart_from_snapshot_then_replay(nats_server):
                                         now) for i in range(80)])
     assert metrics(scratch, "network", "today", now).responses == before.responses == 80
     await c2.stop()
+
+
+async def test_voice_events_and_encounters_are_aggregated(core):
+    now = int(time.time() * 1000)
+    utt = {"id": "u1", "ts": now, "location": "a", "mic": "desk1", "start": now - 2000,
+           "end": now, "emotion": {"arousal": 0.9, "anger": 0.8}, "loudness_db": -12.0,
+           "keywords": [{"category": "escalation", "word": "жалоба", "t": now - 1000}],
+           "transcript": "я напишу жалобу"}
+    enc = {"id": "c1", "ts": now, "location": "a", "mic": "desk1", "start": now - 60_000,
+           "end": now, "utterances": 4, "greeting": True, "thanks": False, "farewell": True,
+           "rating": 0.25, "closed_by": "feedback"}
+    await publish(core.js, "cx.voice.a.desk1", utt, "u1")
+    await publish(core.js, "cx.encounter.a.desk1", enc, "c1")
+    await publish(core.js, "cx.voice.a.desk2", {**utt, "id": "u2"}, "u2")  # mic mismatch
+    assert await core.wait_idle()
+    v = core.metrics("a", "1h").voice
+    assert (v.utterances, v.anger_events, v.keywords["escalation"], v.encounters) == (1, 1, 1, 1)
+    assert v.compliance == {"greeting": 1.0, "thanks": 0.0, "farewell": 1.0, "all": 0.0}
+    assert v.rating_with_greeting == pytest.approx(0.25) and v.rating_without_greeting is None
+    assert core.health()["rejected"] == {"location_mismatch": 1}
+    assert ("a", "desk1") in core.devices()
