@@ -54,7 +54,7 @@ async def test_slow_client_during_burst(tmp_path):
 
         reader = asyncio.create_task(read_fast())
         talker = asyncio.create_task(voice())
-        items = sim_items(live.cfg, 40, seed=31)
+        items = sim_items(live.cfg, 20, seed=31)
         nc = await connect(live.cfg.nats, live.core.url, "burst")
         t0 = time.monotonic()
         await publish_reliably(nc.jetstream(), items, chunk=500, pause_s=0.05)
