@@ -14,6 +14,7 @@ A missing script is skipped with a note; a failing one is reported with its exit
 the tail of its output (full logs in bench/out/). Order: ingest, voice, fanout, wall, soak.
 
     .venv/bin/python bench/run_all.py [--only ingest,soak] [--quick] [--timeout 1800]
+    .venv/bin/python bench/run_all.py --from-logs     # re-render the last run's outputs
 """
 
 from __future__ import annotations
@@ -161,6 +162,75 @@ def render(sections: list[Section], cores: int, when: dt.datetime, argv: str) ->
     return "\n".join(lines + ["", "## Runs", "", *notes, ""])
 
 
+# -- fallbacks for scripts that print prose instead of a table (until they print one) ------
+
+def _search(pattern: str, text: str) -> re.Match[str] | None:
+    return re.search(pattern, text, re.MULTILINE)
+
+
+def voice_rows(text: str) -> list[Row]:
+    rows: list[Row] = []
+    if m := _search(r"frames/s \(CPU, one core\):\s+ours ([\d,.]+k)(.*)$", text):
+        ours = f"{m.group(1)} frames/s"
+        webrtc = re.findall(r"webrtc\d ([\d,.]+)k", m.group(2))
+        if webrtc:
+            best = f"{max(webrtc, key=lambda v: float(v.replace(',', '')))}k frames/s"
+            rows.append(Row("VAD, one core (ours)", ours, "", f"{best} (fastest webrtcvad mode)",
+                            ratio_of(ours, best)))
+        if silero := re.search(r"silero ([\d,.]+)k", m.group(2)):
+            peer = f"{silero.group(1)}k frames/s"
+            rows.append(Row("VAD, one core (ours)", ours, "", f"{peer} (silero)", ratio_of(ours, peer)))
+    for chunk, streams in re.findall(r"(\d+) ms chunks: .*-> ([\d,]+) concurrent real-time", text):
+        rows.append(Row(f"live mic streams per machine, {chunk} ms chunks (no ASR)",
+                        f"{streams} streams"))
+    if m := _search(r"clean\s+arousal AUC ([\d.]+)\s+anger AUC ([\d.]+)", text):
+        rows += [Row("emotion arousal AUC, clean speech", m.group(1)),
+                 Row("emotion anger AUC, clean speech", m.group(2))]
+    if m := _search(r"RTF packed backlog[^:]*: ([\d.]+)\s+one utterance per call: ([\d.]+)", text):
+        rows.append(Row("ASR real-time factor, packed backlog", m.group(1), "< 1",
+                        f"{m.group(2)} (one utterance per call)", ratio_of(m.group(1), m.group(2))))
+    return rows
+
+
+def fanout_rows(text: str) -> list[Row]:
+    rows: list[Row] = []
+    head = _search(r"(\d+) clients connected and subscribed; publishing (\d+) ev/s", text)
+    who = f"{head.group(1)} clients, {head.group(2)} ev/s" if head else "clients"
+    target = _search(r"target p99 <= (\d+) ms", text)
+    if m := _search(r"latency publish -> client, all\s*: p50\s+([\d.]+)\s+p90\s+[\d.]+\s+"
+                    r"p99\s+([\d.]+)", text):
+        rows += [Row(f"publish -> websocket client p50 ({who})", f"{m.group(1)} ms"),
+                 Row(f"publish -> websocket client p99 ({who})", f"{m.group(2)} ms",
+                     f"<= {target.group(1)} ms" if target else "")]
+    if m := _search(r"fan-out \(frame computed -> client\): p50\s+([\d.]+)\s+p90\s+[\d.]+\s+"
+                    r"p99\s+([\d.]+)", text):
+        rows.append(Row("fan-out only (frame computed -> client) p99", f"{m.group(2)} ms"))
+    if m := _search(r"events never seen by a client\s*: (\d+)", text):
+        rows.append(Row("events never seen by a client", m.group(1), "0"))
+    if m := _search(r"server CPU (\d+)% of one core", text):
+        rows.append(Row("server CPU (core + hub + uvicorn)", f"{m.group(1)} % of one core"))
+    return rows
+
+
+def wall_rows(doc: dict[str, object]) -> list[Row]:
+    lat, model = doc.get("latency_ms"), doc.get("model_latency_ms")
+    busy, idle = doc.get("cpu_with_walls"), doc.get("cpu_idle_walls")
+    rows: list[Row] = []
+    if isinstance(lat, dict) and isinstance(model, dict):
+        dom, srv = f"{lat['p50']} ms", f"{model['p50']} ms"
+        rows += [Row("publish -> visible in the wall (browser DOM) p50", dom, "",
+                     f"{srv} (server-side session model)", ratio_of(dom, srv)),
+                 Row("publish -> visible in the wall p95", f"{lat['p95']} ms")]
+    if isinstance(busy, dict) and isinstance(idle, dict) and "cxpulse run" in busy:
+        now, base = f"{busy['cxpulse run']:.1f} %", f"{idle['cxpulse run']:.1f} %"
+        rows.append(Row(f"cxpulse run CPU with {doc.get('sessions', '?')} walls open", now, "",
+                        f"{base} (no walls)", ratio_of(now, base)))
+    return rows
+
+
+PROSE = {"voice": voice_rows, "fanout": fanout_rows}
+
+
 # -- shell: running the scripts ------------------------------------------------------------
 
 def _supports_json(script: Path) -> bool:
@@ -172,16 +242,41 @@ def _supports_json(script: Path) -> bool:
     return "--json" in helptext
 
 
+def collect(name: str, output: str, code: int | None, seconds: float,
+            timeout_s: float) -> Section:
+    """A script's rows from its ``--json`` file, else its tables, else its prose."""
+    section = Section(name, name.capitalize(), seconds=seconds)
+    json_path = OUT / f"{name}.json"
+    if json_path.exists():
+        doc = json.loads(json_path.read_text())
+        section.title, section.rows = str(doc.get("title", section.title)), rows_from_json(doc)
+        if not section.rows and name == "wall":
+            section.rows = wall_rows(doc)
+    if not section.rows and code is not None:
+        for title, table in parse_tables(output):
+            section.title = title or section.title
+            section.rows += rows_from_table(table)
+        if not section.rows and name in PROSE:
+            section.rows = PROSE[name](output)
+    if code is None:
+        section.note = f"timed out after {timeout_s:.0f} s (log: bench/out/{name}.log)"
+    elif code != 0:
+        tail = " ".join(output.strip().splitlines()[-3:])[:300]
+        section.note = f"exit code {code}: {tail} (log: bench/out/{name}.log)"
+    elif not section.rows:
+        section.note = "ran, but printed no `| figure | value | target |` table"
+    return section
+
+
 def run_one(name: str, args: tuple[str, ...], timeout_s: float) -> Section:
     script = BENCH / f"{name}.py"
     if not script.exists():
         return Section(name, name, note=f"skipped: bench/{name}.py does not exist yet")
     OUT.mkdir(exist_ok=True)
-    json_path = OUT / f"{name}.json"
-    json_path.unlink(missing_ok=True)
+    (OUT / f"{name}.json").unlink(missing_ok=True)
     cmd = [sys.executable, str(script), *args]
     if _supports_json(script):
-        cmd += ["--json", str(json_path)]
+        cmd += ["--json", str(OUT / f"{name}.json")]
     print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
     t0 = time.monotonic()
     try:
@@ -190,23 +285,23 @@ def run_one(name: str, args: tuple[str, ...], timeout_s: float) -> Section:
     except subprocess.TimeoutExpired as exc:
         output, code = f"{exc.stdout or ''}{exc.stderr or ''}", None
     seconds = time.monotonic() - t0
-    (OUT / f"{name}.log").write_text(output if isinstance(output, str) else output.decode())
-    section = Section(name, name.capitalize(), seconds=seconds)
-    if json_path.exists():
-        doc = json.loads(json_path.read_text())
-        section.title, section.rows = str(doc.get("title", section.title)), rows_from_json(doc)
-    else:
-        for title, table in parse_tables(proc.stdout if code is not None else ""):
-            section.title = title or section.title
-            section.rows += rows_from_table(table)
-    if code is None:
-        section.note = f"timed out after {timeout_s:.0f} s (log: bench/out/{name}.log)"
-    elif code != 0:
-        tail = " ".join(output.strip().splitlines()[-3:])[:300]
-        section.note = f"exit code {code}: {tail} (log: bench/out/{name}.log)"
-    elif not section.rows:
-        section.note = "ran, but printed no `| figure | value | target |` table"
+    (OUT / f"{name}.log").write_text(output)
+    (OUT / f"{name}.meta.json").write_text(json.dumps({"code": code, "seconds": seconds}))
+    section = collect(name, output, code, seconds, timeout_s)
     print(f"   {len(section.rows)} rows in {seconds:.0f} s {section.note}", flush=True)
+    return section
+
+
+def from_logs(name: str) -> Section:
+    """Rebuild a section from bench/out/ of the last run, without running anything."""
+    log = OUT / f"{name}.log"
+    if not log.exists():
+        return Section(name, name, note=f"skipped: no bench/out/{name}.log from an earlier run")
+    meta_path = OUT / f"{name}.meta.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"code": 0, "seconds": 0}
+    section = collect(name, log.read_text(), meta["code"], meta["seconds"], 0)
+    if not section.note:
+        section.note = f"re-rendered from bench/out/{name}.log"
     return section
 
 
@@ -216,16 +311,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per script")
     ap.add_argument("--output", default=str(BENCH / "RESULTS.md"))
+    ap.add_argument("--from-logs", action="store_true",
+                    help="re-render from bench/out/ of the last run instead of running")
     args = ap.parse_args(argv)
     only = {n.strip() for n in args.only.split(",") if n.strip()}
-    sections = [run_one(name, quick if args.quick else normal, args.timeout)
+    sections = [from_logs(name) if args.from_logs else
+                run_one(name, quick if args.quick else normal, args.timeout)
                 for name, normal, quick in BENCHMARKS if not only or name in only]
     flags = "".join(f" {a}" for a in (argv if argv is not None else sys.argv[1:])
                     if a != "--output" and not a.endswith(".md"))
     text = render(sections, os.cpu_count() or 0, dt.datetime.now(dt.UTC).astimezone(), flags)
     Path(args.output).write_text(text)
     print(f"wrote {args.output}")
-    return 0 if all(not s.note or s.note.startswith("skipped") for s in sections) else 1
+    failed = [s.name for s in sections if s.note.startswith(("exit code", "timed out"))]
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
