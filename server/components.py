@@ -1,47 +1,59 @@
 """What runs around the core in ``cxpulse run``: alerts, the HTTP server, the dashboards.
 
-Each piece is optional until it exists in this tree, so the runner composes whatever is
-installed; the composition order is fixed here, in one place.
+The composition order is fixed here, in one place. When the wall runs in this process and
+no ``[dashboards] token`` is configured, it gets a fresh random admin token for this run
+only (its sha256 is added to the server's token list in memory, never written anywhere).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib.util
+import hashlib
 import logging
+import secrets
 from collections.abc import AsyncIterator
 
-from stream.config import Config
+import msgspec
+
+from dashboards.serve import serve_dashboards
+from server.app import create_app, serve
+from stream.alerting.service import AlertService
+from stream.config import Config, TokenConfig
 from stream.core import Core
 
 log = logging.getLogger("cxpulse.run")
+INTERNAL_TOKEN_NAME = "wall (this process)"
 
 
-def _have(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+def with_internal_wall_token(cfg: Config) -> Config:
+    """Config whose dashboards hold a token the server accepts (generated if none is set)."""
+    if cfg.dashboards.token:
+        return cfg
+    token = secrets.token_urlsafe(32)
+    internal = TokenConfig(name=INTERNAL_TOKEN_NAME, role="admin",
+                           sha256=hashlib.sha256(token.encode()).hexdigest())
+    return msgspec.structs.replace(
+        cfg, auth=msgspec.structs.replace(cfg.auth, tokens=(*cfg.auth.tokens, internal)),
+        dashboards=msgspec.structs.replace(cfg.dashboards, token=token))
 
 
 @contextlib.asynccontextmanager
 async def run_components(cfg: Config, core: Core, *, dashboards: bool = True) -> AsyncIterator[None]:
+    """Start alerts -> server -> wall around a running core; stop them in reverse."""
+    wall = dashboards and cfg.dashboards.enabled
+    if wall:
+        cfg = with_internal_wall_token(cfg)
     tasks: list[asyncio.Task[None]] = []
-    alerts = None
+    alerts = AlertService(cfg, core.nc, core)
+    await alerts.start()
     try:
-        if _have("stream.alerting.service"):
-            from stream.alerting.service import AlertService
-
-            alerts = AlertService(cfg, core.nc, core)
-            await alerts.start()
-        if _have("server.app"):
-            from server.app import create_app, serve
-
-            app = create_app(cfg, core, alerts)
-            tasks.append(asyncio.create_task(serve(app, cfg.server.host, cfg.server.port)))
-            log.info("server: http://%s:%d", cfg.server.host, cfg.server.port)
-        if dashboards and cfg.dashboards.enabled and _have("dashboards.serve"):
-            from dashboards.serve import serve_dashboards
-
+        app = create_app(cfg, core, alerts)
+        tasks.append(asyncio.create_task(serve(app, cfg.server.host, cfg.server.port)))
+        log.info("server: http://%s:%d", cfg.server.host, cfg.server.port)
+        if wall:
             tasks.append(asyncio.create_task(serve_dashboards(cfg)))
+            log.info("wall: http://%s:%d/wall", cfg.server.host, cfg.dashboards.port)
         yield
     finally:
         for task in tasks:
@@ -49,5 +61,4 @@ async def run_components(cfg: Config, core: Core, *, dashboards: bool = True) ->
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if alerts is not None:
-            await alerts.stop()
+        await alerts.stop()

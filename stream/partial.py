@@ -62,6 +62,7 @@ class Partial(msgspec.Struct):
     incidents: IncidentSums = msgspec.field(default_factory=IncidentSums)
     staff: str | None = None
     touchpoint: str | None = None
+    profile_history_h: int = 0  # hours since the oldest contact inside the profile
 
 
 def merge(parts: list[Partial]) -> Partial:
@@ -94,6 +95,7 @@ def merge(parts: list[Partial]) -> Partial:
         csi=csi, profile_sums=sums.tolist() if first.profile_sums else [],
         profile_hours=hours.tolist() if first.profile_sums else [],
         this_hour=sum(p.this_hour for p in known), now_cell=first.now_cell, incidents=inc,
+        profile_history_h=max(p.profile_history_h for p in known),
         staff=first.staff, touchpoint=first.touchpoint,
     )
 
@@ -133,9 +135,10 @@ def _profile_cells(tzname: str, offset_ms: int, first: int, last: int) -> npt.ND
     return out
 
 
-def _profile(engine: MetricsEngine, scope: str, now_ms: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], int, int]:
+def _profile(engine: MetricsEngine, scope: str, now_ms: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], int, int, int]:
     """Contacts per (local weekday, hour) over the 4 weeks of completed hours before the
-    current one, the number of hours behind each cell, this hour's contacts, its cell."""
+    current one, the number of hours behind each cell, this hour's contacts, its cell, and
+    how many hours of history the profile holds."""
     geo = engine.geo
     ents = np.array([geo.scope_entity[scope]], np.int64)
     place = geo.by_id.get(scope)
@@ -150,8 +153,10 @@ def _profile(engine: MetricsEngine, scope: str, now_ms: int) -> tuple[npt.NDArra
         this_hour += int(engine.hours.per_bucket(ents, now_h, now_h, col)[0])
     cells = _profile_cells(tz.key, offset, first, last)
     local = dt.datetime.fromtimestamp(now_ms / 1000, tz)
+    seen = np.flatnonzero(per)
+    history_h = int(per.shape[0] - seen[0]) if seen.shape[0] else 0
     return (np.bincount(cells, weights=per, minlength=168), np.bincount(cells, minlength=168),
-            this_hour, local.weekday() * 24 + local.hour)
+            this_hour, local.weekday() * 24 + local.hour, history_h)
 
 
 def _incident_sums(engine: MetricsEngine, starts: dict[int, int], now_ms: int) -> IncidentSums:
@@ -194,10 +199,10 @@ def partial(engine: MetricsEngine, scope: str, window: str, now_ms: int) -> Part
     sums, starts = _window_sums(engine, scope, window, now_ms)
     counts = {name: int(sums[i]) for i, name in enumerate(FIXED)}
     csi = {f"{f}\x1f{q}": [int(sums[c]), int(sums[c + 1])] for (f, q), c in engine.csi_keys.items()}
-    psums, phours, this_hour, cell = _profile(engine, scope, now_ms)
+    psums, phours, this_hour, cell, history_h = _profile(engine, scope, now_ms)
     return Partial(scope, window, min(starts.values(), default=now_ms), now_ms, True, counts, csi,
                    psums.tolist(), phours.tolist(), this_hour, cell,
-                   _incident_sums(engine, starts, now_ms))
+                   _incident_sums(engine, starts, now_ms), profile_history_h=history_h)
 
 
 def dimension_partial(engine: MetricsEngine, scope: str, window: str, now_ms: int, *,

@@ -30,6 +30,8 @@ from stream.readmodel import (
     VoiceResult,
 )
 
+USUAL_MIN_HISTORY_H = 168
+
 
 def _ratio(num: float, den: float) -> float | None:
     return None if den <= 0 else float(num) / float(den)
@@ -84,9 +86,10 @@ def _feedback_fields(c: dict[str, int], non_resp_as: str) -> dict[str, object]:
 def _flow(p: Partial) -> FlowResult:
     c = p.counts
     by_channel = {ch: c[f"flow_{ch}"] for ch in FLOW_CHANNELS}
-    total = sum(p.profile_sums)
     hours = p.profile_hours[p.now_cell] if p.profile_hours else 0
-    usual = p.profile_sums[p.now_cell] / hours if total > 0 and hours else None
+    # "usual" needs at least a week of history, else this weekday-hour has never been seen
+    usual = (p.profile_sums[p.now_cell] / hours
+             if p.profile_history_h >= USUAL_MIN_HISTORY_H and hours else None)
     return FlowResult(
         contacts=sum(by_channel.values()), by_channel=by_channel,
         answered_share=_ratio(c["answered_yes"], c["answered_n"]),
