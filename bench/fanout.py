@@ -235,6 +235,12 @@ def _spawn(args: list[str], **kw: object) -> subprocess.Popen[str]:
                             cwd=ROOT, **kw)  # type: ignore[call-overload]
 
 
+def _busy() -> float:
+    """CPU seconds the whole machine spent busy so far (all processes, all cores)."""
+    t = psutil.cpu_times()
+    return t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0)
+
+
 def _cpu(p: psutil.Process) -> float:
     t = p.cpu_times()
     return t.user + t.system
@@ -272,9 +278,12 @@ async def drive(args: argparse.Namespace) -> int:
         pub_task = asyncio.create_task(publish(nats.url, args.rate, args.duration + WARMUP_S,
                                                args.locations))
         await asyncio.sleep(WARMUP_S)
-        t0, c0 = time.time(), (_cpu(sp), _cpu(np_), sum(_cpu(p) for p in cp))
+        me = psutil.Process()
+        t0, c0 = time.time(), (_cpu(sp), _cpu(np_), sum(_cpu(p) for p in cp), _cpu(me),
+                               _busy())
         times = await pub_task
-        t1, c1 = time.time(), (_cpu(sp), _cpu(np_), sum(_cpu(p) for p in cp))
+        t1, c1 = time.time(), (_cpu(sp), _cpu(np_), sum(_cpu(p) for p in cp), _cpu(me),
+                               _busy())
         await asyncio.sleep(TAIL_S)
         async with httpx.AsyncClient() as h:
             health = (await h.get(f"http://127.0.0.1:{port}/api/health")).json()
@@ -319,8 +328,11 @@ def report(args: argparse.Namespace, times: dict[str, list[float]], arrays: dict
     print(f"updates per client and topic      : min {updates.min()}  median "
           f"{int(np.median(updates))}  max {updates.max()}  (limit "
           f"{args.updates_per_s * span:.0f}); longest gap {res['max_gap_s']:.2f} s")
+    others = cpu[4] - sum(cpu[:4])
     print(f"server CPU {cpu[0]:.0f}% of one core; nats-server {cpu[1]:.0f}%; "
-          f"client processes {cpu[2]:.0f}%  ({psutil.cpu_count()} cores)")
+          f"client processes {cpu[2]:.0f}%; publisher {cpu[3]:.0f}%; other processes on "
+          f"this machine {max(others, 0):.0f}%  ({psutil.cpu_count()} cores = "
+          f"{100 * psutil.cpu_count():.0f}%)")
     print(f"hub: {srv}")
     p99 = float(np.percentile(res["all"], 99)) if res["all"].size else float("inf")
     starved = updates.min() < 0.8 * np.median(updates) or res["missed"] > 0
