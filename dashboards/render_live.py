@@ -23,21 +23,26 @@ INCIDENTS_SHOWN = 11
 Names = Mapping[str, str]
 
 
-def wall_link(scope: str, lang: str, text: str) -> str:
-    return f'<a href="./wall?{urlencode({"scope": scope, "lang": lang})}">{escape(text)}</a>'
+def wall_href(scope: str, lang: str, keep: Mapping[str, str]) -> str:
+    """``./wall?scope=..&lang=..`` plus the page's own parameters to keep (its token)."""
+    return escape(f'./wall?{urlencode({"scope": scope, "lang": lang, **keep})}')
+
+
+def wall_link(scope: str, lang: str, text: str, keep: Mapping[str, str] | None = None) -> str:
+    return f'<a href="{wall_href(scope, lang, keep or {})}">{escape(text)}</a>'
 
 
 def header(title: str, kind: str, nav: Sequence[tuple[str, str]], status: tuple[str, str],
-           clock: str, scope: str, lang: str) -> str:
+           clock: str, scope: str, lang: str, keep: Mapping[str, str]) -> str:
     """Scope name, where to go from here, the connection state (always visible), the time."""
-    links = "".join(wall_link(scope, lang, text) for scope, text in nav)
+    links = "".join(wall_link(target, lang, text, keep) for target, text in nav)
     other = "en" if lang == "ru" else "ru"
     tone, text = status
     return (f'<div class="hdr"><span class="title">{escape(title)}</span>'
             f'<span class="kind">{escape(kind)}</span><span class="nav">{links}</span>'
             f'<span class="conn {tone}" data-k="conn" data-v="{tone}">● {escape(text)}</span>'
             f'<span class="clock">{escape(clock)}</span>'
-            f'<a href="./wall?{urlencode({"scope": scope, "lang": other})}" class="kind" '
+            f'<a href="{wall_href(scope, other, keep)}" class="kind" '
             f'data-k="lang">{other.upper()}</a></div>')
 
 
@@ -105,7 +110,7 @@ def alert_card(card: AlertCard, names: Names, tz: dt.tzinfo, lang: str, full: bo
     a, pb = card.alert, card.playbook
     title = pb.event if pb is not None else a.rule
     where = names.get(card.location, card.location) if card.location else a.scope
-    value = "" if a.value is None else f" · {a.metric} = {a.value:.3g} {a.op} {a.threshold:g}"
+    value = "" if a.value is None or a.threshold is None else f" · {a.value:.3g} {a.op} {a.threshold:g}"
     since = fmt.clock(a.starts_ms or a.active_ms, tz)
     sev = {"critical": "tag bad", "info": "tag info"}.get(a.severity, "tag")
     status = t(lang, a.status) if a.status in ("firing", "pending") else a.status
@@ -122,7 +127,8 @@ def alert_card(card: AlertCard, names: Names, tz: dt.tzinfo, lang: str, full: bo
         ack = a.acknowledged
         lines.append(f'<div class="sub good" data-k="acked">✔ {t(lang, "acked_by")} '
                      f'{escape(ack.comment or ack.by)} · {fmt.clock(ack.at_ms, tz)}</div>')
-    return f'<div class="alert {escape(a.severity)}" data-alert="{escape(a.id)}">{"".join(lines)}</div>'
+    cls = f'alert {escape(a.severity)}{"" if full else " compact"}'
+    return f'<div class="{cls}" data-alert="{escape(a.id)}">{"".join(lines)}</div>'
 
 
 def voice(summary: VoiceSummary, names: Names, show_location: bool, tz: dt.tzinfo,
@@ -151,7 +157,7 @@ def voice(summary: VoiceSummary, names: Names, show_location: bool, tz: dt.tzinf
             f'</div><div class="sub">{t(lang, "keywords")}</div><table>{hits}</table></div>')
 
 
-def board(rows: Sequence[BoardRow], lang: str) -> str:
+def board(rows: Sequence[BoardRow], lang: str, keep: Mapping[str, str]) -> str:
     """Locations worst first; each name leads to that location's wall."""
     body = []
     for i, r in enumerate(rows, 1):
@@ -161,7 +167,7 @@ def board(rows: Sequence[BoardRow], lang: str) -> str:
         alerts = f' <span class="tag bad">{r.alerts}</span>' if r.alerts else ""
         breached = f' <span class="bad">/{r.breached}</span>' if r.breached else ""
         body.append(f'<tr data-loc="{escape(r.location)}"><td class="n">{i}</td>'
-                    f'<td>{wall_link(r.location, lang, r.name)}{alerts}</td>'
+                    f'<td>{wall_link(r.location, lang, r.name, keep)}{alerts}</td>'
                     f'<td class="n">{nps}</td><td class="n muted">{fmt.count(r.nps.sample)}</td>'
                     f'<td class="n">{csat}</td><td class="n">{fmt.decimal(r.button_index, 0)}</td>'
                     f'<td class="n">{r.open_incidents}{breached}</td></tr>')

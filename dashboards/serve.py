@@ -3,9 +3,10 @@ caller's asyncio loop, plus the process's one shared ``Feed``.
 
     await serve_dashboards(cfg)        # until cancelled (``cxpulse run`` runs it as a task)
 
-Pages: ``/wall?scope=<network|region|location>&lang=<ru|en>&who=<name>`` and ``/``, an
-index of every scope. Panel's own session reconnect is on, so a browser that loses the
-dashboard's websocket for a moment gets its session back.
+Pages: ``/wall?scope=<network|region|location>&lang=<ru|en>&who=<name>``, ``/`` (an
+index of every scope) and ``/stats`` (JSON: sessions, feed state, topic ages). Panel's own
+session reconnect is on, so a browser that loses the dashboard's websocket for a moment
+gets its session back.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from typing import Any
 
 import panel as pn
 
+from dashboards.access import Gate
 from dashboards.feed import Feed
 from dashboards.i18n import pick_lang, t
 from dashboards.render_live import wall_link
 from dashboards.scopes import NETWORK
+from dashboards.stats import StatsHandler
 from dashboards.theme import CSS, PAGE_CSS
 from dashboards.wall import Wall, WallContext
 from stream.config import Config
@@ -36,32 +39,48 @@ def _arg(name: str) -> str | None:
     return values[0].decode("utf-8", "replace") if values else None
 
 
-def default_scope(ctx: WallContext) -> str:
-    """The network for an admin token, else the first region the token's locations are in."""
-    if ctx.cache.role == "admin" or not ctx.cache.geo.places:
-        return NETWORK
-    regions = ctx.cache.geo.regions()
-    return regions[0] if regions else NETWORK
-
-
-def wall_page() -> Wall:
+def _page() -> tuple[WallContext, str, str | None]:
     ctx = _CONTEXT["ctx"]
-    lang = pick_lang(_arg("lang"), ctx.cfg.core.language)
-    scope = _arg("scope") or default_scope(ctx)
-    return Wall(ctx, scope, lang, who=_arg("who") or "")
+    return ctx, pick_lang(_arg("lang"), ctx.cfg.core.language), _arg("token")
+
+
+def refused(lang: str, reason: str) -> pn.pane.HTML:
+    """What a page without a valid token, or outside its token's scope, shows: no data."""
+    return pn.pane.HTML(f'<div class="banner">{escape(reason)}</div>', stylesheets=[CSS],
+                        sizing_mode="stretch_width", margin=20)
+
+
+def wall_page() -> Wall | pn.pane.HTML:
+    ctx, lang, token = _page()
+    viewer = ctx.gate.viewer(token)
+    if viewer is None:
+        return refused(lang, t(lang, "need_token"))
+    scope = _arg("scope") or ctx.gate.home(viewer)
+    why = ctx.gate.refusal(viewer, scope)
+    if why is not None:
+        return refused(lang, f'{t(lang, "forbidden_viewer")}: {why}')
+    keep = {"token": token} if token else {}
+    return Wall(ctx, scope, lang, who=_arg("who") or "", viewer=viewer.name, keep=keep)
 
 
 def index_page() -> pn.pane.HTML:
-    """Links to every scope's wall."""
-    ctx = _CONTEXT["ctx"]
-    lang = pick_lang(_arg("lang"), ctx.cfg.core.language)
-    geo = ctx.cache.geo
-    net = t(lang, "network")
-    items = [f"<li>{wall_link(NETWORK, lang, net)}</li>"]
+    """Links to the walls the page's token may see."""
+    ctx, lang, token = _page()
+    viewer = ctx.gate.viewer(token)
+    if viewer is None:
+        return refused(lang, t(lang, "need_token"))
+    geo, net = ctx.cache.geo, t(lang, "network")
+    keep = {"token": token} if token else {}
+
+    def item(scope: str, inner: str = "") -> str:
+        if ctx.gate.refusal(viewer, scope) is not None:
+            return inner
+        return f"<li>{wall_link(scope, lang, geo.name(scope, net), keep)}{inner}</li>"
+
+    items = [item(NETWORK)]
     for region in geo.regions():
-        locs = "".join(f"<li>{wall_link(loc, lang, geo.name(loc, net))}</li>"
-                       for loc in geo.members(region))
-        items.append(f"<li>{wall_link(region, lang, geo.name(region, net))}<ul>{locs}</ul></li>")
+        locs = "".join(item(loc) for loc in geo.members(region))
+        items.append(item(region, f"<ul>{locs}</ul>" if locs else ""))
     body = (f'<div class="card" style="font-size:24px"><div class="h"><b>{escape(t(lang, "title"))}'
             f'</b></div><ul>{"".join(items)}</ul></div>')
     return pn.pane.HTML(body, stylesheets=[CSS, ":host li { margin: 6px 0; }"],
@@ -82,7 +101,7 @@ def origins(host: str, port: int) -> list[str]:
     return sorted({f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"})
 
 
-def build_server(cfg: Config, port: int) -> Any:
+def build_server(cfg: Config, port: int, ctx: WallContext) -> Any:
     """The Bokeh server on the running loop, not yet started. Panel installs a SIGINT
     handler of its own; the caller's is put back so Ctrl-C still stops ``cxpulse run``."""
     previous = signal.getsignal(signal.SIGINT)
@@ -90,6 +109,7 @@ def build_server(cfg: Config, port: int) -> Any:
         return pn.serve({"wall": wall_page, "/": index_page}, port=port, address=cfg.server.host or None,
                         websocket_origin=origins(cfg.server.host, port), show=False,
                         start=False, verbose=False, title={"wall": "cxpulse", "/": "cxpulse"},
+                        extra_patterns=[(r"/stats", StatsHandler, {"cache": ctx.cache})],
                         check_unused_sessions_milliseconds=5_000,
                         unused_session_lifetime_milliseconds=15_000)
     finally:
@@ -102,10 +122,10 @@ async def serve_dashboards(cfg: Config, *, port: int | None = None,
     """Run the feed and the Panel server until cancelled."""
     logging.getLogger("tornado.access").setLevel(logging.WARNING)  # one line per static file
     feed = Feed(cfg)
-    _CONTEXT["ctx"] = WallContext(cfg, feed)
+    ctx = _CONTEXT["ctx"] = WallContext(cfg, feed, Gate.from_config(cfg))
     configure_panel()
     await feed.start()
-    server = build_server(cfg, cfg.dashboards.port if port is None else port)
+    server = build_server(cfg, cfg.dashboards.port if port is None else port, ctx)
     server.start()
     log.info("dashboards: http://%s:%d/wall", cfg.server.host, server.port)
     if started is not None:

@@ -30,7 +30,7 @@ a {{ color: {ACCENT}; text-decoration: none; }}
       flex-wrap: wrap; white-space: nowrap; }}
 .h b {{ color: {TEXT}; font-weight: 700; white-space: normal; }}
 .win {{ font-size: 17px; color: {MUTED}; text-transform: none; letter-spacing: 0; }}
-.big {{ font-size: 84px; font-weight: 700; line-height: 1.0; margin: 4px 0; }}
+.big {{ font-size: 76px; font-weight: 700; line-height: 1.0; margin: 2px 0; }}
 .mid {{ font-size: 50px; font-weight: 700; line-height: 1.05; }}
 .sub {{ font-size: 19px; color: {MUTED}; }}
 .few {{ font-size: 24px; color: {WARN}; line-height: 1.2; margin: 18px 0 10px 0; }}
@@ -44,7 +44,7 @@ a {{ color: {ACCENT}; text-decoration: none; }}
               font-weight: 700; color: #0b0f14; min-width: 0; overflow: hidden; }}
 .legend {{ display: flex; justify-content: space-between; font-size: 19px; color: {MUTED}; }}
 table {{ border-collapse: collapse; width: 100%; }}
-td, th {{ padding: 3px 6px; font-size: 19px; text-align: left; white-space: nowrap;
+td, th {{ padding: 1px 6px; font-size: 19px; line-height: 1.22; text-align: left; white-space: nowrap;
           overflow: hidden; text-overflow: ellipsis; }}
 th {{ color: {MUTED}; font-weight: 400; font-size: 16px; }}
 td.n, th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
@@ -71,8 +71,10 @@ tr.urgent td.n {{ color: {WARN}; }}
 .alert {{ border-left: 6px solid {WARN}; padding: 4px 10px; }}
 .alert.critical {{ border-left-color: {BAD}; }}
 .alert.info {{ border-left-color: {ACCENT}; }}
-.alert .t {{ font-size: 22px; font-weight: 700; }}
-.alert .pb {{ font-size: 17px; color: {TEXT}; margin-top: 2px; }}
+.alert .t {{ font-size: 21px; font-weight: 700; line-height: 1.25; }}
+.alert.compact .t, .alert.compact .sub {{ white-space: nowrap; overflow: hidden;
+                                          text-overflow: ellipsis; }}
+.alert .pb {{ font-size: 16px; color: {TEXT}; margin-top: 2px; line-height: 1.25; }}
 .alert .pb b {{ color: {MUTED}; font-weight: 400; text-transform: uppercase; font-size: 14px; }}
 .alert .pb ul {{ margin: 0; padding-left: 20px; }}
 .alert .pb li {{ margin: 0; }}

@@ -17,11 +17,13 @@ import panel as pn
 from panel.viewable import Viewer
 
 from dashboards import alertview, board, csiview, fmt, incidents, render, render_live
+from dashboards.access import Gate
 from dashboards.cache import Cache
 from dashboards.feed import Feed
 from dashboards.flowview import heatmap
 from dashboards.i18n import t
 from dashboards.scopes import page_topics
+from dashboards.stats import RENDERS
 from dashboards.voiceview import voice_summary
 from dashboards.widgets import AlertsPanel, Sparkline, html, set_html
 from dashboards.wire import AlertsData, IncidentsData, MetricsData, VoiceData
@@ -35,6 +37,7 @@ class WallContext:
 
     cfg: Config
     feed: Feed
+    gate: Gate
 
     @property
     def cache(self) -> Cache:
@@ -48,9 +51,11 @@ def now_ms() -> int:
 class Wall(Viewer):
     """One browser session's wall for ``scope`` in ``lang``."""
 
-    def __init__(self, ctx: WallContext, scope: str, lang: str, who: str = "", **params: Any) -> None:
+    def __init__(self, ctx: WallContext, scope: str, lang: str, *, who: str = "",
+                 viewer: str = "", keep: dict[str, str] | None = None, **params: Any) -> None:
         super().__init__(**params)
         self.ctx, self.scope, self.lang = ctx, scope, lang
+        self.viewer, self.keep = viewer, keep or {}
         self.geo = ctx.cache.geo
         self.kind = self.geo.kind(scope) or "location"
         self.tz = self.geo.timezone(scope)
@@ -63,10 +68,12 @@ class Wall(Viewer):
         self._pending: set[str] = set()
         self._scheduled = False
         self.doc = pn.state.curdoc
+        context = self.doc.session_context if self.doc is not None else None
+        self.session_id = context.id if context is not None else f"local-{id(self)}"
         ctx.feed.want(page_topics(self.geo, scope))
         ctx.feed.want_profile(scope)
         ctx.cache.listen(self.on_change)
-        pn.state.on_session_destroyed(lambda _: ctx.cache.unlisten(self.on_change))
+        pn.state.on_session_destroyed(self._destroyed)
         self.periodic = pn.state.add_periodic_callback(self.tick, period=1000)
         self.render({"status", "alerts", *self.topics, f"profile:{scope}"})
 
@@ -75,16 +82,16 @@ class Wall(Viewer):
     def _build(self, who: str) -> None:
         self.header = html(height=58)
         self.banner = html(visible=False)
-        self.nps = html(height=150)
-        self.trend = Sparkline(self.nps_target, height=88)
-        self.nr, self.csat, self.ces = html(250, 310), html(250, 250), html(250, 250)
-        self.buttons = html(250)
-        self.csi, self.flow = html(400, 560), html(400, 600)
-        self.incidents = html(400)
-        self.alerts = AlertsPanel(self.lang, who, self._acknowledge, height=340, width=800)
-        self.voice = html(340, 480 if self.kind != "location" else None)
-        self.board = html(340) if self.kind != "location" else None
-        nps_card = pn.Column(self.nps, self.trend.pane, width=560, height=250, margin=(4, 5),
+        self.nps = html(height=136)
+        self.trend = Sparkline(self.nps_target, height=80)
+        self.nr, self.csat, self.ces = html(226, 340), html(226, 240), html(226, 240)
+        self.buttons = html(226)
+        self.csi, self.flow = html(388, 560), html(388, 600)
+        self.incidents = html(388)
+        self.alerts = AlertsPanel(self.lang, who, self._acknowledge, height=370, width=800)
+        self.voice = html(370, 480 if self.kind != "location" else None)
+        self.board = html(370) if self.kind != "location" else None
+        nps_card = pn.Column(self.nps, self.trend.pane, width=560, height=226, margin=(4, 5),
                              styles={"background": "#141b24", "border-radius": "10px"})
         bottom = [self.alerts, self.voice] + ([self.board] if self.board is not None else [])
         self.layout = pn.Column(
@@ -96,6 +103,10 @@ class Wall(Viewer):
 
     def __panel__(self) -> pn.Column:
         return self.layout
+
+    def _destroyed(self, _: object) -> None:
+        self.ctx.cache.unlisten(self.on_change)
+        RENDERS.drop(self.session_id)
 
     # -- change notification -------------------------------------------------------------
 
@@ -161,7 +172,7 @@ class Wall(Viewer):
         kind = "" if self.kind == "network" else t(self.lang, self.kind)
         clock = fmt.clock(now, self.tz, seconds=True)
         set_html(self.header, render_live.header(name, kind, self._nav(), status, clock,
-                                                 self.scope, self.lang))
+                                                 self.scope, self.lang, self.keep))
         error = cache.errors.get(f"metrics:{self.scope}")
         self.banner.visible = error is not None
         if error is not None:
@@ -185,8 +196,8 @@ class Wall(Viewer):
             self.nps_target, lang, ms))
         self.trend.extend(self.ctx.cache.trend_since(self.scope, self.trend.last_ms))
         nr = fmt.nps_score(today.nps_with_non_responders, today.responses, ms, self.nps_target)
-        rate = f'{t(lang, "response_rate")} <b class="mid">{fmt.pct(today.response_rate)}</b>' \
-               f'<br>{t(lang, "visits")}: {fmt.count(today.visits)}'
+        rate = f'{t(lang, "response_rate")} <b class="mid" style="font-size:40px">' \
+               f'{fmt.pct(today.response_rate)}</b> · {t(lang, "visits")} {fmt.count(today.visits)}'
         set_html(self.nr, render.tile("nps-nr", t(lang, "nps_nr"), "today", nr,
                                       today.nps_with_non_responders, lang, ms, rate))
         csat = fmt.csat_score(today.csat, today.csat_responses, ms, self.csat_target)
@@ -196,7 +207,8 @@ class Wall(Viewer):
         set_html(self.ces, render.tile("ces", t(lang, "ces"), "today", ces, today.ces, lang, ms,
                                        t(lang, "ces_hint")))
         b = today.buttons
-        set_html(self.buttons, render.buttons(b.shares, b.counts, b.presses, b.index, lang, ms))
+        if set_html(self.buttons, render.buttons(b.shares, b.counts, b.presses, b.index, lang, ms)):
+            RENDERS.record(self.session_id, b.presses, now_ms())
         factors = csiview.csi_report(today.csi, self.texts, ms)
         set_html(self.csi, render.csi(factors, today.csi.total, today.csi.answers, lang, ms))
 
@@ -240,7 +252,9 @@ class Wall(Viewer):
         counts = alertview.per_location(data.alerts) if isinstance(data, AlertsData) else {}
         rows = board.leaderboard(today, self._names(), counts, self.min_sample,
                                  self.nps_target, self.csat_target)
-        set_html(self.board, render_live.board(rows, self.lang))
+        set_html(self.board, render_live.board(rows, self.lang, self.keep))
 
     async def _acknowledge(self, alert_id: str, who: str) -> None:
-        await self.ctx.feed.acknowledge(alert_id, who)
+        """The server records the dashboard's token; the comment names the supervisor (typed
+        on the wall, else the name of the page's token)."""
+        await self.ctx.feed.acknowledge(alert_id, who or self.viewer)

@@ -18,7 +18,7 @@ from dashboards.cache import TREND_POINTS
 from dashboards.i18n import t
 from dashboards.theme import ACCENT, BUTTON_CSS, CARD, CSS, GOOD, INPUT_CSS, MUTED
 
-ALERTS_SHOWN = 4
+ALERTS_SHOWN = 2  # the first with its playbook, the next one compact
 Acknowledge = Callable[[str, str], Awaitable[None]]
 
 
@@ -29,10 +29,12 @@ def html(height: int | None = None, width: int | None = None, **kw: Any) -> pn.p
                         margin=(4, 5), **kw)
 
 
-def set_html(pane: pn.pane.HTML, text: str) -> None:
+def set_html(pane: pn.pane.HTML, text: str) -> bool:
     """Push new HTML only when it changed (every push is a websocket message)."""
-    if pane.object != text:
-        pane.object = text
+    if pane.object == text:
+        return False
+    pane.object = text
+    return True
 
 
 def y_bounds(ys: Sequence[float], target: float, pad: float = 3.0) -> tuple[float, float]:
@@ -137,7 +139,9 @@ class AlertsPanel(Viewer):
             self.message.visible = True
 
     def update(self, cards: Sequence[AlertCard], names: dict[str, str], tz: dt.tzinfo) -> None:
-        count = f'<b data-k="alerts" data-v="{len(cards)}">{len(cards)}</b>'
+        more = len(cards) - ALERTS_SHOWN
+        count = f'<b data-k="alerts" data-v="{len(cards)}">{len(cards)}</b>' + \
+            (f' <span class="muted">(+{more} ↓)</span>' if more > 0 else "")
         set_html(self.head, f'<div class="h" style="padding:4px 8px"><b>{t(self.lang, "alerts")}'
                             f'</b><span class="win">{count}</span></div>')
         rows = []

@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -47,6 +48,11 @@ class System:
     @property
     def wall(self) -> str:
         return f"http://127.0.0.1:{self.cfg.dashboards.port}/wall"
+
+    def page(self, scope: str, token: str | None = SUPERVISOR, **params: str) -> str:
+        """The wall of ``scope`` as a supervisor of msk and ural opens it."""
+        query = {"scope": scope, **({"token": token} if token else {}), **params}
+        return f"{self.wall}?{urlencode(query)}"
 
     def http(self, token: str = ADMIN) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.api, headers={"Authorization": f"Bearer {token}"},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from msgspec.structs import replace
 
@@ -89,10 +88,10 @@ def test_buttons_bar_and_data_attributes():
 
 def test_header_and_board_links_keep_the_scope_and_language():
     html = render_live.header("Moscow", "region", [("network", "↑ All")], ("bad", "lost"),
-                              "12:00:00", "msk", "en")
+                              "12:00:00", "msk", "en", {"token": "t 1"})
     assert 'data-v="bad"' in html and "lost" in html
-    assert re.search(r'href="\./wall\?scope=msk&lang=ru"', html)
-    assert 'href="./wall?scope=network&lang=en"' in html
+    assert 'href="./wall?scope=msk&amp;lang=ru&amp;token=t+1"' in html
+    assert 'href="./wall?scope=network&amp;lang=en&amp;token=t+1"' in html
 
 
 def test_alert_card_shows_event_tasks_actions_and_who_took_it():
@@ -106,3 +105,20 @@ def test_alert_card_shows_event_tasks_actions_and_who_took_it():
         assert text in html, text
     compact = render_live.alert_card(AlertCard(a, pb, "a"), {}, dt.UTC, "en", full=False)
     assert "Listen" not in compact and "Red button" in compact
+
+
+def test_gate_checks_the_page_token_and_its_scope():
+    from dashboards.access import Gate
+    from stream.config import load_config_text
+    from tests.dashboards.seed import ADMIN, SUPERVISOR, config_text
+
+    gate = Gate.from_config(load_config_text(config_text("/tmp", 1, 2)))
+    sup, admin = gate.viewer(SUPERVISOR), gate.viewer(ADMIN)
+    assert gate.viewer(None) is None and gate.viewer("nope") is None
+    assert sup is not None and admin is not None and sup.name == "wall-supervisor"
+    assert gate.refusal(sup, "msk") is None and gate.refusal(sup, "msk-a") is None
+    assert gate.refusal(sup, "network") is not None and gate.refusal(admin, "network") is None
+    assert gate.home(admin) == "network" and gate.home(sup) == "msk"
+    cfg = Config()
+    open_gate = Gate.from_config(replace(cfg, auth=replace(cfg.auth, enabled=False)))
+    assert open_gate.viewer(None).role == "admin"

@@ -44,7 +44,7 @@ async def wall_matches(page: Any, system: System, scope: str) -> bool:
 
 
 async def test_wall_shows_the_api_numbers_and_follows_updates(system: System, browser: Any) -> None:
-    page = await open_wall(browser, f"{system.wall}?scope=msk-a")
+    page = await open_wall(browser, system.page("msk-a"))
     await until(lambda: wall_matches(page, system, "msk-a"), 15, "wall = /api/metrics")
     today = await system.metrics("msk-a")
     tile = page.locator("[data-k=nps-today] .big")
@@ -71,7 +71,7 @@ async def test_wall_shows_the_api_numbers_and_follows_updates(system: System, br
     assert await tile.inner_text() == fmt.signed((await system.metrics("msk-a"))["nps"])
 
     # ekb has three NPS answers: the tile says so instead of showing a score
-    await page.goto(f"{system.wall}?scope=ekb&lang=en")
+    await page.goto(system.page("ekb", lang="en"))
     few = page.locator("[data-k=nps-today] .few")
     await few.wait_for(timeout=15_000)
     assert "too few answers: 3 of 10" in await few.inner_text()
@@ -95,7 +95,7 @@ def utterances(now_ms: int) -> list[dict[str, Any]]:
 
 
 async def test_region_leaderboard_worst_first_and_click_into_location(system: System, browser: Any) -> None:
-    page = await open_wall(browser, f"{system.wall}?scope=msk")
+    page = await open_wall(browser, system.page("msk"))
     await until(lambda: wall_matches(page, system, "msk"), 15, "region wall = /api/metrics")
     rows = page.locator("[data-k=board] tr[data-loc]")
     await until(lambda: _count_is(rows, 2), 10, "two locations on the board")
@@ -105,8 +105,11 @@ async def test_region_leaderboard_worst_first_and_click_into_location(system: Sy
     assert [await rows.nth(i).get_attribute("data-loc") for i in range(2)] == worst_first
     await shot(page, "wall-region-ru")
     network = await browser.new_page(viewport={"width": 1920, "height": 1080})
-    await network.goto(f"{system.wall}?scope=network")  # a supervisor token: no network
+    await network.goto(system.page("network"))  # a supervisor token: no network
     await network.locator(".banner").wait_for(timeout=15_000)
+    await network.goto(system.page("msk", token=None))  # no token: nothing but the notice
+    await network.locator(".banner", has_text="токен").wait_for(timeout=15_000)
+    assert await network.locator("[data-k=buttons]").count() == 0
     await network.close()
     await rows.first.locator("a").click()
     await page.wait_for_url(f"**/wall?scope={worst_first[0]}*")
@@ -118,7 +121,7 @@ async def _count_is(locator: Any, n: int) -> bool:
 
 
 async def test_alert_from_the_core_appears_and_is_acknowledged(system: System, browser: Any) -> None:
-    page = await open_wall(browser, f"{system.wall}?scope=msk-a")
+    page = await open_wall(browser, system.page("msk-a"))
     card = page.locator("[data-alert]").first
     await card.wait_for(timeout=20_000)  # red-button: 9 of 24 presses today are red
     text = await card.inner_text()
@@ -136,7 +139,7 @@ async def test_alert_from_the_core_appears_and_is_acknowledged(system: System, b
 
 
 async def test_page_recovers_after_a_server_restart(system: System, browser: Any) -> None:
-    page = await open_wall(browser, f"{system.wall}?scope=msk-a")
+    page = await open_wall(browser, system.page("msk-a"))
     await until(lambda: wall_matches(page, system, "msk-a"), 15, "wall before the restart")
     await system.stop_server()
     await until(lambda: _attr_is(page, "[data-k=conn]", "bad"), 10, "connection shown as lost")
