@@ -289,6 +289,7 @@ class VoiceConfig(_Section):
     anger_threshold: Annotated[float, msgspec.Meta(ge=0, le=1)] = 0.7
     anger_incident_utterances: Annotated[int, msgspec.Meta(ge=1)] = 2
     anger_incident_window_s: Annotated[float, msgspec.Meta(gt=0)] = 60.0
+    incident_cooldown_s: Annotated[float, msgspec.Meta(ge=0)] = 300.0  # one incident per episode
     silero_confirm: bool = True
     pad_ms: Annotated[int, msgspec.Meta(ge=0, le=2000)] = 200
     min_speech_ms: Annotated[int, msgspec.Meta(ge=10, le=10_000)] = 200
