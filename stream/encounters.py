@@ -106,6 +106,11 @@ class EncounterTracker:
         """Entries not yet applied (utterances in recognition, closes settling)."""
         return len(self._entries)
 
+    @property
+    def idle(self) -> bool:
+        """Nothing open and nothing pending: the tracker holds no state worth keeping."""
+        return self._open is None and not self._entries
+
     def begin(self, start_ms: int) -> None:
         """An utterance starting at ``start_ms`` exists; its keywords will follow."""
         if start_ms not in self._utts:

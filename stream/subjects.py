@@ -54,6 +54,15 @@ class Subjects(Struct, frozen=True):
             return parts[1], parts[2], parts[3]
         return None
 
+    @property
+    def asr(self) -> str:
+        """Speech-recognition requests (request/reply, served by the ``asr`` queue group)."""
+        return f"{self.prefix}.asr.transcribe"
+
+    @property
+    def feedback_wildcard(self) -> str:
+        return f"{self.prefix}.feedback.>"
+
     def alert(self, severity: str, rule: str) -> str:
         return f"{self.prefix}.alert.{severity}.{rule}"
 
