@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -184,7 +185,10 @@ def cpu_of(proc: psutil.Process) -> float:
 
 async def measure_cpu(procs: dict[str, psutil.Process], seconds: float) -> dict[str, float]:
     """CPU of each process over ``seconds`` (100 = one core), plus the whole machine's."""
-    before = {k: cpu_of(p) for k, p in procs.items()}
+    before: dict[str, float] = {}
+    for k, p in procs.items():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            before[k] = cpu_of(p)
     psutil.cpu_percent()
     t0 = time.monotonic()
     await asyncio.sleep(seconds)
@@ -193,7 +197,7 @@ async def measure_cpu(procs: dict[str, psutil.Process], seconds: float) -> dict[
     for k, p in procs.items():
         try:
             used = 100.0 * (cpu_of(p) - before[k]) / wall
-        except psutil.NoSuchProcess:
+        except (psutil.NoSuchProcess, KeyError):
             continue
         name = k.split("#")[0]
         out[name] = out.get(name, 0.0) + used
@@ -220,8 +224,8 @@ def summary(values: list[float]) -> dict[str, float]:
 
 
 def chromium_procs() -> dict[str, psutil.Process]:
-    """Every Chromium process, measured together as one ("chromium")."""
-    found = [p for p in psutil.process_iter(["name", "ppid"]) if "chrom" in (p.info["name"] or "")]
+    """This benchmark's Chromium processes, measured together as one ("chromium")."""
+    found = [p for p in psutil.Process().children(recursive=True) if "chrom" in p.name()]
     return {f"chromium#{p.pid}": p for p in found}
 
 
@@ -243,6 +247,23 @@ async def open_walls(url: str, sessions: int) -> tuple[Any, Any, list[Any]]:
         await page.evaluate(WATCH_JS)
         pages.append(page)
     return pw, browser, pages
+
+
+async def ws_probe(ports: dict[str, int], scope: str, seen: list[tuple[int, int]]) -> None:
+    """A bare /ws client on ``metrics:{scope}``: when the server's frames carry each count
+    (the server's share of the latency, without the dashboards)."""
+    import websockets
+
+    url = f"ws://127.0.0.1:{ports['server']}/ws"
+    async with websockets.connect(url, additional_headers={"Authorization": f"Bearer {TOKEN}"},
+                                  proxy=None, max_size=None) as ws:
+        await ws.send(json.dumps({"op": "subscribe", "topics": [f"metrics:{scope}"],
+                                  "windows": ["today"]}))
+        async for text in ws:
+            msg = json.loads(text)
+            if msg.get("topic") == f"metrics:{scope}":
+                presses = msg["data"]["windows"]["today"]["buttons"]["presses"]
+                seen.append((int(time.time() * 1000), presses))
 
 
 async def presses_now(ports: dict[str, int], scope: str) -> int:
@@ -286,6 +307,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             _, idle_cpu = await phase(ports, procs, args, locations)
             url = f"http://127.0.0.1:{ports['dash']}/wall?scope={args.scope}&token={TOKEN}"
             pw, browser, pages = await open_walls(url, args.sessions)
+            probe: list[tuple[int, int]] = []
+            probe_task = asyncio.create_task(ws_probe(ports, args.scope, probe))
             try:
                 procs.update(chromium_procs())
                 pub, wall_cpu = await phase(ports, procs, args, locations)
@@ -294,17 +317,23 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 async with httpx.AsyncClient(trust_env=False) as c:
                     renders = (await c.get(f"http://127.0.0.1:{ports['dash']}/stats")).json()["renders"]
             finally:
+                probe_task.cancel()
                 await browser.close()
                 await pw.stop()
             async with httpx.AsyncClient(trust_env=False) as c:
                 health = (await c.get(f"http://127.0.0.1:{ports['server']}/api/health")).json()
         finally:
             proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
             if args.log:
                 Path(args.log).write_bytes((Path(tmp) / "system.log").read_bytes())
     lat = [ms for s in seen for ms in latencies(pub.presses, s)]
     model = [ms for s in renders.values() for ms in latencies(pub.presses, s)]
+    server = latencies(pub.presses, [list(x) for x in probe])
     half = len(pub.presses) // 2
     late = [ms for s in seen for ms in latencies(pub.presses[half:], s)]
     updates = [len(s) / args.seconds for s in seen]
@@ -312,6 +341,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "events": pub.sent, "presses": len(pub.presses), "cpu_idle_walls": idle_cpu,
             "cpu_with_walls": wall_cpu, "latency_ms": summary(lat),
             "latency_second_half_ms": summary(late), "model_latency_ms": summary(model),
+            "server_latency_ms": summary(server),
             "tile_updates_per_s_per_session": statistics.fmean(updates) if updates else 0.0,
             "hub": health.get("server", {})}
 
@@ -324,7 +354,8 @@ def report(r: dict[str, Any]) -> None:
         idle_text = f"{idle:6.1f}%" if idle is not None else "     -"
         print(f"  CPU {name:12s} no walls {idle_text}   {r['sessions']} walls {used:6.1f}%"
               f"   (100% = one core of {psutil.cpu_count()})")
-    for key, what in (("model_latency_ms", "publish -> session model (server side)"),
+    for key, what in (("server_latency_ms", "publish -> /ws frame (server alone)"),
+                      ("model_latency_ms", "publish -> session model (dashboards)"),
                       ("latency_ms", "publish -> visible in the browser DOM"),
                       ("latency_second_half_ms", "  ... second half of the run")):
         lat = r[key]

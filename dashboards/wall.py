@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import panel as pn
+from panel.io.document import hold
 from panel.viewable import Viewer
 
 from dashboards import alertview, board, csiview, fmt, incidents, render, render_live
@@ -48,6 +49,9 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+RENDER_INTERVAL_MS = 250  # the server pushes a topic at most 4x/s by default
+
+
 class Wall(Viewer):
     """One browser session's wall for ``scope`` in ``lang``."""
 
@@ -67,6 +71,7 @@ class Wall(Viewer):
         self.topics = set(page_topics(self.geo, scope))
         self._pending: set[str] = set()
         self._scheduled = False
+        self._last_render_ms = 0
         self.doc = pn.state.curdoc
         context = self.doc.session_context if self.doc is not None else None
         self.session_id = context.id if context is not None else f"local-{id(self)}"
@@ -111,20 +116,34 @@ class Wall(Viewer):
     # -- change notification -------------------------------------------------------------
 
     def on_change(self, key: str) -> None:
-        """Called by the cache for every change; coalesces into one next-tick render."""
+        """Called by the cache for every change; coalesces into one render, at most one per
+        ``RENDER_INTERVAL_MS`` (a slow screen then gets fewer, fuller updates, not a queue)."""
         if key not in self.topics and key != "status" and key != f"profile:{self.scope}":
             return
         self._pending.add(key)
         if not self._scheduled and self.doc is not None:
             self._scheduled = True
-            self.doc.add_next_tick_callback(self._flush)
+            wait_ms = self._last_render_ms + RENDER_INTERVAL_MS - now_ms()
+            if wait_ms > 0:
+                self.doc.add_timeout_callback(self._flush, wait_ms)
+            else:
+                self.doc.add_next_tick_callback(self._flush)
 
     def _flush(self) -> None:
         keys, self._pending, self._scheduled = self._pending, set(), False
-        self.render(keys)
+        self._render_held(keys)
 
     def tick(self) -> None:
-        self.render({"tick"})
+        self._render_held({"tick"})
+
+    def _render_held(self, keys: set[str]) -> None:
+        """Render with the document's events held, so one render is one websocket message."""
+        self._last_render_ms = now_ms()
+        if self.doc is None:
+            self.render(keys)
+            return
+        with hold(self.doc):
+            self.render(keys)
 
     def render(self, keys: set[str]) -> None:
         own = f"metrics:{self.scope}"
