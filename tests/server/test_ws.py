@@ -118,7 +118,7 @@ async def test_slow_client_is_isolated_then_disconnected(live):
         assert msg["data"]["last_seq"] >= seq - 1  # never behind
     assert hub.stats["kicked"] == 1 and len(hub.clients) == 1
     gaps = [b - a for a, b in zip(received, received[1:], strict=False)]
-    assert len(received) > 20 and max(gaps) < 0.5  # the fast client was never held up
+    assert len(received) > 20 and max(gaps) < 1.0  # never held up for the 2 s stuck timeout
     with pytest.raises(websockets.ConnectionClosed) as info:  # now drain the slow one
         while True:
             await asyncio.wait_for(slow.conn.recv(), 10)
