@@ -16,7 +16,7 @@ from dashboards.i18n import label, t
 from dashboards.incidents import IncidentRow
 from dashboards.render import win
 from dashboards.theme import heat_colour
-from dashboards.voiceview import VoiceSummary
+from dashboards.voiceview import Standard, VoiceSummary
 from stream.readmodel import FlowResult
 
 INCIDENTS_SHOWN = 11
@@ -131,12 +131,35 @@ def alert_card(card: AlertCard, names: Names, tz: dt.tzinfo, lang: str, full: bo
     return f'<div class="{cls}" data-alert="{escape(a.id)}">{"".join(lines)}</div>'
 
 
-def voice(summary: VoiceSummary, names: Names, show_location: bool, tz: dt.tzinfo,
-          lang: str) -> str:
-    """Anger meters per microphone, the keyword feed, service-standard compliance."""
-    head = (f'<div class="h"><b>{t(lang, "voice")}</b><span class="win">'
-            f'{len(summary.mics)} mic</span></div>')
-    if not summary.mics:
+def standard_line(std: Standard, lang: str, min_sample: int) -> str:
+    """Service-standard compliance over the day's encounters (or the phrases heard live)."""
+    if std.encounters == 0:
+        parts = [f'{t(lang, i.name)} <b>×{i.heard}</b>' for i in std.items if i.name != "all"]
+        return f'{t(lang, "standard")}: {" · ".join(parts)}'
+    if std.few:
+        return (f'{t(lang, "standard")}: <span class="warn">'
+                f'{escape(t(lang, "few_enc", n=std.encounters, min=min_sample))}</span>')
+    parts = [f'{t(lang, i.name)} <b class="{_share_tone(i.share)}">{fmt.pct(i.share)}</b>'
+             for i in std.items]
+    rating = ""
+    if std.rating_with is not None and std.rating_without is not None:
+        rating = (f'<br>{t(lang, "rating_greeting")} <b>{std.rating_with * 100:.0f}</b> / '
+                  f'{t(lang, "rating_no_greeting")} <b>{std.rating_without * 100:.0f}</b>')
+    return f'{t(lang, "standard")} ({t(lang, "encounters")} {std.encounters}): {" · ".join(parts)}{rating}'
+
+
+def _share_tone(share: float | None) -> str:
+    if share is None:
+        return "muted"
+    return "good" if share >= 0.9 else "warn" if share >= 0.7 else "bad"
+
+
+def voice(summary: VoiceSummary, std: Standard, names: Names, show_location: bool,
+          tz: dt.tzinfo, lang: str, min_sample: int) -> str:
+    """Anger meters per microphone, service-standard compliance, the keyword feed."""
+    head = (f'<div class="h"><b>{t(lang, "voice")}</b><span class="win">{len(summary.mics)} mic'
+            f'</span></div>')
+    if not summary.mics and std.encounters == 0:
         return f'<div class="card" data-k="voice">{head}<div class="none">{t(lang, "no_mics")}</div></div>'
     meters = []
     for m in summary.mics[:4]:
@@ -149,11 +172,10 @@ def voice(summary: VoiceSummary, names: Names, show_location: bool, tz: dt.tzinf
                    f'<td class="{"bad" if h.angry else ""}">{escape(h.word)}</td>'
                    f'<td class="muted">{escape(label(lang, "kw", h.category))}</td></tr>'
                    for h in summary.hits[:4])
-    std = " · ".join(
-        f'{t(lang, s.name)} <b>{fmt.pct(s.share) if s.share is not None else "×" + str(s.heard)}</b>'
-        for s in summary.standard)
-    return (f'<div class="card" data-k="voice">{head}<div class="sub">{t(lang, "anger")}</div>'
-            f'{"".join(meters)}<div class="sub" style="margin:6px 0">{t(lang, "standard")}: {std}'
+    meters_html = (f'<div class="sub">{t(lang, "anger")}</div>{"".join(meters)}' if meters
+                   else f'<div class="none">{t(lang, "no_mics")}</div>')
+    return (f'<div class="card" data-k="voice">{head}{meters_html}'
+            f'<div class="sub" style="margin:6px 0" data-k="standard">{standard_line(std, lang, min_sample)}'
             f'</div><div class="sub">{t(lang, "keywords")}</div><table>{hits}</table></div>')
 
 

@@ -1,12 +1,13 @@
-"""The voice panel of a location (pure): anger meters per microphone, the keyword feed,
-and service-standard compliance, from the utterances of the ``voice:{location}`` topic.
+"""The voice panel (pure): anger meters per microphone and the keyword feed from the
+utterances of the ``voice:{location}`` topics, and service-standard compliance from the
+core's voice metrics (``Metrics.voice``: encounters that had the greeting, the thanks, the
+farewell, all three).
 
 An utterance is the contract's ``cx.voice.{location}.{mic}`` JSON (``start``, ``end``,
 ``emotion.anger``, ``loudness_db``, ``keywords``: ``[{category, word, t}]``, ...), wrapped
-by the hub as ``{seq, ts_ms, event}``. The mic is read from ``mic`` (else ``device``).
-Compliance comes from a ``standard`` object (``{"greeting": true, ...}``, booleans or
-shares) when the voice pipeline sends one; without it the wall counts the standard phrases
-it heard among the keywords, and shows no percentage.
+by the hub as ``{seq, ts_ms, event}``; the mic is read from ``mic`` (else ``device``).
+Compliance over fewer than ``min_sample`` encounters is not shown as a share; with no
+encounters at all the wall counts the standard phrases it heard among the keywords.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from dashboards.wire import VoiceItem
+from stream.readmodel import VoiceResult
 
-STANDARD = ("greeting", "thanks", "farewell")
+STANDARD = ("greeting", "thanks", "farewell", "all")
 LIVE_MS = 60_000  # a meter shows the angriest utterance of the last minute
-HITS_SHOWN = 8
 ANGRY = 0.6
 
 
@@ -45,15 +46,23 @@ class Hit:
 @dataclass(frozen=True)
 class StandardItem:
     name: str
-    share: float | None  # None: counted from keywords only
-    heard: int
+    share: float | None  # None: too few encounters, or counted from keywords only
+    heard: int  # keyword hits of this phrase among the live utterances
+
+
+@dataclass(frozen=True)
+class Standard:
+    items: list[StandardItem]
+    encounters: int
+    few: bool  # encounters below min_sample: no shares shown
+    rating_with: float | None  # mean closing rating of encounters with / without a greeting
+    rating_without: float | None
 
 
 @dataclass(frozen=True)
 class VoiceSummary:
     mics: list[MicRow]
     hits: list[Hit]
-    standard: list[StandardItem]
     utterances: int
 
 
@@ -72,21 +81,20 @@ def _keywords(ev: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [k for k in kws if isinstance(k, Mapping)] if isinstance(kws, list) else []
 
 
-def _standard(items: list[tuple[str, VoiceItem]]) -> list[StandardItem]:
-    marks: dict[str, list[float]] = {name: [] for name in STANDARD}
+def standard(voice: VoiceResult, hits: Iterable[Hit], min_sample: int) -> Standard:
+    """Compliance shares per part of the standard (and ``all``) over the window's encounters;
+    below ``min_sample`` encounters only the counts of phrases heard live."""
     heard = dict.fromkeys(STANDARD, 0)
-    for _, it in items:
-        std = it.event.get("standard")
-        if isinstance(std, Mapping):
-            for name in STANDARD:
-                v = std.get(name)
-                if isinstance(v, bool | int | float):
-                    marks[name].append(float(v))
-        for kw in _keywords(it.event):
-            if kw.get("category") in heard:
-                heard[str(kw["category"])] += 1
-    return [StandardItem(n, sum(marks[n]) / len(marks[n]) if marks[n] else None, heard[n])
-            for n in STANDARD]
+    for h in hits:
+        if h.category in heard:
+            heard[h.category] += 1
+    few = voice.encounters < min_sample
+    items = [StandardItem(name, None if few else voice.compliance.get(name), heard[name])
+             for name in STANDARD]
+    enough = voice.rated_with_greeting >= min_sample and voice.rated_without_greeting >= min_sample
+    return Standard(items, voice.encounters, few,
+                    voice.rating_with_greeting if enough else None,
+                    voice.rating_without_greeting if enough else None)
 
 
 def voice_summary(per_location: Mapping[str, Iterable[VoiceItem]], now_ms: int) -> VoiceSummary:
@@ -106,4 +114,4 @@ def voice_summary(per_location: Mapping[str, Iterable[VoiceItem]], now_ms: int) 
                             str(kw.get("word", "")), _anger(ev) >= ANGRY))
     hits.reverse()
     rows = sorted(mics.values(), key=lambda m: (-m.anger, m.location, m.mic))
-    return VoiceSummary(rows, hits[:HITS_SHOWN], _standard(items), len(items))
+    return VoiceSummary(rows, hits, len(items))

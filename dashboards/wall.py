@@ -25,7 +25,7 @@ from dashboards.flowview import heatmap
 from dashboards.i18n import t
 from dashboards.scopes import page_topics
 from dashboards.stats import RENDERS
-from dashboards.voiceview import voice_summary
+from dashboards.voiceview import standard, voice_summary
 from dashboards.widgets import AlertsPanel, Sparkline, html, set_html
 from dashboards.wire import AlertsData, IncidentsData, MetricsData, VoiceData
 from stream.config import Config
@@ -157,7 +157,7 @@ class Wall(Viewer):
             self._incidents()
         if "alerts" in keys:
             self._alerts()
-        if "tick" in keys or any(k.startswith("voice:") for k in keys):
+        if keys & {"tick", own} or any(k.startswith("voice:") for k in keys):
             self._voice()
         if self.board is not None and (keys & {"alerts"} or any(
                 k.startswith("metrics:") and k != own for k in keys)):
@@ -258,8 +258,9 @@ class Wall(Viewer):
             if isinstance(data, VoiceData):
                 per_loc[loc] = data.events
         summary = voice_summary(per_loc, now_ms())
-        set_html(self.voice, render_live.voice(summary, self._names(), self.kind != "location",
-                                               self.tz, self.lang))
+        std = standard(self._metrics("today").voice, summary.hits, self.min_sample)
+        set_html(self.voice, render_live.voice(summary, std, self._names(), self.kind != "location",
+                                               self.tz, self.lang, self.min_sample))
 
     def _board(self) -> None:
         assert self.board is not None

@@ -172,6 +172,21 @@ class Seeder:
         return out
 
 
+    def encounters(self, location: str, mic: str, n: int) -> list[dict[str, Any]]:
+        """Service encounters at a desk (the voice worker's ``cx.encounter`` output): most
+        with a greeting, fewer with the farewell; ratings higher with a greeting."""
+        out = []
+        for i in range(n):
+            start = self.now_ms - (i + 1) * 300_000
+            greeting, farewell = i % 5 != 0, i % 3 != 0
+            out.append({"id": f"enc-{location}-{mic}-{i}", "ts": start + 120_000, "location": location,
+                        "mic": mic, "start": start, "end": start + 100_000, "utterances": 6,
+                        "greeting": greeting, "thanks": i % 4 != 0, "farewell": farewell,
+                        "anger_max": 0.2, "closed_by": "feedback",
+                        "rating": 0.9 if greeting else 0.4})
+        return out
+
+
 def scenario(now_ms: int) -> dict[str, list[dict[str, Any]]]:
     """Events per input kind (``feedback``, ``flow``, ``incident``)."""
     s = Seeder(now_ms)
@@ -184,7 +199,8 @@ def scenario(now_ms: int) -> dict[str, list[dict[str, Any]]]:
     )
     flow = s.flow_history("msk-a") + s.flow_history("msk-b", days=14)
     flow += [s.ev("msk-a", s.recent(), channel="phone", answered=True) for _ in range(12)]
-    return {"feedback": feedback, "flow": flow, "incident": s.incidents("msk-a")}
+    return {"feedback": feedback, "flow": flow, "incident": s.incidents("msk-a"),
+            "encounter": s.encounters("msk-a", "desk-1", 14)}
 
 
 def dumps(ev: dict[str, Any]) -> bytes:

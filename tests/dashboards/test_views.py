@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from msgspec.structs import replace
+
+from dashboards import render_live
 from dashboards.alertview import belongs, cards, per_location, playbook
 from dashboards.csiview import csi_report
 from dashboards.flowview import channel_mix, heatmap, vs_usual
 from dashboards.scopes import Geography, Place, page_topics
-from dashboards.voiceview import voice_summary
+from dashboards.voiceview import standard, voice_summary
 from dashboards.wire import Alert, PlaybookText, VoiceItem
-from stream.readmodel import CsiQuestionResult, CsiResult
+from stream.readmodel import CsiQuestionResult, CsiResult, VoiceResult
 
 NOW = 1_800_000_000_000
 
@@ -56,7 +59,7 @@ def item(seq: int, ago_s: float, **event: Any) -> VoiceItem:
     return VoiceItem(seq, NOW - int(ago_s * 1000), event)
 
 
-def test_voice_meters_keywords_and_standard():
+def test_voice_meters_and_keywords():
     items = [item(1, 300, mic="m1", emotion={"anger": 0.9}, keywords=[{"category": "greeting", "word": "hi"}]),
              item(2, 30, mic="m1", emotion={"anger": 0.2}),
              item(3, 10, mic="m2", emotion={"anger": 0.7},
@@ -65,12 +68,27 @@ def test_voice_meters_keywords_and_standard():
     s = voice_summary({"loc": items}, NOW)
     assert [(m.mic, m.anger) for m in s.mics] == [("m2", 0.7), ("m1", 0.2), ("m3", 0.0)]
     assert [h.word for h in s.hits] == ["manager", "hi"] and s.hits[0].angry
-    assert {x.name: (x.share, x.heard) for x in s.standard} == \
-        {"greeting": (None, 1), "thanks": (None, 0), "farewell": (None, 0)}
-    scored = voice_summary({"loc": [item(1, 5, mic="a", standard={"greeting": True, "thanks": False}),
-                                    item(2, 4, mic="a", standard={"greeting": False})]}, NOW)
-    assert {x.name: x.share for x in scored.standard} == {"greeting": 0.5, "thanks": 0.0, "farewell": None}
-    assert voice_summary({}, NOW).mics == []
+    assert voice_summary({}, NOW).mics == [] and s.utterances == 4
+
+
+def test_standard_compliance_from_the_core_never_over_too_few_encounters():
+    hits = voice_summary({"loc": [item(1, 5, mic="a", keywords=[{"category": "greeting", "word": "hi"}])]},
+                         NOW).hits
+    voice = VoiceResult(encounters=12, compliance={"greeting": 0.9, "thanks": 0.5, "farewell": 0.75,
+                                                   "all": 0.4},
+                        rating_with_greeting=0.8, rating_without_greeting=0.5,
+                        rated_with_greeting=10, rated_without_greeting=4)
+    std = standard(voice, hits, min_sample=10)
+    assert {i.name: i.share for i in std.items} == \
+        {"greeting": 0.9, "thanks": 0.5, "farewell": 0.75, "all": 0.4}
+    assert std.items[0].heard == 1 and not std.few
+    assert (std.rating_with, std.rating_without) == (None, None)  # 4 rated without: too few
+    few = standard(replace(voice, encounters=3), hits, 10)
+    assert few.few and all(i.share is None for i in few.items)
+    line = render_live.standard_line(few, "en", 10)
+    assert "too few encounters: 3 of 10" in line and "%" not in line
+    none = render_live.standard_line(standard(VoiceResult(), hits, 10), "ru", 10)
+    assert "приветствие <b>×1</b>" in none
 
 
 def geo() -> Geography:

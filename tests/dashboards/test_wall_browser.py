@@ -60,6 +60,10 @@ async def test_wall_shows_the_api_numbers_and_follows_updates(system: System, br
     await page.locator("[data-k=voice] [data-mic=desk-2]").wait_for(timeout=10_000)
     voice = await page.locator("[data-k=voice]").inner_text()
     assert "менеджера" in voice and "приветствие" in voice
+    compliance = today["voice"]["compliance"]  # from the core's encounters
+    standard = await page.locator("[data-k=standard]").inner_text()
+    assert f"встреч {today['voice']['encounters']}" in standard
+    assert f"приветствие {fmt.pct(compliance['greeting'])}" in standard
     await page.wait_for_timeout(500)
     await shot(page, "wall-location-ru")
 
