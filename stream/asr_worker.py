@@ -217,6 +217,9 @@ class AsrWorker:
 
 async def run_asr(cfg: Config, url: str) -> None:
     """``cxpulse asr``: one ASR worker process until SIGINT/SIGTERM."""
+    if not (cfg.voice.enabled and cfg.voice.asr_enabled):
+        log.warning("asr worker: speech recognition is disabled in [voice]; nothing to do")
+        return
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

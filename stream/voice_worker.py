@@ -363,6 +363,9 @@ def _unit(x: float) -> float:
 
 async def run_voice(cfg: Config, url: str) -> None:
     """``cxpulse voice``: the voice worker as its own process, until SIGINT/SIGTERM."""
+    if not cfg.voice.enabled:
+        log.warning("voice worker: [voice] enabled = false; nothing to do")
+        return
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
