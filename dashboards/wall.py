@@ -80,7 +80,8 @@ class Wall(Viewer):
         ctx.cache.listen(self.on_change)
         pn.state.on_session_destroyed(self._destroyed)
         self.periodic = pn.state.add_periodic_callback(self.tick, period=1000)
-        self.render({"status", "alerts", *self.topics, f"profile:{scope}"})
+        self._stale = False
+        self.render(self._all_keys())
 
     # -- layout --------------------------------------------------------------------------
 
@@ -137,13 +138,29 @@ class Wall(Viewer):
         self._render_held({"tick"})
 
     def _render_held(self, keys: set[str]) -> None:
-        """Render with the document's events held, so one render is one websocket message."""
+        """Render with the document's events held, so one render is one websocket message.
+        While the browser is away (a closed tab lives on for a while, or Panel is
+        reconnecting) nothing is pushed; everything is rendered again once it is back."""
         self._last_render_ms = now_ms()
         if self.doc is None:
             self.render(keys)
             return
+        if not self._connected():
+            self._stale = True
+            return
+        if self._stale:
+            self._stale = False
+            keys = keys | self._all_keys()
         with hold(self.doc):
             self.render(keys)
+
+    def _connected(self) -> bool:
+        context = self.doc.session_context if self.doc is not None else None
+        session = getattr(context, "session", None)
+        return session is None or session.connection_count > 0
+
+    def _all_keys(self) -> set[str]:
+        return {"status", "alerts", "tick", *self.topics, f"profile:{self.scope}"}
 
     def render(self, keys: set[str]) -> None:
         own = f"metrics:{self.scope}"
