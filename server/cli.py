@@ -33,6 +33,20 @@ def _cmd_core(args: argparse.Namespace) -> int:
     return run_core(args)
 
 
+def _cmd_worker(args: argparse.Namespace) -> int:
+    """``cxpulse voice`` / ``cxpulse asr``: a voice or speech-recognition worker process."""
+    import asyncio
+
+    from stream.asr_worker import run_asr
+    from stream.voice_worker import run_voice
+
+    cfg = load_config(args.config)
+    url = args.nats_url or cfg.nats.url or f"nats://{cfg.nats.embedded_host}:{cfg.nats.embedded_port}"
+    run = run_voice if args.command == "voice" else run_asr
+    asyncio.run(run(cfg, url))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxpulse", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -49,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
     core.add_argument("--config", default="config.toml")
     core.add_argument("--nats-url", default=None)
     core.set_defaults(func=_cmd_core)
+
+    for name, text in (("voice", "run a voice worker (live microphones: VAD, emotion, encounters)"),
+                       ("asr", "run a speech-recognition worker (NATS queue group `asr`)")):
+        worker = sub.add_parser(name, help=text)
+        worker.add_argument("--config", default="config.toml")
+        worker.add_argument("--nats-url", default=None)
+        worker.set_defaults(func=_cmd_worker)
 
     sub.add_parser("simulate", help="publish simulated traffic (see `cxpulse simulate -h`)")
 

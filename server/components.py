@@ -1,4 +1,4 @@
-"""What runs around the core in ``cxpulse run``: alerts, the HTTP server, the dashboards.
+"""What runs around the core in ``cxpulse run``: alerts, voice, the HTTP server, the wall.
 
 The composition order is fixed here, in one place. When the wall runs in this process and
 no ``[dashboards] token`` is configured, it gets a fresh random admin token for this run
@@ -19,8 +19,10 @@ import msgspec
 from dashboards.serve import serve_dashboards
 from server.app import create_app, serve
 from stream.alerting.service import AlertService
+from stream.asr_worker import AsrWorker
 from stream.config import Config, TokenConfig
 from stream.core import Core
+from stream.voice_worker import VoiceWorker
 
 log = logging.getLogger("cxpulse.run")
 INTERNAL_TOKEN_NAME = "wall (this process)"
@@ -38,15 +40,34 @@ def with_internal_wall_token(cfg: Config) -> Config:
         dashboards=msgspec.structs.replace(cfg.dashboards, token=token))
 
 
+async def start_voice(cfg: Config, core: Core, alerts: AlertService) -> list[object]:
+    """The voice worker (live microphones) and one speech-recognition worker, feeding the
+    alert service's anger and microphone-silence sources."""
+    workers: list[object] = []
+    if not cfg.voice.enabled:
+        return workers
+    voice = VoiceWorker(cfg, core.nc, core.js)
+    voice.anger_hooks.append(lambda loc, mic, ts: alerts.voice.record("anger_events", loc, ts))
+    voice.seen_hooks.append(lambda loc, mic, ts: alerts.devices.seen(loc, mic, ts))
+    await voice.start()
+    workers.append(voice)
+    if cfg.voice.asr_enabled:
+        asr = AsrWorker(cfg, core.nc)
+        await asr.start()
+        workers.append(asr)
+    return workers
+
+
 @contextlib.asynccontextmanager
 async def run_components(cfg: Config, core: Core, *, dashboards: bool = True) -> AsyncIterator[None]:
-    """Start alerts -> server -> wall around a running core; stop them in reverse."""
+    """Start alerts -> voice -> server -> wall around a running core; stop them in reverse."""
     wall = dashboards and cfg.dashboards.enabled
     if wall:
         cfg = with_internal_wall_token(cfg)
     tasks: list[asyncio.Task[None]] = []
     alerts = AlertService(cfg, core.nc, core)
     await alerts.start()
+    workers = await start_voice(cfg, core, alerts)
     try:
         app = create_app(cfg, core, alerts)
         tasks.append(asyncio.create_task(serve(app, cfg.server.host, cfg.server.port)))
@@ -61,4 +82,7 @@ async def run_components(cfg: Config, core: Core, *, dashboards: bool = True) ->
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for worker in reversed(workers):
+            with contextlib.suppress(Exception):
+                await worker.stop()  # type: ignore[attr-defined]
         await alerts.stop()
