@@ -82,6 +82,7 @@ class Core:
         self._dlq_floor = 0
         self._since_snapshot = 0
         self._last_snapshot = time.monotonic()
+        self._snapshot_task: asyncio.Task[None] | None = None
         self._last_expire = 0.0
         self.started_at = 0.0
         self.ready = asyncio.Event()
@@ -120,6 +121,10 @@ class Core:
         if snapshot_state and self.nc and self.nc.is_connected:
             with contextlib.suppress(Exception):
                 await self.save_snapshot()
+        elif self._snapshot_task is not None:
+            self._snapshot_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._snapshot_task
         if self.nc:
             with contextlib.suppress(Exception):
                 if self.nc.is_connected:
@@ -284,25 +289,39 @@ class Core:
         now = time.monotonic()
         due = (now - self._last_snapshot >= self.cfg.core.snapshot_interval_s and
                self._since_snapshot > 0)
-        if due or self._since_snapshot >= self.cfg.core.snapshot_every_events:
-            try:
-                await self.save_snapshot()
-            except Exception as exc:  # noqa: BLE001 - retried at the next interval
-                log.warning("core: snapshot failed: %s", exc)
-                self._last_snapshot = now
+        busy = self._snapshot_task is not None and not self._snapshot_task.done()
+        if (due or self._since_snapshot >= self.cfg.core.snapshot_every_events) and not busy:
+            # capture now, between batches; encode and upload while consuming goes on (an
+            # inline upload stalled ingest for seconds once the state was large)
+            self._snapshot_task = asyncio.create_task(self._store_in_background(self._capture()))
         if idle and now - self._last_expire > 3600:
             self._last_expire = now
             self.engine.expire(int(self.clock() * 1000))
 
     async def save_snapshot(self) -> int:
         """Capture the state between batches and store it; returns its stream sequence."""
-        assert self._store is not None
+        if self._snapshot_task is not None:  # one upload at a time (store names alternate)
+            with contextlib.suppress(Exception):
+                await self._snapshot_task
+        return await self._store_snapshot(self._capture())
+
+    def _capture(self) -> snapshot.EngineSnapshot:
         snap = snapshot.capture(self.engine)
         self._since_snapshot = 0
         self._last_snapshot = time.monotonic()
+        return snap
+
+    async def _store_snapshot(self, snap: snapshot.EngineSnapshot) -> int:
+        assert self._store is not None
         blob = await asyncio.to_thread(snapshot.encode, snap)
         await self._store.save(blob, snap.last_seq)
         return snap.last_seq
+
+    async def _store_in_background(self, snap: snapshot.EngineSnapshot) -> None:
+        try:
+            await self._store_snapshot(snap)
+        except Exception as exc:  # noqa: BLE001 - retried at the next interval
+            log.warning("core: snapshot failed: %s", exc)
 
     # -- writing (server, integrators) ------------------------------------------------------
 
