@@ -1,15 +1,18 @@
 """Soak: the simulator's ``load`` scenario against the core process for a long run.
 
-One embedded nats-server, ``cxpulse core`` as its own process (so its RSS is its own), and
+One embedded nats-server, ``cxpulse run --no-dashboards`` (core, alert service, HTTP and
+websocket server) as its own process, so its RSS is its own, and
 this process publishing the scenario's events as accelerated event time passes (``--speed``
 event seconds per wall second, ending at the present, as ``cxpulse simulate`` does). Every
-``--sample-s`` it records the core's RSS, the consumer lag (messages stored but not yet
+``--sample-s`` it records its RSS and the metric state's size (``/api/health``
+``state_bytes``: the numpy tables and the id index, which grow with the events retained —
+over 35 days of retention, longer than any soak covers), the consumer lag (messages stored but not yet
 acknowledged by the core) and the publish -> applied latency of probe events: one
 ``visit`` at a location of its own, in flight at a time; it is applied when that location
 appears on the core's ``changed`` feed.
 
-Stable means: RSS and latency in the last third are close to the middle third (the first
-third is warm-up: tables and the id index grow), and the lag does not grow. The curves go
+Stable means: RSS *minus the state* and latency in the last third are close to the middle
+third (the first third is warm-up), and the lag does not grow. The curves go
 to bench/soak.png; the figures to a ``| figure | value | target |`` table (and ``--json``).
 
     .venv/bin/python bench/soak.py [--duration-s 1800] [--speed 60] [--locations 20]
@@ -30,6 +33,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +44,7 @@ from simulators.traffic import Traffic, make_plan, questionnaire  # noqa: E402
 from stream.config import load_config_text  # noqa: E402
 from stream.events import encode  # noqa: E402
 from stream.nats_io import connect, ensure_streams, stream_names  # noqa: E402
-from stream.nats_server import EmbeddedNats  # noqa: E402
+from stream.nats_server import EmbeddedNats, free_port  # noqa: E402
 from stream.subjects import Subjects  # noqa: E402
 
 PROBE = "soak-probe"
@@ -53,12 +57,15 @@ class Sample:
     nats_rss_mb: float
     lag: int
     published: int
+    state_mb: float  # the core's last snapshot: the metric state itself
     latencies_ms: list[float] = field(default_factory=list)
 
 
-def config_text(locations: int, data_dir: str) -> str:
+def config_text(locations: int, data_dir: str, nats_url: str, port: int) -> str:
     zones = ["Europe/Moscow", "Asia/Yekaterinburg", "Asia/Novosibirsk", "Europe/Samara"]
-    lines = ["[core]", f'data_dir = "{data_dir}"', "snapshot_interval_s = 30"]
+    lines = ["[core]", f'data_dir = "{data_dir}"', "snapshot_interval_s = 30",
+             "[nats]", f'url = "{nats_url}"', "[server]", f"port = {port}",
+             "[auth]", "enabled = false"]
     for i in range(locations):
         lines += ["[[locations]]", f'id = "loc-{i:03d}"', f'region = "reg-{i % 4}"',
                   f'timezone = "{zones[i % 4]}"']
@@ -95,6 +102,7 @@ async def drive(args: argparse.Namespace, url: str, cfg, core: psutil.Process,  
         probes.on_changed(json.loads(msg.data))
 
     await nc.subscribe(subjects.changed, cb=on_changed)
+    http = httpx.AsyncClient(base_url=f"http://127.0.0.1:{args.port}", timeout=5)
     network = build_network(cfg)
     now_ms = int(time.time() * 1000)
     span_ms = int(args.duration_s * args.speed * 1000)
@@ -120,19 +128,30 @@ async def drive(args: argparse.Namespace, url: str, cfg, core: psutil.Process,  
         if time.perf_counter() >= next_sample:
             next_sample += args.sample_s
             info = await js.consumer_info(names["input"], "core")
+            state = await state_mb(http, samples[-1].state_mb if samples else 0.0)
             samples.append(Sample(time.perf_counter() - t0, core.memory_info().rss / 2**20,
                                   nats_proc.memory_info().rss / 2**20,
                                   info.num_pending + info.num_ack_pending, published,
-                                  pending_lat))
+                                  state, pending_lat))
             pending_lat = []
             s = samples[-1]
             lat = f"{statistics.median(s.latencies_ms):.0f} ms" if s.latencies_ms else "-"
-            print(f"{s.t_s:7.0f} s  rss {s.rss_mb:6.1f} MB  lag {s.lag:6d}  published "
+            print(f"{s.t_s:7.0f} s  rss {s.rss_mb:6.1f} MB  state {s.state_mb:5.1f} MB  "
+                  f"lag {s.lag:6d}  published "
                   f"{published:9,d}  latency p50 {lat}", flush=True)
         await asyncio.sleep(0.05)
     await js.publish_async_completed()
+    await http.aclose()
     await nc.close()
     return samples
+
+
+async def state_mb(http: httpx.AsyncClient, previous: float) -> float:
+    """The core's metric state (numpy tables + id index), from ``/api/health``, in MB."""
+    try:
+        return (await http.get("/api/health")).json()["state_bytes"] / 2**20
+    except (httpx.HTTPError, KeyError, ValueError):
+        return previous
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -157,9 +176,10 @@ def figures(samples: list[Sample], duration_s: float) -> list[dict[str, str]]:
     lag_late = max(s.lag for s in late)
 
     def row(figure: str, value: float, unit: str, target: str, peer: float | None = None) -> dict:
-        out = {"figure": figure, "value": f"{value:,.1f} {unit}", "target": target}
+        fmt = ",.0f" if unit in ("events", "msgs", "ev/s") else ",.1f"
+        out = {"figure": figure, "value": f"{value:{fmt}} {unit}", "target": target}
         if peer is not None:
-            out["peer"] = f"{peer:,.1f} {unit} (middle third)"
+            out["peer"] = f"{peer:{fmt}} {unit} (middle third)"
             out["ratio"] = f"{value / peer:.2f}" if peer else ""
         return out
 
@@ -167,8 +187,12 @@ def figures(samples: list[Sample], duration_s: float) -> list[dict[str, str]]:
         row("events published (load scenario)", samples[-1].published, "events",
             f"{duration_s / 60:.0f} min"),
         row("mean publish rate", rate, "ev/s", ""),
-        row("core RSS, last third (mean)", rss_late, "MB", "ratio <= 1.10", rss_mid),
-        row("core RSS, peak", max(s.rss_mb for s in samples), "MB", ""),
+        row("cxpulse run RSS, last third (mean)", rss_late, "MB", "ratio <= 1.10", rss_mid),
+        row("cxpulse run RSS, peak", max(s.rss_mb for s in samples), "MB", ""),
+        row("metric state (tables + id index) at the end", samples[-1].state_mb, "MB",
+            "grows with retained events"),
+        row("RSS minus metric state, last third", statistics.mean(s.rss_mb - s.state_mb for s in late),
+            "MB", "ratio <= 1.10", statistics.mean(s.rss_mb - s.state_mb for s in mid)),
         row("publish -> applied p50, last third", _pct(lat_late, 0.5), "ms", "ratio <= 1.5",
             _pct(lat_mid, 0.5)),
         row("publish -> applied p99, last third", _pct(lat_late, 0.99), "ms", "<= 1,000 ms",
@@ -187,11 +211,13 @@ def plot(samples: list[Sample], path: Path, title: str) -> None:
 
     t = [s.t_s / 60 for s in samples]
     fig, axes = plt.subplots(3, 1, figsize=(8, 7), sharex=True)
-    axes[0].plot(t, [s.rss_mb for s in samples], label="core")
+    axes[0].plot(t, [s.rss_mb for s in samples], label="cxpulse run")
+    axes[0].plot(t, [s.state_mb for s in samples], label="metric state")
+    axes[0].plot(t, [s.rss_mb - s.state_mb for s in samples], label="RSS − state", ls="--")
     axes[0].plot(t, [s.nats_rss_mb for s in samples], label="nats-server")
     axes[0].set_ylabel("RSS, MB")
     axes[0].set_ylim(bottom=0)
-    axes[0].legend(loc="lower right")
+    axes[0].legend(loc="upper left", fontsize=8)
     axes[1].plot(t, [s.lag for s in samples], color="tab:red")
     axes[1].set_ylabel("consumer lag, msgs")
     axes[1].set_ylim(bottom=0)
@@ -221,12 +247,13 @@ def main() -> int:
     ap.add_argument("--png", default=str(ROOT / "bench" / "soak.png"))
     ap.add_argument("--json", default=None, help="also write the table as JSON here")
     args = ap.parse_args()
+    args.port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        cfg_path = Path(tmp) / "config.toml"
-        cfg_path.write_text(config_text(args.locations, tmp))
-        cfg = load_config_text(cfg_path.read_text())
         server = EmbeddedNats(Path(tmp) / "js").start()
-        core = None
+        cfg_path = Path(tmp) / "config.toml"
+        cfg_path.write_text(config_text(args.locations, tmp, server.url, args.port))
+        cfg = load_config_text(cfg_path.read_text())
+        run = None
         try:
             async def setup() -> None:
                 nc = await connect(cfg.nats, server.url, "soak-setup")
@@ -234,19 +261,19 @@ def main() -> int:
                 await nc.close()
 
             asyncio.run(setup())
-            core = subprocess.Popen([sys.executable, "-m", "server.cli", "core", "--config",
-                                     str(cfg_path), "--nats-url", server.url], cwd=ROOT,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(3)  # imports and JIT warm-up
+            run = subprocess.Popen([sys.executable, "-m", "server.cli", "run", "--config",
+                                    str(cfg_path), "--no-dashboards"], cwd=ROOT,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(4)  # imports, JIT warm-up, server up
             assert server.process is not None
-            samples = asyncio.run(drive(args, server.url, cfg, psutil.Process(core.pid),
+            samples = asyncio.run(drive(args, server.url, cfg, psutil.Process(run.pid),
                                         psutil.Process(server.process.pid)))
         finally:
-            if core is not None:
-                core.terminate()
-                core.wait(30)
+            if run is not None:
+                run.terminate()
+                run.wait(30)
             server.stop()
-    title = (f"soak: load scenario, {args.locations} locations, {args.duration_s / 60:.0f} min "
+    title = (f"soak: cxpulse run, load scenario, {args.locations} locations, {args.duration_s / 60:.0f} min "
              f"at {args.speed:g}x event time, {os.cpu_count()} cores")
     plot(samples, Path(args.png), title)
     rows = figures(samples, args.duration_s)
