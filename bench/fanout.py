@@ -364,7 +364,7 @@ def main() -> int:
     ap.add_argument("--locations", type=int, default=20)
     ap.add_argument("--client-procs", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=1000,
-                    help="[core] batch_size: a pull waits for this many events or 0.5 s")
+                    help="[core] batch_size of the server's core")
     args = ap.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     return asyncio.run(drive(args))
