@@ -19,7 +19,7 @@ from stream.geography import Place
 
 CATEGORY_CODE = {c: i for i, c in enumerate(INCIDENT_CATEGORIES)}
 THANKS = CATEGORY_CODE["thanks"]
-_RANK = {"open": 0, "assign": 1, "comment": 2, "resolve": 3, "reopen": 4}
+RANK = {"open": 0, "assign": 1, "comment": 2, "resolve": 3, "reopen": 4}
 NONE = -1
 STATUS_NAMES = ("open", "assigned", "resolved")
 
@@ -94,7 +94,7 @@ class IncidentBook:
     def apply(self, place: Place, event: IncidentEvent, ts_ms: int) -> None:
         key = (place.idx, event.incident)
         steps = self.steps.setdefault(key, [])
-        steps.append(Step(ts_ms, _RANK[event.action], event.id, event))
+        steps.append(Step(ts_ms, RANK[event.action], event.id, event))
         if key not in self.rows:
             self.rows[key] = self.cols.new_row()
             self.details.append(Details(event.incident))
