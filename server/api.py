@@ -16,7 +16,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 
 from server.auth import Principal, scope_allowed
-from server.context import ServerContext
+from server.context import ServerContext, read
 from server.errors import ApiError, rejection_error
 from server.payloads import DisplayData, Reads, display_data
 from stream.events import Rejection, validate_event
@@ -64,7 +64,8 @@ async def get_metrics(
     ctx.authorize(principal, "metrics", scope_id)
     _known(ctx, scope_id)
     try:
-        return ctx.core.metrics(scope_id, window, staff=staff, touchpoint=touchpoint)
+        return await read(ctx.core, lambda: ctx.core.metrics(scope_id, window, staff=staff,
+                                                             touchpoint=touchpoint))
     except QueryError as exc:
         raise ApiError(400, str(exc), field="window") from None
 
@@ -74,7 +75,7 @@ async def get_profile(ctx: NamedDependency[ServerContext], principal: NamedDepen
                       scope_id: FromPath[str]) -> FlowProfile:
     ctx.authorize(principal, "profile", scope_id)
     _known(ctx, scope_id)
-    return ctx.core.flow_profile(scope_id)
+    return await read(ctx.core, lambda: ctx.core.flow_profile(scope_id))
 
 
 def _urgency(v: IncidentView) -> tuple[bool, bool, int]:
@@ -96,13 +97,13 @@ async def get_incidents(
     p = ctx.authorize(principal, "incidents", target)
     if target is not None:
         _known(ctx, target)
-        return ctx.core.incidents(target, status, breached)
+        return await read(ctx.core, lambda: ctx.core.incidents(target, status, breached))
     if p.role == "admin":
-        return ctx.core.incidents("network", status, breached)
+        return await read(ctx.core, lambda: ctx.core.incidents("network", status, breached))
     seen: dict[tuple[str, str], IncidentView] = {}
     for s in sorted(p.regions) + sorted(p.locations):
         if ctx.core.known_scope(s):
-            for v in ctx.core.incidents(s, status, breached):
+            for v in await read(ctx.core, lambda s=s: ctx.core.incidents(s, status, breached)):
                 seen[(v.location, v.incident)] = v
     return sorted(seen.values(), key=_urgency)
 
@@ -119,7 +120,7 @@ async def get_display(ctx: NamedDependency[ServerContext], principal: NamedDepen
     if ctx.geo.kind(location) != "location":
         raise ApiError(400, f"{location!r} is not a location", field="location")
     _known(ctx, location)
-    return display_data(Reads(ctx.core), ctx.cfg, location)
+    return await read(ctx.core, lambda: display_data(Reads(ctx.core), ctx.cfg, location))
 
 
 class _LocationOnly(msgspec.Struct):
@@ -161,10 +162,10 @@ async def post_feedback(request: Request[Any, Any, Any], ctx: NamedDependency[Se
         await dead_letter(ctx, None, payload, rejection, principal.name)
         raise rejection_error(rejection)
     ctx.authorize(principal, "feedback", location)
-    rejection = await ctx.core.publish_input("feedback", location, payload)
-    if rejection is not None:
-        await dead_letter(ctx, location, payload, rejection, principal.name)
-        raise rejection_error(rejection)
+    refusal = await ctx.core.publish_input("feedback", location, payload)
+    if refusal is not None:
+        await dead_letter(ctx, location, payload, refusal, principal.name)
+        raise rejection_error(refusal)
     event_id = msgspec.json.decode(payload)["id"]
     return Accepted("accepted", event_id, ctx.core.subjects.feedback(location))
 

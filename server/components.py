@@ -22,6 +22,7 @@ from stream.alerting.service import AlertService
 from stream.asr_worker import AsrWorker
 from stream.config import Config, TokenConfig
 from stream.core import Core
+from stream.remote import RemoteReader
 from stream.voice_worker import VoiceWorker
 
 log = logging.getLogger("cxpulse.run")
@@ -40,7 +41,7 @@ def with_internal_wall_token(cfg: Config) -> Config:
         dashboards=msgspec.structs.replace(cfg.dashboards, token=token))
 
 
-async def start_voice(cfg: Config, core: Core, alerts: AlertService) -> list[object]:
+async def start_voice(cfg: Config, core: Core | RemoteReader, alerts: AlertService) -> list[object]:
     """The voice worker (live microphones) and one speech-recognition worker, feeding the
     alert service's anger and microphone-silence sources."""
     workers: list[object] = []
@@ -59,7 +60,8 @@ async def start_voice(cfg: Config, core: Core, alerts: AlertService) -> list[obj
 
 
 @contextlib.asynccontextmanager
-async def run_components(cfg: Config, core: Core, *, dashboards: bool = True) -> AsyncIterator[None]:
+async def run_components(cfg: Config, core: Core | RemoteReader, *,
+                         dashboards: bool = True) -> AsyncIterator[None]:
     """Start alerts -> voice -> server -> wall around a running core; stop them in reverse."""
     wall = dashboards and cfg.dashboards.enabled
     if wall:

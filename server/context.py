@@ -7,9 +7,9 @@ websocket endpoint turn a request into a ``Principal`` and a decision (``server.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from server.alerts import AlertsAdapter
 from server.auth import ANONYMOUS_ADMIN, Action, Geo, Principal, TokenTable, decide, token_from
@@ -31,6 +31,18 @@ class LiveCore(CoreReader, Protocol):
     subjects: Subjects
 
     async def publish_input(self, kind: str, location: str, payload: bytes) -> Rejection | None: ...
+
+
+T = TypeVar("T")
+
+
+async def read(core: Any, call: Callable[[], T]) -> T:
+    """Run a read of the core; a remote reader (``stream.remote``) may first need to fetch
+    it from the core workers, which ``core.wait`` awaits. The in-process core answers at once."""
+    waiter = getattr(core, "wait", None)
+    if waiter is None:
+        return call()
+    return await waiter(call)
 
 
 @dataclass

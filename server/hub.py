@@ -31,6 +31,7 @@ from server.fanout import FrameKind, Mailbox, RateGate, TopicFrame
 from server.hubclient import Channel, Client
 from server.payloads import Reads, display_data, incidents_data, metrics_data
 from stream.config import Config
+from stream.partial import QueryError
 from stream.readmodel import CoreReader
 
 log = logging.getLogger("cxpulse.server.hub")
@@ -209,6 +210,7 @@ class Hub:
 
     def _leave(self, client: Client, name: str) -> None:
         channel = client.channels.pop(name, None)
+        client.greeted.discard(name)
         client.mailbox.discard(name)
         if channel is None:
             return
@@ -276,6 +278,9 @@ class Hub:
     def _emit(self, channel: Channel, reads: Reads, now: float) -> TopicFrame | None:
         try:
             data = self._compute(channel, reads)
+        except QueryError as exc:  # e.g. a remote roll-up still fetching: its scope follows
+            log.debug("hub: %s not computed: %s", channel.key, exc)
+            return None
         except Exception:  # noqa: BLE001 - one bad topic must not stop the others
             log.exception("hub: computing %s failed", channel.key)
             return None

@@ -29,20 +29,25 @@ class Channel:
 class Client:
     """One websocket connection: who it is, what it follows, what it still has to get."""
 
-    __slots__ = ("id", "principal", "mailbox", "channels", "wake", "kicked", "close_code",
-                 "close_reason")
+    __slots__ = ("id", "principal", "mailbox", "channels", "greeted", "wake", "kicked",
+                 "close_code", "close_reason")
 
     def __init__(self, client_id: int, principal: Principal, mailbox: Mailbox) -> None:
         self.id = client_id
         self.principal = principal
         self.mailbox = mailbox
         self.channels: dict[str, Channel] = {}  # client-facing topic name -> channel
+        self.greeted: set[str] = set()  # topics whose snapshot this client has been sent
         self.wake = asyncio.Event()
         self.kicked = asyncio.Event()
         self.close_code: int | None = None
         self.close_reason = ""
 
     def push(self, frame: TopicFrame, kind: FrameKind) -> None:
+        """Queue a frame; the first frame of a topic always goes out as its snapshot."""
+        if frame.topic not in self.greeted:
+            kind = "snapshot"
+            self.greeted.add(frame.topic)
         self.mailbox.offer(frame, kind)
         self.wake.set()
 

@@ -21,7 +21,7 @@ from litestar.enums import MediaType
 from litestar.params import FromPath
 
 from server.auth import Principal
-from server.context import ServerContext
+from server.context import ServerContext, read
 from server.errors import ApiError, msgspec_field, rejection_error
 from server.i18n import STRINGS, language, question_text
 from server.payloads import Reads, display_data
@@ -83,7 +83,8 @@ async def display_page(request: Request[Any, Any, Any], ctx: NamedDependency[Ser
     config = {"location": location, "ws_path": "/ws", "strings": s,
               "heartbeat_s": ctx.cfg.server.ws_heartbeat_s,
               "stale_after_s": max(DISPLAY_STALE_AFTER_S, 3 * ctx.cfg.server.ws_heartbeat_s),
-              "initial": display_data(Reads(ctx.core), ctx.cfg, location)}
+              "initial": await read(ctx.core, lambda: display_data(Reads(ctx.core), ctx.cfg,
+                                                                   location))}
     page = render("display.html", lang=lang, title=html.escape(s["display_title"]),
                   style=asset("display.css"), script=asset("display.js"),
                   config=script_json(config))

@@ -15,11 +15,15 @@ import logging
 import signal
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+from server.components import run_components
 from stream.config import Config, load_config
 from stream.core import Core
+from stream.nats_io import connect, ensure_streams
 from stream.nats_server import EmbeddedNats, _die_with_parent
+from stream.remote import RemoteReader
 
 log = logging.getLogger("cxpulse.run")
 
@@ -43,13 +47,11 @@ async def _serve(cfg: Config, args: argparse.Namespace, url: str) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    core = Core(cfg, url)
-    await core.start()
-    log.info("core: replayed to seq %d, consuming", core.engine.last_seq)
     stack = contextlib.AsyncExitStack()
     sim = None
     try:
-        await stack.enter_async_context(_components(cfg, core, args))
+        core = await stack.enter_async_context(_reader(cfg, url))
+        await stack.enter_async_context(run_components(cfg, core, dashboards=not args.no_dashboards))
         if args.simulate:
             sim = start_simulator(args.config, args.simulate, url)
         await stop.wait()
@@ -60,16 +62,31 @@ async def _serve(cfg: Config, args: argparse.Namespace, url: str) -> None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 sim.wait(5)
         await stack.aclose()
-        await core.stop()
 
 
 @contextlib.asynccontextmanager
-async def _components(cfg: Config, core: Core, args: argparse.Namespace):  # noqa: ANN201
-    """Alert service, HTTP server and dashboards around a running core."""
-    from server.components import run_components
-
-    async with run_components(cfg, core, dashboards=not args.no_dashboards):
-        yield
+async def _reader(cfg: Config, url: str) -> AsyncIterator[Core | RemoteReader]:
+    """The core in this process, or, with ``[scale] workers > 1``, the roll-up of the
+    partitioned core workers running elsewhere (``cxpulse core``)."""
+    if cfg.scale.workers > 1:
+        nc = await connect(cfg.nats, url, "cxpulse-readers")
+        await ensure_streams(nc.jetstream(), cfg)
+        remote = RemoteReader(cfg, nc)
+        await remote.start()
+        log.info("reading the roll-up of %d core workers", cfg.scale.workers)
+        try:
+            yield remote
+        finally:
+            await remote.stop()
+            await nc.close()
+        return
+    core = Core(cfg, url)
+    await core.start()
+    log.info("core: replayed to seq %d, consuming", core.engine.last_seq)
+    try:
+        yield core
+    finally:
+        await core.stop()
 
 
 async def _core_only(cfg: Config, url: str) -> None:

@@ -4,6 +4,7 @@ mid-burst, nothing is lost, and the network roll-up equals one engine over all e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import random
 import time
@@ -115,3 +116,74 @@ async def test_partitioned_workers_survive_a_node_kill(cluster):
     await nc.close()
     for core in workers:
         await core.stop()
+
+
+async def test_server_reads_the_rollup_of_two_workers(nats_server):
+    """``cxpulse run`` with ``[scale] workers = 2`` owns no core: its API and websocket
+    serve the roll-up of the workers, equal to one engine over all events."""
+    import httpx
+    import websockets
+
+    from server.app import create_app, serve
+    from stream.remote import RemoteReader
+
+    text = BASE.replace("replicas = 3", "replicas = 1") + (
+        '\n[[auth.tokens]]\nname = "admin"\nrole = "admin"\n'
+        'sha256 = "cce7a2cf1ae045989cfc914fb95a41526f167a838b3c7d33745143614abace7c"\n')
+    cfgs = [load_config_text(text + f"\n[scale]\npartitions = 8\nworkers = 2\nworker = {i}\n")
+            for i in range(2)]
+    workers = []
+    for cfg in cfgs:
+        core = Core(cfg, nats_server.url)
+        await core.start()
+        workers.append(core)
+    events = make_events(600, int(time.time() * 1000), random.Random(9),
+                         ("a", "b", "c", "d", "e", "f"))
+    for subject, body in events:
+        await workers[0].js.publish(subject, json.dumps(body).encode(),
+                                    headers={"Nats-Msg-Id": body["id"]})
+    for core in workers:
+        assert await core.wait_idle(20)
+    nc = await connect(cfgs[0].nats, nats_server.url, "readers")
+    reader = RemoteReader(cfgs[0], nc)
+    await reader.start()
+    port = free_port()
+    ready = asyncio.Event()
+    server = asyncio.create_task(serve(create_app(cfgs[0], reader), "127.0.0.1", port,
+                                       started=ready))
+    await asyncio.wait_for(ready.wait(), 10)
+    try:
+        now = int(time.time() * 1000)
+        scratch = MetricsEngine(cfgs[0])
+        scratch.apply_batch([validate_event(s.split(".")[1], s.split(".")[2],
+                                            json.dumps(b).encode(), now) for s, b in events])
+        want = metrics(scratch, "network", "today", now)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
+                                     headers={"Authorization": "Bearer demo-admin"}) as http:
+            got = (await http.get("/api/metrics/network", params={"window": "today"})).json()
+            assert got["responses"] == want.responses > 0
+            assert got["buttons"]["presses"] == want.buttons.presses
+            assert got["incidents"]["opened"] == want.incidents.opened
+            locs = (await http.get("/api/locations")).json()
+            assert {loc["id"] for loc in locs} >= {"a", "b", "c", "d", "e", "f"}
+        async with websockets.connect(f"ws://127.0.0.1:{port}/ws?token=demo-admin") as ws:
+            await ws.send(json.dumps({"op": "subscribe", "topics": ["metrics:r"],
+                                      "windows": ["today"]}))
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                msg = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                if msg.get("topic") == "metrics:r":
+                    assert msg["type"] == "snapshot"
+                    data = msg["data"]["windows"]["today"]
+                    assert data["responses"] == metrics(scratch, "r", "today", now).responses
+                    break
+            else:
+                raise AssertionError("no snapshot of metrics:r")
+    finally:
+        server.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await server
+        await reader.stop()
+        await nc.close()
+        for core in workers:
+            await core.stop()
