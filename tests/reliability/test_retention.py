@@ -1,0 +1,48 @@
+"""Memory is bounded by the retention window: what ``MetricsEngine.expire`` forgets.
+
+Known defect (strict xfail; it turns red once fixed, then drop the mark): ``expire``
+forgets ids and survey sessions older than the retention, but never incidents —
+``IncidentBook.steps`` keeps every step with its full ``IncidentEvent`` (up to 4 KB of
+text each) and the incident table keeps its row, forever, and every snapshot carries them.
+Measured on the simulator's load traffic: ~1.2 KB of Python objects per incident event.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from stream.config import load_config_text
+from stream.engine import MetricsEngine
+from stream.events import IncidentEvent, NpsEvent
+
+DAY_MS = 86_400_000
+CFG = load_config_text("[[locations]]\nid = 'a'\n")
+
+
+def incident(name: str, action: str, ts_ms: int) -> tuple[IncidentEvent, int]:
+    extra = {"category": "claim", "text": "x" * 2000} if action == "open" else {}
+    return IncidentEvent(id=f"{name}-{action}", ts=ts_ms, location="a", incident=name,
+                         action=action, **extra), ts_ms
+
+
+def test_expire_forgets_old_ids_and_sessions():
+    now = int(time.time() * 1000)
+    engine = MetricsEngine(CFG)
+    old = now - 40 * DAY_MS
+    engine.apply_batch([(NpsEvent(id="n1", ts=old, location="a", value=9, session="s1"), old),
+                        (NpsEvent(id="n2", ts=now, location="a", value=9, session="s2"), now)])
+    engine.expire(now)
+    assert len(engine.sessions) == 1 and engine.ids.count == 1
+
+
+@pytest.mark.xfail(strict=True, reason="stream/engine.py expire() never forgets incidents")
+def test_expire_forgets_incidents_resolved_before_the_retention_window():
+    now = int(time.time() * 1000)
+    engine = MetricsEngine(CFG)
+    old = now - 40 * DAY_MS
+    engine.apply_batch([incident("old", "open", old), incident("old", "resolve", old + 3600_000),
+                        incident("new", "open", now - 3600_000)])
+    engine.expire(now)
+    assert list(engine.incidents.steps) == [k for k in engine.incidents.steps if k[1] == "new"]
