@@ -61,7 +61,7 @@ def _check_dates(dates: tuple[str, ...], key: str) -> None:
             raise ValueError(f"{key}: {d!r} is not a YYYY-MM-DD date") from exc
 
 
-class HoursConfig(_Section):
+class HoursConfig(_Section, frozen=True):
     """Opening hours per weekday (local time), ``"HH:MM-HH:MM"`` or ``"closed"``."""
 
     mon: str = "09:00-18:00"
@@ -81,7 +81,7 @@ class HoursConfig(_Section):
         return tuple(parse_hours(getattr(self, d), d) for d in WEEKDAYS)
 
 
-class CalendarConfig(_Section):
+class CalendarConfig(_Section, frozen=True):
     """The default working calendar for SLA deadlines; locations may override it."""
 
     hours: HoursConfig = HoursConfig()
@@ -91,7 +91,7 @@ class CalendarConfig(_Section):
         _check_dates(self.holidays, "calendar.holidays")
 
 
-class LocationConfig(_Section):
+class LocationConfig(_Section, frozen=True):
     id: Id
     name: str = ""
     region: Id = "default"
@@ -107,7 +107,7 @@ class LocationConfig(_Section):
         _check_dates(self.holidays, f"locations[{self.id}].holidays")
 
 
-class RegionConfig(_Section):
+class RegionConfig(_Section, frozen=True):
     id: Id
     name: str = ""
     timezone: str = ""
@@ -117,7 +117,7 @@ class RegionConfig(_Section):
             _check_zone(self.timezone, f"regions[{self.id}].timezone")
 
 
-class CsiQuestion(_Section):
+class CsiQuestion(_Section, frozen=True):
     id: Id
     factor: str
     text_ru: str = ""
@@ -125,7 +125,7 @@ class CsiQuestion(_Section):
     scale: Annotated[int, msgspec.Meta(ge=2, le=10)] = 5
 
 
-class CsiConfig(_Section):
+class CsiConfig(_Section, frozen=True):
     """CSI questionnaire (used by the QR survey and simulators) and optional factor weights."""
 
     questions: tuple[CsiQuestion, ...] = ()
@@ -133,7 +133,7 @@ class CsiConfig(_Section):
     questions_per_survey: Annotated[int, msgspec.Meta(ge=0, le=5)] = 2
 
 
-class ScaleConfig(_Section):
+class ScaleConfig(_Section, frozen=True):
     """Partitioned core workers: locations are hashed by NATS into ``partitions`` subject
     partitions (a stream subject transform); worker ``worker`` of ``workers`` consumes the
     partitions p with p % workers == worker."""
@@ -154,7 +154,7 @@ class ScaleConfig(_Section):
         return [p for p in range(self.partitions) if p % self.workers == self.worker]
 
 
-class NatsConfig(_Section):
+class NatsConfig(_Section, frozen=True):
     url: str = ""
     prefix: Id = "cx"
     embedded_host: str = "127.0.0.1"
@@ -171,7 +171,7 @@ class NatsConfig(_Section):
     replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
 
 
-class CoreConfig(_Section):
+class CoreConfig(_Section, frozen=True):
     data_dir: str = "var"
     default_timezone: str = "Europe/Moscow"
     language: Literal["ru", "en"] = "ru"
@@ -191,7 +191,7 @@ class CoreConfig(_Section):
         _check_zone(self.default_timezone, "core.default_timezone")
 
 
-class SlaConfig(_Section):
+class SlaConfig(_Section, frozen=True):
     """SLA deadlines of domain.md: transfer (first assignment), review, claims."""
 
     transfer_working_hours: Annotated[float, msgspec.Meta(ge=0)] = 3.0
@@ -201,7 +201,7 @@ class SlaConfig(_Section):
     live_call_transfer_minutes: Annotated[float, msgspec.Meta(ge=0)] = 5.0
 
 
-class ServerConfig(_Section):
+class ServerConfig(_Section, frozen=True):
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8700
     ws_max_updates_per_s: Annotated[float, msgspec.Meta(gt=0, le=100)] = 4.0
@@ -216,7 +216,7 @@ class ServerConfig(_Section):
     display_buttons: Annotated[int, msgspec.Meta(ge=0, le=5)] = 0  # 0: from today's presses
 
 
-class TokenConfig(_Section):
+class TokenConfig(_Section, frozen=True):
     name: str
     sha256: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
     role: Literal["display", "supervisor", "admin"]
@@ -224,12 +224,12 @@ class TokenConfig(_Section):
     regions: tuple[str, ...] = ()
 
 
-class AuthConfig(_Section):
+class AuthConfig(_Section, frozen=True):
     enabled: bool = True
     tokens: tuple[TokenConfig, ...] = ()
 
 
-class DashboardConfig(_Section):
+class DashboardConfig(_Section, frozen=True):
     enabled: bool = True
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8701
     token: str = ""
@@ -239,7 +239,7 @@ class DashboardConfig(_Section):
     server_url: str = ""  # empty: http://[server] host:port
 
 
-class LexiconConfig(_Section):
+class LexiconConfig(_Section, frozen=True):
     """Phrases per voice keyword category for one language."""
 
     greeting: tuple[str, ...] = ()
@@ -249,7 +249,7 @@ class LexiconConfig(_Section):
     profanity: tuple[str, ...] = ()
 
 
-class VoiceLexicons(_Section):
+class VoiceLexicons(_Section, frozen=True):
     ru: LexiconConfig = LexiconConfig(
         greeting=("здравствуйте", "добрый день", "добрый вечер", "доброе утро", "приветствую",
                   "добро пожаловать"),
@@ -270,7 +270,7 @@ class VoiceLexicons(_Section):
     )
 
 
-class VoiceConfig(_Section):
+class VoiceConfig(_Section, frozen=True):
     """Voice analytics (``cx.audio`` microphones): VAD, emotion, speech recognition, lexicons.
 
     ``[voice.lexicon.ru]`` / ``[voice.lexicon.en]`` list phrases per category (a table given
@@ -308,7 +308,7 @@ class VoiceConfig(_Section):
                 for lang in ("ru", "en")}
 
 
-class Config(_Section):
+class Config(_Section, frozen=True):
     core: CoreConfig = CoreConfig()
     nats: NatsConfig = NatsConfig()
     scale: ScaleConfig = ScaleConfig()

@@ -43,7 +43,7 @@ class _Feedback(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     comment: Comment | None = None
 
 
-class ButtonEvent(_Feedback, tag="button"):
+class ButtonEvent(_Feedback, frozen=True, tag="button"):
     """Loyalty-button press; 1 is the worst button."""
 
     value: Annotated[int, msgspec.Meta(ge=1, le=5)]
@@ -54,19 +54,19 @@ class ButtonEvent(_Feedback, tag="button"):
             raise ValueError(f"`value` {self.value} is above `scale` {self.scale}")
 
 
-class NpsEvent(_Feedback, tag="nps"):
+class NpsEvent(_Feedback, frozen=True, tag="nps"):
     value: Annotated[int, msgspec.Meta(ge=0, le=10)]
 
 
-class CsatEvent(_Feedback, tag="csat"):
+class CsatEvent(_Feedback, frozen=True, tag="csat"):
     value: Annotated[int, msgspec.Meta(ge=1, le=5)]
 
 
-class CesEvent(_Feedback, tag="ces"):
+class CesEvent(_Feedback, frozen=True, tag="ces"):
     value: Annotated[int, msgspec.Meta(ge=1, le=7)]
 
 
-class CsiEvent(_Feedback, tag="csi"):
+class CsiEvent(_Feedback, frozen=True, tag="csi"):
     """A factor (Likert) answer, normalised later to (value - 1) / (scale - 1)."""
 
     factor: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -79,7 +79,7 @@ class CsiEvent(_Feedback, tag="csi"):
             raise ValueError(f"`value` {self.value} is above `scale` {self.scale}")
 
 
-class VisitEvent(_Feedback, tag="visit"):
+class VisitEvent(_Feedback, frozen=True, tag="visit"):
     """One served visitor: the denominator of response rate."""
 
 

@@ -34,7 +34,7 @@ class _Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=
     pass
 
 
-class PlaybookText(_Section):
+class PlaybookText(_Section, frozen=True):
     """One language of a playbook: the service standard's Event -> Tasks -> Actions."""
 
     event: str
@@ -42,12 +42,12 @@ class PlaybookText(_Section):
     actions: tuple[str, ...] = ()
 
 
-class Playbook(_Section):
+class Playbook(_Section, frozen=True):
     ru: PlaybookText | None = None
     en: PlaybookText | None = None
 
 
-class RuleConfig(_Section):
+class RuleConfig(_Section, frozen=True):
     """One threshold rule: ``metric`` of ``scope`` over ``window`` compared with ``threshold``.
 
     Fires after the breach has held ``for_s``; resolves once the value is on the good side
@@ -119,7 +119,7 @@ def _check_sample(rule: RuleConfig, source: str, key: str) -> None:
                          f"name one (e.g. 'incidents.opened') or set min_sample = 0")
 
 
-class WebhookConfig(_Section):
+class WebhookConfig(_Section, frozen=True):
     """An HTTP receiver of grouped notifications, signed with HMAC-SHA256 when a secret is set."""
 
     id: Id
@@ -142,7 +142,7 @@ class WebhookConfig(_Section):
         return os.environ.get(self.secret_env, "") if self.secret_env else self.secret
 
 
-class InhibitConfig(_Section):
+class InhibitConfig(_Section, frozen=True):
     """While a ``source`` alert fires, ``target`` alerts with ``equal`` labels stay quiet."""
 
     source: tuple[str, ...]
@@ -154,7 +154,7 @@ class InhibitConfig(_Section):
         _check_matchers(self.target, "alerts.inhibit.target")
 
 
-class MaintenanceConfig(_Section):
+class MaintenanceConfig(_Section, frozen=True):
     """A window that mutes matching alerts: one-off (``start``/``end``, RFC 3339 with offset)
     or weekly (``weekdays`` + ``hours`` in ``timezone``, default: each alert's own zone)."""
 
@@ -192,7 +192,7 @@ class MaintenanceConfig(_Section):
         assert set(self.weekdays) <= set(WEEKDAYS)
 
 
-class AlertsConfig(_Section):
+class AlertsConfig(_Section, frozen=True):
     """Alerting: evaluation cadence, notification grouping, silence policy and the lists."""
 
     enabled: bool = True
