@@ -19,15 +19,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import msgspec
+from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from stream import query, snapshot
 from stream.config import Config
 from stream.core_state import SnapshotStore
 from stream.engine import MetricsEngine
-from stream.events import Limits, Rejection, validate_event
+from stream.events import InputEvent, Limits, Rejection, validate_event
 from stream.nats_io import connect, ensure_streams, publish_dead_letter, stream_names
 from stream.pull import BatchPuller
 from stream.readmodel import (
@@ -73,8 +75,8 @@ class Core:
         self.changes = ChangeFeed()
         scale = cfg.scale
         self.consumer = CONSUMER if scale.workers == 1 else f"{CONSUMER}-{scale.worker}-of-{scale.workers}"
-        self.nc = None
-        self.js = None
+        self.nc: NATS | None = None  # both set by start()
+        self.js: JetStreamContext | None = None
         self._store: SnapshotStore | None = None
         self._task: asyncio.Task[None] | None = None
         self._running = False
@@ -168,6 +170,7 @@ class Core:
             ack_wait=ACK_WAIT_S, max_waiting=512, filter_subjects=filters,
             num_replicas=self.cfg.nats.replicas,
         ))
+        assert self.nc is not None
         return await BatchPuller(self.nc, stream, consumer).start()
 
     async def _last_dead_letter_seq(self) -> int:
@@ -210,7 +213,8 @@ class Core:
                 self._busy -= 1
             await self._housekeeping(idle=False)
 
-    def _decode(self, feed: Feed, msg: Msg, now_ms: int) -> tuple[str, str, object]:
+    def _decode(self, feed: Feed, msg: Msg,
+                now_ms: int) -> tuple[str, str, tuple[InputEvent, int] | Rejection]:
         """(source, subject as published, (event, ts_ms) or Rejection) of one stored message."""
         if feed.name == "voice":
             voice = self.subjects.voice_of(msg.subject)
@@ -253,7 +257,8 @@ class Core:
 
     async def _process(self, feed: Feed, msgs: list[Msg]) -> None:
         now_ms = int(self.clock() * 1000)
-        items, rejected = [], []
+        items: list[tuple[InputEvent, int]] = []
+        rejected: list[str] = []
         for msg in msgs:
             kind, published, result = self._decode(feed, msg, now_ms)
             if isinstance(result, Rejection):
@@ -272,6 +277,7 @@ class Core:
         self._since_snapshot += len(msgs)
         self.changes.publish(changed)
         if changed:
+            assert self.nc is not None
             await self.nc.publish(self.subjects.changed, msgspec.json.encode(sorted(changed)))
 
     async def _dead_letter(self, feed: Feed, source: str, subject: str, msg: Msg,

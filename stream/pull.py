@@ -22,6 +22,7 @@ import json
 
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 _END_STATUSES = {"404", "408", "409"}  # no messages / request expired / request closed
 
@@ -39,7 +40,7 @@ class BatchPuller:
         self._owed = 0  # messages the open request still owes (0: no request open)
         self._arrived = asyncio.Event()
         self._full = asyncio.Event()
-        self._sub = None
+        self._sub: Subscription | None = None
 
     async def start(self) -> BatchPuller:
         self._inbox = self.nc.new_inbox()
