@@ -9,6 +9,7 @@ window metrics over tens of thousands of incidents are vectorised.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -21,7 +22,10 @@ CATEGORY_CODE = {c: i for i, c in enumerate(INCIDENT_CATEGORIES)}
 THANKS = CATEGORY_CODE["thanks"]
 RANK = {"open": 0, "assign": 1, "comment": 2, "resolve": 3, "reopen": 4}
 NONE = -1
-STATUS_NAMES = ("open", "assigned", "resolved")
+IncidentStatus = Literal["open", "assigned", "resolved"]
+STATUS_NAMES: tuple[IncidentStatus, ...] = ("open", "assigned", "resolved")
+ColumnName = Literal["place", "category", "opened", "handled", "resolved", "transfer_dl",
+                     "resolve_dl", "opened_day", "resolved_day", "status", "valid"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +53,9 @@ class Details:
 class IncidentColumns:
     """Derived records as growable numpy columns, one row per incident."""
 
-    NAMES = ("place", "category", "opened", "handled", "resolved", "transfer_dl", "resolve_dl",
-             "opened_day", "resolved_day", "status", "valid")
+    NAMES: tuple[ColumnName, ...] = (
+        "place", "category", "opened", "handled", "resolved", "transfer_dl", "resolve_dl",
+        "opened_day", "resolved_day", "status", "valid")
 
     def __init__(self, capacity: int = 1024) -> None:
         self.size = 0
@@ -77,8 +82,21 @@ class IncidentColumns:
         self.size += 1
         return self.size - 1
 
-    def view(self, name: str) -> npt.NDArray[np.generic]:
-        return getattr(self, name)[: self.size]
+    @overload
+    def view(self, name: Literal["opened", "handled", "resolved", "transfer_dl",
+                                 "resolve_dl"]) -> npt.NDArray[np.int64]: ...
+    @overload
+    def view(self, name: Literal["place", "opened_day",
+                                 "resolved_day"]) -> npt.NDArray[np.int32]: ...
+    @overload
+    def view(self, name: Literal["category", "status"]) -> npt.NDArray[np.int8]: ...
+    @overload
+    def view(self, name: Literal["valid"]) -> npt.NDArray[np.bool_]: ...
+
+    def view(self, name: str) -> npt.NDArray[Any]:
+        """The first ``size`` rows of column ``name`` (a view, not a copy)."""
+        out: npt.NDArray[Any] = getattr(self, name)[: self.size]
+        return out
 
 
 class IncidentBook:

@@ -155,8 +155,10 @@ def _profile(engine: MetricsEngine, scope: str, now_ms: int) -> tuple[npt.NDArra
     local = dt.datetime.fromtimestamp(now_ms / 1000, tz)
     seen = np.flatnonzero(per)
     history_h = int(per.shape[0] - seen[0]) if seen.shape[0] else 0
-    return (np.bincount(cells, weights=per, minlength=168), np.bincount(cells, minlength=168),
-            this_hour, local.weekday() * 24 + local.hour, history_h)
+    # numpy's stubs type every bincount as intp; astype(copy=False) is a no-op that says the dtype
+    contacts = np.bincount(cells, weights=per, minlength=168).astype(np.float64, copy=False)
+    hours = np.bincount(cells, minlength=168).astype(np.int64, copy=False)
+    return (contacts, hours, this_hour, local.weekday() * 24 + local.hour, history_h)
 
 
 def _incident_sums(engine: MetricsEngine, starts: dict[int, int], now_ms: int) -> IncidentSums:
@@ -165,8 +167,8 @@ def _incident_sums(engine: MetricsEngine, starts: dict[int, int], now_ms: int) -
         return IncidentSums(repeats={})
     never = np.iinfo(np.int64).max
     start_of = np.full(len(engine.geo.places), never, np.int64)
-    for idx, start in starts.items():
-        start_of[idx] = start
+    for idx, start_ms in starts.items():
+        start_of[idx] = start_ms
     place = cols.view("place")
     start = start_of[place]
     in_scope = cols.view("valid") & (start != never)

@@ -14,7 +14,7 @@ from stream.config import Config
 from stream.engine import MetricsEngine
 from stream.events import FLOW_CHANNELS, INCIDENT_CATEGORIES, VOICE_CATEGORIES
 from stream.geography import DAY_MS, NETWORK, Place
-from stream.incidents import NONE, STATUS_NAMES, THANKS
+from stream.incidents import NONE, STATUS_NAMES, THANKS, IncidentBook
 from stream.layout import UNIT
 from stream.partial import IncidentSums, Partial, QueryError, dimension_partial, partial
 from stream.readmodel import (
@@ -40,7 +40,9 @@ def _ratio(num: float, den: float) -> float | None:
 def _csi(cfg: Config, p: Partial) -> CsiResult:
     """Question index = mean of normalised answers; factor = over its answers; total = over
     factors weighted by answers, or by the configured weights."""
-    questions, f_n, f_sum = [], {}, {}
+    questions: list[CsiQuestionResult] = []
+    f_n: dict[str, int] = {}
+    f_sum: dict[str, int] = {}
     for key in sorted(p.csi):
         factor, question = key.split("\x1f")
         n, s = p.csi[key]
@@ -194,7 +196,7 @@ def incident_views(engine: MetricsEngine, scope: str, now_ms: int, status: str |
     return sorted(out, key=lambda v: _urgency(v, now_ms))
 
 
-def _view(place: Place, book, row: int, late: bool, problem: bool) -> IncidentView:  # noqa: ANN001
+def _view(place: Place, book: IncidentBook, row: int, late: bool, problem: bool) -> IncidentView:
     c, info = book.cols, book.details[row]
     opt = (lambda v: None if v == NONE else int(v))  # noqa: E731
     return IncidentView(

@@ -118,7 +118,8 @@ def capture(engine: MetricsEngine) -> EngineSnapshot:
     place_of = {row: pidx for (pidx, _), row in book.rows.items()}
     rows = [IncidentDetail(place_of[i], d.incident, d.status, d.severity, d.channel, d.department,
                            d.assignee, d.text, d.reopens) for i, d in enumerate(book.details)]
-    columns = {name: ArrayBlob.of(book.cols.view(name)) for name in book.cols.NAMES}
+    columns: dict[str, ArrayBlob] = {name: ArrayBlob.of(book.cols.view(name))
+                                     for name in book.cols.NAMES}
     keys = np.fromiter(engine.sessions.keys(), np.int64, len(engine.sessions))
     vals = np.fromiter(engine.sessions.values(), np.int64, len(engine.sessions))
     return EngineSnapshot(
