@@ -204,7 +204,8 @@ class Backlog:
         if not self.items:
             return []
         lang = self.items[0][2]
-        batch, size = [], 0.0
+        batch: list[tuple[Any, F32, str]] = []
+        size = 0.0
         for item in list(self.items):
             n = len(item[1]) / SAMPLE_RATE_HZ
             if item[2] != lang or (batch and size + n > self.window_s):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
 
@@ -59,6 +60,14 @@ class Emotion:
         return {"arousal": round(self.arousal, 4), "anger": round(self.anger, 4)}
 
 
+class BaselineState(TypedDict):
+    """``Baseline.snapshot()``: plain, serialisable copies."""
+
+    location: dict[str, float]
+    scale: dict[str, float]
+    utterances: int
+
+
 @dataclass
 class Baseline:
     """Running per-feature location and scale for one microphone."""
@@ -67,12 +76,12 @@ class Baseline:
     scale: dict[str, float] = field(default_factory=lambda: {k: v[1] for k, v in PRIORS.items()})
     utterances: int = 0
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self) -> BaselineState:
         return {"location": dict(self.location), "scale": dict(self.scale), "utterances": self.utterances}
 
     @classmethod
-    def restore(cls, data: dict[str, object]) -> Baseline:
-        return cls(dict(data["location"]), dict(data["scale"]), int(data["utterances"]))  # type: ignore[arg-type]
+    def restore(cls, data: BaselineState) -> Baseline:
+        return cls(dict(data["location"]), dict(data["scale"]), int(data["utterances"]))
 
 
 def features(p: Prosody) -> dict[str, float]:

@@ -16,6 +16,7 @@ counts samples; when a chunk's ``ts_ms`` disagrees with the count by more than
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -148,8 +149,16 @@ class VoicePipeline:
             self._anchors.pop(0)
 
 
+class KeywordEntry(TypedDict):
+    """One contract ``keywords`` entry; ``category`` is a lexicon key (``VOICE_CATEGORIES``)."""
+
+    category: str
+    word: str
+    t: int  # epoch ms of the word
+
+
 def keyword_hits(utterance: Utterance, transcript: Transcript, matcher: KeywordMatcher,
-                 language: str) -> list[dict[str, object]]:
+                 language: str) -> list[KeywordEntry]:
     """Contract ``keywords`` entries ``{category, word, t}`` (t: epoch ms of the word)."""
     return [{"category": h.category, "word": h.word,
              "t": utterance.start_ms + int(_word_time(transcript.words, h.start_char) * 1000)}

@@ -80,9 +80,9 @@ def verify(out_dir: Path = CLIPS_DIR) -> int:
     misses = 0
     for item in json.loads((out_dir / "manifest.json").read_text(encoding="utf-8")):
         pcm, _ = speech.read_wav(out_dir / str(item["file"]))
-        t = asr.transcribe(pcm.astype(np.float32) / 32768, str(item["lang"]))
+        t = asr.transcribe(pcm.astype(np.float32) / np.float32(32768), str(item["lang"]))
         got = sorted({h.category for h in matcher.match(t.text, str(item["lang"]))})
-        ok = got == sorted(item["keywords"])  # type: ignore[arg-type]
+        ok = got == sorted(item["keywords"])
         misses += not ok
         print(f"{'ok ' if ok else 'MISS'} {item['file']:22s} {got!s:28s} {t.text}")
     return misses

@@ -125,11 +125,12 @@ class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 
 VOICE_CATEGORIES = ("greeting", "thanks", "farewell", "escalation", "profanity")
+VoiceCategory = Literal["greeting", "thanks", "farewell", "escalation", "profanity"]
 Score = Annotated[float, msgspec.Meta(ge=0, le=1)]
 
 
 class VoiceKeyword(msgspec.Struct, frozen=True):
-    category: Literal["greeting", "thanks", "farewell", "escalation", "profanity"]
+    category: VoiceCategory
     word: Annotated[str, msgspec.Meta(max_length=256)]
     t: int  # epoch ms
 

@@ -33,7 +33,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import numpy as np
@@ -53,6 +53,7 @@ from stream.events import (
     FeedbackEvent,
     Limits,
     Rejection,
+    VoiceCategory,
     VoiceEmotion,
     VoiceEvent,
     VoiceKeyword,
@@ -174,7 +175,7 @@ class VoiceWorker:
         noise = (np.random.default_rng(0).standard_normal(16000) * 100).astype(np.int16)
         VoicePipeline(self.pipeline_options).feed(noise.tobytes(), 0)
         if self.pipeline_options.confirm is not None:
-            self.pipeline_options.confirm.accepts(noise.astype(np.float32) / 32768)
+            self.pipeline_options.confirm.accepts(noise.astype(np.float32) / np.float32(32768))
 
     def health(self) -> dict[str, object]:
         seq = Counter[str]()
@@ -270,8 +271,8 @@ class VoiceWorker:
         emotion = VoiceEmotion(_unit(u.emotion.arousal), _unit(u.emotion.anger))
         event = VoiceEvent(id=p.id, ts=u.end_ms, location=mic.location, mic=mic.mic, start=u.start_ms,
                            end=u.end_ms, emotion=emotion, loudness_db=round(float(u.loudness_db), 2),
-                           keywords=[VoiceKeyword(h["category"], str(h["word"])[:256], int(h["t"]))  # type: ignore[arg-type]
-                                     for h in hits],
+                           keywords=[VoiceKeyword(cast(VoiceCategory, h["category"]),  # lexicon
+                                                  h["word"][:256], h["t"]) for h in hits],
                            transcript=text, language=p.language, asr=status)
         self.outbox.put(self.subjects.voice(mic.location, mic.mic), encode(event), p.id)
         log.debug("voice: %s: published (asr %s), %.0f ms after its end", p.id, status,
