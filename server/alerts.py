@@ -7,6 +7,7 @@ admins see every alert; supervisors the ones labelled with their locations or re
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
@@ -49,7 +50,7 @@ class AlertsAdapter:
     def list(self, p: Principal, **filters: Any) -> list[Any]:
         return self.service.list_alerts(**filters, **visibility(p))
 
-    def history(self, p: Principal, **filters: Any) -> list[Any]:
+    def history(self, p: Principal, **filters: Any) -> builtins.list[Any]:  # `list`: the method
         return self.service.history(**filters, **visibility(p))
 
     def visible(self, p: Principal, alert: Any) -> bool:

@@ -7,6 +7,7 @@ scope -> one call into the core -> a msgspec struct. Errors are ``ApiError`` (se
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Annotated, Any, Literal
 
@@ -103,7 +104,8 @@ async def get_incidents(
     seen: dict[tuple[str, str], IncidentView] = {}
     for s in sorted(p.regions) + sorted(p.locations):
         if ctx.core.known_scope(s):
-            for v in await read(ctx.core, lambda s=s: ctx.core.incidents(s, status, breached)):
+            incidents = functools.partial(ctx.core.incidents, s, status, breached)
+            for v in await read(ctx.core, incidents):
                 seen[(v.location, v.incident)] = v
     return sorted(seen.values(), key=_urgency)
 

@@ -69,7 +69,7 @@ STRINGS: dict[str, dict[str, str]] = {
 def language(cfg: Config, location: str, requested: str | None) -> str:
     """``?lang=`` when valid, else the location's language, else ``[core] language``."""
     if requested in LANGUAGES:
-        return requested  # type: ignore[return-value]
+        return requested
     loc = cfg.location(location)
     if loc is not None and loc.language:
         return loc.language

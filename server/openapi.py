@@ -44,9 +44,9 @@ class StructSchema(StructSchemaPlugin):
                 **extra)
         required = [f.encode_name for f in info.fields if self._is_field_required(field=f)]
         if info.tag_field:
-            properties[info.tag_field] = FieldDefinition.from_annotation(Literal[info.tag])  # type: ignore[arg-type]
+            properties[info.tag_field] = FieldDefinition.from_annotation(Literal[info.tag])
             required.append(info.tag_field)
-        return schema_creator.create_component_schema(  # type: ignore[no-any-return]
+        return schema_creator.create_component_schema(
             field_definition, required=sorted(required), property_fields=properties)
 
 

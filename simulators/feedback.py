@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass
+from typing import Literal, TypedDict
 
 from simulators.model import Emission, Ids, SimLocation
 from simulators.profiles import on_scale, satisfaction, zone
@@ -21,6 +22,7 @@ from stream.events import (
     CesEvent,
     CsatEvent,
     CsiEvent,
+    FeedbackEvent,
     NpsEvent,
     VisitEvent,
     ts_to_ms,
@@ -34,6 +36,20 @@ DEFAULT_QUESTIONS: tuple[CsiQuestion, ...] = (
     CsiQuestion(id="competence", factor="assurance"),
     CsiQuestion(id="attention", factor="empathy"),
 )
+
+
+SurveyChannel = Literal["terminal", "qr"]
+
+
+class _SessionFields(TypedDict):
+    """Fields every answer of one survey session shares."""
+
+    location: str
+    session: str
+    staff: str
+    touchpoint: str
+    channel: SurveyChannel
+    device: str | None
 
 
 @dataclass(frozen=True)
@@ -53,8 +69,8 @@ class FeedbackGen:
         self.ids = ids
         self.quiz = quiz
 
-    def _emit(self, event: object) -> Emission:
-        return Emission(ts_to_ms(event.ts), "feedback", self.loc.id, event)  # type: ignore[attr-defined]
+    def _emit(self, event: FeedbackEvent) -> Emission:
+        return Emission(ts_to_ms(event.ts), "feedback", self.loc.id, event)
 
     def staff_member(self) -> tuple[str, float]:
         """Who served the customer, and that person's quality offset."""
@@ -82,7 +98,7 @@ class FeedbackGen:
         ))
 
     def session(self, ts_ms: int, quality: float, staff: str, skill: float,
-                channel: str) -> list[Emission]:
+                channel: SurveyChannel) -> list[Emission]:
         """One survey session (``channel`` "terminal" or "qr"), answers a few seconds apart."""
         rng, loc = self.rng, self.loc
         u = satisfaction(rng, quality + skill)
@@ -90,14 +106,14 @@ class FeedbackGen:
         touchpoint = rng.choice(("consultation", "cashdesk", "pickup"))
         device = loc.terminal if channel == "terminal" else None
         tz = zone(loc.timezone) if channel == "terminal" else dt.UTC
-        common = {"location": loc.id, "session": session, "staff": staff,
-                  "touchpoint": touchpoint, "channel": channel, "device": device}
+        common: _SessionFields = {"location": loc.id, "session": session, "staff": staff,
+                                  "touchpoint": touchpoint, "channel": channel, "device": device}
         t = ts_ms
         nps = on_scale(rng, u, 0, 10, 0.8)
         text = None
         if rng.random() < (0.35 if nps <= 6 else 0.1 if nps >= 9 else 0.03):
             text = comment(rng, loc.language, good=nps >= 9)
-        events: list[object] = [NpsEvent(id=self.ids.next("n"), ts=_at(t, tz), value=nps,
+        events: list[FeedbackEvent] = [NpsEvent(id=self.ids.next("n"), ts=_at(t, tz), value=nps,
                                          comment=text, **common)]
         if rng.random() < (0.6 if channel == "terminal" else 0.4):
             t += rng.randint(3000, 15000)

@@ -67,7 +67,7 @@ class IncidentGen:
         if category == "thanks":
             steps.append((ts_ms + rng.randint(5_000, 60_000), "resolve", {}))
             return self._emit(steps)
-        who = {"assignee": rng.choice(self.agents)}
+        who: dict[str, object] = {"assignee": rng.choice(self.agents)}
         t = ts_ms + self._assign_delay_ms(steps[0][2]["channel"] == "phone",
                                           rng.random() < stress.late_assign)
         steps.append((t, "assign", who))

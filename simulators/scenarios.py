@@ -103,6 +103,8 @@ class Plan:
 
     def _rush_level(self, ts_ms: int) -> float:
         """0..1 bump: mid-run for a bounded run, 20 min in for an open-ended one."""
+        mid: float
+        width: float
         if self.end_ms is None:
             mid, width = self.start_ms + 20 * MIN_MS, 10 * MIN_MS
         else:

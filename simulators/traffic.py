@@ -15,7 +15,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from simulators.feedback import DEFAULT_QUESTIONS, FeedbackGen, Questionnaire
+from simulators.feedback import DEFAULT_QUESTIONS, FeedbackGen, Questionnaire, SurveyChannel
 from simulators.flow import FlowGen
 from simulators.incidents import IncidentGen
 from simulators.model import Emission, Ids, SimLocation, run_tag
@@ -114,7 +114,7 @@ class Traffic:
             staff, skill = g.feedback.staff_member()
             out.append(g.feedback.visit(ts, staff))
             if rng.random() < loc.response_rate:
-                channel = "qr" if rng.random() < QR_SHARE else "terminal"
+                channel: SurveyChannel = "qr" if rng.random() < QR_SHARE else "terminal"
                 if not (channel == "terminal" and cond.terminal_silent):
                     at = ts + rng.randint(30_000, 300_000)
                     out.extend(g.feedback.session(at, quality, staff, skill, channel))

@@ -109,11 +109,12 @@ def parse_audio(subjects: Subjects, subject: str, headers: Mapping[str, str] | N
     ts_ms = _int_header(hdrs, TS_HEADER)
     if isinstance(ts_ms, Rejection):
         return ts_ms
-    rate: int | Rejection = DEFAULT_RATE_HZ
+    rate = DEFAULT_RATE_HZ
     if hdrs.get(RATE_HEADER) is not None:
-        rate = _int_header(hdrs, RATE_HEADER)
-        if isinstance(rate, Rejection):
-            return rate
+        rate_or_err = _int_header(hdrs, RATE_HEADER)
+        if isinstance(rate_or_err, Rejection):
+            return rate_or_err
+        rate = rate_or_err
         if rate not in RATES_HZ:
             return Rejection("bad_rate", f"{RATE_HEADER} {rate} is not one of "
                              f"{', '.join(map(str, RATES_HZ))}")

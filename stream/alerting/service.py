@@ -32,6 +32,7 @@ from stream.alerting.schema import RuleConfig
 from stream.alerting.sinks import (
     AlertFeed,
     AlertSubscription,
+    Message,
     NatsSink,
     WebhookSink,
     log_step,
@@ -192,7 +193,8 @@ class AlertService:
         if self._nats is not None:
             for view in result.changes:
                 self._nats.offer(view)
-        for message in (*result.notifications, *result.notices):
+        messages: tuple[Message, ...] = (*result.notifications, *result.notices)
+        for message in messages:
             for sink in self._webhooks:
                 sink.offer(message)
         self.feed.publish((*result.changes, *result.updated), result.silences, result.notices)
