@@ -22,6 +22,7 @@ system-deps:
 
 lint: $(STAMP)
 	$(PY) -m ruff check server stream dsp dashboards simulators tests bench
+	$(PY) -m mypy stream server dsp simulators
 
 test: $(STAMP) system-deps lint
 	$(PY) -m pytest -q -p no:cacheprovider
