@@ -305,10 +305,12 @@ class MetricsEngine:
     # -- housekeeping -----------------------------------------------------------------------
 
     def expire(self, now_ms: int) -> None:
-        """Forget ids and sessions older than the retention window (bounded memory)."""
+        """Forget ids, sessions and incidents older than the retention window (bounded
+        memory; a replay from the stream would not see them either)."""
         horizon = now_ms - self.cfg.core.retention_days * 86_400_000
         self.ids.expire(horizon // HOUR_MS)
         self.sessions = {k: v for k, v in self.sessions.items() if v >= horizon}
+        self.incidents.expire(horizon)
 
     def state_nbytes(self) -> int:
         """Bytes held by the numeric state (tables, id index)."""

@@ -71,6 +71,17 @@ class IncidentColumns:
         self.status = np.zeros(capacity, np.int8)
         self.valid = np.zeros(capacity, np.bool_)
 
+    def keep(self, rows: npt.NDArray[np.int64]) -> None:
+        """Compact to the given rows, in that order (row i becomes rows.index(i))."""
+        for name in self.NAMES:
+            col = getattr(self, name)
+            kept = col[rows]
+            grown = np.full(max(col.shape[0], 1024), NONE if name in ("handled", "resolved",
+                            "transfer_dl") else 0, col.dtype)
+            grown[: kept.shape[0]] = kept
+            setattr(self, name, grown)
+        self.size = int(rows.shape[0])
+
     def new_row(self) -> int:
         if self.size == self.place.shape[0]:
             for name in self.NAMES:
@@ -170,6 +181,22 @@ class IncidentBook:
         info.status, info.reopens, info.assignee = status, reopens, assignee
         info.severity, info.channel = first.severity, first.channel
         info.department, info.text = first.department, first.text
+
+    def expire(self, horizon_ms: int) -> int:
+        """Forget incidents whose latest step is older than ``horizon_ms`` (the retention
+        window: their events are gone from the stream too); returns how many."""
+        old = [key for key, steps in self.steps.items()
+               if max(s.ts_ms for s in steps) < horizon_ms]
+        if not old:
+            return 0
+        for key in old:
+            del self.steps[key]
+        keep = sorted(self.rows[key] for key in self.steps)
+        renumber = {row: i for i, row in enumerate(keep)}
+        self.rows = {key: renumber[row] for key, row in self.rows.items() if key in self.steps}
+        self.details = [self.details[row] for row in keep]
+        self.cols.keep(np.asarray(keep, np.int64))
+        return len(old)
 
     def breached(self, now_ms: int) -> npt.NDArray[np.bool_]:
         """Per row: a deadline passed before its action (or is past now without it)."""

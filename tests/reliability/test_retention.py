@@ -1,21 +1,18 @@
 """Memory is bounded by the retention window: what ``MetricsEngine.expire`` forgets.
 
-Known defect (strict xfail; it turns red once fixed, then drop the mark): ``expire``
-forgets ids and survey sessions older than the retention, but never incidents —
-``IncidentBook.steps`` keeps every step with its full ``IncidentEvent`` (up to 4 KB of
-text each) and the incident table keeps its row, forever, and every snapshot carries them.
-Measured on the simulator's load traffic: ~1.2 KB of Python objects per incident event.
+``expire`` forgets ids, survey sessions and incidents whose latest step is older than the
+retention (an incident keeps every step with its full ``IncidentEvent``, up to 4 KB of text
+each: ~1.2 KB of Python objects per incident event on the simulator's load traffic).
 """
 
 from __future__ import annotations
 
 import time
 
-import pytest
-
 from stream.config import load_config_text
 from stream.engine import MetricsEngine
 from stream.events import IncidentEvent, NpsEvent
+from stream.query import incident_views, metrics
 
 DAY_MS = 86_400_000
 CFG = load_config_text("[[locations]]\nid = 'a'\n")
@@ -37,7 +34,6 @@ def test_expire_forgets_old_ids_and_sessions():
     assert len(engine.sessions) == 1 and engine.ids.count == 1
 
 
-@pytest.mark.xfail(strict=True, reason="stream/engine.py expire() never forgets incidents")
 def test_expire_forgets_incidents_resolved_before_the_retention_window():
     now = int(time.time() * 1000)
     engine = MetricsEngine(CFG)
@@ -46,3 +42,5 @@ def test_expire_forgets_incidents_resolved_before_the_retention_window():
                         incident("new", "open", now - 3600_000)])
     engine.expire(now)
     assert list(engine.incidents.steps) == [k for k in engine.incidents.steps if k[1] == "new"]
+    assert [v.incident for v in incident_views(engine, "a", now)] == ["new"]
+    assert metrics(engine, "a", "7d", now).incidents.open == 1
