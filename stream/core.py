@@ -45,6 +45,7 @@ from stream.subjects import Subjects
 log = logging.getLogger("cxpulse.core")
 CONSUMER = "core"
 VOICE_CONSUMER = "core-voice"
+EXPIRE_EVERY_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -204,14 +205,14 @@ class Core:
                 continue
             if not msgs:
                 self.ready.set()
-                await self._housekeeping(idle=True)
+                await self._housekeeping()
                 continue
             self._busy += 1
             try:
                 await self._process_until_done(feed, msgs)
             finally:
                 self._busy -= 1
-            await self._housekeeping(idle=False)
+            await self._housekeeping()
 
     def _decode(self, feed: Feed, msg: Msg,
                 now_ms: int) -> tuple[str, str, tuple[InputEvent, int] | Rejection]:
@@ -291,7 +292,7 @@ class Core:
         await publish_dead_letter(self.js, self.subjects, source, subject, headers,
                                   msg.data, rejection, msg_id=f"dlq-{feed.name}-{seq}")
 
-    async def _housekeeping(self, idle: bool) -> None:
+    async def _housekeeping(self) -> None:
         now = time.monotonic()
         due = (now - self._last_snapshot >= self.cfg.core.snapshot_interval_s and
                self._since_snapshot > 0)
@@ -300,7 +301,7 @@ class Core:
             # capture now, between batches; encode and upload while consuming goes on (an
             # inline upload stalled ingest for seconds once the state was large)
             self._snapshot_task = asyncio.create_task(self._store_in_background(self._capture()))
-        if idle and now - self._last_expire > 3600:
+        if now - self._last_expire > EXPIRE_EVERY_S:  # hourly, idle or not: memory stays bounded
             self._last_expire = now
             self.engine.expire(int(self.clock() * 1000))
 
