@@ -1,12 +1,22 @@
-"""Batched short-time power spectra and a half-band decimator, as numba kernels.
+"""Half-band decimation and batched short-time power spectra, as numba kernels.
 
-numba has no FFT, so this is a radix-2 real FFT (an N/2-point complex FFT plus the
-usual split) whose innermost loop runs over *frames*: a chunk of frames is transformed
-together, and every butterfly is a contiguous, SIMD-friendly loop. Tables (bit reversal,
-twiddles, window) are computed once per ``PowerSpectrum``.
+Decimation (16 -> 8 kHz): the 31-tap half-band has 8 symmetric pairs of non-zero taps
+plus the centre, so the stream is split once into its even and odd samples and every
+output costs 8 adds and 9 multiply-adds in one SIMD loop (the pair count is a literal, so
+LLVM unrolls it and vectorises over outputs).
+
+numba has no FFT, so spectra come from a radix-2 real FFT (an N/2-point complex FFT plus
+the usual split) batched across frames: the windowed frames are laid out *lane-major*
+(row = FFT index, lane = frame) in flat arrays, and every butterfly pass is one long
+contiguous loop over a block of rows x lanes. The twiddles are stored expanded (each one
+repeated per lane) so that loop needs no per-row setup; stages 2 and 4 (twiddles 1 and
+-j) are one multiply-free radix-4 pass, the rest are fused in pairs. Tables are built
+once per (FFT size, lane count) and shared.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -14,60 +24,59 @@ from numba import njit
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
+HALFBAND_TAPS = 31
+LANE_WIDTHS = (8, 16, 32)  # frames per FFT batch, padded up to one of these
+MAX_LANES = LANE_WIDTHS[-1]
 
 
-def halfband_taps(n_taps: int = 31, beta: float = 7.0) -> F32:
-    """Kaiser-windowed half-band low-pass (cutoff fs/4); odd taps off centre are zero."""
-    t = np.arange(n_taps) - (n_taps - 1) // 2
-    h = 0.5 * np.sinc(0.5 * t) * np.kaiser(n_taps, beta)
+def halfband_taps(beta: float = 7.0) -> F32:
+    """Kaiser-windowed 31-tap half-band low-pass (cutoff fs/4); odd taps off centre are zero."""
+    t = np.arange(HALFBAND_TAPS) - (HALFBAND_TAPS - 1) // 2
+    h = 0.5 * np.sinc(0.5 * t) * np.kaiser(HALFBAND_TAPS, beta)
     return (h / h.sum()).astype(np.float32)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def decimate_into(buf16: F32, taps: F32, out: F32, offset: int) -> int:
-    """Half-band decimation by 2 of ``buf16`` into ``out[offset:]``; returns the count.
+def deinterleave(x: F32, even: F32, odd: F32) -> None:
+    """``even[i] = x[2i]``, ``odd[i] = x[2i + 1]`` for ``i < len(x) // 2`` (views in, views out)."""
+    for i in range(x.shape[0] // 2):
+        even[i] = x[2 * i]
+        odd[i] = x[2 * i + 1]
 
-    ``out[offset + m] = sum_k taps[k] * buf16[2m + n_taps - 1 - k]``: ``buf16`` starts with
-    ``n_taps - 1`` samples of history. Per block of 256 outputs the even and odd phases are
-    split into small contiguous arrays; with half-band taps (odd taps zero except the
-    centre) each output then costs ``n_taps // 2 + 2`` multiply-adds in SIMD loops whose
-    indices are all ``m + j`` (no negative-index checks).
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def halfband(even: F32, odd: F32, taps: F32, out: F32) -> None:
+    """``out[m] = sum_k taps[k] * x[2m + k]`` for the 31-tap half-band, from x's two phases.
+
+    ``even``/``odd`` hold ``x[2i]``/``x[2i + 1]``; they need ``len(out) + 15`` and
+    ``len(out) + 7`` samples. Taps are symmetric, so ``taps[2j]`` multiplies the pair
+    ``even[m + j] + even[m + 15 - j]``.
     """
-    n_taps = taps.shape[0]
-    half = (n_taps - 1) // 2
-    n_out = (buf16.shape[0] - n_taps + 2) // 2
-    if n_out <= 0:
-        return 0
-    n_even = n_out + half + 1
-    even = np.zeros(n_even, np.float32)
-    odd = np.zeros(n_even, np.float32)
-    n_pairs = min(n_even, buf16.shape[0] // 2)
-    for i in range(n_pairs):
-        even[i] = buf16[2 * i]
-    for i in range(n_pairs):
-        odd[i] = buf16[2 * i + 1]
-    if n_pairs < n_even and 2 * n_pairs < buf16.shape[0]:
-        even[n_pairs] = buf16[2 * n_pairs]
-    centre = taps[half]
-    c_off = (half - 1) // 2
-    for b0 in range(0, n_out, 256):  # blocks keep the working set in L1
-        nb = min(256, n_out - b0)
-        dst = out[offset + b0 : offset + b0 + nb]  # views: indices below are m + j >= 0
-        src_odd = odd[b0 + c_off :]
-        src_even = even[b0:]
-        for m in range(nb):
-            dst[m] = centre * src_odd[m]
-        for j in range(half + 1):
-            h = taps[n_taps - 1 - 2 * j]
-            for m in range(nb):
-                dst[m] += h * src_even[m + j]
-    return n_out
+    c = taps[15]
+    for m in range(out.shape[0]):
+        acc = c * odd[m + 7]
+        for j in range(8):  # literal trip count: unrolled, SIMD over m
+            acc += taps[2 * j] * (even[m + j] + even[m + 15 - j])
+        out[m] = acc
 
 
-@njit(cache=True)
-def simd_lanes(n_frames: int) -> int:
-    """Frames padded up to a multiple of 8 (AVX width) once there are at least 8."""
-    return n_frames if n_frames < 8 else (n_frames + 7) // 8 * 8
+def decimate2(buf16: F32, taps: F32) -> F32:
+    """Half-band decimation by 2 of a whole buffer (30 samples of history first).
+
+    ``out[m] = sum_k taps[k] * buf16[2m + 30 - k]``; ``taps`` from ``halfband_taps``.
+    """
+    if len(taps) != HALFBAND_TAPS:
+        raise ValueError("decimate2 takes the 31-tap half-band of halfband_taps()")
+    x = np.ascontiguousarray(buf16, np.float32)
+    n_out = max(0, (len(x) - HALFBAND_TAPS + 2) // 2)
+    even = np.empty((len(x) + 1) // 2, np.float32)
+    odd = np.empty(len(x) // 2 + 1, np.float32)
+    deinterleave(x, even, odd)
+    if len(x) % 2:
+        even[-1] = x[-1]
+    out = np.empty(n_out, np.float32)
+    halfband(even, odd, np.ascontiguousarray(taps, np.float32), out)
+    return out
 
 
 def _bit_reverse(n: int) -> I64:
@@ -75,124 +84,191 @@ def _bit_reverse(n: int) -> I64:
     return np.array([int(format(i, f"0{bits}b")[::-1], 2) if bits else 0 for i in range(n)], np.int64)
 
 
-@njit(cache=True, fastmath=True, error_model="numpy")
-def _gather(x: F32, start: int, hop: int, win: F32, rev: I64, re: F32, im: F32,
-            n_frames: int) -> None:
-    """Windowed frames into bit-reversed (re, im) rows, frames along the rows.
+def twiddles(m: int, lanes: int) -> tuple[F32, F32]:
+    """Twiddles of the passes after the radix-4 one, in kernel order, each repeated ``lanes`` times.
 
-    ``x`` is first laid out as ``blocks[j, b] = x[start + b*hop + j]`` so that sample ``i`` of
-    every frame is one contiguous row slice (needs ``len(win) <= 2 * hop``). Lanes past
-    ``n_frames`` (padding to a SIMD-friendly width) are zeros.
+    Per fused pair at span ``size`` (8, 32, ...): ``W1[k]``, ``Wa[k]``, ``Wb[k]`` for
+    ``k < size / 2``; then, if one stage is left (span ``m``), ``W[k]`` for ``k < m / 2``.
     """
-    lanes = re.shape[1]
-    rows = min(hop, win.shape[0])  # a window shorter than the hop needs only its rows
-    blocks = np.zeros((rows, lanes + 1), np.float32)
-    n_blocks = n_frames + 1
-    for b in range(n_blocks):
-        seg = x[start + b * hop : start + b * hop + rows]
-        for j in range(seg.shape[0]):
-            blocks[j, b] = seg[j]
-    for i in range(win.shape[0] // 2):
-        r = rev[i]
-        i0 = 2 * i
-        src0 = blocks[i0 % rows, i0 // rows :]
-        src1 = blocks[(i0 + 1) % rows, (i0 + 1) // rows :]
-        w0 = win[i0]
-        w1 = win[i0 + 1]
-        dst_re = re[r]
-        dst_im = im[r]
-        for f in range(lanes):
-            dst_re[f] = src0[f] * w0
-            dst_im[f] = src1[f] * w1
-
-
-@njit(cache=True, fastmath=True, error_model="numpy")
-def _stage(re: F32, im: F32, twr: F32, twi: F32, size: int) -> None:
-    """One radix-2 decimation-in-time stage of butterfly span ``size``."""
-    m, lanes = re.shape
-    half = size // 2
-    step = m // size
-    for s in range(0, m, size):
-        for k in range(half):
-            wr, wi = twr[k * step], twi[k * step]
-            a, b = s + k, s + k + half
-            for f in range(lanes):
-                xr = re[b, f] * wr - im[b, f] * wi
-                xi = re[b, f] * wi + im[b, f] * wr
-                re[b, f] = re[a, f] - xr
-                im[b, f] = im[a, f] - xi
-                re[a, f] += xr
-                im[a, f] += xi
-
-
-@njit(cache=True, fastmath=True, error_model="numpy")
-def _stage_pair(re: F32, im: F32, twr: F32, twi: F32, size: int) -> None:
-    """Stages ``size`` and ``2*size`` fused (radix-2^2): four rows per pass through memory."""
-    m, lanes = re.shape
-    h = size // 2
-    s1, s2 = m // size, m // (2 * size)
-    for s in range(0, m, 2 * size):
-        for k in range(h):
-            w1r, w1i = twr[k * s1], twi[k * s1]
-            war, wai = twr[k * s2], twi[k * s2]
-            wbr, wbi = twr[(k + h) * s2], twi[(k + h) * s2]
-            a, b, c, d = s + k, s + k + h, s + k + size, s + k + size + h
-            for f in range(lanes):
-                tr = re[b, f] * w1r - im[b, f] * w1i
-                ti = re[b, f] * w1i + im[b, f] * w1r
-                ar, ai, br, bi = re[a, f] + tr, im[a, f] + ti, re[a, f] - tr, im[a, f] - ti
-                tr = re[d, f] * w1r - im[d, f] * w1i
-                ti = re[d, f] * w1i + im[d, f] * w1r
-                cr, ci, dr, di = re[c, f] + tr, im[c, f] + ti, re[c, f] - tr, im[c, f] - ti
-                tr, ti = cr * war - ci * wai, cr * wai + ci * war
-                re[a, f], im[a, f], re[c, f], im[c, f] = ar + tr, ai + ti, ar - tr, ai - ti
-                tr, ti = dr * wbr - di * wbi, dr * wbi + di * wbr
-                re[b, f], im[b, f], re[d, f], im[d, f] = br + tr, bi + ti, br - tr, bi - ti
-
-
-@njit(cache=True, fastmath=True, error_model="numpy")
-def _butterflies(re: F32, im: F32, twr: F32, twi: F32) -> None:
-    """In-place radix-2 DIT FFT of every column (input bit-reversed), stages fused in pairs."""
-    m = re.shape[0]
-    size = 2
-    n_stages = 0
-    while (1 << n_stages) < m:
-        n_stages += 1
-    if n_stages % 2:
-        _stage(re, im, twr, twi, 2)
-        size = 4
-    while size <= m // 2:
-        _stage_pair(re, im, twr, twi, size)
+    w = np.exp(-2j * np.pi * np.arange(m) / m)
+    parts = []
+    size = 8
+    while 2 * size <= m:
+        k = np.arange(size // 2)
+        parts += [w[k * (m // size)], w[k * (m // (2 * size))], w[(k + size // 2) * (m // (2 * size))]]
         size *= 4
+    if size == m:
+        parts.append(w[: m // 2])
+    tw = np.repeat(np.concatenate(parts) if parts else np.zeros(0, complex), lanes)
+    return tw.real.astype(np.float32), tw.imag.astype(np.float32)
+
+
+@lru_cache(maxsize=8)
+def fft_tables(fft_size: int) -> tuple[F32, I64, I64]:
+    """Shared read-only tables for ``fft_size``: one float32 array and two int64 arrays.
+
+    floats: Hann window (N), split twiddles cos/sin(-pi k / m) (m each), then the expanded
+    twiddles (re, im) for every width of ``LANE_WIDTHS``; ints: the bit reversal of m; the
+    offsets of the expanded twiddles per width (re at ``off``, im at ``off + size``; size
+    last).
+    """
+    if fft_size & (fft_size - 1) or fft_size < 8:
+        raise ValueError("fft_size must be a power of two >= 8")
+    m = fft_size // 2
+    k = np.arange(m)
+    parts = [np.hanning(fft_size + 2)[1:-1], np.cos(-np.pi * k / m), np.sin(-np.pi * k / m)]
+    offsets = []
+    pos = fft_size + 2 * m
+    for lanes in LANE_WIDTHS:
+        twr, twi = twiddles(m, lanes)
+        offsets.append(pos)
+        parts += [twr, twi]
+        pos += 2 * len(twr)
+    offsets.append(len(twr) // MAX_LANES)  # expanded rows per lane width
+    floats = np.concatenate(parts).astype(np.float32)
+    floats.flags.writeable = False
+    return floats, _bit_reverse(m), np.array(offsets, np.int64)
+
+
+@njit(cache=True)
+def batch_lanes(n_frames: int) -> int:
+    """The narrowest lane width of ``LANE_WIDTHS`` that holds ``n_frames`` (<= 32)."""
+    return 8 if n_frames <= 8 else (16 if n_frames <= 16 else 32)
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _power_frames(x: F32, start: int, hop: int, win: F32, rev: I64, twr: F32, twi: F32,
-                  ur: F32, ui: F32, lo: int, hi: int, re: F32, im: F32, out: F32) -> None:
-    """Power spectra (bins ``lo..hi-1``) of frames ``x[start + f*hop : ... + len(win)]``.
+def _gather(x: F32, start: int, hop: int, n_frames: int, win: F32, rev: I64, re: F32, im: F32,
+            lanes: int) -> None:
+    """Windowed frames ``x[start + f*hop ...]`` into bit-reversed rows of (re, im), lane = frame.
 
-    ``re``/``im`` are (N/2, lanes >= n_frames) scratch, lanes padded to a multiple of the
-    SIMD width; ``out`` is (n_frames, hi - lo): one contiguous spectrum per frame, as the
-    per-frame scoring wants it.
+    Even samples are the real parts, odd ones the imaginary parts (the real-FFT packing);
+    lanes past ``n_frames`` are zeroed.
     """
-    n_frames = out.shape[0]
-    m = win.shape[0] // 2
-    _gather(x, start, hop, win, rev, re, im, n_frames)
-    _butterflies(re, im, twr, twi)
+    for i in range(win.shape[0] // 2):
+        r = rev[i] * lanes
+        dst_re, dst_im = re[r : r + lanes], im[r : r + lanes]
+        w0, w1 = win[2 * i], win[2 * i + 1]
+        src = x[start + 2 * i :]
+        for f in range(n_frames):
+            dst_re[f] = w0 * src[f * hop]
+            dst_im[f] = w1 * src[f * hop + 1]
+        for f in range(n_frames, lanes):
+            dst_re[f] = 0.0
+            dst_im[f] = 0.0
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _radix4_trivial(re: F32, im: F32, m: int, lanes: int) -> None:
+    """Stages 2 and 4 of the DIT FFT in one pass: their twiddles are 1 and -j."""
+    n = lanes
+    for s in range(0, m * lanes, 4 * n):
+        ra, rb, rc, rd = re[s : s + n], re[s + n : s + 2 * n], re[s + 2 * n : s + 3 * n], re[s + 3 * n : s + 4 * n]
+        ia, ib, ic, id_ = im[s : s + n], im[s + n : s + 2 * n], im[s + 2 * n : s + 3 * n], im[s + 3 * n : s + 4 * n]
+        for j in range(n):
+            ar, ai, br, bi = ra[j] + rb[j], ia[j] + ib[j], ra[j] - rb[j], ia[j] - ib[j]
+            cr, ci, dr, di = rc[j] + rd[j], ic[j] + id_[j], rc[j] - rd[j], ic[j] - id_[j]
+            ra[j], ia[j], rc[j], ic[j] = ar + cr, ai + ci, ar - cr, ai - ci
+            rb[j], ib[j], rd[j], id_[j] = br + di, bi - dr, br - di, bi + dr
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _pair(re: F32, im: F32, twr: F32, twi: F32, m: int, lanes: int, size: int) -> None:
+    """Stages ``size`` and ``2*size`` fused (radix-2^2); ``twr``/``twi``: this pass's W1, Wa, Wb."""
+    n = size // 2 * lanes
+    w1r, w1i, war, wai = twr[:n], twi[:n], twr[n : 2 * n], twi[n : 2 * n]
+    wbr, wbi = twr[2 * n : 3 * n], twi[2 * n : 3 * n]
+    for s in range(0, m * lanes, 4 * n):
+        ra, rb, rc, rd = re[s : s + n], re[s + n : s + 2 * n], re[s + 2 * n : s + 3 * n], re[s + 3 * n : s + 4 * n]
+        ia, ib, ic, id_ = im[s : s + n], im[s + n : s + 2 * n], im[s + 2 * n : s + 3 * n], im[s + 3 * n : s + 4 * n]
+        for j in range(n):
+            tr = rb[j] * w1r[j] - ib[j] * w1i[j]
+            ti = rb[j] * w1i[j] + ib[j] * w1r[j]
+            ar, ai, br, bi = ra[j] + tr, ia[j] + ti, ra[j] - tr, ia[j] - ti
+            tr = rd[j] * w1r[j] - id_[j] * w1i[j]
+            ti = rd[j] * w1i[j] + id_[j] * w1r[j]
+            cr, ci, dr, di = rc[j] + tr, ic[j] + ti, rc[j] - tr, ic[j] - ti
+            tr, ti = cr * war[j] - ci * wai[j], cr * wai[j] + ci * war[j]
+            ra[j], ia[j], rc[j], ic[j] = ar + tr, ai + ti, ar - tr, ai - ti
+            tr, ti = dr * wbr[j] - di * wbi[j], dr * wbi[j] + di * wbr[j]
+            rb[j], ib[j], rd[j], id_[j] = br + tr, bi + ti, br - tr, bi - ti
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _last_stage(re: F32, im: F32, twr: F32, twi: F32, m: int, lanes: int) -> None:
+    """The final radix-2 stage (span ``m``) when the stage count after radix-4 is odd."""
+    n = m // 2 * lanes
+    ra, rb, ia, ib = re[:n], re[n : 2 * n], im[:n], im[n : 2 * n]
+    for j in range(n):
+        xr = rb[j] * twr[j] - ib[j] * twi[j]
+        xi = rb[j] * twi[j] + ib[j] * twr[j]
+        rb[j] = ra[j] - xr
+        ib[j] = ia[j] - xi
+        ra[j] += xr
+        ia[j] += xi
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def fft_lanes(re: F32, im: F32, twr: F32, twi: F32, m: int, lanes: int) -> None:
+    """In-place m-point complex DIT FFT of every lane (input bit-reversed, output natural)."""
+    _radix4_trivial(re, im, m, lanes)
+    size, t = 8, 0
+    while 2 * size <= m:
+        n = 3 * (size // 2) * lanes
+        _pair(re, im, twr[t : t + n], twi[t : t + n], m, lanes, size)
+        t += n
+        size *= 4
+    if size == m:
+        _last_stage(re, im, twr[t:], twi[t:], m, lanes)
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def split_power(re: F32, im: F32, ur: F32, ui: F32, lo: int, hi: int, lanes: int, n_frames: int,
+                scratch: F32, out: F32, eps: float) -> None:
+    """Real-FFT split: power of bins ``lo..hi-1`` plus ``eps``, one row per frame in ``out``.
+
+    The split runs over lanes into ``scratch`` (bins x lanes); one transposing copy then
+    gives ``out[f, k - lo]`` (the scoring runs along the bins of one frame).
+    """
+    m = ur.shape[0]
     for k in range(lo, hi):
         k2 = (m - k) % m
-        c = ur[k]
-        s_ = ui[k]
-        rk, ik, rk2, ik2 = re[k], im[k], re[k2], im[k2]
-        col = k - lo
-        for f in range(n_frames):
+        c, s_ = ur[k], ui[k]
+        rk, ik = re[k * lanes : (k + 1) * lanes], im[k * lanes : (k + 1) * lanes]
+        rk2, ik2 = re[k2 * lanes : (k2 + 1) * lanes], im[k2 * lanes : (k2 + 1) * lanes]
+        dst = scratch[(k - lo) * lanes : (k - lo + 1) * lanes]
+        for f in range(lanes):
             er = rk[f] + rk2[f]
             ei = ik[f] - ik2[f]
             orr = ik[f] + ik2[f]
             oi = rk2[f] - rk[f]
             tr = orr * c - oi * s_
             ti = orr * s_ + oi * c
-            out[f, col] = 0.25 * ((er + tr) ** 2 + (ei + ti) ** 2)
+            dst[f] = 0.25 * ((er + tr) ** 2 + (ei + ti) ** 2) + eps
+    for k in range(hi - lo):
+        src = scratch[k * lanes : (k + 1) * lanes]
+        for f in range(n_frames):
+            out[f, k] = src[f]
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def power_frames(x: F32, start: int, hop: int, floats: F32, rev: I64, offsets: I64, lo: int, hi: int,
+                 re: F32, im: F32, scratch: F32, out: F32, eps: float) -> None:
+    """Power spectra of ``out.shape[0]`` (<= 32) frames ``x[start + f*hop : ... + N]`` into ``out``.
+
+    ``floats``/``rev``/``offsets`` from ``fft_tables``; ``re``/``im`` (m x 32) and
+    ``scratch`` ((hi - lo) x 32) are work space.
+    """
+    n_frames = out.shape[0]
+    m = rev.shape[0]
+    lanes = batch_lanes(n_frames)
+    w = 0 if lanes == 8 else (1 if lanes == 16 else 2)
+    n_tw = offsets[3] * lanes
+    twr = floats[offsets[w] : offsets[w] + n_tw]
+    twi = floats[offsets[w] + n_tw : offsets[w] + 2 * n_tw]
+    _gather(x, start, hop, n_frames, floats[: 2 * m], rev, re, im, lanes)
+    fft_lanes(re, im, twr, twi, m, lanes)
+    split_power(re, im, floats[2 * m : 3 * m], floats[3 * m : 4 * m], lo, hi, lanes, n_frames,
+                scratch, out, eps)
 
 
 class PowerSpectrum:
@@ -202,20 +278,11 @@ class PowerSpectrum:
     """
 
     def __init__(self, fft_size: int, lo_bin: int, hi_bin: int) -> None:
-        if fft_size & (fft_size - 1) or fft_size < 8:
-            raise ValueError("fft_size must be a power of two >= 8")
         if not 0 <= lo_bin < hi_bin <= fft_size // 2:
             raise ValueError("need 0 <= lo_bin < hi_bin <= fft_size // 2")
-        m = fft_size // 2
         self.fft_size, self.lo_bin, self.hi_bin = fft_size, lo_bin, hi_bin
-        self.window = np.hanning(fft_size + 2)[1:-1].astype(np.float32)
-        self._rev = _bit_reverse(m)
-        k = np.arange(m)
-        self._twr = np.cos(-2 * np.pi * k / m).astype(np.float32)
-        self._twi = np.sin(-2 * np.pi * k / m).astype(np.float32)
-        kk = np.arange(m)
-        self._ur = np.cos(-np.pi * kk / m).astype(np.float32)
-        self._ui = np.sin(-np.pi * kk / m).astype(np.float32)
+        self._floats, self._rev, self._offsets = fft_tables(fft_size)
+        self.window = self._floats[:fft_size]
 
     @property
     def n_bins(self) -> int:
@@ -224,23 +291,13 @@ class PowerSpectrum:
     def frames(self, x: F32, start: int, hop: int, n_frames: int) -> F32:
         """Power spectra, shape (n_frames, n_bins), of frames starting at ``start + f*hop``."""
         out = np.empty((n_frames, self.n_bins), np.float32)
-        if n_frames == 0:
-            return out
-        if start < 0 or start + (n_frames - 1) * hop + self.fft_size > len(x):
+        if n_frames and (start < 0 or start + (n_frames - 1) * hop + self.fft_size > len(x)):
             raise ValueError("frames run past the signal")
-        if self.fft_size > 2 * hop:
-            raise ValueError("fft_size may be at most twice the hop")
+        x = np.ascontiguousarray(x, np.float32)
         m = self.fft_size // 2
-        lanes = simd_lanes(n_frames)
-        re = np.empty((m, lanes), np.float32)
-        im = np.empty((m, lanes), np.float32)
-        _power_frames(np.ascontiguousarray(x, np.float32), start, hop, self.window, self._rev,
-                      self._twr, self._twi, self._ur, self._ui, self.lo_bin, self.hi_bin, re, im, out)
+        re, im = np.empty(m * MAX_LANES, np.float32), np.empty(m * MAX_LANES, np.float32)
+        scratch = np.empty(self.n_bins * MAX_LANES, np.float32)
+        for f0 in range(0, n_frames, MAX_LANES):
+            power_frames(x, start + f0 * hop, hop, self._floats, self._rev, self._offsets, self.lo_bin,
+                         self.hi_bin, re, im, scratch, out[f0 : f0 + MAX_LANES], 0.0)
         return out
-
-
-def decimate2(buf16: F32, taps: F32) -> F32:
-    """Half-band decimation by 2 of a whole buffer (history first); see ``decimate_into``."""
-    out = np.empty(max(0, (len(buf16) - len(taps) + 2) // 2), np.float32)
-    n = decimate_into(np.ascontiguousarray(buf16, np.float32), taps, out, 0)
-    return out[:n]

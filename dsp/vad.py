@@ -33,19 +33,30 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
-from dsp.spectrum import PowerSpectrum, _power_frames, decimate_into, halfband_taps, simd_lanes
+from dsp.spectrum import (
+    HALFBAND_TAPS,
+    MAX_LANES,
+    deinterleave,
+    fft_tables,
+    halfband,
+    halfband_taps,
+    power_frames,
+)
 
 F32 = npt.NDArray[np.float32]
 SAMPLE_RATE_HZ = 16000
 VAD_RATE_HZ = 8000
 FRAME_MS = 10
 FRAME_SAMPLES = SAMPLE_RATE_HZ * FRAME_MS // 1000
-BLOCK_SPECTRA = 32  # spectra per FFT batch: keeps the scratch in L1
+_PIECE = 20480  # 16 kHz samples per internal step (32 spectra at the default hop)
+_HIST16 = 32  # room for the decimator's 16 kHz history (29-30 samples)
+_N_PARAMS = 24
 
 # float state slots
 _Q50, _Q16, _MAD, _SP = 0, 1, 2, 3
 # int state slots
-_SEEN, _SPEECH, _HANG, _RING, _SKIP, _FRAMES, _EMITTED = 0, 1, 2, 3, 4, 5, 6
+_SEEN, _SPEECH, _HANG, _NH16, _SKIP, _FRAMES, _NP8 = 0, 1, 2, 3, 4, 5, 6
+_N_ISTATE = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,30 +112,26 @@ def _excess_db(ratio: F32, gain_db: float) -> float:
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _score_spectrum(src: F32, ring: F32, floor: F32, smooth: F32, ratio: F32,
-                    istate: npt.NDArray[np.int64], params: F32) -> float:
-    """Push one spectrum into the smoothing ring; score the centred smoothed spectrum.
+def _score_spectrum(spec: F32, f: int, floor: F32, smooth: F32, ratio: F32, seen: int,
+                    params: F32) -> float:
+    """Score spectrum ``f`` of a batch: the centred mean of rows ``f .. f + n_ring - 1``.
 
-    Score: mean over bins of the dB excess over (floor + gain_snr_db), floored at 0; the
-    per-bin floor then moves one quantile-tracker step.
+    ``spec`` rows are the previous ``n_ring - 1`` spectra, then the batch. Score: mean over
+    bins of the dB excess over (floor + gain_snr_db), floored at 0; the per-bin floor then
+    moves one quantile-tracker step.
     """
-    n_ring, n_bins = ring.shape
-    pos = istate[_RING]
-    dst = ring[pos]
+    n_bins = floor.shape[0]
+    n_ring = spec.shape[0] - MAX_LANES + 1
+    row = spec[f]
     for k in range(n_bins):
-        dst[k] = src[k] + np.float32(1e-10)
-    istate[_RING] = (pos + 1) % n_ring
-    seen = istate[_SEEN]
-    istate[_SEEN] = seen + 1
+        smooth[k] = row[k]
+    for r in range(1, n_ring):
+        row = spec[f + r]
+        for k in range(n_bins):
+            smooth[k] += row[k]
     warm = seen >= params[4]
     up = params[13] if warm else params[15]
     down = params[14] if warm else params[16]
-    for k in range(n_bins):
-        smooth[k] = np.float32(0.0)
-    for r in range(n_ring):
-        row = ring[r]
-        for k in range(n_bins):
-            smooth[k] += row[k]
     inv = np.float32(1.0 / min(seen + 1, n_ring))
     if seen == 0:
         for k in range(n_bins):
@@ -187,79 +194,139 @@ def _decide(x: float, fstate: npt.NDArray[np.float64], istate: npt.NDArray[np.in
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _spectra_and_decisions(x8: F32, n8: int, skip: int, consts: F32, rev: npt.NDArray[np.int64],
-                           dims: npt.NDArray[np.int64], state: F32,
-                           fstate: npt.NDArray[np.float64], istate: npt.NDArray[np.int64],
-                           params: F32, score_out: F32, speech_out: npt.NDArray[np.bool_]) -> int:
-    """FFT the complete windows of ``x8`` in SIMD batches, score and decide each frame."""
-    n_fft, lo, hi, hop_frames, n_ring = dims[0], dims[1], dims[2], dims[3], dims[4]
-    m = n_fft // 2
-    hop8 = hop_frames * FRAME_SAMPLES // 2
-    win, twr, twi, ur, ui = (consts[:n_fft], consts[n_fft : n_fft + m], consts[n_fft + m : n_fft + 2 * m],
-                             consts[n_fft + 2 * m : n_fft + 3 * m], consts[n_fft + 3 * m : n_fft + 4 * m])
-    ring, floor = state[:n_ring], state[n_ring]
-    n_spec = (n8 - skip - n_fft) // hop8 + 1 if n8 >= n_fft + skip else 0
-    smooth = np.empty(hi - lo, np.float32)
-    ratio = np.empty(hi - lo, np.float32)
-    n_frames = 0
-    for b0 in range(0, n_spec, BLOCK_SPECTRA):
-        nb = min(BLOCK_SPECTRA, n_spec - b0)
-        lanes = simd_lanes(nb)
-        re = np.empty((m, lanes), np.float32)
-        im = np.empty((m, lanes), np.float32)
-        spec = np.empty((nb, hi - lo), np.float32)
-        _power_frames(x8, skip + b0 * hop8, hop8, win, rev, twr, twi, ur, ui, lo, hi, re, im, spec)
-        for f in range(nb):
-            ready = istate[_SEEN] >= n_ring // 2
-            score = _score_spectrum(spec[f], ring, floor, smooth, ratio, istate, params)
-            if ready:
-                for _ in range(hop_frames):
-                    score_out[n_frames] = score
-                    speech_out[n_frames] = _decide(score, fstate, istate, params)
-                    n_frames += 1
-    next_start = skip + n_spec * hop8
-    istate[_SKIP] = next_start - min(next_start, n8)
-    return min(next_start, n8)
+def _decimate_piece(x16: F32, hist16: F32, taps: F32, istate: npt.NDArray[np.int64], even: F32,
+                    odd: F32, x8: F32) -> int:
+    """Half-band decimate (16 kHz history + ``x16``) onto ``x8[istate[_NP8]:]``; returns the new x8 length.
+
+    The history (the last 29-30 samples, whose outputs need samples not seen yet) keeps the
+    sample parity, so any chunking decimates exactly like the whole stream.
+    """
+    nh, n = istate[_NH16], x16.shape[0]
+    total = nh + n
+    for i in range(nh):
+        if i % 2:
+            odd[i // 2] = hist16[i]
+        else:
+            even[i // 2] = hist16[i]
+    src, base = x16, nh // 2
+    if nh % 2:
+        odd[base] = x16[0]
+        src, base = x16[1:], base + 1
+    half = src.shape[0] // 2
+    deinterleave(src, even[base : base + half], odd[base : base + half])
+    if src.shape[0] % 2:
+        even[base + half] = src[src.shape[0] - 1]
+    n_dec = max(0, (total - HALFBAND_TAPS + 2) // 2)
+    for i in range(total - 2 * n_dec):  # the new history, read back from the two phases
+        j = 2 * n_dec + i
+        hist16[i] = odd[j // 2] if j % 2 else even[j // 2]
+    istate[_NH16] = total - 2 * n_dec
+    np8 = istate[_NP8]
+    halfband(even, odd, taps, x8[np8 : np8 + n_dec])
+    return np8 + n_dec
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _vad_chunk(x16: F32, hist16: F32, pend8: F32, consts: F32, rev: npt.NDArray[np.int64],
-               dims: npt.NDArray[np.int64], state: F32, fstate: npt.NDArray[np.float64],
-               istate: npt.NDArray[np.int64], params: F32) -> tuple:
-    """Decimate, transform, score and decide one chunk (one dispatch per chunk).
+def _spectra_and_decisions(x8: F32, n8: int, state: F32, istate: npt.NDArray[np.int64],
+                           fstate: npt.NDArray[np.float64], consts: F32, ints: npt.NDArray[np.int64],
+                           work: tuple, score_out: F32, speech_out: npt.NDArray[np.bool_], n_out: int) -> int:
+    """FFT the complete windows of ``x8`` in batches, score and decide each; keep the rest."""
+    n_fft, lo, hi, hop_frames, n_ring = ints[0], ints[1], ints[2], ints[3], ints[4]
+    n_bins = hi - lo
+    hop8 = hop_frames * FRAME_SAMPLES // 2
+    params, floats = consts[:_N_PARAMS], consts[_N_PARAMS + HALFBAND_TAPS :]
+    offsets, rev = ints[8:12], ints[12 : 12 + n_fft // 2]
+    floor = state[:n_bins]
+    history = state[n_bins : n_bins * n_ring].reshape((n_ring - 1, n_bins))
+    pend8 = state[n_bins * n_ring + _HIST16 :]
+    re, im, scratch, spec, smooth, ratio = work
+    skip = istate[_SKIP]
+    n_spec = (n8 - skip - n_fft) // hop8 + 1 if n8 >= n_fft + skip else 0
+    for b0 in range(0, n_spec, MAX_LANES):
+        nb = min(MAX_LANES, n_spec - b0)
+        spec[: n_ring - 1] = history
+        power_frames(x8, skip + b0 * hop8, hop8, floats, rev, offsets, lo, hi, re, im, scratch,
+                     spec[n_ring - 1 : n_ring - 1 + nb], 1e-10)
+        for f in range(nb):
+            seen = istate[_SEEN]
+            score = _score_spectrum(spec, f, floor, smooth, ratio, seen, params)
+            istate[_SEEN] = seen + 1
+            if seen >= n_ring // 2:
+                if n_out + hop_frames > score_out.shape[0]:
+                    raise ValueError("VAD output buffer too small")
+                for _ in range(hop_frames):
+                    score_out[n_out] = score
+                    speech_out[n_out] = _decide(score, fstate, istate, params)
+                    n_out += 1
+        history[:] = spec[nb : nb + n_ring - 1]
+    next_start = skip + n_spec * hop8
+    keep = min(next_start, n8)
+    istate[_SKIP] = next_start - keep
+    pend8[: n8 - keep] = x8[keep:n8]
+    istate[_NP8] = n8 - keep
+    return n_out
 
-    Returns (scores, decisions, new 16 kHz history, new pending 8 kHz samples).
+
+@njit(cache=True, fastmath=True, error_model="numpy")
+def _vad_chunk(x16: F32, state: F32, istate: npt.NDArray[np.int64], fstate: npt.NDArray[np.float64],
+               consts: F32, ints: npt.NDArray[np.int64], score_out: F32,
+               speech_out: npt.NDArray[np.bool_]) -> int:
+    """Decimate, transform, score and decide one chunk (one dispatch per chunk); returns the
+    number of frames written to ``score_out``/``speech_out``.
+
+    Long chunks go through in pieces of ``_PIECE`` samples, so the work space stays small.
     """
-    n_taps = dims[5]
-    taps = consts[consts.shape[0] - n_taps :]
-    buf16 = np.empty(hist16.shape[0] + x16.shape[0], np.float32)
-    buf16[: hist16.shape[0]] = hist16
-    buf16[hist16.shape[0] :] = x16
-    x8 = np.empty(pend8.shape[0] + buf16.shape[0] // 2 + 1, np.float32)
-    x8[: pend8.shape[0]] = pend8
-    n_dec = decimate_into(buf16, taps, x8, pend8.shape[0])
-    n8 = pend8.shape[0] + n_dec
-    cap = n8 // (FRAME_SAMPLES // 2) + 2 * dims[3] + 2
-    score_out = np.empty(cap, np.float32)
-    speech_out = np.empty(cap, np.bool_)
-    keep_from = _spectra_and_decisions(x8, n8, istate[_SKIP], consts, rev, dims, state, fstate,
-                                       istate, params, score_out, speech_out)
-    n_frames = istate[_FRAMES] - istate[_EMITTED]
-    istate[_EMITTED] = istate[_FRAMES]
-    return (score_out[:n_frames], speech_out[:n_frames], buf16[2 * n_dec :].copy(),
-            x8[keep_from:n8].copy())
+    n_fft, lo, hi, n_ring = ints[0], ints[1], ints[2], ints[4]
+    n_bins = hi - lo
+    taps = consts[_N_PARAMS : _N_PARAMS + HALFBAND_TAPS]
+    hist16 = state[n_bins * n_ring : n_bins * n_ring + _HIST16]
+    pend8 = state[n_bins * n_ring + _HIST16 :]
+    n_in = x16.shape[0]
+    piece = min(n_in, _PIECE)
+    even = np.empty(piece // 2 + _HIST16, np.float32)
+    odd = np.empty(piece // 2 + _HIST16, np.float32)
+    x8 = np.empty(n_fft + piece // 2 + 2, np.float32)
+    m = n_fft // 2
+    work = (np.empty(m * MAX_LANES, np.float32), np.empty(m * MAX_LANES, np.float32),
+            np.empty(n_bins * MAX_LANES, np.float32), np.empty((n_ring - 1 + MAX_LANES, n_bins), np.float32),
+            np.empty(n_bins, np.float32), np.empty(n_bins, np.float32))
+    n_out = 0
+    for p0 in range(0, n_in, _PIECE):
+        np8 = istate[_NP8]
+        x8[:np8] = pend8[:np8]
+        n8 = _decimate_piece(x16[p0 : min(n_in, p0 + _PIECE)], hist16, taps, istate, even, odd, x8)
+        n_out = _spectra_and_decisions(x8, n8, state, istate, fstate, consts, ints, work, score_out,
+                                       speech_out, n_out)
+    return n_out
 
 
 @lru_cache(maxsize=8)
-def _constants(fft_size: int, lo: int, hi: int) -> tuple[F32, npt.NDArray[np.int64], int]:
-    """Window, twiddles and half-band taps packed in one array (shared by all streams);
-    the bit-reversal table; the number of taps."""
-    spectrum = PowerSpectrum(fft_size, lo, hi)
-    taps = halfband_taps()
-    consts = np.concatenate((spectrum.window, spectrum._twr, spectrum._twi, spectrum._ur,
-                             spectrum._ui, taps)).astype(np.float32)
-    consts.flags.writeable = False
-    return consts, spectrum._rev, len(taps)
+def _tables(o: VadOptions) -> tuple[F32, npt.NDArray[np.int64]]:
+    """Read-only tables shared by every stream with options ``o``: (floats, ints).
+
+    floats: the decision parameters, the half-band taps, the FFT tables; ints: the
+    dimensions (FFT size, bins, hop, smoothing), the twiddle offsets, the bit reversal.
+    """
+    bin_hz = VAD_RATE_HZ / o.fft_size
+    lo, hi = int(round(o.band_lo_hz / bin_hz)), int(round(o.band_hi_hz / bin_hz))
+    q, step = o.floor_quantile, o.floor_step_db
+    params = np.array([
+        o.gain_snr_db, q, step, 4 * step, o.floor_warmup_spectra,
+        o.separation_gain, o.k_min, o.k_max, o.release_ratio,
+        max(1, o.hangover_ms // FRAME_MS), o.stats_step, o.stats_slowdown, o.stats_min_spread,
+        10 ** (step * q / 10), 10 ** (-step * (1 - q) / 10),
+        10 ** (4 * step * q / 10), 10 ** (-4 * step * (1 - q) / 10),
+        o.stats_anneal, o.mad_rate, o.speech_level_rate, o.stats_start_frames,
+        o.onset_after_frames,
+    ], np.float32)
+    floats, rev, offsets = fft_tables(o.fft_size)
+    consts = np.concatenate((params, np.zeros(_N_PARAMS - len(params)), halfband_taps(), floats))
+    dims = [o.fft_size, lo, hi, o.spectrum_hop_frames, o.smooth_spectra, 0, 0, 0]
+    ints = np.concatenate((np.array(dims, np.int64), offsets, rev))
+    consts = consts.astype(np.float32)
+    for a in (consts, ints):
+        a.flags.writeable = False
+    return consts, ints
 
 
 class Vad:
@@ -270,28 +337,18 @@ class Vad:
         if not 1 <= o.spectrum_hop_frames <= 6 or o.smooth_spectra % 2 == 0:
             raise ValueError("spectrum_hop_frames must be 1..6 and smooth_spectra odd")
         self.options = o
-        bin_hz = VAD_RATE_HZ / o.fft_size
-        lo, hi = int(round(o.band_lo_hz / bin_hz)), int(round(o.band_hi_hz / bin_hz))
-        self._consts, self._rev, n_taps = _constants(o.fft_size, lo, hi)
-        self._dims = np.array([o.fft_size, lo, hi, o.spectrum_hop_frames, o.smooth_spectra, n_taps],
-                              np.int64)
-        q, step = o.floor_quantile, o.floor_step_db
-        self._params = np.array([
-            o.gain_snr_db, q, step, 4 * step, o.floor_warmup_spectra,
-            o.separation_gain, o.k_min, o.k_max, o.release_ratio,
-            max(1, o.hangover_ms // FRAME_MS), o.stats_step, o.stats_slowdown, o.stats_min_spread,
-            10 ** (step * q / 10), 10 ** (-step * (1 - q) / 10),
-            10 ** (4 * step * q / 10), 10 ** (-4 * step * (1 - q) / 10),
-            o.stats_anneal, o.mad_rate, o.speech_level_rate, o.stats_start_frames,
-            o.onset_after_frames,
-        ], np.float32)
-        self._state = np.zeros((o.smooth_spectra + 1, hi - lo), np.float32)  # ring + floor
+        self._consts, self._ints = _tables(o)
+        n_bins = int(self._ints[2] - self._ints[1])
+        # floor | previous smooth_spectra - 1 spectra | 16 kHz history | pending 8 kHz samples
+        self._state = np.zeros(n_bins * o.smooth_spectra + _HIST16 + o.fft_size, np.float32)
         self._fstate = np.zeros(4, np.float64)
         hop8 = o.spectrum_hop_frames * FRAME_SAMPLES // 2
-        self._istate = np.array([0, 0, 0, 0, max(0, hop8 // 2 - o.fft_size // 2), 0, 0], np.int64)
-        self._pend8 = np.zeros(max(0, o.fft_size // 2 - hop8 // 2), np.float32)
-        self._hist16 = np.zeros((n_taps - 1) // 2, np.float32)
+        self._istate = np.zeros(_N_ISTATE, np.int64)
+        self._istate[_NH16] = (HALFBAND_TAPS - 1) // 2  # zeros: the filter's centre lands on sample 0
+        self._istate[_SKIP] = max(0, hop8 // 2 - o.fft_size // 2)
+        self._istate[_NP8] = max(0, o.fft_size // 2 - hop8 // 2)  # zeros: window centres on frames
         self._frames_out = 0
+        self._cap_extra = o.fft_size // (FRAME_SAMPLES // 2) + o.spectrum_hop_frames + 2
         hop_s = o.spectrum_hop_frames * FRAME_MS / 1000
         self.delay_frames = int(np.ceil((o.fft_size / 2 / VAD_RATE_HZ + o.smooth_spectra // 2 * hop_s)
                                         / (FRAME_MS / 1000))) + o.spectrum_hop_frames
@@ -303,9 +360,10 @@ class Vad:
 
     def process(self, x: F32) -> VadFrames:
         """Feed the next chunk (16 kHz float32); returns the frames decided by now."""
-        score, speech, self._hist16, self._pend8 = _vad_chunk(
-            np.asarray(x, np.float32), self._hist16, self._pend8, self._consts, self._rev,
-            self._dims, self._state, self._fstate, self._istate, self._params)
+        x = np.ascontiguousarray(x, np.float32)
+        cap = len(x) // FRAME_SAMPLES + self._cap_extra
+        score, speech = np.empty(cap, np.float32), np.empty(cap, np.bool_)
+        n = _vad_chunk(x, self._state, self._istate, self._fstate, self._consts, self._ints, score, speech)
         first = self._frames_out
-        self._frames_out += len(score)
-        return VadFrames(first, score, speech)
+        self._frames_out += n
+        return VadFrames(first, score[:n], speech[:n])
