@@ -301,7 +301,8 @@ def from_logs(name: str) -> Section:
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"code": 0, "seconds": 0}
     section = collect(name, log.read_text(), meta["code"], meta["seconds"], 0)
     if not section.note:
-        section.note = f"re-rendered from bench/out/{name}.log"
+        ended = dt.datetime.fromtimestamp(log.stat().st_mtime, dt.UTC)
+        section.note = f"run ended {ended:%Y-%m-%d %H:%M} UTC (bench/out/{name}.log)"
     return section
 
 
