@@ -42,11 +42,13 @@ def start_simulator(config_path: str, scenario: str, nats_url: str) -> subproces
     return subprocess.Popen(cmd, preexec_fn=_die_with_parent, start_new_session=True)
 
 
-async def _serve(cfg: Config, args: argparse.Namespace, url: str) -> None:
+async def _serve(cfg: Config, args: argparse.Namespace, url: str,
+                 embedded: EmbeddedNats | None = None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    supervisor = asyncio.create_task(embedded.supervise()) if embedded else None
     stack = contextlib.AsyncExitStack()
     sim = None
     try:
@@ -62,6 +64,8 @@ async def _serve(cfg: Config, args: argparse.Namespace, url: str) -> None:
             with contextlib.suppress(subprocess.TimeoutExpired):
                 sim.wait(5)
         await stack.aclose()
+        if supervisor is not None:
+            supervisor.cancel()
 
 
 @contextlib.asynccontextmanager
@@ -121,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
         embedded = start_embedded_nats(cfg)
         url = embedded.url
     try:
-        asyncio.run(_serve(cfg, args, url))
+        asyncio.run(_serve(cfg, args, url, embedded))
     finally:
         if embedded:
             embedded.stop()

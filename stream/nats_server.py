@@ -7,7 +7,9 @@ even a ``kill -9`` of cxpulse leaves no orphan server behind.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
+import logging
 import os
 import shutil
 import signal
@@ -18,6 +20,8 @@ import time
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
+_DISK_FULL = b"no space left on device"
+log = logging.getLogger("cxpulse.nats")
 
 
 class NatsServerError(RuntimeError):
@@ -87,6 +91,9 @@ class EmbeddedNats:
         self.max_payload = max_payload
         self.extra_args = extra_args or []
         self.process: subprocess.Popen[bytes] | None = None
+        self._log_offset = 0
+        self.disk_full = False
+        self.restarts = 0
 
     @property
     def url(self) -> str:
@@ -112,12 +119,13 @@ class EmbeddedNats:
         if port_open(self.host, self.port):
             raise NatsServerError(f"port {self.host}:{self.port} is already in use")
         self.store_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_file, "ab")  # noqa: SIM115 - owned by the child for its lifetime
+        self._log_offset = self.log_file.stat().st_size if self.log_file.exists() else 0
+        out = open(self.log_file, "ab")  # noqa: SIM115 - owned by the child for its lifetime
         self.process = subprocess.Popen(
-            self._args(), stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+            self._args(), stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
             start_new_session=True,  # Ctrl-C reaches cxpulse only; it stops the server last
         )
-        log.close()
+        out.close()
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -139,6 +147,42 @@ class EmbeddedNats:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+    def check_disk(self, min_free_bytes: int = 16 << 20) -> bool:
+        """One supervision step; True if it restarted the server.
+
+        nats-server treats ENOSPC on a stream file as a critical write error that sticks
+        until it restarts, even once space is back. So: notice the error in the server's
+        log, wait until the store's filesystem has ``min_free_bytes`` free, then restart on
+        the same port and store (clients reconnect by themselves; nothing stored is lost).
+        """
+        if self.process is None:
+            return False
+        with open(self.log_file, "rb") as f:
+            f.seek(self._log_offset)
+            fresh = f.read()
+        self._log_offset += len(fresh)
+        if _DISK_FULL in fresh.lower() and not self.disk_full:
+            self.disk_full = True
+            log.error("nats-server: the JetStream disk (%s) is full; waiting for %d MB free",
+                      self.store_dir, min_free_bytes >> 20)
+        if not self.disk_full or shutil.disk_usage(self.store_dir).free < min_free_bytes:
+            return False
+        log.warning("nats-server: disk space is back; restarting it to clear the write error")
+        self.stop()
+        self.start()
+        self.disk_full = False
+        self.restarts += 1
+        return True
+
+    async def supervise(self, interval_s: float = 1.0, min_free_bytes: int = 16 << 20) -> None:
+        """Run ``check_disk`` forever (a task beside the embedded server)."""
+        while True:
+            await asyncio.sleep(interval_s)
+            try:
+                await asyncio.to_thread(self.check_disk, min_free_bytes)
+            except OSError as exc:
+                log.warning("nats-server supervision: %s", exc)
 
     def kill(self) -> None:
         """Hard stop (SIGKILL), for fault-injection tests."""

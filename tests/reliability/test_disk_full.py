@@ -2,8 +2,9 @@
 
 nats-server 2.x treats ENOSPC on a stream's block file as a *critical write error* that
 sticks until the server restarts (every later store of that stream fails, even with space
-back), so recovery here means: space returns and the nats-server is restarted on the same
-store. Proven: publishers get no ack while the disk is full and keep their events (nothing
+back), so recovery means: space returns and the embedded server's supervisor
+(``EmbeddedNats.supervise``, run by ``cxpulse run``) restarts it on the same store by itself.
+Proven: publishers get no ack while the disk is full and keep their events (nothing
 acknowledged is lost), the server log names the cause, the store is not corrupted, and the
 core process that ran throughout catches up without being touched.
 """
@@ -91,10 +92,13 @@ async def test_disk_full_then_space_returns(tmp_path):
                 await asyncio.sleep(0.1)
             await asyncio.sleep(1.0)  # a while with a full disk, publishers retrying
             assert not rest.done() and proc.poll() is None
-            filler.unlink()  # space returns ...
-            server.stop()  # ... and the server restarts (its write error is sticky)
-            server.start()
+            supervisor = asyncio.create_task(server.supervise(0.2))
+            await asyncio.sleep(0.5)
+            assert server.disk_full and server.restarts == 0  # noticed, waiting for space
+            filler.unlink()  # space returns: the supervisor restarts the server by itself
             resent = await asyncio.wait_for(rest, 90)
+            assert server.restarts == 1 and not server.disk_full
+            supervisor.cancel()
             assert resent > 0
             await wait_caught_up(js, names["input"], proc, tmp_path / "core.log")
             assert stop_process(proc) == 0
