@@ -320,10 +320,10 @@ def _tables(o: VadOptions) -> tuple[F32, npt.NDArray[np.int64]]:
         o.onset_after_frames,
     ], np.float32)
     floats, rev, offsets = fft_tables(o.fft_size)
-    consts = np.concatenate((params, np.zeros(_N_PARAMS - len(params)), halfband_taps(), floats))
+    consts = np.concatenate((params, np.zeros(_N_PARAMS - len(params)), halfband_taps(),
+                             floats)).astype(np.float32)
     dims = [o.fft_size, lo, hi, o.spectrum_hop_frames, o.smooth_spectra, 0, 0, 0]
     ints = np.concatenate((np.array(dims, np.int64), offsets, rev))
-    consts = consts.astype(np.float32)
     for a in (consts, ints):
         a.flags.writeable = False
     return consts, ints
