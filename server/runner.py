@@ -12,16 +12,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from server.components import run_components
 from stream.config import Config, load_config
 from stream.core import Core
-from stream.nats_io import connect, ensure_streams
+from stream.nats_io import connect, ensure_streams, stop_on_signals
 from stream.nats_server import EmbeddedNats, _die_with_parent
 from stream.remote import RemoteReader
 
@@ -44,11 +42,10 @@ def start_simulator(config_path: str, scenario: str, nats_url: str) -> subproces
 
 async def _serve(cfg: Config, args: argparse.Namespace, url: str,
                  embedded: EmbeddedNats | None = None) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     supervisor = asyncio.create_task(embedded.supervise()) if embedded else None
+    from server.components import run_components  # panel & co. only for `run`, not `core`
+
     stack = contextlib.AsyncExitStack()
     sim = None
     try:
@@ -94,10 +91,7 @@ async def _reader(cfg: Config, url: str) -> AsyncIterator[Core | RemoteReader]:
 
 
 async def _core_only(cfg: Config, url: str) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     core = Core(cfg, url)
     await core.start()
     log.info("core: replayed to seq %d, consuming from %s", core.engine.last_seq, url)

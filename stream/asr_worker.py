@@ -21,7 +21,6 @@ import difflib
 import logging
 import os
 import re
-import signal
 import socket
 import time
 from collections.abc import Callable
@@ -42,7 +41,7 @@ from stream.asr_client import (
     decode_audio,
 )
 from stream.config import Config
-from stream.nats_io import connect
+from stream.nats_io import connect, stop_on_signals
 from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.asr")
@@ -220,10 +219,7 @@ async def run_asr(cfg: Config, url: str) -> None:
     if not (cfg.voice.enabled and cfg.voice.asr_enabled):
         log.warning("asr worker: speech recognition is disabled in [voice]; nothing to do")
         return
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     nc = await connect(cfg.nats, url, "cxpulse-asr")
     worker = AsrWorker(cfg, nc)
     await worker.start()

@@ -30,7 +30,13 @@ from stream.config import Config
 from stream.core_state import SnapshotStore
 from stream.engine import MetricsEngine
 from stream.events import InputEvent, Limits, Rejection, validate_event
-from stream.nats_io import connect, ensure_streams, publish_dead_letter, stream_names
+from stream.nats_io import (
+    connect,
+    ensure_streams,
+    publish_dead_letter,
+    publish_input,
+    stream_names,
+)
 from stream.pull import BatchPuller
 from stream.readmodel import (
     ChangeFeed,
@@ -335,12 +341,8 @@ class Core:
     async def publish_input(self, kind: str, location: str, payload: bytes) -> Rejection | None:
         """Validate like the consumer would, then publish to JetStream with its id."""
         assert self.js is not None
-        result = validate_event(kind, location, payload, int(self.clock() * 1000), self.limits)
-        if isinstance(result, Rejection):
-            return result
-        await self.js.publish(self.subjects.input(kind, location), payload,
-                              headers={"Nats-Msg-Id": result[0].id})
-        return None
+        return await publish_input(self.js, self.subjects, kind, location, payload,
+                                   int(self.clock() * 1000), self.limits)
 
     async def wait_idle(self, timeout_s: float = 10.0) -> bool:
         """True once every message in the input stream has been applied."""

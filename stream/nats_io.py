@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import ssl
 import uuid
 from collections.abc import Mapping
@@ -25,7 +26,7 @@ from nats.js.api import (
 from nats.js.errors import NotFoundError
 
 from stream.config import Config, NatsConfig
-from stream.events import Rejection
+from stream.events import Limits, Rejection, validate_event
 from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.nats")
@@ -104,7 +105,8 @@ async def connect(cfg: NatsConfig, url: str, name: str, *, attempts: int = 8) ->
     raise RuntimeError("unreachable")
 
 
-async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    """Create a stream, or bring an existing one to ``config``."""
     try:
         await js.stream_info(config.name or "")
     except NotFoundError:
@@ -127,18 +129,18 @@ async def ensure_streams(js: JetStreamContext, cfg: Config) -> None:
         "duplicate_window": cfg.nats.duplicate_window_s,
     }
     src, dest = subjects.partition_transform(cfg.scale.partitions)
-    await _ensure_stream(js, StreamConfig(
+    await ensure_stream(js, StreamConfig(
         name=names["input"], subjects=subjects.input_filters, **common,  # type: ignore[arg-type]
         description="cxpulse input: feedback, flow and incident events",
         subject_transform=SubjectTransform(src=src, dest=dest),
     ))
     voice_days = max(cfg.voice.transcript_retention_days, 1)
-    await _ensure_stream(js, StreamConfig(
+    await ensure_stream(js, StreamConfig(
         name=names["voice"], subjects=subjects.voice_filters,
         **{**common, "max_age": float(voice_days * 86400)},  # type: ignore[arg-type]
         description="cxpulse voice: utterances (transcripts) and service encounters",
     ))
-    await _ensure_stream(js, StreamConfig(
+    await ensure_stream(js, StreamConfig(
         name=names["dlq"], subjects=[subjects.dlq_wildcard], **common,  # type: ignore[arg-type]
         description="cxpulse dead letters: rejected input with the reason",
     ))
@@ -174,3 +176,23 @@ async def publish_dead_letter(
     ``msg_id`` makes re-sending idempotent (the core passes the input's stream sequence)."""
     hdrs = dead_letter_headers(subject, headers, rejection, msg_id)
     await js.publish(subjects.dlq(source), payload, headers=hdrs)
+
+
+async def publish_input(js: JetStreamContext, subjects: Subjects, kind: str, location: str,
+                        payload: bytes, now_ms: int, limits: Limits) -> Rejection | None:
+    """Validate an input event as the core will, then publish it to JetStream with its id
+    as ``Nats-Msg-Id`` (the server and integrators use this; devices publish directly)."""
+    result = validate_event(kind, location, payload, now_ms, limits)
+    if isinstance(result, Rejection):
+        return result
+    await js.publish(subjects.input(kind, location), payload, headers={"Nats-Msg-Id": result[0].id})
+    return None
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM (for a process's main coroutine to wait on)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

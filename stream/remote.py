@@ -24,8 +24,9 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
 from stream.config import Config
-from stream.events import Limits, Rejection, validate_event
+from stream.events import Limits, Rejection
 from stream.geography import NETWORK
+from stream.nats_io import publish_input
 from stream.partial import QueryError
 from stream.readmodel import ChangeFeed, FlowProfile, IncidentView, LocationView, Metrics
 from stream.rollup import Rollup
@@ -206,9 +207,5 @@ class RemoteReader:
 
     async def publish_input(self, kind: str, location: str, payload: bytes) -> Rejection | None:
         """Validate like the workers will, then publish to JetStream with the event id."""
-        result = validate_event(kind, location, payload, int(self.clock() * 1000), self.limits)
-        if isinstance(result, Rejection):
-            return result
-        await self.js.publish(self.subjects.input(kind, location), payload,
-                              headers={"Nats-Msg-Id": result[0].id})
-        return None
+        return await publish_input(self.js, self.subjects, kind, location, payload,
+                                   int(self.clock() * 1000), self.limits)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
 import wave
 from collections import Counter
@@ -61,7 +60,7 @@ from stream.events import (
     validate_event,
 )
 from stream.incident_sensor import IncidentSensor, SensorOptions, incident_event
-from stream.nats_io import connect, ensure_streams, publish_dead_letter
+from stream.nats_io import connect, ensure_streams, publish_dead_letter, stop_on_signals
 from stream.outbox import Outbox
 from stream.subjects import Subjects
 
@@ -367,10 +366,7 @@ async def run_voice(cfg: Config, url: str) -> None:
     if not cfg.voice.enabled:
         log.warning("voice worker: [voice] enabled = false; nothing to do")
         return
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    stop = stop_on_signals()
     nc = await connect(cfg.nats, url, "cxpulse-voice")
     js = nc.jetstream()
     await ensure_streams(js, cfg)

@@ -14,12 +14,12 @@ import zlib
 import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
+from nats.js.errors import BucketNotFoundError, KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from stream.alerting.model import SNAPSHOT_VERSION, EngineSnapshot
 from stream.config import Config
-from stream.nats_io import stream_names
+from stream.nats_io import ensure_stream, stream_names
 from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.alerts")
@@ -40,12 +40,7 @@ async def ensure_alert_stream(js: JetStreamContext, cfg: Config) -> None:
         duplicate_window=cfg.nats.duplicate_window_s,
         description="cxpulse alert state changes (firing/resolved)",
     )
-    try:
-        await js.stream_info(config.name or "")
-    except NotFoundError:
-        await js.add_stream(config)
-        return
-    await js.update_stream(config)
+    await ensure_stream(js, config)
 
 
 class SnapshotStore:
