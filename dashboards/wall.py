@@ -15,6 +15,7 @@ from typing import Any
 
 import panel as pn
 from panel.io.document import hold
+from panel.io.state import set_curdoc
 from panel.viewable import Viewer
 
 from dashboards import alertview, board, csiview, fmt, incidents, render, render_live
@@ -81,7 +82,9 @@ class Wall(Viewer):
         pn.state.on_session_destroyed(self._destroyed)
         self.periodic = pn.state.add_periodic_callback(self.tick, period=1000)
         self._stale = False
+        self._ready = self.doc is None
         self.render(self._all_keys())
+        pn.state.onload(self._on_ready)
 
     # -- layout --------------------------------------------------------------------------
 
@@ -151,13 +154,21 @@ class Wall(Viewer):
         if self._stale:
             self._stale = False
             keys = keys | self._all_keys()
-        with hold(self.doc):
-            self.render(keys)
+        with set_curdoc(self.doc), hold(self.doc):  # Panel applies model updates to the
+            self.render(keys)                       # current document only
 
     def _connected(self) -> bool:
+        """The browser has loaded the page (Panel drops changes made between the browser
+        pulling the document and reporting it ready) and is connected right now."""
+        if not self._ready:
+            return False
         context = self.doc.session_context if self.doc is not None else None
         session = getattr(context, "session", None)
         return session is None or session.connection_count > 0
+
+    def _on_ready(self) -> None:
+        self._ready = True
+        self._render_held({"tick"})
 
     def _all_keys(self) -> set[str]:
         return {"status", "alerts", "tick", *self.topics, f"profile:{self.scope}"}

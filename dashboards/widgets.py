@@ -85,6 +85,37 @@ class Sparkline:
         self.figure.y_range.update(start=low, end=high)
 
 
+class AlertSlot:
+    """One fixed place for an alert card: its HTML and its acknowledge button. Slots are
+    built with the page and only shown, hidden and refilled, so no Bokeh model is ever
+    created after the page loaded (a patch then never refers to a model the browser has
+    not seen)."""
+
+    def __init__(self, lang: str, on_ack: Callable[[AlertSlot], Awaitable[None]]) -> None:
+        self.alert_id: str | None = None
+        self.pane = html()
+        self.button = pn.widgets.Button(label=t(lang, "ack"), width=170, height=46,
+                                        color="primary", stylesheets=[BUTTON_CSS], margin=(8, 10))
+
+        async def clicked(_: Any) -> None:
+            await on_ack(self)
+
+        self.button.on_click(clicked)
+        self.row = pn.Row(self.pane, self.button, sizing_mode="stretch_width", margin=0,
+                          visible=False)
+
+    def show(self, alert_id: str, text: str, acked: bool, lang: str) -> None:
+        self.alert_id = alert_id
+        set_html(self.pane, text)
+        self.button.disabled = acked
+        self.button.label = t(lang, "acked" if acked else "ack")
+        self.row.visible = True
+
+    def hide(self) -> None:
+        self.alert_id = None
+        self.row.visible = False
+
+
 class AlertsPanel(Viewer):
     """Live alerts of a page: a card per alert with its playbook and an acknowledge button;
     the supervisor's name (asked once, kept for the session) goes with every ack."""
@@ -99,42 +130,27 @@ class AlertsPanel(Viewer):
                                         margin=(0, 10))
         self.head = html(height=34)
         self.message = html(height=28, visible=False)
-        self.list = pn.Column(sizing_mode="stretch_width", margin=0)
         self.empty = html()
         set_html(self.empty, f'<div class="none" style="padding:0 10px">{t(lang, "no_alerts")}</div>')
-        self.cards: dict[str, tuple[pn.pane.HTML, pn.widgets.Button, pn.Row]] = {}
+        self.slots = [AlertSlot(lang, self._ack) for _ in range(ALERTS_SHOWN)]
         self.layout = pn.Column(
             pn.Row(self.head, self.who, sizing_mode="stretch_width", margin=(4, 0, 0, 0)),
-            self.message, self.list, width=width, height=height, margin=(4, 5),
+            self.message, self.empty, *(slot.row for slot in self.slots),
+            width=width, height=height, margin=(4, 5),
             styles={"background": CARD, "border-radius": "10px", "overflow": "hidden"})
 
     def __panel__(self) -> pn.Column:
         return self.layout
 
-    def _entry(self, alert_id: str) -> tuple[pn.pane.HTML, pn.widgets.Button, pn.Row]:
-        entry = self.cards.get(alert_id)
-        if entry is None:
-            pane = html()
-            button = pn.widgets.Button(label=t(self.lang, "ack"), width=170, height=46,
-                                       color="primary", stylesheets=[BUTTON_CSS],
-                                       margin=(8, 10))
-
-            async def on_click(_: Any, alert_id: str = alert_id) -> None:
-                await self._ack(alert_id)
-
-            button.on_click(on_click)
-            entry = (pane, button, pn.Row(pane, button, sizing_mode="stretch_width", margin=0))
-            self.cards[alert_id] = entry
-        return entry
-
-    async def _ack(self, alert_id: str) -> None:
-        pane, button, _ = self.cards[alert_id]
-        button.disabled = True
+    async def _ack(self, slot: AlertSlot) -> None:
+        if slot.alert_id is None:
+            return
+        slot.button.disabled = True
         try:
-            await self.acknowledge(alert_id, self.who.value.strip())
+            await self.acknowledge(slot.alert_id, self.who.value.strip())
             self.message.visible = False
         except Exception as exc:  # noqa: BLE001 - shown to the supervisor, who can retry
-            button.disabled = False
+            slot.button.disabled = False
             set_html(self.message, f'<div class="bad sub">{t(self.lang, "ack_failed", e=exc)}</div>')
             self.message.visible = True
 
@@ -144,18 +160,11 @@ class AlertsPanel(Viewer):
             (f' <span class="muted">(+{more} ↓)</span>' if more > 0 else "")
         set_html(self.head, f'<div class="h" style="padding:4px 8px"><b>{t(self.lang, "alerts")}'
                             f'</b><span class="win">{count}</span></div>')
-        rows = []
-        for i, card in enumerate(cards[:ALERTS_SHOWN]):
-            pane, button, row = self._entry(card.alert.id)
-            set_html(pane, render_live.alert_card(card, names, tz, self.lang, full=i == 0))
-            acked = card.alert.acknowledged is not None
-            button.disabled = acked
-            button.label = t(self.lang, "acked" if acked else "ack")
-            rows.append(row)
-        if not cards:
-            rows = [self.empty]
-        live = {c.alert.id for c in cards[:ALERTS_SHOWN]}
-        for alert_id in [a for a in self.cards if a not in live]:
-            del self.cards[alert_id]
-        if [id(r) for r in self.list.objects] != [id(r) for r in rows]:
-            self.list.objects = rows
+        for i, slot in enumerate(self.slots):
+            if i < len(cards):
+                card = cards[i]
+                slot.show(card.alert.id, render_live.alert_card(card, names, tz, self.lang, full=i == 0),
+                          card.alert.acknowledged is not None, self.lang)
+            else:
+                slot.hide()
+        self.empty.visible = not cards

@@ -26,6 +26,7 @@ from stream.core import Core
 from stream.nats_server import free_port
 from tests.dashboards.seed import ADMIN, SUPERVISOR, config_text, dumps, scenario
 
+PAGE_ERRORS: list[str] = []  # uncaught errors in any wall page of the current test
 ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -106,11 +107,12 @@ class System:
 
 
 async def until(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0,
-                what: str = "condition") -> None:
+                what: str = "condition", detail: Callable[[], object] | None = None) -> None:
     deadline = time.monotonic() + timeout_s
     while not await check():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
+            extra = f"; last seen: {detail()}" if detail is not None else ""
+            raise AssertionError(f"timed out waiting for {what}{extra}")
         await asyncio.sleep(0.1)
 
 
@@ -153,17 +155,20 @@ async def browser() -> AsyncIterator[Any]:
 
     if not os.path.exists("/usr/bin/chromium"):
         pytest.skip("needs Debian chromium at /usr/bin/chromium")
+    PAGE_ERRORS.clear()
     async with async_playwright() as p:
         b = await p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         try:
             yield b
         finally:
             await b.close()
+    assert not PAGE_ERRORS, f"errors in the wall's pages: {PAGE_ERRORS}"
 
 
 async def open_wall(browser: Any, url: str) -> Any:
     """A 1920x1080 page on ``url`` once the wall's tiles have rendered."""
     page = await browser.new_page(viewport={"width": 1920, "height": 1080})
+    page.on("pageerror", lambda e: PAGE_ERRORS.append(str(e)))
     await page.goto(url)
     await page.locator("[data-k=buttons]").first.wait_for(timeout=20_000)
     return page

@@ -120,12 +120,15 @@ class Seeder:
 
     def __init__(self, now_ms: int, seed: int = 7) -> None:
         self.now_ms = now_ms
+        self.seed = seed
         self.rng = random.Random(seed)
         self.n = 0
 
     def ev(self, location: str, ago_ms: int, **fields: Any) -> dict[str, Any]:
+        """An event with an id unique to this seeder (the core drops a repeated id)."""
         self.n += 1
-        return {"id": f"seed-{self.n}", "ts": self.now_ms - ago_ms, "location": location, **fields}
+        return {"id": f"seed{self.seed}-{self.n}", "ts": self.now_ms - ago_ms, "location": location,
+                **fields}
 
     def recent(self) -> int:
         """A moment within the last ten minutes (inside both ``1h`` and ``today``)."""

@@ -40,12 +40,22 @@ async def wall_matches(page: Any, system: System, scope: str) -> bool:
     for v in ("1", "2", "3"):
         checks.append((await num(page, "[data-k=buttons]", f"data-s{v}"),
                        today["buttons"]["shares"].get(v, 0.0)))
-    return all(a is not None and b is not None and abs(a - b) < 1e-4 for a, b in checks)
+    ok = all(a is not None and b is not None and abs(a - b) < 1e-4 for a, b in checks)
+    LAST_CHECKS[:] = checks
+    return ok
+
+
+LAST_CHECKS: list[tuple[float | None, float | None]] = []  # (wall, api) pairs, for failures
+
+
+async def shows_api(page: Any, system: System, scope: str, what: str) -> None:
+    """Wait until the wall of ``scope`` shows the API's numbers."""
+    await until(lambda: wall_matches(page, system, scope), 15, what, lambda: LAST_CHECKS)
 
 
 async def test_wall_shows_the_api_numbers_and_follows_updates(system: System, browser: Any) -> None:
     page = await open_wall(browser, system.page("msk-a"))
-    await until(lambda: wall_matches(page, system, "msk-a"), 15, "wall = /api/metrics")
+    await shows_api(page, system, "msk-a", "wall = /api/metrics")
     today = await system.metrics("msk-a")
     tile = page.locator("[data-k=nps-today] .big")
     assert await tile.inner_text() == fmt.signed(today["nps"])
@@ -71,8 +81,11 @@ async def test_wall_shows_the_api_numbers_and_follows_updates(system: System, br
     s = Seeder(int(time.time() * 1000), seed=11)
     await system.publish("feedback", [s.ev("msk-a", 2_000, type="nps", value=0) for _ in range(9)]
                          + [s.ev("msk-a", 2_000, type="button", value=1, scale=3) for _ in range(4)])
-    await until(lambda: wall_matches(page, system, "msk-a"), 15, "wall follows the update")
-    assert await tile.inner_text() == fmt.signed((await system.metrics("msk-a"))["nps"])
+    after = await system.metrics("msk-a")
+    assert after["responses"] == today["responses"] + 9 and after["nps"] < today["nps"]
+    assert after["buttons"]["presses"] == today["buttons"]["presses"] + 4
+    await shows_api(page, system, "msk-a", "wall follows the update")
+    assert await tile.inner_text() == fmt.signed(after["nps"])
 
     # ekb has three NPS answers: the tile says so instead of showing a score
     await page.goto(system.page("ekb", lang="en"))
@@ -100,7 +113,7 @@ def utterances(now_ms: int) -> list[dict[str, Any]]:
 
 async def test_region_leaderboard_worst_first_and_click_into_location(system: System, browser: Any) -> None:
     page = await open_wall(browser, system.page("msk"))
-    await until(lambda: wall_matches(page, system, "msk"), 15, "region wall = /api/metrics")
+    await shows_api(page, system, "msk", "region wall = /api/metrics")
     rows = page.locator("[data-k=board] tr[data-loc]")
     await until(lambda: _count_is(rows, 2), 10, "two locations on the board")
     a, b = await system.metrics("msk-a"), await system.metrics("msk-b")
@@ -117,7 +130,7 @@ async def test_region_leaderboard_worst_first_and_click_into_location(system: Sy
     await network.close()
     await rows.first.locator("a").click()
     await page.wait_for_url(f"**/wall?scope={worst_first[0]}*")
-    await until(lambda: wall_matches(page, system, worst_first[0]), 15, "location wall after click")
+    await shows_api(page, system, worst_first[0], "location wall after click")
 
 
 async def _count_is(locator: Any, n: int) -> bool:
@@ -144,18 +157,22 @@ async def test_alert_from_the_core_appears_and_is_acknowledged(system: System, b
 
 async def test_page_recovers_after_a_server_restart(system: System, browser: Any) -> None:
     page = await open_wall(browser, system.page("msk-a"))
-    await until(lambda: wall_matches(page, system, "msk-a"), 15, "wall before the restart")
+    await shows_api(page, system, "msk-a", "wall before the restart")
     await system.stop_server()
     await until(lambda: _attr_is(page, "[data-k=conn]", "bad"), 10, "connection shown as lost")
     assert "нет связи" in await page.locator("[data-k=conn]").inner_text()
     await shot(page, "wall-server-down")
+    before = system.core.metrics("msk-a", "today").buttons.presses  # the core still runs
     s = Seeder(int(time.time() * 1000), seed=13)
     await system.publish("feedback", [s.ev("msk-a", 1_000, type="button", value=3, scale=3)
                                       for _ in range(7)])
+    assert system.core.metrics("msk-a", "today").buttons.presses == before + 7
+    assert await num(page, "[data-k=buttons]", "data-presses") == before  # nothing new yet
     await asyncio.sleep(0.5)
     await system.start_server()
     await until(lambda: _attr_is(page, "[data-k=conn]", "ok"), 20, "connection back")
-    await until(lambda: wall_matches(page, system, "msk-a"), 15, "fresh data after the restart")
+    await shows_api(page, system, "msk-a", "fresh data after the restart")
+    assert await num(page, "[data-k=buttons]", "data-presses") == before + 7
     await shot(page, "wall-after-restart")
 
 
