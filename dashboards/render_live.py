@@ -176,7 +176,8 @@ def voice(summary: VoiceSummary, std: Standard, names: Names, show_location: boo
                    else f'<div class="none">{t(lang, "no_mics")}</div>')
     return (f'<div class="card" data-k="voice">{head}{meters_html}'
             f'<div class="sub" style="margin:6px 0" data-k="standard">{standard_line(std, lang, min_sample)}'
-            f'</div><div class="sub">{t(lang, "keywords")}</div><table>{hits}</table></div>')
+            f'</div>{f"""<div class="sub">{t(lang, "keywords")}</div><table>{hits}</table>""" if hits else ""}'
+            f'</div>')
 
 
 def board(rows: Sequence[BoardRow], lang: str, keep: Mapping[str, str]) -> str:
