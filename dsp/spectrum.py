@@ -130,45 +130,41 @@ def fft_tables(fft_size: int) -> tuple[F32, I64, I64]:
     return floats, _bit_reverse(m), np.array(offsets, np.int64)
 
 
-@njit(cache=True)
-def batch_lanes(n_frames: int) -> int:
-    """The narrowest lane width of ``LANE_WIDTHS`` that holds ``n_frames`` (<= 32)."""
-    return 8 if n_frames <= 8 else (16 if n_frames <= 16 else 32)
-
-
 @njit(cache=True, fastmath=True, error_model="numpy")
 def _gather(x: F32, start: int, hop: int, n_frames: int, win: F32, rev: I64, re: F32, im: F32,
             lanes: int) -> None:
     """Windowed frames ``x[start + f*hop ...]`` into bit-reversed rows of (re, im), lane = frame.
 
-    Even samples are the real parts, odd ones the imaginary parts (the real-FFT packing);
-    lanes past ``n_frames`` are zeroed.
+    Even samples are the real parts, odd ones the imaginary parts (the real-FFT packing).
+    Lanes past ``n_frames`` repeat the last frame, so every later loop runs over all lanes.
+    Frame by frame (contiguous reads, scattered writes) is the fastest order measured in
+    the pipeline, where ``x`` has just been written and the rows stay in L1.
     """
-    for i in range(win.shape[0] // 2):
-        r = rev[i] * lanes
-        dst_re, dst_im = re[r : r + lanes], im[r : r + lanes]
-        w0, w1 = win[2 * i], win[2 * i + 1]
-        src = x[start + 2 * i :]
-        for f in range(n_frames):
-            dst_re[f] = w0 * src[f * hop]
-            dst_im[f] = w1 * src[f * hop + 1]
-        for f in range(n_frames, lanes):
-            dst_re[f] = 0.0
-            dst_im[f] = 0.0
+    m = win.shape[0] // 2
+    for f in range(lanes):
+        src = x[start + min(f, n_frames - 1) * hop :]
+        for i in range(m):
+            r = rev[i] * lanes + f
+            re[r] = win[2 * i] * src[2 * i]
+            im[r] = win[2 * i + 1] * src[2 * i + 1]
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
 def _radix4_trivial(re: F32, im: F32, m: int, lanes: int) -> None:
-    """Stages 2 and 4 of the DIT FFT in one pass: their twiddles are 1 and -j."""
+    """Stages 2 and 4 of the DIT FFT in one pass: their twiddles are 1 and -j.
+
+    Each block of 4 rows is one view indexed at ``j + c*n``: LLVM then checks aliasing
+    once per block against ``n`` instead of pairwise between 8 row views (3x faster here).
+    """
     n = lanes
     for s in range(0, m * lanes, 4 * n):
-        ra, rb, rc, rd = re[s : s + n], re[s + n : s + 2 * n], re[s + 2 * n : s + 3 * n], re[s + 3 * n : s + 4 * n]
-        ia, ib, ic, id_ = im[s : s + n], im[s + n : s + 2 * n], im[s + 2 * n : s + 3 * n], im[s + 3 * n : s + 4 * n]
+        r, i = re[s : s + 4 * n], im[s : s + 4 * n]
         for j in range(n):
-            ar, ai, br, bi = ra[j] + rb[j], ia[j] + ib[j], ra[j] - rb[j], ia[j] - ib[j]
-            cr, ci, dr, di = rc[j] + rd[j], ic[j] + id_[j], rc[j] - rd[j], ic[j] - id_[j]
-            ra[j], ia[j], rc[j], ic[j] = ar + cr, ai + ci, ar - cr, ai - ci
-            rb[j], ib[j], rd[j], id_[j] = br + di, bi - dr, br - di, bi + dr
+            b, c, d = j + n, j + 2 * n, j + 3 * n
+            ar, ai, br, bi = r[j] + r[b], i[j] + i[b], r[j] - r[b], i[j] - i[b]
+            cr, ci, dr, di = r[c] + r[d], i[c] + i[d], r[c] - r[d], i[c] - i[d]
+            r[j], i[j], r[c], i[c] = ar + cr, ai + ci, ar - cr, ai - ci
+            r[b], i[b], r[d], i[d] = br + di, bi - dr, br - di, bi + dr
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
@@ -251,24 +247,34 @@ def split_power(re: F32, im: F32, ur: F32, ui: F32, lo: int, hi: int, lanes: int
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
+def _power_lanes(x: F32, start: int, hop: int, floats: F32, rev: I64, offsets: I64, lo: int, hi: int,
+                 re: F32, im: F32, scratch: F32, out: F32, eps: float, lanes: int, width: int) -> None:
+    m = rev.shape[0]
+    n_tw = offsets[3] * lanes
+    twr = floats[offsets[width] : offsets[width] + n_tw]
+    twi = floats[offsets[width] + n_tw : offsets[width] + 2 * n_tw]
+    _gather(x, start, hop, out.shape[0], floats[: 2 * m], rev, re, im, lanes)
+    fft_lanes(re, im, twr, twi, m, lanes)
+    split_power(re, im, floats[2 * m : 3 * m], floats[3 * m : 4 * m], lo, hi, lanes, out.shape[0],
+                scratch, out, eps)
+
+
+@njit(cache=True, fastmath=True, error_model="numpy")
 def power_frames(x: F32, start: int, hop: int, floats: F32, rev: I64, offsets: I64, lo: int, hi: int,
                  re: F32, im: F32, scratch: F32, out: F32, eps: float) -> None:
-    """Power spectra of ``out.shape[0]`` (<= 32) frames ``x[start + f*hop : ... + N]`` into ``out``.
+    """Power spectra of ``out.shape[0]`` (1..32) frames ``x[start + f*hop : ... + N]`` into ``out``.
 
     ``floats``/``rev``/``offsets`` from ``fft_tables``; ``re``/``im`` (m x 32) and
-    ``scratch`` ((hi - lo) x 32) are work space.
+    ``scratch`` ((hi - lo) x 32) are work space. The lane width is passed as a literal
+    per branch so LLVM compiles each width with constant trip counts (~25 % faster).
     """
-    n_frames = out.shape[0]
-    m = rev.shape[0]
-    lanes = batch_lanes(n_frames)
-    w = 0 if lanes == 8 else (1 if lanes == 16 else 2)
-    n_tw = offsets[3] * lanes
-    twr = floats[offsets[w] : offsets[w] + n_tw]
-    twi = floats[offsets[w] + n_tw : offsets[w] + 2 * n_tw]
-    _gather(x, start, hop, n_frames, floats[: 2 * m], rev, re, im, lanes)
-    fft_lanes(re, im, twr, twi, m, lanes)
-    split_power(re, im, floats[2 * m : 3 * m], floats[3 * m : 4 * m], lo, hi, lanes, n_frames,
-                scratch, out, eps)
+    n = out.shape[0]
+    if n > 16:
+        _power_lanes(x, start, hop, floats, rev, offsets, lo, hi, re, im, scratch, out, eps, 32, 2)
+    elif n > 8:
+        _power_lanes(x, start, hop, floats, rev, offsets, lo, hi, re, im, scratch, out, eps, 16, 1)
+    else:
+        _power_lanes(x, start, hop, floats, rev, offsets, lo, hi, re, im, scratch, out, eps, 8, 0)
 
 
 class PowerSpectrum:
