@@ -26,7 +26,8 @@ from stream.core import Core
 from stream.nats_server import free_port
 from tests.dashboards.seed import ADMIN, SUPERVISOR, config_text, dumps, scenario
 
-PAGE_ERRORS: list[str] = []  # uncaught errors in any wall page of the current test
+LOCAL = ("http://127.0.0.1", "ws://127.0.0.1", "blob:http://127.0.0.1", "data:")
+PAGE_ERRORS: list[str] = []  # uncaught errors / external requests of the current test's pages
 ARTIFACTS = Path(__file__).resolve().parents[1] / ".artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -169,6 +170,8 @@ async def open_wall(browser: Any, url: str) -> Any:
     """A 1920x1080 page on ``url`` once the wall's tiles have rendered."""
     page = await browser.new_page(viewport={"width": 1920, "height": 1080})
     page.on("pageerror", lambda e: PAGE_ERRORS.append(str(e)))
+    page.on("request", lambda r: None if r.url.startswith(LOCAL)
+            else PAGE_ERRORS.append(f"external request (the machine is offline): {r.url}"))
     await page.goto(url)
     await page.locator("[data-k=buttons]").first.wait_for(timeout=20_000)
     return page
