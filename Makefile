@@ -22,7 +22,7 @@ system-deps:
 
 lint: $(STAMP)
 	$(PY) -m ruff check server stream dsp dashboards simulators tests bench
-	$(PY) -m mypy stream server dsp simulators
+	$(PY) -m mypy stream server dsp simulators dashboards
 
 test: $(STAMP) system-deps lint
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -220,8 +220,8 @@ _TEXTS = {"ru": _RU, "en": _EN}
 
 def pick_lang(requested: str | None, default: str) -> str:
     """``?lang=`` when it is a known language, else the configured default."""
-    if requested in LANGS:
-        return requested  # type: ignore[return-value]
+    if requested is not None and requested in LANGS:
+        return requested
     return default if default in LANGS else "ru"
 
 

@@ -91,7 +91,7 @@ def configure_panel() -> None:
     """Process-wide Panel settings (the dashboards are the process's only Panel user)."""
     pn.extension(reconnect=True, notifications=True)
     pn.config.raw_css = [*[c for c in pn.config.raw_css if c != PAGE_CSS], PAGE_CSS]
-    pn.config.theme = "dark"
+    pn.config.theme = "dark"  # type: ignore[misc]  # a settable param; the stub says property
 
 
 def origins(host: str, port: int) -> list[str]:

@@ -207,7 +207,8 @@ class Wall(Viewer):
         if st.state == "ok":
             age = cache.age_ms(f"metrics:{self.scope}", now)
             stale = age is not None and age > 3 * 60_000
-            status = ("warn", t(self.lang, "stale", s=age // 1000)) if stale else ("ok", t(self.lang, "conn_ok"))
+            status = (("warn", t(self.lang, "stale", s=age // 1000)) if stale and age is not None
+                      else ("ok", t(self.lang, "conn_ok")))
         elif st.state == "lost":
             left = max(0, ((st.retry_at_ms or now) - now + 999) // 1000)
             status = ("bad", t(self.lang, "conn_lost", s=left))

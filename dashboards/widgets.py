@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import panel as pn
-from bokeh.models import ColumnDataSource, Range1d, Span
+from bokeh.models import BasicTicker, ColumnDataSource, Range1d
+from bokeh.models.annotations import Span
 from bokeh.plotting import figure
 from panel.viewable import Viewer
 
@@ -55,7 +56,8 @@ class Sparkline:
         self.target = target
         self.ys: list[float] = []
         fig = figure(height=height, sizing_mode="stretch_width", x_axis_type="datetime",
-                     toolbar_location=None, y_range=Range1d(target - 10, target + 10), background_fill_color=CARD,
+                     toolbar_location=None, y_range=Range1d(start=target - 10, end=target + 10),
+                     background_fill_color=CARD,
                      border_fill_color=CARD, outline_line_color=None, min_border=4)
         fig.line("x", "y", source=self.source, line_width=4, color=ACCENT)
         fig.scatter("x", "y", source=self.source, size=5, color=ACCENT)
@@ -65,7 +67,7 @@ class Sparkline:
         fig.grid.visible = False
         fig.yaxis.major_label_text_color = MUTED
         fig.yaxis.major_label_text_font_size = "15px"
-        fig.yaxis.ticker.desired_num_ticks = 3
+        fig.yaxis.ticker = BasicTicker(desired_num_ticks=3)
         fig.yaxis.axis_line_color = None
         fig.yaxis.major_tick_line_color = None
         fig.yaxis.minor_tick_line_color = None
@@ -147,7 +149,7 @@ class AlertsPanel(Viewer):
             return
         slot.button.disabled = True
         try:
-            await self.acknowledge(slot.alert_id, self.who.value.strip())
+            await self.acknowledge(slot.alert_id, (self.who.value or "").strip())
             self.message.visible = False
         except Exception as exc:  # noqa: BLE001 - shown to the supervisor, who can retry
             slot.button.disabled = False
