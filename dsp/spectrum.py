@@ -136,17 +136,19 @@ def _gather(x: F32, start: int, hop: int, n_frames: int, win: F32, rev: I64, re:
     """Windowed frames ``x[start + f*hop ...]`` into bit-reversed rows of (re, im), lane = frame.
 
     Even samples are the real parts, odd ones the imaginary parts (the real-FFT packing).
-    Lanes past ``n_frames`` repeat the last frame, so every later loop runs over all lanes.
-    Frame by frame (contiguous reads, scattered writes) is the fastest order measured in
-    the pipeline, where ``x`` has just been written and the rows stay in L1.
+    Frame by frame, rows in order (the bit reversal is on the reads, inside one frame in
+    L1): the fastest order measured in the pipeline. Lanes past ``n_frames`` are zeroed.
     """
     m = win.shape[0] // 2
-    for f in range(lanes):
-        src = x[start + min(f, n_frames - 1) * hop :]
-        for i in range(m):
-            r = rev[i] * lanes + f
-            re[r] = win[2 * i] * src[2 * i]
-            im[r] = win[2 * i + 1] * src[2 * i + 1]
+    if n_frames < lanes:
+        re[: m * lanes] = 0.0
+        im[: m * lanes] = 0.0
+    for f in range(n_frames):
+        src = x[start + f * hop :]
+        for r in range(m):
+            i = rev[r]
+            re[r * lanes + f] = win[2 * i] * src[2 * i]
+            im[r * lanes + f] = win[2 * i + 1] * src[2 * i + 1]
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
