@@ -36,7 +36,7 @@ DAY_MS = 86_400_000
 
 def network_config(locations: int) -> str:
     zones = ["Europe/Moscow", "Asia/Yekaterinburg", "Asia/Novosibirsk", "Europe/Samara"]
-    lines = ["[core]", "snapshot_interval_s = 30", "snapshot_every_events = 250000",
+    lines = ["[core]", "snapshot_interval_s = 30", "snapshot_every_events = 100000",
              "max_locations = 5000"]
     for i in range(locations):
         lines += ["[[locations]]", f'id = "loc-{i:04d}"', f'region = "reg-{i % 10}"',

@@ -182,7 +182,7 @@ class CoreConfig(_Section, frozen=True):
     problem_window_days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 7
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 1000
     snapshot_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
-    snapshot_every_events: Annotated[int, msgspec.Meta(ge=1000)] = 200_000
+    snapshot_every_events: Annotated[int, msgspec.Meta(ge=1000)] = 100_000
     max_locations: Annotated[int, msgspec.Meta(ge=1)] = 5000
     max_csi_questions: Annotated[int, msgspec.Meta(ge=1)] = 128
     max_dimension_keys: Annotated[int, msgspec.Meta(ge=1)] = 200_000
