@@ -51,6 +51,7 @@ FRAME_SAMPLES = SAMPLE_RATE_HZ * FRAME_MS // 1000
 _PIECE = 20480  # 16 kHz samples per internal step (32 spectra at the default hop)
 _HIST16 = 32  # room for the decimator's 16 kHz history (29-30 samples)
 _N_PARAMS = 24
+_INV_BINS = 22  # params slot: 1 / number of bins
 
 # float state slots
 _Q50, _Q16, _MAD, _SP = 0, 1, 2, 3
@@ -97,51 +98,45 @@ class VadFrames:
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _excess_db(ratio: F32, gain_db: float) -> float:
-    """Mean over bins of ``max(0, 10*log10(ratio) - gain_db)``.
-
-    The log comes from the float32 bit pattern (exponent + linear mantissa, within 0.3 dB),
-    which vectorises where a libm ``log`` call per bin would not.
-    """
-    bits = ratio.view(np.int32)
-    acc = np.float32(0.0)
-    for k in range(ratio.shape[0]):
-        d = (np.float32(bits[k]) * np.float32(1.0 / 8388608.0) - np.float32(126.94269504)) * np.float32(3.0103) - gain_db
-        acc += d if d > 0 else np.float32(0.0)
-    return acc / ratio.shape[0]
-
-
-@njit(cache=True, fastmath=True, error_model="numpy")
-def _score_spectrum(spec: F32, f: int, floor: F32, smooth: F32, ratio: F32, seen: int,
+def _score_spectrum(spec: F32, f: int, floor: F32, smooth: F32, ratio: F32, weight: F32, seen: int,
                     params: F32) -> float:
     """Score spectrum ``f`` of a batch: the centred mean of rows ``f .. f + n_ring - 1``.
 
     ``spec`` rows are the previous ``n_ring - 1`` spectra, then the batch. Score: mean over
-    bins of the dB excess over (floor + gain_snr_db), floored at 0; the per-bin floor then
-    moves one quantile-tracker step.
+    bins of the dB excess of the smoothed power over (floor + gain_snr_db), floored at 0;
+    the per-bin floor then moves one quantile-tracker step. The log comes from the float32
+    bit pattern (exponent + linear mantissa, within 0.3 dB), which vectorises where a libm
+    ``log`` call per bin would not. Rows are padded to a multiple of 16 bins (zero
+    ``weight``) so every loop is whole SIMD vectors.
     """
-    n_bins = floor.shape[0]
+    n_pad = floor.shape[0]
     n_ring = spec.shape[0] - MAX_LANES + 1
     row = spec[f]
-    for k in range(n_bins):
+    for k in range(n_pad):
         smooth[k] = row[k]
-    for r in range(1, n_ring):
+    for r in range(1, n_ring - 1):
         row = spec[f + r]
-        for k in range(n_bins):
+        for k in range(n_pad):
             smooth[k] += row[k]
+    last = spec[f + n_ring - 1]
     warm = seen >= params[4]
     up = params[13] if warm else params[15]
     down = params[14] if warm else params[16]
     inv = np.float32(1.0 / min(seen + 1, n_ring))
     if seen == 0:
-        for k in range(n_bins):
-            floor[k] = smooth[k] * inv
-    for k in range(n_bins):
-        s = smooth[k] * inv
+        for k in range(n_pad):
+            floor[k] = (smooth[k] + last[k]) * inv
+    gain = params[0]
+    bits = ratio.view(np.int32)
+    acc = np.float32(0.0)
+    for k in range(n_pad):
+        s = (smooth[k] + last[k]) * inv
         fl = floor[k]
         ratio[k] = s / fl
         floor[k] = fl * (up if s > fl else down)
-    return _excess_db(ratio, params[0])
+        d = (np.float32(bits[k]) * np.float32(1.0 / 8388608.0) - np.float32(126.94269504)) * np.float32(3.0103) - gain
+        acc += weight[k] * (d if d > 0 else np.float32(0.0))
+    return acc * params[_INV_BINS]
 
 
 @njit(cache=True, error_model="numpy")
@@ -232,13 +227,14 @@ def _spectra_and_decisions(x8: F32, n8: int, state: F32, istate: npt.NDArray[np.
                            work: tuple, score_out: F32, speech_out: npt.NDArray[np.bool_], n_out: int) -> int:
     """FFT the complete windows of ``x8`` in batches, score and decide each; keep the rest."""
     n_fft, lo, hi, hop_frames, n_ring = ints[0], ints[1], ints[2], ints[3], ints[4]
-    n_bins = hi - lo
+    n_bins, n_pad = hi - lo, ints[5]
     hop8 = hop_frames * FRAME_SAMPLES // 2
-    params, floats = consts[:_N_PARAMS], consts[_N_PARAMS + HALFBAND_TAPS :]
+    params, weight = consts[:_N_PARAMS], consts[_N_PARAMS + HALFBAND_TAPS : _N_PARAMS + HALFBAND_TAPS + n_pad]
+    floats = consts[_N_PARAMS + HALFBAND_TAPS + n_pad :]
     offsets, rev = ints[8:12], ints[12 : 12 + n_fft // 2]
-    floor = state[:n_bins]
-    history = state[n_bins : n_bins * n_ring].reshape((n_ring - 1, n_bins))
-    pend8 = state[n_bins * n_ring + _HIST16 :]
+    floor = state[:n_pad]
+    history = state[n_pad : n_pad * n_ring].reshape((n_ring - 1, n_pad))
+    pend8 = state[n_pad * n_ring + _HIST16 :]
     re, im, scratch, spec, smooth, ratio = work
     skip = istate[_SKIP]
     n_spec = (n8 - skip - n_fft) // hop8 + 1 if n8 >= n_fft + skip else 0
@@ -247,9 +243,10 @@ def _spectra_and_decisions(x8: F32, n8: int, state: F32, istate: npt.NDArray[np.
         spec[: n_ring - 1] = history
         power_frames(x8, skip + b0 * hop8, hop8, floats, rev, offsets, lo, hi, re, im, scratch,
                      spec[n_ring - 1 : n_ring - 1 + nb], 1e-10)
+        spec[n_ring - 1 : n_ring - 1 + nb, n_bins:] = 1.0  # padding bins: constant, weight 0
         for f in range(nb):
             seen = istate[_SEEN]
-            score = _score_spectrum(spec, f, floor, smooth, ratio, seen, params)
+            score = _score_spectrum(spec, f, floor, smooth, ratio, weight, seen, params)
             istate[_SEEN] = seen + 1
             if seen >= n_ring // 2:
                 if n_out + hop_frames > score_out.shape[0]:
@@ -276,11 +273,11 @@ def _vad_chunk(x16: F32, state: F32, istate: npt.NDArray[np.int64], fstate: npt.
 
     Long chunks go through in pieces of ``_PIECE`` samples, so the work space stays small.
     """
-    n_fft, lo, hi, n_ring = ints[0], ints[1], ints[2], ints[4]
+    n_fft, lo, hi, n_ring, n_pad = ints[0], ints[1], ints[2], ints[4], ints[5]
     n_bins = hi - lo
     taps = consts[_N_PARAMS : _N_PARAMS + HALFBAND_TAPS]
-    hist16 = state[n_bins * n_ring : n_bins * n_ring + _HIST16]
-    pend8 = state[n_bins * n_ring + _HIST16 :]
+    hist16 = state[n_pad * n_ring : n_pad * n_ring + _HIST16]
+    pend8 = state[n_pad * n_ring + _HIST16 :]
     n_in = x16.shape[0]
     piece = min(n_in, _PIECE)
     even = np.empty(piece // 2 + _HIST16, np.float32)
@@ -288,8 +285,8 @@ def _vad_chunk(x16: F32, state: F32, istate: npt.NDArray[np.int64], fstate: npt.
     x8 = np.empty(n_fft + piece // 2 + 2, np.float32)
     m = n_fft // 2
     work = (np.empty(m * MAX_LANES, np.float32), np.empty(m * MAX_LANES, np.float32),
-            np.empty(n_bins * MAX_LANES, np.float32), np.empty((n_ring - 1 + MAX_LANES, n_bins), np.float32),
-            np.empty(n_bins, np.float32), np.empty(n_bins, np.float32))
+            np.empty(n_bins * MAX_LANES, np.float32), np.empty((n_ring - 1 + MAX_LANES, n_pad), np.float32),
+            np.empty(n_pad, np.float32), np.empty(n_pad, np.float32))
     n_out = 0
     for p0 in range(0, n_in, _PIECE):
         np8 = istate[_NP8]
@@ -319,10 +316,13 @@ def _tables(o: VadOptions) -> tuple[F32, npt.NDArray[np.int64]]:
         o.stats_anneal, o.mad_rate, o.speech_level_rate, o.stats_start_frames,
         o.onset_after_frames,
     ], np.float32)
+    n_pad = -(-(hi - lo) // 16) * 16  # bins padded to whole 16-float vectors
+    params = np.concatenate((params, np.zeros(_N_PARAMS - len(params), np.float32)))
+    params[_INV_BINS] = 1.0 / (hi - lo)
+    weight = (np.arange(n_pad) < hi - lo).astype(np.float32)
     floats, rev, offsets = fft_tables(o.fft_size)
-    consts = np.concatenate((params, np.zeros(_N_PARAMS - len(params)), halfband_taps(),
-                             floats)).astype(np.float32)
-    dims = [o.fft_size, lo, hi, o.spectrum_hop_frames, o.smooth_spectra, 0, 0, 0]
+    consts = np.concatenate((params, halfband_taps(), weight, floats)).astype(np.float32)
+    dims = [o.fft_size, lo, hi, o.spectrum_hop_frames, o.smooth_spectra, n_pad, 0, 0]
     ints = np.concatenate((np.array(dims, np.int64), offsets, rev))
     for a in (consts, ints):
         a.flags.writeable = False
@@ -338,9 +338,9 @@ class Vad:
             raise ValueError("spectrum_hop_frames must be 1..6 and smooth_spectra odd")
         self.options = o
         self._consts, self._ints = _tables(o)
-        n_bins = int(self._ints[2] - self._ints[1])
+        n_pad = int(self._ints[5])
         # floor | previous smooth_spectra - 1 spectra | 16 kHz history | pending 8 kHz samples
-        self._state = np.zeros(n_bins * o.smooth_spectra + _HIST16 + o.fft_size, np.float32)
+        self._state = np.zeros(n_pad * o.smooth_spectra + _HIST16 + o.fft_size, np.float32)
         self._fstate = np.zeros(4, np.float64)
         hop8 = o.spectrum_hop_frames * FRAME_SAMPLES // 2
         self._istate = np.zeros(_N_ISTATE, np.int64)
