@@ -113,7 +113,7 @@ def _score_spectrum(spec: F32, f: int, floor: F32, smooth: F32, ratio: F32, weig
     n_ring = spec.shape[0] - MAX_LANES + 1
     row = spec[f]
     for k in range(n_pad):
-        smooth[k] = row[k]
+        smooth[k] = row[k] if n_ring > 1 else np.float32(0.0)
     for r in range(1, n_ring - 1):
         row = spec[f + r]
         for k in range(n_pad):
@@ -140,9 +140,10 @@ def _score_spectrum(spec: F32, f: int, floor: F32, smooth: F32, ratio: F32, weig
 
 
 @njit(cache=True, error_model="numpy")
-def _decide(x: float, fstate: npt.NDArray[np.float64], istate: npt.NDArray[np.int64],
-            params: F32) -> bool:
-    """Hysteresis + hangover on the score against thresholds from its own statistics.
+def _decide(scores: F32, hop_frames: int, fstate: npt.NDArray[np.float64], istate: npt.NDArray[np.int64],
+            params: F32, score_out: F32, speech_out: npt.NDArray[np.bool_], n_out: int) -> int:
+    """Decide ``hop_frames`` frames per score: hysteresis + hangover against thresholds from
+    the score's own statistics; appends to ``score_out``/``speech_out``, returns the count.
 
     Noise statistics: online median and 16th percentile of the score (quantile trackers
     with steps scaled by the mean absolute deviation; frames above the onset threshold or
@@ -150,47 +151,57 @@ def _decide(x: float, fstate: npt.NDArray[np.float64], istate: npt.NDArray[np.in
     louder noise still lifts them). Speech level: the median score while in speech. The onset
     threshold is ``median + k * spread`` with ``k`` growing with the speech-to-noise
     separation (clipped to [k_min, k_max]): far above noise when speech stands out, close
-    to it when speech is barely above the noise.
+    to it when speech is barely above the noise. The state lives in locals for the whole
+    run (a serial chain: through memory every frame it cost twice as much).
     """
     alpha, k_min, k_max, release = params[5], params[6], params[7], params[8]
-    hang_frames, eta, slow, s_min = params[9], params[10], params[11], params[12]
+    hang_frames, eta, slow, s_min = int(params[9]), params[10], params[11], params[12]
     anneal, mad_rate, sp_rate = params[17], params[18], params[19]
-    t = istate[_FRAMES] - int(params[20])
-    istate[_FRAMES] += 1
-    if t < 0:
-        return False
-    if t == 0:
-        fstate[_Q50], fstate[_Q16], fstate[_MAD], fstate[_SP] = x, 0.5 * x, max(0.5 * x, s_min), x
+    start, onset_after = int(params[20]), params[21]
     q50, q16, mad, sp = fstate[_Q50], fstate[_Q16], fstate[_MAD], fstate[_SP]
-    spread = max(q50 - q16, s_min)
-    k = min(max(alpha * (sp - q50) / spread, k_min), k_max)
-    on = q50 + k * spread
-    if t > params[21]:
-        if istate[_SPEECH] == 1:
-            if x > q50 + release * k * spread:
-                istate[_HANG] = int(hang_frames)
-            else:
-                istate[_HANG] -= 1
-                if istate[_HANG] <= 0:
-                    istate[_SPEECH] = 0
-        elif x > on:
-            istate[_SPEECH] = 1
-            istate[_HANG] = int(hang_frames)
-    mad += mad_rate * (abs(x - q50) - mad)
-    step = max(mad, s_min)
-    damped = x > on or istate[_SPEECH] == 1  # likely speech: barely moves the noise statistics
-    e = max(eta, anneal / (t + anneal)) * (slow if damped else 1.0) * step
-    fstate[_Q50] = q50 + e * (0.5 - (1.0 if x < q50 else 0.0))
-    fstate[_Q16] = q16 + e * (0.16 - (1.0 if x < q16 else 0.0))
-    fstate[_MAD] = mad
-    if istate[_SPEECH] == 1:
-        fstate[_SP] = sp + sp_rate * step * (0.5 - (1.0 if x < sp else 0.0))
-    return istate[_SPEECH] == 1
+    frames, speech, hang = istate[_FRAMES], istate[_SPEECH], istate[_HANG]
+    for i in range(scores.shape[0] * hop_frames):
+        x = np.float64(scores[i // hop_frames])
+        score_out[n_out + i] = scores[i // hop_frames]
+        t = frames - start
+        frames += 1
+        if t < 0:
+            speech_out[n_out + i] = False
+            continue
+        if t == 0:
+            q50, q16, mad, sp = x, 0.5 * x, max(0.5 * x, s_min), x
+        spread = max(q50 - q16, s_min)
+        k = min(max(alpha * (sp - q50) / spread, k_min), k_max)
+        on = q50 + k * spread
+        if t > onset_after:
+            if speech == 1:
+                if x > q50 + release * k * spread:
+                    hang = hang_frames
+                else:
+                    hang -= 1
+                    if hang <= 0:
+                        speech = 0
+            elif x > on:
+                speech = 1
+                hang = hang_frames
+        mad += mad_rate * (abs(x - q50) - mad)
+        step = max(mad, s_min)
+        damped = x > on or speech == 1  # likely speech: barely moves the noise statistics
+        e = max(eta, anneal / (t + anneal)) * (slow if damped else 1.0) * step
+        q50_new = q50 + e * (0.5 - (1.0 if x < q50 else 0.0))
+        q16 = q16 + e * (0.16 - (1.0 if x < q16 else 0.0))
+        if speech == 1:
+            sp = sp + sp_rate * step * (0.5 - (1.0 if x < sp else 0.0))
+        q50 = q50_new
+        speech_out[n_out + i] = speech == 1
+    fstate[_Q50], fstate[_Q16], fstate[_MAD], fstate[_SP] = q50, q16, mad, sp
+    istate[_FRAMES], istate[_SPEECH], istate[_HANG] = frames, speech, hang
+    return n_out + scores.shape[0] * hop_frames
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
 def _decimate_piece(x16: F32, hist16: F32, taps: F32, istate: npt.NDArray[np.int64], even: F32,
-                    odd: F32, x8: F32) -> int:
+                    odd: F32, x8: F32, n_fft: int, hop8: int) -> int:
     """Half-band decimate (16 kHz history + ``x16``) onto ``x8[istate[_NP8]:]``; returns the new x8 length.
 
     The history (the last 29-30 samples, whose outputs need samples not seen yet) keeps the
@@ -217,7 +228,13 @@ def _decimate_piece(x16: F32, hist16: F32, taps: F32, istate: npt.NDArray[np.int
         hist16[i] = odd[j // 2] if j % 2 else even[j // 2]
     istate[_NH16] = total - 2 * n_dec
     np8 = istate[_NP8]
-    halfband(even, odd, taps, x8[np8 : np8 + n_dec])
+    if hop8 <= n_fft:
+        halfband(even, odd, taps, x8[np8 : np8 + n_dec])
+    else:  # windows leave gaps: only filter what some window will read
+        for w in range(istate[_SKIP], np8 + n_dec, hop8):
+            a, b = max(w, np8), min(w + n_fft, np8 + n_dec)
+            if a < b:
+                halfband(even[a - np8 :], odd[a - np8 :], taps, x8[a:b])
     return np8 + n_dec
 
 
@@ -235,7 +252,7 @@ def _spectra_and_decisions(x8: F32, n8: int, state: F32, istate: npt.NDArray[np.
     floor = state[:n_pad]
     history = state[n_pad : n_pad * n_ring].reshape((n_ring - 1, n_pad))
     pend8 = state[n_pad * n_ring + _HIST16 :]
-    re, im, scratch, spec, smooth, ratio = work
+    re, im, scratch, spec, smooth, ratio, scores = work
     skip = istate[_SKIP]
     n_spec = (n8 - skip - n_fft) // hop8 + 1 if n8 >= n_fft + skip else 0
     for b0 in range(0, n_spec, MAX_LANES):
@@ -244,17 +261,17 @@ def _spectra_and_decisions(x8: F32, n8: int, state: F32, istate: npt.NDArray[np.
         power_frames(x8, skip + b0 * hop8, hop8, floats, rev, offsets, lo, hi, re, im, scratch,
                      spec[n_ring - 1 : n_ring - 1 + nb], 1e-10)
         spec[n_ring - 1 : n_ring - 1 + nb, n_bins:] = 1.0  # padding bins: constant, weight 0
+        n_ready = 0
         for f in range(nb):
             seen = istate[_SEEN]
             score = _score_spectrum(spec, f, floor, smooth, ratio, weight, seen, params)
             istate[_SEEN] = seen + 1
-            if seen >= n_ring // 2:
-                if n_out + hop_frames > score_out.shape[0]:
-                    raise ValueError("VAD output buffer too small")
-                for _ in range(hop_frames):
-                    score_out[n_out] = score
-                    speech_out[n_out] = _decide(score, fstate, istate, params)
-                    n_out += 1
+            if seen >= n_ring // 2:  # the first spectra only fill the smoothing look-ahead
+                scores[n_ready] = score
+                n_ready += 1
+        if n_out + n_ready * hop_frames > score_out.shape[0]:
+            raise ValueError("VAD output buffer too small")
+        n_out = _decide(scores[:n_ready], hop_frames, fstate, istate, params, score_out, speech_out, n_out)
         history[:] = spec[nb : nb + n_ring - 1]
     next_start = skip + n_spec * hop8
     keep = min(next_start, n8)
@@ -286,12 +303,13 @@ def _vad_chunk(x16: F32, state: F32, istate: npt.NDArray[np.int64], fstate: npt.
     m = n_fft // 2
     work = (np.empty(m * MAX_LANES, np.float32), np.empty(m * MAX_LANES, np.float32),
             np.empty(n_bins * MAX_LANES, np.float32), np.empty((n_ring - 1 + MAX_LANES, n_pad), np.float32),
-            np.empty(n_pad, np.float32), np.empty(n_pad, np.float32))
+            np.empty(n_pad, np.float32), np.empty(n_pad, np.float32), np.empty(MAX_LANES, np.float32))
     n_out = 0
     for p0 in range(0, n_in, _PIECE):
         np8 = istate[_NP8]
         x8[:np8] = pend8[:np8]
-        n8 = _decimate_piece(x16[p0 : min(n_in, p0 + _PIECE)], hist16, taps, istate, even, odd, x8)
+        n8 = _decimate_piece(x16[p0 : min(n_in, p0 + _PIECE)], hist16, taps, istate, even, odd, x8, n_fft,
+                             ints[3] * FRAME_SAMPLES // 2)
         n_out = _spectra_and_decisions(x8, n8, state, istate, fstate, consts, ints, work, score_out,
                                        speech_out, n_out)
     return n_out
