@@ -25,7 +25,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from stream import query, snapshot
+from stream import heap, query, snapshot
 from stream.config import Config
 from stream.core_state import SnapshotStore
 from stream.engine import MetricsEngine
@@ -99,6 +99,7 @@ class Core:
     # -- lifecycle --------------------------------------------------------------------------
 
     async def start(self) -> None:
+        heap.pin_thresholds()
         self.nc = await connect(self.cfg.nats, self.url, self.name)
         self.js = self.nc.jetstream()
         await ensure_streams(self.js, self.cfg)
@@ -335,6 +336,8 @@ class Core:
             await self._store_snapshot(snap)
         except Exception as exc:  # noqa: BLE001 - retried at the next interval
             log.warning("core: snapshot failed: %s", exc)
+        del snap  # the copy, the chunks and the blob are garbage now: give the pages back
+        heap.trim()
 
     # -- writing (server, integrators) ------------------------------------------------------
 
