@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stream import audio
 from stream.events import Limits, Rejection
 from stream.subjects import Subjects
 
-audio = pytest.importorskip("stream.audio")
 NOW_MS = int(time.time() * 1000)
 FUZZ = settings(max_examples=300, deadline=None)
 
