@@ -17,6 +17,11 @@ FONT = '"DejaVu Sans Condensed", "Liberation Sans Narrow", "DejaVu Sans", sans-s
 PAGE_CSS = f"""
 html, body {{ background: {BG}; color: {TEXT}; margin: 0; font-family: {FONT}; }}
 body {{ overflow-x: hidden; }}
+/* the wall is laid out for 1920 px: a smaller screen shows it scaled down, not clipped */
+@media (max-width: 1880px) {{ body {{ zoom: 0.9; }} }}
+@media (max-width: 1700px) {{ body {{ zoom: 0.8; }} }}
+@media (max-width: 1520px) {{ body {{ zoom: 0.7; }} }}
+@media (max-width: 1320px) {{ body {{ zoom: 0.6; }} }}
 """
 
 CSS = f"""

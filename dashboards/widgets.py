@@ -4,13 +4,12 @@ alerts list with its acknowledge buttons."""
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import panel as pn
-from bokeh.models import BasicTicker, ColumnDataSource, Range1d
-from bokeh.models.annotations import Span
-from bokeh.plotting import figure
 from panel.viewable import Viewer
 
 from dashboards import render_live
@@ -47,44 +46,67 @@ def y_bounds(ys: Sequence[float], target: float, pad: float = 3.0) -> tuple[floa
     return low, high
 
 
-class Sparkline:
-    """NPS over the last hour: a Bokeh line fed by ``stream(..., rollover)`` so a session
-    sends only the new points, with the target as a dashed line."""
+def nice_ticks(low: float, high: float, most: int = 3) -> list[float]:
+    """At most ``most`` round values (multiples of 5, 10, 20, ...) inside (low, high)."""
+    for step in (5, 10, 20, 25, 50, 100):
+        first = math.ceil(low / step) * step
+        ticks = [float(v) for v in range(int(first), int(high) + 1, step) if low < v < high]
+        if len(ticks) <= most:
+            return ticks
+    return []
 
-    def __init__(self, target: float, height: int = 92) -> None:
-        self.source = ColumnDataSource({"x": [], "y": []})
+
+def sparkline_svg(points: Sequence[tuple[int, float]], target: float, width: int,
+                  height: int) -> str:
+    """The NPS trend as inline SVG: the line with its points, the target dashed, round
+    values on the left. Vector, so it stays sharp and in place on a scaled page."""
+    left, pad = 34, 6
+    ys = [p[1] for p in points]
+    low, high = y_bounds(ys, target)
+    x0 = points[0][0] if points else 0
+    span = max((points[-1][0] - x0) if points else 0, 1)
+
+    def sx(ts: int) -> float:
+        return left + (width - left - pad) * ((ts - x0) / span if len(points) > 1 else 0.5)
+
+    def sy(v: float) -> float:
+        return pad + (height - 2 * pad) * (high - v) / (high - low)
+
+    parts = [f'<svg class="spark" viewBox="0 0 {width} {height}" width="100%" height="{height}" '
+             'preserveAspectRatio="none" role="img">']
+    parts += [f'<text x="0" y="{sy(v) + 5:.1f}" fill="{MUTED}" font-size="15">{v:g}</text>'
+              for v in nice_ticks(low, high)]
+    parts.append(f'<line x1="{left}" x2="{width - pad}" y1="{sy(target):.1f}" y2="{sy(target):.1f}" '
+                 f'stroke="{GOOD}" stroke-width="2" stroke-dasharray="6 5"/>')
+    if points:
+        xy = " ".join(f"{sx(ts):.1f},{sy(v):.1f}" for ts, v in points)
+        parts.append(f'<polyline points="{xy}" fill="none" stroke="{ACCENT}" stroke-width="4" '
+                     'stroke-linejoin="round" stroke-linecap="round"/>')
+        last_ts, last_v = points[-1]
+        parts.append(f'<circle cx="{sx(last_ts):.1f}" cy="{sy(last_v):.1f}" r="4" fill="{ACCENT}"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+class Sparkline:
+    """NPS over the last hour (points from the cache, one per 10 s) with the target as a
+    dashed line, drawn as SVG in an HTML pane: a canvas would measure itself wrongly on a
+    page scaled to a smaller screen."""
+
+    def __init__(self, target: float, height: int = 80, width: int = 544) -> None:
         self.target = target
-        self.ys: list[float] = []
-        fig = figure(height=height, sizing_mode="stretch_width", x_axis_type="datetime",
-                     toolbar_location=None, y_range=Range1d(start=target - 10, end=target + 10),
-                     background_fill_color=CARD,
-                     border_fill_color=CARD, outline_line_color=None, min_border=4)
-        fig.line("x", "y", source=self.source, line_width=4, color=ACCENT)
-        fig.scatter("x", "y", source=self.source, size=5, color=ACCENT)
-        fig.add_layout(Span(location=target, dimension="width", line_color=GOOD,
-                            line_dash="dashed", line_width=2))
-        fig.xaxis.visible = False
-        fig.grid.visible = False
-        fig.yaxis.major_label_text_color = MUTED
-        fig.yaxis.major_label_text_font_size = "15px"
-        fig.yaxis.ticker = BasicTicker(desired_num_ticks=3)
-        fig.yaxis.axis_line_color = None
-        fig.yaxis.major_tick_line_color = None
-        fig.yaxis.minor_tick_line_color = None
-        fig.toolbar.logo = None
-        self.figure = fig
+        self.width, self.height = width, height
+        self.points: deque[tuple[int, float]] = deque(maxlen=TREND_POINTS)
         self.last_ms = 0
-        self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width", height=height, margin=(0, 8))
+        self.pane = pn.pane.HTML(sparkline_svg([], target, width, height), height=height,
+                                 sizing_mode="stretch_width", margin=(0, 8))
 
     def extend(self, points: Sequence[tuple[int, float]]) -> None:
         if not points:
             return
-        ys = [p[1] for p in points]
-        self.source.stream({"x": [p[0] for p in points], "y": ys}, rollover=TREND_POINTS)
-        self.ys = (self.ys + ys)[-TREND_POINTS:]
+        self.points.extend(points)
         self.last_ms = points[-1][0]
-        low, high = y_bounds(self.ys, self.target)
-        self.figure.y_range.update(start=low, end=high)
+        set_html(self.pane, sparkline_svg(list(self.points), self.target, self.width, self.height))
 
 
 class AlertSlot:
