@@ -83,6 +83,11 @@ class Publisher:
         except TimeoutError:
             log.warning("simulate: %d publishes still unacknowledged after %.0f s",
                         self.js.publish_async_pending(), self.ack_timeout_s)
+        # the acks' done-callbacks run on later loop turns: let them land in the stats
+        loop = asyncio.get_running_loop()
+        settle_until = loop.time() + 1.0
+        while self.stats.acked + self.stats.errors < self.stats.sent and loop.time() < settle_until:
+            await asyncio.sleep(0.001)
         if self.stats.errors:
             log.warning("simulate: %d publish errors (last: %s)", self.stats.errors,
                         self.stats.last_error)

@@ -35,8 +35,9 @@ async def test_events_land_in_the_input_stream_once(cfg, nats_server):
                       questionnaire(cfg))
     assert await pub.publish_events(events) == len(events)
     assert (await pub.js.stream_info(INPUT)).state.messages == len(events)
-    await pub.publish_events(events[:300])  # a re-sent batch: same Nats-Msg-Id
-    assert pub.stats.duplicates == 300 and pub.stats.errors == 0
+    resent = events[:300]  # a re-sent batch: same Nats-Msg-Id (fewer at a quiet hour)
+    await pub.publish_events(resent)
+    assert pub.stats.duplicates == len(resent) > 0 and pub.stats.errors == 0
     assert (await pub.js.stream_info(INPUT)).state.messages == len(events)
     sub = await _all_input(pub.js, "check")
     for msg in await sub.fetch(20, timeout=2):

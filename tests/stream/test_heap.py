@@ -29,7 +29,8 @@ def test_freed_buffers_leave_the_resident_set_despite_survivors_between_them() -
     held = proc.memory_info().rss
     del buffers
     after = proc.memory_info().rss
-    assert held - before > 250 * 2**20
-    assert after - before < 50 * 2**20
+    grown = held - before  # < 300 MiB when the process had freed pages to reuse
+    assert grown > 150 * 2**20
+    assert held - after > 0.9 * grown
     heap.trim()  # harmless when there is nothing to give back
     assert len(survivors) == 300
