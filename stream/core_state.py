@@ -71,6 +71,9 @@ class SnapshotStore:
         except NotFoundError:
             log.warning("core: snapshot object %s is missing", manifest.object)
             return None
+        except Exception as exc:  # noqa: BLE001 - a replay from the start is slower, not wrong
+            log.warning("core: snapshot object %s could not be read (%r)", manifest.object, exc)
+            return None
         if hashlib.sha256(data).hexdigest() != manifest.sha256:
             log.warning("core: snapshot %s is damaged (checksum mismatch)", manifest.object)
             return None
