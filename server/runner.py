@@ -81,9 +81,16 @@ async def _reader(cfg: Config, url: str) -> AsyncIterator[Core | RemoteReader]:
             await remote.stop()
             await nc.close()
         return
+    async with _local_core(cfg, url) as core:
+        yield core
+
+
+@contextlib.asynccontextmanager
+async def _local_core(cfg: Config, url: str) -> AsyncIterator[Core]:
+    """The streaming core in this process, started (snapshot + replay) and stopped."""
     core = Core(cfg, url)
     await core.start()
-    log.info("core: replayed to seq %d, consuming", core.engine.last_seq)
+    log.info("core: replayed to seq %d, consuming from %s", core.engine.last_seq, url)
     try:
         yield core
     finally:
@@ -92,13 +99,8 @@ async def _reader(cfg: Config, url: str) -> AsyncIterator[Core | RemoteReader]:
 
 async def _core_only(cfg: Config, url: str) -> None:
     stop = stop_on_signals()
-    core = Core(cfg, url)
-    await core.start()
-    log.info("core: replayed to seq %d, consuming from %s", core.engine.last_seq, url)
-    try:
+    async with _local_core(cfg, url):
         await stop.wait()
-    finally:
-        await core.stop()
 
 
 def run_core(args: argparse.Namespace) -> int:

@@ -41,7 +41,7 @@ from stream.asr_client import (
     decode_audio,
 )
 from stream.config import Config
-from stream.nats_io import connect, stop_on_signals
+from stream.nats_io import connect, serve_until, stop_on_signals
 from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.asr")
@@ -224,10 +224,5 @@ async def run_asr(cfg: Config, url: str) -> None:
     worker = AsrWorker(cfg, nc)
     await worker.start()
     log.info("asr worker %s serving %s (queue group %s)", worker.name, worker.subjects.asr, QUEUE_GROUP)
-    try:
-        await stop.wait()
-    finally:
-        await worker.stop()
-        with contextlib.suppress(Exception):
-            await nc.drain()
-        log.info("asr worker stopped: %s", worker.stats())
+    await serve_until(stop, worker, nc)
+    log.info("asr worker stopped: %s", worker.stats())

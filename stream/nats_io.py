@@ -7,11 +7,13 @@ nothing about metrics.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import ssl
 import uuid
 from collections.abc import Mapping
+from typing import Protocol
 
 import nats
 from nats.aio.client import Client as NATS
@@ -187,6 +189,21 @@ async def publish_input(js: JetStreamContext, subjects: Subjects, kind: str, loc
         return result
     await js.publish(subjects.input(kind, location), payload, headers={"Nats-Msg-Id": result[0].id})
     return None
+
+
+class Worker(Protocol):
+    async def stop(self) -> None: ...
+
+
+async def serve_until(stop: asyncio.Event, worker: Worker, nc: NATS) -> None:
+    """Keep a started worker running until ``stop`` is set; then stop it and drain its
+    connection (what a worker process does between start-up and exit)."""
+    try:
+        await stop.wait()
+    finally:
+        await worker.stop()
+        with contextlib.suppress(Exception):
+            await nc.drain()
 
 
 def stop_on_signals() -> asyncio.Event:

@@ -60,7 +60,13 @@ from stream.events import (
     validate_event,
 )
 from stream.incident_sensor import IncidentSensor, SensorOptions, incident_event
-from stream.nats_io import connect, ensure_streams, publish_dead_letter, stop_on_signals
+from stream.nats_io import (
+    connect,
+    ensure_streams,
+    publish_dead_letter,
+    serve_until,
+    stop_on_signals,
+)
 from stream.outbox import Outbox
 from stream.subjects import Subjects
 
@@ -373,10 +379,5 @@ async def run_voice(cfg: Config, url: str) -> None:
     worker = VoiceWorker(cfg, nc, js)
     await worker.start()
     log.info("voice worker: listening on %s", worker.subjects.audio_wildcard)
-    try:
-        await stop.wait()
-    finally:
-        await worker.stop()
-        with contextlib.suppress(Exception):
-            await nc.drain()
-        log.info("voice worker stopped: %s", msgspec.json.encode(worker.health()).decode())
+    await serve_until(stop, worker, nc)
+    log.info("voice worker stopped: %s", msgspec.json.encode(worker.health()).decode())
