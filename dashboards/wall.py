@@ -92,7 +92,7 @@ class Wall(Viewer):
         self.header = html(height=58)
         self.banner = html(visible=False)
         self.nps = html(height=136)
-        self.trend = Sparkline(self.nps_target, height=80, width=544)
+        self.trend = Sparkline(self.nps_target)
         self.nr, self.csat, self.ces = html(226, 340), html(226, 240), html(226, 240)
         self.buttons = html(226)
         self.csi, self.flow = html(388, 560), html(388, 600)
