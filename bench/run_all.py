@@ -193,22 +193,38 @@ def voice_rows(text: str) -> list[Row]:
 
 
 def fanout_rows(text: str) -> list[Row]:
+    """One block of rows per ``== fan-out at N updates/s per topic ==`` section."""
+    parts = re.split(r"== fan-out at ([\d.]+) updates/s per topic ==", text)
+    sections = list(zip(parts[1::2], parts[2::2], strict=True)) or [("", text)]
+    rows: list[Row] = []
+    for rate, part in sections:
+        rows += _fanout_section(rate, part)
+    return rows
+
+
+def _fanout_section(rate: str, text: str) -> list[Row]:
     rows: list[Row] = []
     head = _search(r"(\d+) clients connected and subscribed; publishing (\d+) ev/s", text)
     who = f"{head.group(1)} clients, {head.group(2)} ev/s" if head else "clients"
+    if rate:
+        who += f", {rate} updates/s"
     target = _search(r"target p99 <= (\d+) ms", text)
+    floor = _search(r"coalescing wait alone at [\d.]+ updates/s: p99 (\d+) ms", text)
     if m := _search(r"latency publish -> client, all\s*: p50\s+([\d.]+)\s+p90\s+[\d.]+\s+"
                     r"p99\s+([\d.]+)", text):
         rows += [Row(f"publish -> websocket client p50 ({who})", f"{m.group(1)} ms"),
                  Row(f"publish -> websocket client p99 ({who})", f"{m.group(2)} ms",
-                     f"<= {target.group(1)} ms" if target else "")]
+                     f"<= {target.group(1)} ms" if target else "",
+                     f"{floor.group(1)} ms (the coalescing wait alone)" if floor else "")]
     if m := _search(r"fan-out \(frame computed -> client\): p50\s+([\d.]+)\s+p90\s+[\d.]+\s+"
                     r"p99\s+([\d.]+)", text):
-        rows.append(Row("fan-out only (frame computed -> client) p99", f"{m.group(2)} ms"))
+        rows.append(Row(f"fan-out only (frame computed -> client) p99 ({rate or '?'}/s)",
+                        f"{m.group(2)} ms"))
     if m := _search(r"events never seen by a client\s*: (\d+)", text):
-        rows.append(Row("events never seen by a client", m.group(1), "0"))
+        rows.append(Row(f"events never seen by a client ({rate or '?'}/s)", m.group(1), "0"))
     if m := _search(r"server CPU (\d+)% of one core", text):
-        rows.append(Row("server CPU (core + hub + uvicorn)", f"{m.group(1)} % of one core"))
+        rows.append(Row(f"server CPU (core + hub + uvicorn) ({rate or '?'}/s)",
+                        f"{m.group(1)} % of one core"))
     return rows
 
 

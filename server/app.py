@@ -33,6 +33,7 @@ from server.hub import Hub
 from server.openapi import StructSchema, openapi_config
 from server.survey import SurveyGuard
 from server.voicefeed import VoiceBridge
+from server.wire import WS_PROTOCOL
 from server.ws import ws_endpoint
 from stream.config import Config
 
@@ -107,10 +108,11 @@ class _Server(uvicorn.Server):
 
 
 async def serve(app: Litestar, host: str, port: int, *, started: asyncio.Event | None = None,
-                graceful_timeout_s: int = 5) -> None:
+                graceful_timeout_s: int = 5, direct_frames: bool = True) -> None:
     """Run ``app`` under uvicorn in this event loop until cancelled, then shut down
     gracefully (open websockets get close code 1012 and may reconnect elsewhere).
-    ``started`` is set once the socket listens."""
+    ``started`` is set once the socket listens. ``direct_frames=False`` sends websocket
+    frames through ASGI only (``server/wire.py`` explains the direct path)."""
     for name in ("uvicorn.error", "uvicorn.access"):
         if _REDACTOR not in logging.getLogger(name).filters:
             logging.getLogger(name).addFilter(_REDACTOR)
@@ -118,6 +120,7 @@ async def serve(app: Litestar, host: str, port: int, *, started: asyncio.Event |
         app, host=host, port=port, lifespan="on", log_config=None, access_log=False,
         timeout_graceful_shutdown=graceful_timeout_s, ws_max_size=64 * 1024,
         ws_per_message_deflate=False,  # one frame to N clients would be compressed N times
+        ws=WS_PROTOCOL if direct_frames else "auto",  # + the hub's direct frame path
         server_header=False, proxy_headers=False,
     )
     server = _Server(config)

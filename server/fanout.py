@@ -3,7 +3,9 @@
 No I/O and no clock of their own (time is passed in as monotonic seconds), so the rules
 are tested directly:
 
-- ``TopicFrame`` — one computed state of a topic, encoded once and shared by every client;
+- ``TopicFrame`` — one computed state of a topic, encoded once and shared by every client,
+  down to the websocket frame bytes (``ws_text_frame``): server frames are unmasked, so
+  the same bytes go to every socket;
 - ``RateGate`` — marks coalesce; a topic is emitted at most once per ``1/max_per_s``;
   the first change after a quiet spell goes out at once (leading edge);
 - ``Mailbox`` — what one client still has to be sent: the latest frame per topic
@@ -14,18 +16,33 @@ are tested directly:
 
 from __future__ import annotations
 
+import struct
 from typing import Literal
 
 FrameKind = Literal["snapshot", "update"]
+
+
+def ws_text_frame(payload: bytes) -> bytes:
+    """``payload`` as one final, unmasked websocket TEXT frame (RFC 6455 section 5.2), the
+    form a server sends: 2, 4 or 10 header bytes, then the payload."""
+    n = len(payload)
+    if n < 126:
+        head = struct.pack("!BB", 0x81, n)
+    elif n < 1 << 16:
+        head = struct.pack("!BBH", 0x81, 126, n)
+    else:
+        head = struct.pack("!BBQ", 0x81, 127, n)
+    return head + payload
 
 
 class TopicFrame:
     """A topic's state at one instant: ``data`` is the JSON of the payload, encoded once.
 
     ``text(kind)`` renders ``{"type", "topic", "seq", "ts_ms", "data"}`` lazily and caches
-    it, so N clients receiving the same frame cost one rendering, not N."""
+    it, so N clients receiving the same frame cost one rendering, not N; ``wire(kind)`` is
+    the same as websocket frame bytes."""
 
-    __slots__ = ("topic", "seq", "ts_ms", "data", "_text")
+    __slots__ = ("topic", "seq", "ts_ms", "data", "_text", "_wire")
 
     def __init__(self, topic: str, seq: int, ts_ms: int, data: bytes) -> None:
         self.topic = topic
@@ -33,6 +50,7 @@ class TopicFrame:
         self.ts_ms = ts_ms
         self.data = data
         self._text: dict[str, str] = {}
+        self._wire: dict[str, bytes] = {}
 
     def text(self, kind: FrameKind) -> str:
         out = self._text.get(kind)
@@ -40,6 +58,12 @@ class TopicFrame:
             head = f'{{"type":"{kind}","topic":"{self.topic}","seq":{self.seq},"ts_ms":{self.ts_ms},"data":'
             out = head + self.data.decode() + "}"
             self._text[kind] = out
+        return out
+
+    def wire(self, kind: FrameKind) -> bytes:
+        out = self._wire.get(kind)
+        if out is None:
+            out = self._wire[kind] = ws_text_frame(self.text(kind).encode())
         return out
 
 
@@ -123,6 +147,19 @@ class Mailbox:
         self._controls = []
         self._frames = {}
         return out
+
+    def take_wire(self) -> tuple[bytes, int]:
+        """``take`` as websocket frame bytes for one socket write, and the message count."""
+        out = [ws_text_frame(text.encode()) for text in self._controls]
+        out.extend(frame.wire(kind) for kind, frame in self._frames.values())
+        self._controls = []
+        self._frames = {}
+        return b"".join(out), len(out)
+
+    @property
+    def sending(self) -> bool:
+        """A send (or a wait for the socket to take more) is in progress."""
+        return self._sending_since is not None
 
     def begin_send(self, now: float) -> None:
         self._sending_since = now

@@ -30,6 +30,7 @@ from server.auth import Geo, Principal, decide
 from server.fanout import FrameKind, Mailbox, RateGate, TopicFrame
 from server.hubclient import Channel, Client
 from server.payloads import Reads, display_data, incidents_data, metrics_data
+from server.wire import FrameSink
 from stream.config import Config
 from stream.partial import QueryError
 from stream.readmodel import CoreReader
@@ -93,21 +94,26 @@ class Hub:
 
     # -- clients ---------------------------------------------------------------------------
 
-    def register(self, principal: Principal) -> Client | None:
-        """A new client, or None when ``[server] ws_max_connections`` are connected."""
+    def register(self, principal: Principal, sink: FrameSink | None = None) -> Client | None:
+        """A new client, or None when ``[server] ws_max_connections`` are connected.
+        ``sink`` is the socket's direct frame path, when the server offers one."""
         if len(self.clients) >= self.cfg.server.ws_max_connections:
             self.stats["refused"] += 1
             return None
-        client = Client(next(self._ids), principal, Mailbox(self.cfg.server.ws_queue_limit))
+        client = Client(next(self._ids), principal, Mailbox(self.cfg.server.ws_queue_limit),
+                        sink)
         self.clients.add(client)
         client.control(proto.control(
             "hello", server="cxpulse", protocol=1, client=client.id,
             role=principal.role, heartbeat_s=self.cfg.server.ws_heartbeat_s,
             max_updates_per_s=self.cfg.server.ws_max_updates_per_s))
+        client.flush()
         return client
 
     def unregister(self, client: Client) -> None:
         self.clients.discard(client)
+        self.stats["frames"] += client.sent  # a gone client's count stays in the total
+        client.sent = 0
         for name in list(client.channels):
             self._leave(client, name)
 
@@ -123,16 +129,28 @@ class Hub:
         client.kicked.set()
 
     async def drain(self, client: Client, send: Callable[[str], Awaitable[None]]) -> None:
-        """The client's writer: send whatever its mailbox holds, latest state first."""
-        box = client.mailbox
+        """The client's writer, for what ``Client.flush`` could not write at once: waits
+        for a socket that is not taking more (that wait is what the watchdog times), then
+        sends whatever the mailbox holds by then, controls first, latest state per topic.
+        Without a frame sink every message goes through ``send`` (ASGI)."""
+        box, sink = client.mailbox, client.sink
         while True:
             await client.wake.wait()
             client.wake.clear()
+            if sink is not None:
+                if sink.paused:
+                    box.begin_send(self.clock())
+                    await sink.writable()
+                    box.end_send()
+                data, n = box.take_wire()
+                if n and sink.write(data):
+                    client.sent += n
+                continue
             for text in box.take():
                 box.begin_send(self.clock())
                 await send(text)
                 box.end_send()
-                self.stats["frames"] += 1
+                client.sent += 1
 
     # -- operations ------------------------------------------------------------------------
 
@@ -142,6 +160,7 @@ class Hub:
             op = proto.decode_op(text)
         except proto.OpError as exc:
             client.control(proto.error("bad_request", str(exc), field=exc.field))
+            client.flush()
             return
         if op.op == "ping":
             client.control(proto.control("pong", id=op.id, ts_ms=int(time.time() * 1000)))
@@ -151,6 +170,7 @@ class Hub:
             for name in op.topics:
                 self._leave(client, name)
             client.control(proto.control("unsubscribed", id=op.id, topics=op.topics))
+        client.flush()
 
     def _subscribe(self, client: Client, op: proto.ClientOp) -> None:
         accepted: list[str] = []
@@ -317,6 +337,7 @@ class Hub:
             if frame is not None:
                 for client in channel.subscribers:
                     client.push(frame, "update")
+                    client.flush()
                 await asyncio.sleep(0)
         self.stats["queries"] += reads.queries
 
@@ -366,6 +387,7 @@ class Hub:
                 beat = proto.control("heartbeat", ts_ms=int(time.time() * 1000))
                 for client in self.clients:
                     client.control(beat)
+                    client.flush()
             if now - last_refresh >= srv.ws_refresh_s:
                 last_refresh = now
                 for channel in list(self.channels.values()):
@@ -375,7 +397,9 @@ class Hub:
     def snapshot_stats(self) -> dict[str, int]:
         """Counters for /api/health and the benchmark."""
         replaced = sum(c.mailbox.replaced for c in self.clients)
-        return {**self.stats, "clients": len(self.clients), "channels": len(self.channels),
+        direct = sum(c.sink is not None for c in self.clients)
+        return {**self.stats, "frames": self.stats["frames"] + sum(c.sent for c in self.clients),
+                "direct_clients": direct, "clients": len(self.clients), "channels": len(self.channels),
                 "replaced_pending": replaced}
 
 

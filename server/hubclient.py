@@ -7,6 +7,7 @@ import asyncio
 from server.auth import Principal
 from server.fanout import FrameKind, Mailbox, TopicFrame
 from server.protocol import Topic
+from server.wire import FrameSink
 
 
 class Channel:
@@ -29,30 +30,44 @@ class Channel:
 class Client:
     """One websocket connection: who it is, what it follows, what it still has to get."""
 
-    __slots__ = ("id", "principal", "mailbox", "channels", "greeted", "wake", "kicked",
-                 "close_code", "close_reason")
+    __slots__ = ("id", "principal", "mailbox", "sink", "channels", "greeted", "wake", "kicked",
+                 "close_code", "close_reason", "sent")
 
-    def __init__(self, client_id: int, principal: Principal, mailbox: Mailbox) -> None:
+    def __init__(self, client_id: int, principal: Principal, mailbox: Mailbox,
+                 sink: FrameSink | None = None) -> None:
         self.id = client_id
         self.principal = principal
         self.mailbox = mailbox
+        self.sink = sink  # direct frame writes to the socket, when the server offers them
         self.channels: dict[str, Channel] = {}  # client-facing topic name -> channel
         self.greeted: set[str] = set()  # topics whose snapshot this client has been sent
         self.wake = asyncio.Event()
         self.kicked = asyncio.Event()
         self.close_code: int | None = None
         self.close_reason = ""
+        self.sent = 0  # messages written to the socket (or handed to ASGI)
 
     def push(self, frame: TopicFrame, kind: FrameKind) -> None:
-        """Queue a frame; the first frame of a topic always goes out as its snapshot."""
+        """Queue a frame (sent on ``flush``); the first frame of a topic always goes out as
+        its snapshot."""
         if frame.topic not in self.greeted:
             kind = "snapshot"
             self.greeted.add(frame.topic)
         self.mailbox.offer(frame, kind)
-        self.wake.set()
 
     def control(self, text: str) -> None:
+        """Queue a control message (sent on ``flush``)."""
         self.mailbox.control(text)
+
+    def flush(self) -> None:
+        """Send what is queued: written to the socket now when it takes more without
+        waiting, else left to the client's writer task (``Hub.drain``)."""
+        sink, box = self.sink, self.mailbox
+        if sink is not None and not box.sending and not sink.paused:
+            data, n = box.take_wire()
+            if n and sink.write(data):
+                self.sent += n
+            return
         self.wake.set()
 
     def __hash__(self) -> int:

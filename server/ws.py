@@ -20,6 +20,7 @@ from litestar.exceptions import WebSocketDisconnect
 from server import protocol as proto
 from server.context import ServerContext
 from server.hubclient import Client
+from server.wire import frame_sink
 
 log = logging.getLogger("cxpulse.server.ws")
 
@@ -45,11 +46,11 @@ async def ws_endpoint(socket: WebSocket[Any, Any, Any], ctx: NamedDependency[Ser
                                            field="token"))
         await _close(socket, proto.CLOSE_UNAUTHORIZED, "missing or unknown token", 5.0)
         return
-    client = ctx.hub.register(principal)
+    client = ctx.hub.register(principal, frame_sink(socket.scope))
     if client is None:
         await _close(socket, proto.CLOSE_TOO_MANY, "too many connections", 5.0)
         return
-    async def send(text: str) -> None:  # the ASGI message directly: this is the hot path
+    async def send(text: str) -> None:  # used only when the server offers no frame sink
         await socket.send({"type": "websocket.send", "text": text, "bytes": None})
 
     tasks = [asyncio.create_task(_read(socket, ctx, client)),

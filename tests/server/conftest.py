@@ -143,6 +143,7 @@ class Live:
     task: asyncio.Task[None] | None = None
     alerts: Any = None
     clients: list[WsClient] = field(default_factory=list)
+    direct_frames: bool = True
 
     @property
     def url(self) -> str:
@@ -175,7 +176,8 @@ class Live:
     async def start(self) -> None:
         self.app = create_app(self.cfg, self.core, self.alerts)
         started = asyncio.Event()
-        self.task = asyncio.create_task(serve(self.app, "127.0.0.1", self.port, started=started))
+        self.task = asyncio.create_task(serve(self.app, "127.0.0.1", self.port, started=started,
+                                               direct_frames=self.direct_frames))
         await asyncio.wait_for(started.wait(), 10)
 
     async def stop(self) -> None:
@@ -191,12 +193,13 @@ class Live:
 
 
 @contextlib.asynccontextmanager
-async def running(tmp_path: Any, text: str, *, with_alerts: bool = False) -> AsyncIterator[Live]:
+async def running(tmp_path: Any, text: str, *, with_alerts: bool = False,
+                  direct_frames: bool = True) -> AsyncIterator[Live]:
     nats = EmbeddedNats(tmp_path / "nats").start()
     cfg = load_config_text(text.replace('[core]\n', f'[core]\ndata_dir = "{tmp_path}"\n', 1))
     core = Core(cfg, nats.url)
     await core.start()
-    live = Live(cfg, core, free_port())
+    live = Live(cfg, core, free_port(), direct_frames=direct_frames)
     if with_alerts:
         from stream.alerting.service import AlertService
 

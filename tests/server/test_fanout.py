@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
-from server.fanout import Mailbox, RateGate, TopicFrame
+import pytest
+from websockets.frames import Opcode
+from websockets.protocol import Protocol, Side, State
+
+from server.fanout import Mailbox, RateGate, TopicFrame, ws_text_frame
 
 
 def frame(topic: str, seq: int, value: int = 0) -> TopicFrame:
@@ -87,3 +91,26 @@ def test_stuck_only_while_a_send_hangs():
     assert box.stuck(105.5, 5.0)
     box.end_send()
     assert not box.stuck(200.0, 5.0)
+
+
+@pytest.mark.parametrize("size", [0, 1, 125, 126, 65535, 65536, 200_000])
+def test_ws_text_frame_is_what_a_websocket_client_parses(size):
+    payload = ("ж" * size).encode()[:size]
+    payload = payload[: len(payload.decode(errors="ignore").encode())]  # whole characters
+    client = Protocol(Side.CLIENT, state=State.OPEN, max_size=None)
+    client.receive_data(ws_text_frame(payload) + ws_text_frame(b'{"a":1}'))
+    frames = client.events_received()
+    assert [(f.opcode, f.fin, f.data) for f in frames] == [
+        (Opcode.TEXT, True, payload), (Opcode.TEXT, True, b'{"a":1}')]
+
+
+def test_mailbox_take_wire_is_one_write_controls_first():
+    box = Mailbox(limit=8)
+    box.offer(frame("metrics:a", 1, 1))
+    box.control('{"type":"heartbeat"}')
+    data, n = box.take_wire()
+    assert n == 2
+    f = frame("metrics:a", 1, 1)
+    assert data == ws_text_frame(b'{"type":"heartbeat"}') + f.wire("update")
+    assert f.wire("update") == ws_text_frame(f.text("update").encode())
+    assert box.take_wire() == (b"", 0)

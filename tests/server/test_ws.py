@@ -16,7 +16,16 @@ import websockets
 from tests.server.conftest import button, config_text, running
 
 
-async def test_snapshot_then_update(live):
+@pytest.fixture(params=[True, False], ids=["direct-frames", "asgi-send"])
+async def live_paths(request, tmp_path):
+    """The live server with frames written straight to the socket (the default) or through
+    ASGI sends (another ASGI server)."""
+    async with running(tmp_path, config_text(), direct_frames=request.param) as server:
+        yield server
+
+
+async def test_snapshot_then_update(live_paths):
+    live = live_paths
     await live.publish(button("msk-a", 3), button("msk-a", 1))
     ws = await live.ws("admin")
     await ws.send(op="subscribe", topics=["display:msk-a", "metrics:msk-a"], id="s1")
@@ -31,6 +40,9 @@ async def test_snapshot_then_update(live):
     assert update["seq"] > snap["seq"] and update["data"]["ratings"] == 3
     m2 = await ws.next(type="update", topic="metrics:msk-a")
     assert m2["data"]["windows"]["1h"]["buttons"]["presses"] == 3
+    stats = live.hub.snapshot_stats()
+    assert stats["direct_clients"] == int(live.direct_frames)
+    assert stats["frames"] >= 6  # hello, subscribed, 2 snapshots, 2 updates
 
 
 async def test_windows_option_and_unsubscribe(live):
@@ -95,8 +107,9 @@ async def test_updates_are_coalesced_and_computed_once_per_tick(live):
     assert computed <= max(updates) + 1  # one computation per tick, not one per client
 
 
-async def test_slow_client_is_isolated_then_disconnected(live):
+async def test_slow_client_is_isolated_then_disconnected(live_paths):
     """A client that stops reading: others keep their rate; it is cut off with 4008."""
+    live = live_paths
     hub = live.hub
     blob = base64.b64encode(os.urandom(7_500)).decode()
     for i in range(50):  # fill the topic's ring: every frame is then ~500 KB
