@@ -124,7 +124,7 @@ _EN: dict[str, str] = {
     "nps_1h": "NPS, last hour",
     "nps_today": "NPS, today",
     "target": "target",
-    "nps_nr": "NPS with non-responders",
+    "nps_nr": "NPS + non-responders",
     "response_rate": "response rate",
     "visits": "visits",
     "csat": "CSAT",

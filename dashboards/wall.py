@@ -245,8 +245,8 @@ class Wall(Viewer):
         self.trend.extend(self.ctx.cache.trend_since(self.scope, self.trend.last_ms))
         nr = fmt.nps_score(today.nps_with_non_responders, today.responses, ms, self.nps_target)
         shown_rate = today.response_rate if today.visits >= ms else None  # 3 of 3 is not 100%
-        rate = f'{t(lang, "response_rate")} <b class="mid" style="font-size:40px">' \
-               f'{fmt.pct(shown_rate)}</b> · {t(lang, "visits")} {fmt.count(today.visits)}'
+        rate = f'{t(lang, "response_rate")} <b class="mid" style="font-size:36px">' \
+               f'{fmt.pct(shown_rate)}</b><br>{t(lang, "visits")} {fmt.count(today.visits)}'
         set_html(self.nr, render.tile("nps-nr", t(lang, "nps_nr"), "today", nr,
                                       today.nps_with_non_responders, lang, ms, rate))
         csat = fmt.csat_score(today.csat, today.csat_responses, ms, self.csat_target)
