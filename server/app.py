@@ -113,6 +113,7 @@ async def serve(app: Litestar, host: str, port: int, *, started: asyncio.Event |
     gracefully (open websockets get close code 1012 and may reconnect elsewhere).
     ``started`` is set once the socket listens. ``direct_frames=False`` sends websocket
     frames through ASGI only (``server/wire.py`` explains the direct path)."""
+    proxies = app.state.ctx.cfg.server.trusted_proxies
     for name in ("uvicorn.error", "uvicorn.access"):
         if _REDACTOR not in logging.getLogger(name).filters:
             logging.getLogger(name).addFilter(_REDACTOR)
@@ -121,7 +122,10 @@ async def serve(app: Litestar, host: str, port: int, *, started: asyncio.Event |
         timeout_graceful_shutdown=graceful_timeout_s, ws_max_size=64 * 1024,
         ws_per_message_deflate=False,  # one frame to N clients would be compressed N times
         ws=WS_PROTOCOL if direct_frames else "auto",  # + the hub's direct frame path
-        server_header=False, proxy_headers=False,
+        server_header=False,
+        # X-Forwarded-For/-Proto only from [server] trusted_proxies (the survey's rate limit
+        # keys on the client address); none listed: the headers are ignored
+        proxy_headers=bool(proxies), forwarded_allow_ips=list(proxies) or None,
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve(), name=f"uvicorn-{host}:{port}")

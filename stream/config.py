@@ -8,6 +8,7 @@ their own section; nothing else parses the file.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -214,6 +215,17 @@ class ServerConfig(_Section, frozen=True):
     survey_rate_per_min: Annotated[int, msgspec.Meta(ge=1)] = 10
     ws_refresh_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0  # re-push sliding windows, SLA
     display_buttons: Annotated[int, msgspec.Meta(ge=0, le=5)] = 0  # 0: from today's presses
+    # reverse proxies (addresses or networks) whose X-Forwarded-For/-Proto are believed, so
+    # the survey's rate limit keys on the phone, not the proxy; empty: headers ignored
+    trusted_proxies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for entry in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"server.trusted_proxies: {entry!r} is not an IP address or "
+                                 "network (e.g. 10.0.0.5 or 10.0.0.0/24)") from exc
 
 
 class TokenConfig(_Section, frozen=True):

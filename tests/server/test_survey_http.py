@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
+from stream.config import load_config_text
 from tests.server.conftest import config_text, running
 
 
@@ -73,3 +76,25 @@ async def test_survey_rate_limit_per_client(tmp_path):
         limited = await h.post("/q/msk-a", json={"nps": 7})
     assert codes == [200, 200, 200]
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
+
+
+@pytest.mark.parametrize("trusted", [(), ("127.0.0.0/8",)], ids=["no-proxy", "behind-proxy"])
+async def test_survey_rate_limit_keys_on_forwarded_address_only_from_trusted_proxies(
+        tmp_path, trusted):
+    """Phones behind a trusted reverse proxy each get their own limit; without
+    ``trusted_proxies`` a forged X-Forwarded-For cannot dodge the limit."""
+    text = config_text(survey_rate_per_min=2, trusted_proxies=list(trusted))
+    async with running(tmp_path, text) as live, live.http() as h:
+        codes = []
+        for phone in ("203.0.113.1", "203.0.113.1", "203.0.113.2", "203.0.113.3"):
+            r = await h.get("/q/msk-a", headers={"X-Forwarded-For": phone})
+            codes.append(r.status_code)
+    if trusted:
+        assert codes == [200, 200, 200, 200]  # per phone: 2, 1 and 1 requests
+    else:
+        assert codes == [200, 200, 429, 429]  # all from 127.0.0.1
+
+
+def test_trusted_proxies_must_be_addresses():
+    with pytest.raises(Exception, match=r"server.trusted_proxies: 'proxy.local'"):
+        load_config_text(config_text(trusted_proxies=["proxy.local"]))
