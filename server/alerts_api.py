@@ -13,6 +13,7 @@ from server.alerts import AlertsAdapter
 from server.auth import Principal
 from server.context import ServerContext
 from server.errors import ApiError
+from stream.alerting.control import AlertsUnavailable
 
 
 class AckBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -58,6 +59,8 @@ async def acknowledge(ctx: NamedDependency[ServerContext], principal: NamedDepen
         raise ApiError(403, f"alert {alert_id!r} is outside this token's scope")
     try:
         return await adapter.service.acknowledge(alert_id, p.name, (data or AckBody()).comment)
+    except AlertsUnavailable as exc:  # this instance follows and no leader answers
+        raise ApiError(503, str(exc)) from None
     except ValueError as exc:  # AlertInputError: the message starts with the field
         field = str(exc).split(":", 1)[0] if ":" in str(exc) else None
         raise ApiError(404 if field == "alert_id" else 422, str(exc), field=field) from None

@@ -115,6 +115,11 @@ class Subjects(Struct, frozen=True):
         return kind, location, f"{self.prefix}.{kind}.{location}"
 
     @property
+    def alert_control(self) -> str:
+        """Acknowledgements and silences forwarded to the leading alert service (request/reply)."""
+        return f"{self.prefix}.alerts.control"
+
+    @property
     def query(self) -> str:
         """Scatter-gather reads of partitioned core workers."""
         return f"{self.prefix}.core.query"

@@ -204,6 +204,8 @@ class AlertsConfig(_Section, frozen=True):
     silence_reminder_s: Seconds = 900.0
     max_silence_s: Annotated[float, msgspec.Meta(gt=0)] = 7 * 86400.0
     history_limit: Annotated[int, msgspec.Meta(ge=0, le=5000)] = 500
+    # with several instances on one NATS, one leads; a dead leader is replaced after this
+    lease_s: Annotated[float, msgspec.Meta(ge=1, le=600)] = 10.0
     rules: tuple[RuleConfig, ...] = ()
     webhooks: tuple[WebhookConfig, ...] = ()
     inhibit: tuple[InhibitConfig, ...] = ()

@@ -5,6 +5,11 @@
     ...                                     # server: list_alerts, acknowledge, add_silence...
     await service.stop()
 
+Several instances may share one NATS (``cxpulse run`` on two hosts): one *leads* through a
+lease in the alert KV bucket (``lease.py``) and evaluates, saves and notifies; the others
+*follow* the saved state for reads and forward acknowledgements and silences to the leader
+(``control.py``). Without NATS the service is alone and leads.
+
 It evaluates the rules on every tick of the core's change feed (only the scopes that
 changed, at most every ``min_eval_gap_s``) and on a timer (all scopes, every
 ``eval_interval_s``, which also drives ``for``, schedules and silence expiry). After each
@@ -23,9 +28,14 @@ from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 
 import httpx
+import msgspec
 from nats.aio.client import Client as NATS
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
 
+from stream.alerting.control import AlertsUnavailable, ControlReply, ControlRequest
 from stream.alerting.engine import AlertEngine, AlertInputError
+from stream.alerting.lease import LeaseKeeper, instance_name
 from stream.alerting.model import AlertView, SilenceView, StepResult
 from stream.alerting.schedule import calendars_from_config
 from stream.alerting.schema import RuleConfig
@@ -46,7 +56,7 @@ from stream.alerting.sources import (
     collect,
     topology_of,
 )
-from stream.alerting.store import SnapshotStore, ensure_alert_stream
+from stream.alerting.store import SnapshotStore, decode_snapshot, ensure_alert_stream
 from stream.config import Config
 from stream.readmodel import CoreReader
 from stream.subjects import Subjects
@@ -54,7 +64,8 @@ from stream.subjects import Subjects
 log = logging.getLogger("cxpulse.alerts")
 T = TypeVar("T")
 
-__all__ = ["AlertInputError", "AlertService"]
+__all__ = ["AlertInputError", "AlertService", "AlertsUnavailable"]
+CONTROL_TIMEOUT_S = 5.0
 
 
 def wall_ms() -> int:
@@ -89,6 +100,14 @@ class AlertService:
         self._last_full_ms = 0
         self._dirty = False
         self.last_eval_ms: int | None = None
+        self.me = instance_name()
+        self.leading = nc is None  # alone without NATS; else decided by the lease
+        self._lease: LeaseKeeper | None = None
+        self._side_tasks: list[asyncio.Task[None]] = []
+        self._control_sub: Any = None
+        self._watcher: Any = None
+        self._stopping = False
+        self._subjects = Subjects(cfg.nats.prefix)
 
     def add_source(self, name: str, source: MetricSource) -> None:
         """Serve rules whose metric starts with ``name.`` from ``source``."""
@@ -98,6 +117,7 @@ class AlertService:
 
     async def start(self) -> None:
         """Restore state, start the sinks and the evaluation loop."""
+        self._stopping = False
         snapshot = None
         if self.nc is not None:
             js = self.nc.jetstream()
@@ -120,30 +140,147 @@ class AlertService:
                 sink.start()
                 self._webhooks.append(sink)
         self._sub = self.reader.changes.subscribe()
-        if self.cfg.alerts.enabled:
-            self._task = asyncio.create_task(self._loop(), name="alerts-loop")
-        log.info("alerts: %d rules, %d live alerts restored, %d webhooks",
-                 len(self.engine.rules), len(self.engine.alerts()), len(self._webhooks))
+        if self._store is not None:
+            self._lease = LeaseKeeper(self._store.kv, self.me,
+                                      int(self.cfg.alerts.lease_s * 1000), self.clock)
+            if await self._lease.tick():
+                await self._lead(reload=False)
+            self._side_tasks = [asyncio.create_task(self._keep_lease(), name="alerts-lease"),
+                                asyncio.create_task(self._follow_state(), name="alerts-follow")]
+        else:
+            await self._lead(reload=False)
+        log.info("alerts: %d rules, %d live alerts restored, %d webhooks; %s",
+                 len(self.engine.rules), len(self.engine.alerts()), len(self._webhooks),
+                 "leading" if self.leading else f"following {self._lease and self._lease.holder}")
 
     async def stop(self) -> None:
-        """Stop evaluating, save the state, give queued messages a moment to go out."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop evaluating, save the state, hand the lease back, give queued messages a
+        moment to go out."""
+        self._stopping = True
+        if self._watcher is not None:
+            with contextlib.suppress(Exception):
+                await self._watcher.stop()
+        for task in self._side_tasks:
+            task.cancel()
+        if self._side_tasks:
+            await asyncio.wait(self._side_tasks, timeout=2.0)
+        self._side_tasks = []
+        was_leading = self.leading
+        await self._follow()
         if self._sub is not None:
             self._sub.close()
             self._sub = None
         async with self._lock:
-            if self._dirty:
+            if self._dirty and was_leading:
                 await self._persist(self.clock())
+        if self._lease is not None:
+            await self._lease.release()
         for sink in [*self._webhooks, *([self._nats] if self._nats else [])]:
             await sink.stop()
         self._webhooks, self._nats = [], None
         if self._own_http and self._http is not None:
             await self._http.aclose()
             self._http = None
+
+    # ---- leadership ---------------------------------------------------------------------
+
+    async def _lead(self, *, reload: bool) -> None:
+        """Become the evaluating instance; ``reload``: from the state the last leader saved."""
+        async with self._lock:
+            if reload and self._store is not None:
+                self.engine = AlertEngine(self.cfg.alerts, self.calendars,
+                                          await self._store.load())
+                self.feed.publish(self.engine.alerts(), self.engine.silences(self.clock()))
+            self.leading = True
+        if self.cfg.alerts.enabled and self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="alerts-loop")
+        if self.nc is not None and self._control_sub is None:
+            self._control_sub = await self.nc.subscribe(self._subjects.alert_control,
+                                                        cb=self._on_control)
+
+    async def _follow(self) -> None:
+        """Stop evaluating and serving forwarded changes (the lease went elsewhere)."""
+        self.leading = False
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self._control_sub is not None:
+            with contextlib.suppress(Exception):
+                await self._control_sub.unsubscribe()
+            self._control_sub = None
+
+    async def _keep_lease(self) -> None:
+        assert self._lease is not None
+        while True:
+            await asyncio.sleep(self.cfg.alerts.lease_s / 3)
+            leading = await self._lease.tick()
+            if leading and not self.leading:
+                await self._lead(reload=True)
+            elif not leading and self.leading:
+                log.warning("alerts: no longer leading (now %s)", self._lease.holder)
+                await self._follow()
+
+    async def _follow_state(self) -> None:
+        """While following: mirror each state the leader saves, for reads and the wall.
+        ``stop`` ends it by stopping the watcher (cancelling a task inside nats-py's watch
+        set-up can be swallowed there)."""
+        assert self._store is not None
+        while not self._stopping:
+            watcher = None
+            try:
+                watcher = self._watcher = await self._store.watcher()
+                if self._stopping:
+                    break
+                async for entry in watcher:
+                    snap = decode_snapshot(entry.value) if entry and entry.value else None
+                    if snap is None or self.leading:
+                        continue
+                    async with self._lock:
+                        self.engine = AlertEngine(self.cfg.alerts, self.calendars, snap)
+                    self.feed.publish(self.engine.alerts(), self.engine.silences(self.clock()))
+            except Exception as exc:  # noqa: BLE001 - NATS away: watch again shortly
+                log.debug("alerts: state watch ended (%s); again", exc)
+            finally:
+                if watcher is not None:
+                    with contextlib.suppress(Exception):
+                        await watcher.stop()
+            if not self._stopping:
+                await asyncio.sleep(1.0)
+
+    async def _on_control(self, msg: Any) -> None:
+        """A follower's forwarded change, applied here (only the leader subscribes)."""
+        try:
+            req = msgspec.json.decode(msg.data, type=ControlRequest)
+            if req.op == "acknowledge":
+                reply = ControlReply(alert=await self.acknowledge(req.alert_id, req.who,
+                                                                  req.comment))
+            elif req.op == "add_silence":
+                reply = ControlReply(silence=await self.add_silence(
+                    req.matchers, created_by=req.who, comment=req.comment,
+                    duration_s=req.duration_s, ends_ms=req.ends_ms, starts_ms=req.starts_ms))
+            else:
+                reply = ControlReply(silence=await self.remove_silence(req.silence_id, req.who))
+        except (AlertInputError, msgspec.ValidationError, msgspec.DecodeError) as exc:
+            reply = ControlReply(error=str(exc))
+        with contextlib.suppress(Exception):
+            await msg.respond(msgspec.json.encode(reply))
+
+    async def _forward(self, req: ControlRequest) -> ControlReply:
+        """Send a change to the leader; raises its ``AlertInputError``, or
+        ``AlertsUnavailable`` when no instance leads right now."""
+        assert self.nc is not None
+        try:
+            msg = await self.nc.request(self._subjects.alert_control, msgspec.json.encode(req),
+                                        timeout=CONTROL_TIMEOUT_S)
+        except (NoRespondersError, NatsTimeout) as exc:
+            raise AlertsUnavailable(f"no alert service is leading right now ({exc!r}); "
+                                    "retry in a few seconds") from exc
+        reply = msgspec.json.decode(msg.data, type=ControlReply)
+        if reply.error:
+            raise AlertInputError(reply.error)
+        return reply
 
     async def _loop(self) -> None:
         interval_s = self.cfg.alerts.eval_interval_s
@@ -163,7 +300,10 @@ class AlertService:
     # ---- evaluation ---------------------------------------------------------------------
 
     async def evaluate(self, changed: Collection[str] | None = None) -> StepResult:
-        """One evaluation round now: all scopes, or only ``changed`` ones."""
+        """One evaluation round now: all scopes, or only ``changed`` ones. A following
+        instance does not evaluate (the leader does, and notifies once)."""
+        if not self.leading:
+            return StepResult()
         async with self._lock:
             now = self.clock()
             self._core.begin()
@@ -252,6 +392,11 @@ class AlertService:
 
     async def acknowledge(self, alert_id: str, who: str, comment: str = "") -> AlertView:
         """Raises ``AlertInputError`` (message starts with the field) for a bad request."""
+        if not self.leading:
+            reply = await self._forward(ControlRequest(op="acknowledge", alert_id=alert_id,
+                                                       who=who, comment=comment))
+            assert reply.alert is not None
+            return reply.alert
         view = await self._mutate(lambda now: self.engine.acknowledge(alert_id, who, comment, now))
         self.feed.publish([view])
         return view
@@ -262,6 +407,12 @@ class AlertService:
         """Mute alerts matching all ``matchers`` until ``ends_ms`` (or for ``duration_s``)."""
         if (duration_s is None) == (ends_ms is None):
             raise AlertInputError("ends: give either duration_s or ends_ms")
+        if not self.leading:
+            reply = await self._forward(ControlRequest(
+                op="add_silence", matchers=tuple(matchers), who=created_by, comment=comment,
+                duration_s=duration_s, ends_ms=ends_ms, starts_ms=starts_ms))
+            assert reply.silence is not None
+            return reply.silence
 
         def change(now: int) -> SilenceView:
             start = now if starts_ms is None else starts_ms
@@ -273,6 +424,11 @@ class AlertService:
         return view
 
     async def remove_silence(self, silence_id: str, who: str) -> SilenceView:
+        if not self.leading:
+            reply = await self._forward(ControlRequest(op="remove_silence",
+                                                       silence_id=silence_id, who=who))
+            assert reply.silence is not None
+            return reply.silence
         view = await self._mutate(lambda now: self.engine.remove_silence(silence_id, who, now))
         self.feed.publish(silences=[view])
         return view
@@ -288,6 +444,8 @@ class AlertService:
         sinks = {s.name: vars(s.stats) for s in [*self._webhooks,
                                                  *([self._nats] if self._nats else [])]}
         return {"last_eval_ms": self.last_eval_ms, "rules": len(self.engine.rules),
+                "role": "leader" if self.leading else "follower", "instance": self.me,
+                "leader": self.me if self.leading else (self._lease and self._lease.holder),
                 "firing": sum(a.status == "firing" for a in live),
                 "pending": sum(a.status == "pending" for a in live), "sinks": sinks}
 

@@ -43,6 +43,20 @@ async def ensure_alert_stream(js: JetStreamContext, cfg: Config) -> None:
     await ensure_stream(js, config)
 
 
+def decode_snapshot(value: bytes) -> EngineSnapshot | None:
+    """A stored snapshot, or None when unreadable or of a newer format (logged)."""
+    try:
+        snap = msgspec.json.decode(zlib.decompress(value), type=EngineSnapshot)
+    except (zlib.error, msgspec.DecodeError) as exc:
+        log.error("alerts: stored state unreadable (%s); starting empty", exc)
+        return None
+    if snap.version > SNAPSHOT_VERSION:
+        log.error("alerts: stored state has version %d > %d; starting empty",
+                  snap.version, SNAPSHOT_VERSION)
+        return None
+    return snap
+
+
 class SnapshotStore:
     """One KV key holding the engine snapshot as zlib-compressed msgspec JSON (a network-wide
     outage with thousands of live alerts still fits one message)."""
@@ -61,23 +75,23 @@ class SnapshotStore:
                 bucket=self._bucket, history=5, replicas=self._replicas,
                 storage=StorageType.FILE, description="cxpulse alert engine state"))
 
+    @property
+    def kv(self) -> KeyValue:
+        assert self._kv is not None, "open() first"
+        return self._kv
+
     async def load(self) -> EngineSnapshot | None:
         """The last saved snapshot, or None (first start, or an unreadable/newer format)."""
-        assert self._kv is not None, "open() first"
         try:
-            entry = await self._kv.get(SNAPSHOT_KEY)
+            entry = await self.kv.get(SNAPSHOT_KEY)
         except KeyNotFoundError:
             return None
-        try:
-            snap = msgspec.json.decode(zlib.decompress(entry.value or b""), type=EngineSnapshot)
-        except (zlib.error, msgspec.DecodeError) as exc:
-            log.error("alerts: stored state unreadable (%s); starting empty", exc)
-            return None
-        if snap.version > SNAPSHOT_VERSION:
-            log.error("alerts: stored state has version %d > %d; starting empty",
-                      snap.version, SNAPSHOT_VERSION)
-            return None
-        return snap
+        return decode_snapshot(entry.value or b"")
+
+    async def watcher(self) -> KeyValue.KeyWatcher:
+        """A watcher of the snapshot key: ``async for entry in it`` gets each saved state
+        (``entry.value``; None marks the end of the initial value), until ``stop()``."""
+        return await self.kv.watch(SNAPSHOT_KEY)
 
     async def save(self, snap: EngineSnapshot) -> None:
         assert self._kv is not None, "open() first"

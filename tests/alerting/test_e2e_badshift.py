@@ -84,6 +84,15 @@ def traffic(cfg, start_ms: int, phase_end_ms: int, end_ms: int) -> list:
             + [e for e in calm if e.ts_ms >= phase_end_ms])
 
 
+def daytime_start(real_now_ms: int) -> int:
+    """10:00 Moscow time (07:00 UTC) of the latest day on which three hours from then have
+    passed: the replay has daytime traffic whatever hour the suite runs at (at night the
+    simulator's few presses stay under the rule's minimum sample and nothing resolves)."""
+    day, latest = 86_400_000, real_now_ms - 3 * 3_600_000
+    start = latest // day * day + 7 * 3_600_000
+    return start if start <= latest else start - day
+
+
 class VirtualClock:
     def __init__(self, start_ms: int) -> None:
         self.ms = start_ms
@@ -109,10 +118,10 @@ async def test_bad_shift_alert_fires_reaches_every_sink_survives_restart_and_res
     async with Receiver() as hook:
         cfg = load_config_text(CONFIG.replace("WEBHOOK", hook.url)
                                .replace("[auth]", f'[core]\ndata_dir = "{tmp_path}"\n[auth]'))
-        real_now = int(time.time() * 1000)
-        start = real_now - 3 * 3_600_000
+        start = daytime_start(int(time.time() * 1000))
+        end = start + 3 * 3_600_000
         phase_end = start + 90 * MIN  # 30 min normal, 60 min degraded, 90 min recovery
-        events = sorted(traffic(cfg, start, phase_end, real_now), key=lambda e: e.ts_ms)
+        events = sorted(traffic(cfg, start, phase_end, end), key=lambda e: e.ts_ms)
         clock = VirtualClock(start)
         core = Core(cfg, nats_server.url, clock=clock.seconds)
         await core.start()
@@ -144,7 +153,7 @@ async def test_bad_shift_alert_fires_reaches_every_sink_survives_restart_and_res
         i = 0
         now = start
         try:
-            while now < real_now:
+            while now < end:
                 # fine steps where the alert is being decided, coarse ones elsewhere
                 share, _ = red_share(events, now)
                 deciding = (fired is None and share > 0.2) or (fired and not resolved and share < 0.25)
