@@ -4,9 +4,11 @@ category = a problem) and enough red-button presses at one location to fire an a
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from server.auth import hash_token
 
@@ -120,6 +122,12 @@ class Seeder:
 
     def __init__(self, now_ms: int, seed: int = 7) -> None:
         self.now_ms = now_ms
+        # "recent" stays inside today at every location, whatever hour the suite runs at
+        # (Moscow's midnight comes last of the configured zones)
+        local = dt.datetime.fromtimestamp(now_ms / 1000, ZoneInfo("Europe/Moscow"))
+        since_midnight = int((local - local.replace(hour=0, minute=0, second=0,
+                                                    microsecond=0)).total_seconds() * 1000)
+        self.window_ms = max(6_000, min(600_000, since_midnight - 2_000))
         self.seed = seed
         self.rng = random.Random(seed)
         self.n = 0
@@ -132,7 +140,7 @@ class Seeder:
 
     def recent(self) -> int:
         """A moment within the last ten minutes (inside both ``1h`` and ``today``)."""
-        return self.rng.randint(5_000, 600_000)
+        return self.rng.randint(min(5_000, self.window_ms // 2), self.window_ms)
 
     def feedback(self, location: str, nps: list[int], csat: list[int], ces: list[int],
                  buttons: list[int], visits: int) -> list[dict[str, Any]]:
@@ -179,11 +187,13 @@ class Seeder:
         """Service encounters at a desk (the voice worker's ``cx.encounter`` output): most
         with a greeting, fewer with the farewell; ratings higher with a greeting."""
         out = []
+        step = self.window_ms // (n + 1)  # all of them today
         for i in range(n):
-            start = self.now_ms - (i + 1) * 300_000
+            start = self.now_ms - (i + 1) * step
             greeting, farewell = i % 5 != 0, i % 3 != 0
-            out.append({"id": f"enc-{location}-{mic}-{i}", "ts": start + 120_000, "location": location,
-                        "mic": mic, "start": start, "end": start + 100_000, "utterances": 6,
+            out.append({"id": f"enc-{location}-{mic}-{i}", "ts": start + step * 9 // 10,
+                        "location": location, "mic": mic, "start": start,
+                        "end": start + step * 8 // 10, "utterances": 6,
                         "greeting": greeting, "thanks": i % 4 != 0, "farewell": farewell,
                         "anger_max": 0.2, "closed_by": "feedback",
                         "rating": 0.9 if greeting else 0.4})
