@@ -2,10 +2,11 @@
 
 Order of work: the core's change feed (and the alert service, and ``publish`` for voice)
 *marks* channels dirty -> the scheduler asks the ``RateGate`` which are due -> each due
-channel is computed once (``payloads``), encoded once, and offered to every subscriber's
-``Mailbox`` -> each client's writer drains its own mailbox. Fan-out never awaits a socket,
-so a slow client only ever delays itself; the watchdog disconnects one whose send has been
-stuck for ``[server] ws_stuck_timeout_s``.
+channel is computed once (``payloads``), encoded once (down to the websocket frame bytes),
+and offered to every subscriber's ``Mailbox`` -> each mailbox is flushed to its socket in
+one write when the socket takes more, else drained by the client's writer task. Fan-out
+never awaits a socket, so a slow client only ever delays itself; the watchdog disconnects
+one whose send has been stuck for ``[server] ws_stuck_timeout_s``.
 
 A *channel* is a topic plus its variant: the requested windows for ``metrics:``, the
 caller's visibility for ``alerts``. Clients of the same channel share every frame.
