@@ -38,6 +38,7 @@ import msgspec
 import numpy as np
 
 from dsp.asr import Transcript
+from dsp.emotion import Baseline
 from dsp.keywords import KeywordMatcher
 from dsp.redact import redact
 from dsp.segment import SegmentOptions
@@ -45,6 +46,7 @@ from dsp.silero import SileroGate
 from dsp.voice_pipeline import PipelineOptions, Utterance, VoicePipeline, keyword_hits
 from stream.asr_client import AsrClient
 from stream.audio import AudioChunk, SeqTracker, mic_event_id, parse_audio
+from stream.baselines import BaselineStore, MicKey
 from stream.config import Config
 from stream.encounters import EncounterOptions, EncounterTracker, closed_by_of, rating_of
 from stream.events import (
@@ -84,6 +86,7 @@ class VoiceWorkerOptions:
     seen_every_ms: int = 1_000       # mic last-seen hook at most this often per mic
     evict_idle_s: float = 3_600.0    # a mic silent this long (and settled) is forgotten
     outbox_max: int = 10_000
+    baselines_save_s: float = 60.0   # how often learnt emotion baselines are saved to KV
 
 
 @dataclass(eq=False)
@@ -140,6 +143,9 @@ class VoiceWorker:
         self.anger_hooks: list[Hook] = []
         self.seen_hooks: list[Hook] = []
         self.mics: dict[tuple[str, str], _Mic] = {}
+        # every mic's emotion baseline, kept past eviction and saved to KV (stream/baselines.py)
+        self.baselines: dict[MicKey, Baseline] = {}
+        self.baseline_store = BaselineStore(js, cfg.nats.prefix, cfg.nats.replicas)
         self.counts: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self._subs: list[Any] = []
@@ -151,6 +157,11 @@ class VoiceWorker:
     async def start(self) -> None:
         """Warm the kernels up (numba, silero) off the loop, then subscribe."""
         await asyncio.to_thread(self._warm_up)
+        try:
+            await self.baseline_store.open()
+            self.baselines.update(await self.baseline_store.load_all())
+        except Exception as exc:  # noqa: BLE001 - the mics then learn their baselines anew
+            log.warning("voice: stored emotion baselines not loaded: %s", exc)
         self.outbox.start()
         await self.asr.start()
         self._subs = [await self.nc.subscribe(self.subjects.audio_wildcard, cb=self._on_audio),
@@ -173,6 +184,7 @@ class VoiceWorker:
         await self.asr.stop()
         for mic in self.mics.values():
             self._publish_encounters(mic.encounters.flush())
+        await self._save_baselines()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.outbox.stop()
 
@@ -235,7 +247,8 @@ class VoiceWorker:
         if mic is None:
             loc = self.cfg.location(location)
             language = (loc.language if loc and loc.language else None) or self.cfg.core.language
-            mic = _Mic(location, mic_id, language, VoicePipeline(self.pipeline_options),
+            baseline = self.baselines.setdefault((location, mic_id), Baseline())
+            mic = _Mic(location, mic_id, language, VoicePipeline(self.pipeline_options, baseline),
                        EncounterTracker(location, mic_id, self.encounter_options),
                        IncidentSensor(self.sensor_options))
             self.mics[(location, mic_id)] = mic
@@ -315,16 +328,28 @@ class VoiceWorker:
             self._publish_encounters(mic.encounters.poll(mic.now_ms()))
 
     async def _tick_loop(self) -> None:
+        last_save = time.monotonic()
         while True:
             await asyncio.sleep(self.options.tick_s)
             try:
                 self._tick()
             except Exception:  # noqa: BLE001 - keep ticking
                 log.exception("voice: tick failed")
+            if time.monotonic() - last_save >= self.options.baselines_save_s:
+                last_save = time.monotonic()
+                await self._save_baselines()
+
+    async def _save_baselines(self) -> None:
+        try:
+            written = await self.baseline_store.save_changed(self.baselines)
+            self.counts["baselines_saved"] += written
+        except Exception as exc:  # noqa: BLE001 - kept in memory; the next save retries
+            log.warning("voice: saving emotion baselines failed: %s", exc)
 
     def _tick(self) -> None:
         """Close utterances of mics that stopped sending, close encounters by silence,
-        forget mics silent for ``evict_idle_s`` (their per-mic state is then re-learnt)."""
+        forget mics silent for ``evict_idle_s`` (their state is re-learnt, all but the emotion
+        baseline, which ``self.baselines`` keeps)."""
         o = self.options
         now = time.monotonic()
         for key, mic in list(self.mics.items()):
