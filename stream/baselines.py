@@ -14,12 +14,11 @@ import logging
 
 import msgspec
 from nats.js import JetStreamContext
-from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, NoKeysError
+from nats.js.errors import NoKeysError
 from nats.js.kv import KeyValue
 
 from dsp.emotion import Baseline, BaselineState
-from stream.nats_io import stream_names
+from stream.nats_io import ensure_kv, stream_names
 
 log = logging.getLogger("cxpulse.voice")
 MicKey = tuple[str, str]
@@ -38,12 +37,8 @@ class BaselineStore:
         self._saved: dict[MicKey, int] = {}  # utterances learnt at the last save
 
     async def open(self) -> None:
-        try:
-            self._kv = await self._js.key_value(self._bucket)
-        except BucketNotFoundError:
-            self._kv = await self._js.create_key_value(KeyValueConfig(
-                bucket=self._bucket, history=1, replicas=self._replicas,
-                storage=StorageType.FILE, description="cxpulse per-mic emotion baselines"))
+        self._kv = await ensure_kv(self._js, self._bucket, replicas=self._replicas,
+                                   description="cxpulse per-mic emotion baselines")
 
     async def load_all(self) -> dict[MicKey, Baseline]:
         """Every stored baseline; an unreadable one is skipped (that mic learns anew)."""

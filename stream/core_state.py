@@ -21,6 +21,8 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
 
+from stream.nats_io import ensure_kv
+
 log = logging.getLogger("cxpulse.core")
 
 
@@ -45,12 +47,7 @@ class SnapshotStore:
         self.manifest: Manifest | None = None
 
     async def open(self) -> None:
-        try:
-            self.kv = await self.js.key_value(self.names["kv"])
-        except BucketNotFoundError:
-            self.kv = await self.js.create_key_value(
-                bucket=self.names["kv"], history=1, storage=StorageType.FILE,
-                replicas=self.replicas)
+        self.kv = await ensure_kv(self.js, self.names["kv"], replicas=self.replicas)
         try:
             self.obs = await self.js.object_store(self.names["objects"])
         except BucketNotFoundError:

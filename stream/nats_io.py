@@ -20,12 +20,14 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import (
     DiscardPolicy,
+    KeyValueConfig,
     RetentionPolicy,
     StorageType,
     StreamConfig,
     SubjectTransform,
 )
-from nats.js.errors import NotFoundError
+from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
 
 from stream.config import Config, NatsConfig
 from stream.events import Limits, Rejection, validate_event
@@ -115,6 +117,17 @@ async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
         await js.add_stream(config)
         return
     await js.update_stream(config)
+
+
+async def ensure_kv(js: JetStreamContext, bucket: str, *, replicas: int, history: int = 1,
+                    description: str = "") -> KeyValue:
+    """A key-value bucket on disk, created on first use."""
+    try:
+        return await js.key_value(bucket)
+    except BucketNotFoundError:
+        return await js.create_key_value(KeyValueConfig(
+            bucket=bucket, history=history, replicas=replicas, storage=StorageType.FILE,
+            description=description or None))
 
 
 async def ensure_streams(js: JetStreamContext, cfg: Config) -> None:

@@ -36,7 +36,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from stream.alerting.control import AlertsUnavailable, ControlReply, ControlRequest
 from stream.alerting.engine import AlertEngine, AlertInputError
 from stream.alerting.lease import LeaseKeeper, instance_name
-from stream.alerting.model import AlertView, SilenceView, StepResult
+from stream.alerting.model import AlertView, EngineSnapshot, SilenceView, StepResult
 from stream.alerting.schedule import calendars_from_config
 from stream.alerting.schema import RuleConfig
 from stream.alerting.sinks import (
@@ -188,15 +188,19 @@ class AlertService:
         """Become the evaluating instance; ``reload``: from the state the last leader saved."""
         async with self._lock:
             if reload and self._store is not None:
-                self.engine = AlertEngine(self.cfg.alerts, self.calendars,
-                                          await self._store.load())
-                self.feed.publish(self.engine.alerts(), self.engine.silences(self.clock()))
+                self._adopt(await self._store.load())
             self.leading = True
         if self.cfg.alerts.enabled and self._task is None:
             self._task = asyncio.create_task(self._loop(), name="alerts-loop")
         if self.nc is not None and self._control_sub is None:
             self._control_sub = await self.nc.subscribe(self._subjects.alert_control,
                                                         cb=self._on_control)
+
+    def _adopt(self, snapshot: EngineSnapshot | None) -> None:
+        """Take a saved state as this instance's (a takeover, or a follower's mirror) and
+        tell the feed's readers."""
+        self.engine = AlertEngine(self.cfg.alerts, self.calendars, snapshot)
+        self.feed.publish(self.engine.alerts(), self.engine.silences(self.clock()))
 
     async def _follow(self) -> None:
         """Stop evaluating and serving forwarded changes (the lease went elsewhere)."""
@@ -238,8 +242,7 @@ class AlertService:
                     if snap is None or self.leading:
                         continue
                     async with self._lock:
-                        self.engine = AlertEngine(self.cfg.alerts, self.calendars, snap)
-                    self.feed.publish(self.engine.alerts(), self.engine.silences(self.clock()))
+                        self._adopt(snap)
             except Exception as exc:  # noqa: BLE001 - NATS away: watch again shortly
                 log.debug("alerts: state watch ended (%s); again", exc)
             finally:

@@ -13,13 +13,13 @@ import zlib
 
 import msgspec
 from nats.js import JetStreamContext
-from nats.js.api import DiscardPolicy, KeyValueConfig, RetentionPolicy, StorageType, StreamConfig
-from nats.js.errors import BucketNotFoundError, KeyNotFoundError
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
 from stream.alerting.model import SNAPSHOT_VERSION, EngineSnapshot
 from stream.config import Config
-from stream.nats_io import ensure_stream, stream_names
+from stream.nats_io import ensure_kv, ensure_stream, stream_names
 from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.alerts")
@@ -68,12 +68,8 @@ class SnapshotStore:
         self._kv: KeyValue | None = None
 
     async def open(self) -> None:
-        try:
-            self._kv = await self._js.key_value(self._bucket)
-        except BucketNotFoundError:
-            self._kv = await self._js.create_key_value(KeyValueConfig(
-                bucket=self._bucket, history=5, replicas=self._replicas,
-                storage=StorageType.FILE, description="cxpulse alert engine state"))
+        self._kv = await ensure_kv(self._js, self._bucket, replicas=self._replicas, history=5,
+                                   description="cxpulse alert engine state")
 
     @property
     def kv(self) -> KeyValue:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import msgspec
 import pytest
 
 from stream.alerting.engine import AlertInputError
@@ -30,10 +31,7 @@ def test_lease_rule():
 
 def ha_config(webhooks: str) -> Config:
     base = config(webhooks)
-    return Config(**{**{f: getattr(base, f) for f in base.__struct_fields__},
-                     "alerts": type(base.alerts)(**{
-                         **{f: getattr(base.alerts, f) for f in base.alerts.__struct_fields__},
-                         "lease_s": 1.0})})
+    return msgspec.structs.replace(base, alerts=msgspec.structs.replace(base.alerts, lease_s=1.0))
 
 
 async def test_one_leader_notifies_followers_mirror_and_take_over(nats_server, reader):
