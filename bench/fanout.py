@@ -43,7 +43,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server.auth import hash_token  # noqa: E402
+from stream.access import hash_token  # noqa: E402
 from stream.nats_server import EmbeddedNats, free_port  # noqa: E402
 
 TOKEN = "bench-admin"
@@ -67,8 +67,8 @@ def config_text(args: argparse.Namespace, data_dir: str) -> str:
 # -- the server process ----------------------------------------------------------------------
 
 async def serve_main(config: str, nats_url: str, port: int) -> None:
+    from cxpulse.config import load_config
     from server.app import create_app, serve
-    from stream.config import load_config
     from stream.core import Core
 
     cfg = load_config(config)
@@ -228,7 +228,7 @@ async def clients_main(port: int, first: int, count: int, locations: int, out: s
 async def publish(nats_url: str, rate: int, duration_s: float, locations: int
                   ) -> dict[str, list[float]]:
     """Buttons at ``rate`` events/s, round-robin over locations; publish times per location."""
-    from stream.config import Config
+    from cxpulse.config import Config
     from stream.nats_io import connect
 
     nc = await connect(Config().nats, nats_url, "bench-publisher")

@@ -261,7 +261,7 @@ def main() -> int:
                 await nc.close()
 
             asyncio.run(setup())
-            run = subprocess.Popen([sys.executable, "-m", "server.cli", "run", "--config",
+            run = subprocess.Popen([sys.executable, "-m", "cxpulse.cli", "run", "--config",
                                     str(cfg_path), "--no-dashboards"], cwd=ROOT,
                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(4)  # imports, JIT warm-up, server up

@@ -37,7 +37,7 @@ import webrtcvad  # noqa: E402
 
 from dsp import silero  # noqa: E402
 from dsp.vad import Vad  # noqa: E402
-from dsp.voice_pipeline import VoicePipeline  # noqa: E402
+from voice.pipeline import VoicePipeline  # noqa: E402
 
 FRAME = vc.FRAME
 B = npt.NDArray[np.bool_]
@@ -211,9 +211,9 @@ def streams_table(tracks: list[vc.Track], seconds: float, per_core: int) -> None
 
 def asr_table(tracks: list[vc.Track]) -> None:
     """ASR real-time factor, keyword recall and false hits on the clean corpus utterances."""
-    from dsp.asr import Transcriber
-    from dsp.keywords import KeywordMatcher
-    from stream.config import VoiceConfig
+    from voice.asr import Transcriber
+    from voice.config import VoiceConfig
+    from voice.keywords import KeywordMatcher
 
     matcher = KeywordMatcher(VoiceConfig().lexicons())
     asr = Transcriber()

@@ -31,13 +31,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dsp.asr import DEFAULT_CACHE_DIR  # noqa: E402
+from cxpulse.config import Config
 from simulators.audio import CLIP_RATE_HZ, AudioFrame, MicFeed, load_clips  # noqa: E402
-from stream.asr_worker import AsrWorker  # noqa: E402
-from stream.config import Config, load_config_text  # noqa: E402
+from stream.config import load_config_text  # noqa: E402
 from stream.nats_io import connect, ensure_streams  # noqa: E402
 from stream.nats_server import EmbeddedNats  # noqa: E402
-from stream.voice_worker import VoiceWorker  # noqa: E402
+from voice.asr import DEFAULT_CACHE_DIR  # noqa: E402
+from voice.asr_worker import AsrWorker  # noqa: E402
+from voice.worker import VoiceWorker  # noqa: E402
 
 
 def config(prefix: str, data_dir: str, asr: bool = True) -> Config:

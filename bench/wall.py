@@ -106,7 +106,7 @@ def start_system(tmp: Path) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
     cfg_path = tmp / "config.toml"
     cfg_path.write_text(text, encoding="utf-8")
     log = (tmp / "system.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "server.cli", "run", "--config", str(cfg_path)],
+    proc = subprocess.Popen([sys.executable, "-m", "cxpulse.cli", "run", "--config", str(cfg_path)],
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     return proc, ports
 
@@ -294,7 +294,7 @@ def children(proc: psutil.Process) -> dict[str, psutil.Process]:
 
 
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
-    from stream.config import load_config
+    from cxpulse.config import load_config
 
     cfg = load_config(ROOT / "config.toml")
     locations = [loc.id for loc in cfg.locations if loc.region == args.scope] or \

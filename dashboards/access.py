@@ -1,5 +1,5 @@
 """Who may look at which wall (pure): the ``?token=`` of the page is checked against the
-same token table and scope rules as the server's API (``server.auth``), so a supervisor
+same token table and scope rules as the server's API (``stream.access``), so a supervisor
 sees only their regions and locations even though the process's one feed may see more.
 With ``[auth] enabled = false`` everyone is an admin, as on the server."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from server.auth import ANONYMOUS_ADMIN, Geo, Principal, TokenTable, decide
-from stream.config import Config
+from dashboards.config import WallSettings
+from stream.access import ANONYMOUS_ADMIN, Geo, Principal, TokenTable, decide
 
 NETWORK = "network"
 
@@ -20,7 +20,7 @@ class Gate:
     geo: Geo
 
     @classmethod
-    def from_config(cls, cfg: Config) -> Gate:
+    def from_config(cls, cfg: WallSettings) -> Gate:
         return cls(cfg.auth.enabled, TokenTable(cfg.auth.tokens), Geo.from_config(cfg))
 
     def viewer(self, token: str | None) -> Principal | None:

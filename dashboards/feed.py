@@ -26,9 +26,9 @@ import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from dashboards.cache import Cache, ConnState, Status
+from dashboards.config import WallSettings
 from dashboards.scopes import METRIC_WINDOWS, NETWORK, Geography, Place
 from dashboards.wire import Alert, envelope, payload, subscribe
-from stream.config import Config
 from stream.readmodel import FlowProfile, LocationView
 
 log = logging.getLogger("cxpulse.dashboards.feed")
@@ -46,7 +46,7 @@ def backoff_s(attempt: int, rand: float, base_s: float = 0.5, cap_s: float = 10.
     return min(cap_s, base_s * 2 ** min(attempt, 16)) * (0.75 + 0.5 * rand)
 
 
-def server_urls(cfg: Config) -> tuple[str, str]:
+def server_urls(cfg: WallSettings) -> tuple[str, str]:
     """(HTTP base, websocket URL) of the server: ``[dashboards] server_url`` when set,
     else ``[server] host:port`` (a wildcard host is reached over loopback)."""
     base = cfg.dashboards.server_url.rstrip("/")
@@ -144,7 +144,7 @@ class Link:
 class Feed:
     """The process's connection to the server (see module docstring)."""
 
-    def __init__(self, cfg: Config, cache: Cache | None = None) -> None:
+    def __init__(self, cfg: WallSettings, cache: Cache | None = None) -> None:
         self.cfg = cfg
         self.http_base, self.ws_url = server_urls(cfg)
         self.token = cfg.dashboards.token

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from stream.config import Config
+from dashboards.config import WallSettings
 
 NETWORK = "network"
 Kind = Literal["network", "region", "location"]
@@ -36,7 +36,7 @@ class Geography:
     places: dict[str, Place] = field(default_factory=dict)
 
     @classmethod
-    def from_config(cls, cfg: Config) -> Geography:
+    def from_config(cls, cfg: WallSettings) -> Geography:
         geo = cls(cfg.core.default_timezone)
         for r in cfg.regions:
             geo.region_names[r.id] = r.name or r.id

@@ -21,6 +21,7 @@ from typing import Any
 import panel as pn
 
 from dashboards.access import Gate
+from dashboards.config import WallSettings
 from dashboards.feed import Feed
 from dashboards.i18n import pick_lang, t
 from dashboards.render_live import wall_link
@@ -28,7 +29,6 @@ from dashboards.scopes import NETWORK
 from dashboards.stats import StatsHandler
 from dashboards.theme import CSS, PAGE_CSS
 from dashboards.wall import Wall, WallContext
-from stream.config import Config
 
 log = logging.getLogger("cxpulse.dashboards")
 _CONTEXT: dict[str, WallContext] = {}
@@ -101,7 +101,7 @@ def origins(host: str, port: int) -> list[str]:
     return sorted({f"{host}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"})
 
 
-def build_server(cfg: Config, port: int, ctx: WallContext) -> Any:
+def build_server(cfg: WallSettings, port: int, ctx: WallContext) -> Any:
     """The Bokeh server on the running loop, not yet started. Panel installs a SIGINT
     handler of its own; the caller's is put back so Ctrl-C still stops ``cxpulse run``."""
     previous = signal.getsignal(signal.SIGINT)
@@ -117,7 +117,7 @@ def build_server(cfg: Config, port: int, ctx: WallContext) -> Any:
             signal.signal(signal.SIGINT, previous)
 
 
-async def serve_dashboards(cfg: Config, *, port: int | None = None,
+async def serve_dashboards(cfg: WallSettings, *, port: int | None = None,
                            started: asyncio.Event | None = None) -> None:
     """Run the feed and the Panel server until cancelled."""
     logging.getLogger("tornado.access").setLevel(logging.WARNING)  # one line per static file

@@ -21,6 +21,7 @@ from panel.viewable import Viewer
 from dashboards import alertview, board, csiview, fmt, incidents, render, render_live
 from dashboards.access import Gate
 from dashboards.cache import Cache
+from dashboards.config import WallSettings
 from dashboards.feed import Feed
 from dashboards.flowview import heatmap
 from dashboards.i18n import t
@@ -29,7 +30,6 @@ from dashboards.stats import RENDERS
 from dashboards.voiceview import standard, voice_summary
 from dashboards.widgets import AlertsPanel, Sparkline, html, set_html
 from dashboards.wire import AlertsData, IncidentsData, MetricsData, VoiceData
-from stream.config import Config
 from stream.readmodel import Metrics
 
 
@@ -37,7 +37,7 @@ from stream.readmodel import Metrics
 class WallContext:
     """What every session of the process shares."""
 
-    cfg: Config
+    cfg: WallSettings
     feed: Feed
     gate: Gate
 

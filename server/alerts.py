@@ -1,8 +1,8 @@
-"""The server's view of the alert service (``stream.alerting.service.AlertService``).
+"""The server's view of the alert service (``alerting.service.AlertService``).
 
 Only what the API and the ``alerts`` topic need, with the caller's visibility applied:
 admins see every alert; supervisors the ones labelled with their locations or regions
-(the service's own filter); display tokens none (``server.auth`` refuses them first).
+(the service's own filter); display tokens none (``stream.access`` refuses them first).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from server.auth import Geo, Principal
+from stream.access import Geo, Principal
 
 
 class AlertServiceLike(Protocol):

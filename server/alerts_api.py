@@ -9,11 +9,11 @@ from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from alerting.control import AlertsUnavailable
 from server.alerts import AlertsAdapter
-from server.auth import Principal
 from server.context import ServerContext
 from server.errors import ApiError
-from stream.alerting.control import AlertsUnavailable
+from stream.access import Principal
 
 
 class AckBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -16,10 +16,10 @@ from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 
-from server.auth import Principal, scope_allowed
 from server.context import ServerContext, read
 from server.errors import ApiError, rejection_error
 from server.payloads import DisplayData, Reads, display_data
+from stream.access import Principal, scope_allowed
 from stream.events import Rejection, validate_event
 from stream.nats_io import publish_dead_letter
 from stream.query import QueryError

@@ -26,7 +26,7 @@ from litestar.di import Provide
 
 from server import alerts_api, api, pages
 from server.alerts import AlertsAdapter
-from server.auth import Geo, TokenTable
+from server.config import ServerSettings
 from server.context import LiveCore, ServerContext, warn_if_open
 from server.errors import EXCEPTION_HANDLERS
 from server.hub import Hub
@@ -35,12 +35,12 @@ from server.survey import SurveyGuard
 from server.voicefeed import VoiceBridge
 from server.wire import WS_PROTOCOL
 from server.ws import ws_endpoint
-from stream.config import Config
+from stream.access import Geo, TokenTable
 
 log = logging.getLogger("cxpulse.server")
 
 
-def create_app(cfg: Config, core: LiveCore, alerts: Any | None = None) -> Litestar:
+def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None) -> Litestar:
     """The HTTP/WebSocket app over a running core (and optionally an ``AlertService``)."""
     warn_if_open(cfg)
     adapter = AlertsAdapter(alerts) if alerts is not None else None

@@ -1,7 +1,7 @@
 """What every handler shares: config, the core, the hub, the alert service, the token table.
 
 ``ServerContext.authenticate`` / ``authorize`` are the single place HTTP handlers and the
-websocket endpoint turn a request into a ``Principal`` and a decision (``server.auth``).
+websocket endpoint turn a request into a ``Principal`` and a decision (``stream.access``).
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 from server.alerts import AlertsAdapter
-from server.auth import ANONYMOUS_ADMIN, Action, Geo, Principal, TokenTable, decide, token_from
+from server.config import ServerSettings
 from server.errors import ApiError
 from server.hub import Hub
 from server.survey import SurveyGuard
-from stream.config import Config
+from stream.access import ANONYMOUS_ADMIN, Action, Geo, Principal, TokenTable, decide, token_from
 from stream.events import Rejection
 from stream.readmodel import CoreReader
 from stream.subjects import Subjects
@@ -47,7 +47,7 @@ async def read(core: Any, call: Callable[[], T]) -> T:
 
 @dataclass
 class ServerContext:
-    cfg: Config
+    cfg: ServerSettings
     core: LiveCore
     hub: Hub
     alerts: AlertsAdapter | None
@@ -77,7 +77,7 @@ class ServerContext:
         return principal
 
 
-def warn_if_open(cfg: Config) -> None:
+def warn_if_open(cfg: ServerSettings) -> None:
     """The loud start-up warning when ``[auth] enabled = false``."""
     if cfg.auth.enabled:
         if not cfg.auth.tokens:

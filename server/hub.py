@@ -27,12 +27,12 @@ import msgspec
 
 from server import protocol as proto
 from server.alerts import AlertsAdapter
-from server.auth import Geo, Principal, decide
+from server.config import ServerSettings
 from server.fanout import FrameKind, Mailbox, RateGate, TopicFrame
 from server.hubclient import Channel, Client
 from server.payloads import Reads, display_data, incidents_data, metrics_data
 from server.wire import FrameSink
-from stream.config import Config
+from stream.access import Geo, Principal, decide
 from stream.partial import QueryError
 from stream.readmodel import CoreReader
 
@@ -55,7 +55,7 @@ class VoiceData(msgspec.Struct, frozen=True):
 class Hub:
     """Websocket fan-out over a ``CoreReader`` (and optionally an alert service)."""
 
-    def __init__(self, cfg: Config, core: CoreReader, alerts: AlertsAdapter | None = None, *,
+    def __init__(self, cfg: ServerSettings, core: CoreReader, alerts: AlertsAdapter | None = None, *,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.cfg = cfg
         self.core = core

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-from server.auth import Principal
 from server.fanout import FrameKind, Mailbox, TopicFrame
 from server.protocol import Topic
 from server.wire import FrameSink
+from stream.access import Principal
 
 
 class Channel:

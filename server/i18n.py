@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stream.config import Config
+from server.config import ServerSettings
 
 LANGUAGES = ("ru", "en")
 
@@ -66,7 +66,7 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
-def language(cfg: Config, location: str, requested: str | None) -> str:
+def language(cfg: ServerSettings, location: str, requested: str | None) -> str:
     """``?lang=`` when valid, else the location's language, else ``[core] language``."""
     if requested in LANGUAGES:
         return requested

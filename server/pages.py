@@ -20,12 +20,12 @@ from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.params import FromPath
 
-from server.auth import Principal
 from server.context import ServerContext, read
 from server.errors import ApiError, msgspec_field, rejection_error
 from server.i18n import STRINGS, language, question_text
 from server.payloads import Reads, display_data
 from server.survey import COOKIE, SurveyAnswers, SurveyError, pick_questions, survey_events
+from stream.access import Principal
 from stream.config import CsiQuestion
 
 SECURITY_HEADERS = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import msgspec
 
-from stream.config import Config
+from server.config import ServerSettings
 from stream.readmodel import CoreReader, IncidentView, Metrics
 
 MAX_INCIDENTS = 200
@@ -76,7 +76,7 @@ def button_count(counts: dict[str, int], configured: int) -> int:
     return max([3, *pressed])
 
 
-def display_data(reads: Reads, cfg: Config, location: str) -> DisplayData:
+def display_data(reads: Reads, cfg: ServerSettings, location: str) -> DisplayData:
     m = reads.metrics(location, "today")
     loc = cfg.location(location)
     n = button_count(m.buttons.counts, cfg.server.display_buttons)

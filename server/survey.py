@@ -20,7 +20,8 @@ from typing import Annotated
 
 import msgspec
 
-from stream.config import Config, CsiQuestion
+from server.config import ServerSettings
+from stream.config import CsiQuestion
 
 COOKIE = "cxq"
 
@@ -43,7 +44,7 @@ def pick_questions(questions: Sequence[CsiQuestion], k: int, rng: random.Random)
     return rng.sample(list(questions), min(k, len(questions)))
 
 
-def survey_events(cfg: Config, location: str, answers: SurveyAnswers, session: str,
+def survey_events(cfg: ServerSettings, location: str, answers: SurveyAnswers, session: str,
                   now_ms: int) -> list[bytes]:
     """The contract events of one submitted survey; raises SurveyError naming the field."""
     by_id = {q.id: q for q in cfg.csi.questions}
@@ -120,6 +121,6 @@ class RateLimiter:
 class SurveyGuard:
     """The survey's limits together: per-address rate and per-device cooldown."""
 
-    def __init__(self, cfg: Config, secret: bytes) -> None:
+    def __init__(self, cfg: ServerSettings, secret: bytes) -> None:
         self.rate = RateLimiter(cfg.server.survey_rate_per_min)
         self.cooldown = CooldownCookie(secret, cfg.server.survey_cooldown_min * 60.0)

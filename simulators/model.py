@@ -12,7 +12,7 @@ import random
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from stream.config import Config
+from stream.config import StreamSettings
 from stream.events import InputEvent
 
 TOUCHPOINTS = ("entrance", "consultation", "cashdesk", "pickup", "exit")
@@ -97,7 +97,7 @@ def sim_location(
     )
 
 
-def build_network(cfg: Config, extra: int = 0) -> tuple[SimLocation, ...]:
+def build_network(cfg: StreamSettings, extra: int = 0) -> tuple[SimLocation, ...]:
     """The config's locations plus ``extra`` generated ones (``sim-001``, ...).
 
     Generated locations are unknown to the core, which reports them in its default time
@@ -119,7 +119,7 @@ def build_network(cfg: Config, extra: int = 0) -> tuple[SimLocation, ...]:
     return tuple(out)
 
 
-def _region_tz(cfg: Config, region: str) -> str:
+def _region_tz(cfg: StreamSettings, region: str) -> str:
     for r in cfg.regions:
         if r.id == region:
             return r.timezone

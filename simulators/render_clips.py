@@ -71,9 +71,9 @@ def render(out_dir: Path = CLIPS_DIR) -> list[dict[str, object]]:
 
 def verify(out_dir: Path = CLIPS_DIR) -> int:
     """Transcribe every clip and compare keyword categories; returns the number of misses."""
-    from dsp.asr import Transcriber
-    from dsp.keywords import KeywordMatcher
-    from stream.config import VoiceConfig
+    from voice.asr import Transcriber
+    from voice.config import VoiceConfig
+    from voice.keywords import KeywordMatcher
 
     matcher = KeywordMatcher(VoiceConfig().lexicons())
     asr = Transcriber()

@@ -22,7 +22,7 @@ from simulators.model import SimLocation, build_network
 from simulators.publisher import Publisher
 from simulators.scenarios import SCENARIOS, Plan
 from simulators.traffic import Traffic, make_plan, questionnaire
-from stream.config import Config
+from stream.config import StreamSettings
 from stream.events import encode
 
 log = logging.getLogger("cxpulse.simulate")
@@ -73,7 +73,7 @@ def resolve_seed(seed: int | None) -> int:
     return fresh
 
 
-async def run(cfg: Config, pub: Publisher, opts: RunOptions) -> int:
+async def run(cfg: StreamSettings, pub: Publisher, opts: RunOptions) -> int:
     """Run one scenario until its end (or until cancelled); returns an exit code."""
     network = build_network(cfg, opts.extra_locations)
     seed = resolve_seed(opts.seed)
@@ -146,7 +146,7 @@ async def _mic_loop(pub: Publisher, plan: Plan, feed: MicFeed, tl: Timeline) -> 
         await asyncio.sleep(max(0.0, t0 + k * feed.frame_ms / 1000 - time.monotonic()))
 
 
-async def run_load(cfg: Config, pub: Publisher, network: tuple[SimLocation, ...], seed: int,
+async def run_load(cfg: StreamSettings, pub: Publisher, network: tuple[SimLocation, ...], seed: int,
                    opts: RunOptions) -> None:
     """Pre-generate and encode events, then publish them as fast as JetStream acks them."""
     now_ms = int(time.time() * 1000)

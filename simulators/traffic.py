@@ -21,7 +21,7 @@ from simulators.incidents import IncidentGen
 from simulators.model import Emission, Ids, SimLocation, run_tag
 from simulators.profiles import load_at, poisson
 from simulators.scenarios import SCENARIOS, Plan
-from stream.config import Config
+from stream.config import StreamSettings
 
 STEP_MS = 60_000
 HOUR_MS = 3_600_000
@@ -33,7 +33,7 @@ INCIDENTS_PER_H = 3.0
 QR_SHARE = 0.3
 
 
-def questionnaire(cfg: Config) -> Questionnaire:
+def questionnaire(cfg: StreamSettings) -> Questionnaire:
     """The config's CSI questions (built-in SERVQUAL ones when it has none)."""
     return Questionnaire(cfg.csi.questions or DEFAULT_QUESTIONS, cfg.csi.questions_per_survey)
 

@@ -26,7 +26,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from stream import heap, query, snapshot
-from stream.config import Config
+from stream.config import StreamSettings
 from stream.core_state import SnapshotStore
 from stream.engine import MetricsEngine
 from stream.events import InputEvent, Limits, Rejection, validate_event
@@ -68,7 +68,7 @@ ACK_WAIT_S = 10.0  # a delivery lost in transit (NATS node death) comes back aft
 class Core:
     """Runs the engine behind NATS and answers in-process reads (``CoreReader``)."""
 
-    def __init__(self, cfg: Config, nats_url: str, *, clock: Callable[[], float] = time.time,
+    def __init__(self, cfg: StreamSettings, nats_url: str, *, clock: Callable[[], float] = time.time,
                  name: str = "cxpulse-core") -> None:
         self.cfg = cfg
         self.url = nats_url

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from stream.buckets import RingTable
-from stream.config import Config
+from stream.config import StreamSettings
 from stream.dedup import IdIndex, id_hash
 from stream.events import (
     ButtonEvent,
@@ -66,7 +66,7 @@ class Writes:
 class MetricsEngine:
     """All metric state of the network. Not thread-safe; one owner (the core) feeds it."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: StreamSettings) -> None:
         self.cfg = cfg
         self.geo = Geography(cfg)
         self.csi_keys: dict[tuple[str, str], int] = {}

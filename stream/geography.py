@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from stream.config import Config
+from stream.config import StreamSettings
 from stream.workcal import WorkCalendar, location_calendar
 
 NETWORK = "network"
@@ -75,7 +75,7 @@ class Place:
 class Geography:
     """Registry of places and scopes; unknown locations are added on first sight."""
 
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: StreamSettings) -> None:
         self.cfg = cfg
         self.places: list[Place] = []
         self.by_id: dict[str, Place] = {}

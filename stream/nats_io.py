@@ -29,7 +29,7 @@ from nats.js.api import (
 from nats.js.errors import BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
-from stream.config import Config, NatsConfig
+from stream.config import NatsConfig, StreamSettings
 from stream.events import Limits, Rejection, validate_event
 from stream.subjects import Subjects
 
@@ -130,7 +130,7 @@ async def ensure_kv(js: JetStreamContext, bucket: str, *, replicas: int, history
             description=description or None))
 
 
-async def ensure_streams(js: JetStreamContext, cfg: Config) -> None:
+async def ensure_streams(js: JetStreamContext, cfg: StreamSettings) -> None:
     """Create or update the input and dead-letter streams of the contract."""
     names = stream_names(cfg.nats.prefix)
     subjects = Subjects(cfg.nats.prefix)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from stream.config import Config
+from stream.config import StreamSettings
 from stream.engine import MetricsEngine
 from stream.events import FLOW_CHANNELS, INCIDENT_CATEGORIES, VOICE_CATEGORIES
 from stream.geography import DAY_MS, NETWORK, Place
@@ -37,7 +37,7 @@ def _ratio(num: float, den: float) -> float | None:
     return None if den <= 0 else float(num) / float(den)
 
 
-def _csi(cfg: Config, p: Partial) -> CsiResult:
+def _csi(cfg: StreamSettings, p: Partial) -> CsiResult:
     """Question index = mean of normalised answers; factor = over its answers; total = over
     factors weighted by answers, or by the configured weights."""
     questions: list[CsiQuestionResult] = []
@@ -102,7 +102,7 @@ def _flow(p: Partial) -> FlowResult:
     )
 
 
-def _incidents(cfg: Config, s: IncidentSums) -> IncidentsResult:
+def _incidents(cfg: StreamSettings, s: IncidentSums) -> IncidentsResult:
     problems = []
     for key, n in s.repeats.items():
         if n >= cfg.core.problem_threshold:
@@ -131,7 +131,7 @@ def _voice(c: dict[str, int]) -> VoiceResult:
     )
 
 
-def assemble(cfg: Config, p: Partial) -> Metrics:
+def assemble(cfg: StreamSettings, p: Partial) -> Metrics:
     """The contract's metrics from (merged) sums."""
     fields = _feedback_fields(p.counts, cfg.core.non_responders_as)
     if p.staff or p.touchpoint:

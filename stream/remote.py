@@ -23,7 +23,7 @@ from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from stream.config import Config
+from stream.config import StreamSettings
 from stream.events import Limits, Rejection
 from stream.geography import NETWORK
 from stream.nats_io import publish_input
@@ -58,7 +58,7 @@ class _Entry:
 class RemoteReader:
     """The network of ``[scale] workers`` core workers, read as one ``CoreReader``."""
 
-    def __init__(self, cfg: Config, nc: NATS, *, refresh_s: float = 0.25, idle_s: float = 120.0,
+    def __init__(self, cfg: StreamSettings, nc: NATS, *, refresh_s: float = 0.25, idle_s: float = 120.0,
                  clock: Callable[[], float] = time.time) -> None:
         self.cfg = cfg
         self.nc = nc

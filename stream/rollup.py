@@ -17,7 +17,7 @@ import msgspec
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 
-from stream.config import Config
+from stream.config import StreamSettings
 from stream.engine import MetricsEngine
 from stream.partial import Partial, QueryError, dimension_partial, merge, partial
 from stream.query import _urgency, assemble, incident_views, profile_of
@@ -88,7 +88,7 @@ async def serve_queries(nc: NATS, subjects: Subjects, engine_of, worker: int):  
 class Rollup:
     """Reads the whole network from ``workers`` partitioned core workers over NATS."""
 
-    def __init__(self, nc: NATS, cfg: Config) -> None:
+    def __init__(self, nc: NATS, cfg: StreamSettings) -> None:
         self.nc = nc
         self.cfg = cfg
         self.subjects = Subjects(cfg.nats.prefix)

@@ -18,7 +18,7 @@ import msgspec
 import numpy as np
 
 from stream.buckets import RingTable
-from stream.config import Config
+from stream.config import StreamSettings
 from stream.dedup import IdIndex
 from stream.engine import MetricsEngine
 from stream.events import IncidentEvent
@@ -195,7 +195,7 @@ def _load_incidents(engine: MetricsEngine, snap: EngineSnapshot, arrays: dict[in
     cols.size = size
 
 
-def restore(cfg: Config, snap: EngineSnapshot) -> MetricsEngine:
+def restore(cfg: StreamSettings, snap: EngineSnapshot) -> MetricsEngine:
     """A new engine holding the snapshot's state; raises SnapshotMismatch if the scopes of
     the current config would get other entity numbers than the snapshot's."""
     if snap.format != FORMAT:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 if TYPE_CHECKING:
-    from stream.config import Config
+    from stream.config import StreamSettings
 
 _MAX_DAYS = 800  # a calendar with no working day in two years is treated as always closed
 
@@ -100,7 +100,7 @@ class WorkCalendar:
         return int(dt.datetime(day.year, day.month, day.day, tzinfo=self.tz).timestamp() * 1000)
 
 
-def location_calendar(cfg: Config, location: str | None) -> WorkCalendar:
+def location_calendar(cfg: StreamSettings, location: str | None) -> WorkCalendar:
     """The working calendar of a location (its zone, hours, holidays), or the default one."""
     lc = cfg.location(location) if location else None
     tz = ZoneInfo(cfg.timezone_of(location) if location else cfg.core.default_timezone)

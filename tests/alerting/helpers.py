@@ -7,10 +7,10 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
-from stream.alerting.engine import AlertEngine
-from stream.alerting.model import Evaluation, Reading
-from stream.alerting.schedule import ALWAYS_HOURS, Calendar, Calendars
-from stream.alerting.schema import AlertsConfig
+from alerting.engine import AlertEngine
+from alerting.model import Evaluation, Reading
+from alerting.schedule import ALWAYS_HOURS, Calendar, Calendars
+from alerting.schema import AlertsConfig
 
 MIN_MS = 60_000
 T0 = int(dt.datetime(2026, 3, 4, 9, 0, tzinfo=dt.UTC).timestamp() * 1000)  # a Wednesday

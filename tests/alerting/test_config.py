@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stream.config import ConfigError, load_config, load_config_text
+from cxpulse.config import load_config, load_config_text
+from stream.config import ConfigError
 
 RULE = """
 [[alerts.rules]]

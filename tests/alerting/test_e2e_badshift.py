@@ -16,12 +16,12 @@ import time
 
 import websockets
 
+from alerting.service import AlertService
+from alerting.sinks import verify
+from cxpulse.config import load_config_text
 from server.app import create_app, serve
 from simulators.model import build_network
 from simulators.traffic import generate, make_plan, questionnaire
-from stream.alerting.service import AlertService
-from stream.alerting.sinks import verify
-from stream.config import load_config_text
 from stream.core import Core
 from stream.events import ButtonEvent, encode
 from stream.nats_server import free_port

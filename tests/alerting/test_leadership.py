@@ -10,10 +10,10 @@ import json
 import msgspec
 import pytest
 
-from stream.alerting.engine import AlertInputError
-from stream.alerting.lease import LeaseRecord, next_step
-from stream.alerting.service import AlertService
-from stream.config import Config
+from alerting.engine import AlertInputError
+from alerting.lease import LeaseRecord, next_step
+from alerting.service import AlertService
+from cxpulse.config import Config
 from stream.nats_io import connect
 from tests.alerting.fakes import Receiver
 from tests.alerting.test_service import MIN_MS, Clock, config, nats_messages, reader, until, webhook

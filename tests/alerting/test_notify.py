@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
-from stream.alerting.engine import AlertEngine
-from stream.alerting.model import EngineSnapshot
+from alerting.engine import AlertEngine
+from alerting.model import EngineSnapshot
 from tests.alerting.helpers import MIN_MS, T0, alerts_cfg, always, engine, ev, rule
 
 RULES = (

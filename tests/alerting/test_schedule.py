@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from stream.alerting.engine import AlertInputError
-from stream.alerting.schedule import calendars_from_config
-from stream.config import load_config_text
+from alerting.engine import AlertInputError
+from alerting.schedule import calendars_from_config
+from cxpulse.config import load_config_text
 from tests.alerting.helpers import MIN_MS, T0, engine, ev, rule
 
 TOML = """

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from stream.alerting.service import AlertService
-from stream.alerting.sinks import verify
-from stream.alerting.store import bucket_name
-from stream.config import Config, load_config_text
+from alerting.service import AlertService
+from alerting.sinks import verify
+from alerting.store import bucket_name
+from cxpulse.config import Config, load_config_text
 from stream.nats_io import connect, stream_names
 from tests.alerting.fakes import FakeReader, Receiver
 
@@ -210,7 +210,7 @@ async def test_change_feed_tick_evaluates_the_changed_scopes(nats_server, reader
 
 
 async def test_shipped_rules_catch_a_bad_shift_without_nats(repo_root):
-    from stream.config import load_config
+    from cxpulse.config import load_config
     from stream.readmodel import ButtonsResult, FlowResult, IncidentsResult
 
     cfg = load_config(repo_root / "config.toml")
@@ -240,7 +240,7 @@ async def test_shipped_rules_catch_a_bad_shift_without_nats(repo_root):
 
 
 async def test_bad_api_requests_name_the_field(reader):
-    from stream.alerting.service import AlertInputError
+    from alerting.service import AlertInputError
 
     svc = AlertService(config(), None, reader, clock=Clock())
     await svc.start()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from stream.alerting.engine import AlertEngine
-from stream.alerting.schedule import calendars_from_config
-from stream.alerting.sources import CoreSource, EventCounter, LastSeen, collect, topology_of
-from stream.config import load_config_text
+from alerting.engine import AlertEngine
+from alerting.schedule import calendars_from_config
+from alerting.sources import CoreSource, EventCounter, LastSeen, collect, topology_of
+from cxpulse.config import load_config_text
 from stream.readmodel import ButtonsResult, FlowResult
 from tests.alerting.fakes import FakeReader
 

@@ -18,10 +18,10 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from alerting.service import AlertService
+from cxpulse.config import Config, load_config_text
 from dashboards.serve import serve_dashboards
 from server.app import create_app, serve
-from stream.alerting.service import AlertService
-from stream.config import Config, load_config_text
 from stream.core import Core
 from stream.nats_server import free_port
 from tests.dashboards.seed import ADMIN, SUPERVISOR, config_text, dumps, scenario

@@ -10,7 +10,7 @@ import random
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from server.auth import hash_token
+from stream.access import hash_token
 
 HOUR_MS = 3_600_000
 DAY_MS = 24 * HOUR_MS

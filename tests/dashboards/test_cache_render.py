@@ -6,6 +6,7 @@ import datetime as dt
 
 from msgspec.structs import replace
 
+from cxpulse.config import Config
 from dashboards import render, render_live
 from dashboards.alertview import AlertCard
 from dashboards.cache import TREND_STEP_MS, Cache
@@ -13,7 +14,6 @@ from dashboards.feed import backoff_s, server_urls
 from dashboards.fmt import Score, nps_score
 from dashboards.scopes import Geography
 from dashboards.wire import Ack, Alert, MetricsData, PlaybookText, envelope, payload, subscribe
-from stream.config import Config
 from stream.readmodel import Metrics
 
 
@@ -108,8 +108,8 @@ def test_alert_card_shows_event_tasks_actions_and_who_took_it():
 
 
 def test_gate_checks_the_page_token_and_its_scope():
+    from cxpulse.config import load_config_text
     from dashboards.access import Gate
-    from stream.config import load_config_text
     from tests.dashboards.seed import ADMIN, SUPERVISOR, config_text
 
     gate = Gate.from_config(load_config_text(config_text("/tmp", 1, 2)))

@@ -5,8 +5,7 @@ import pytest
 
 from dsp.emotion import Baseline, EmotionScorer
 from dsp.prosody import extract
-
-from .conftest import load_clip
+from tests.support.audio import load_clip
 
 
 def _audio(name: str) -> np.ndarray:

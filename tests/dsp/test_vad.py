@@ -5,8 +5,7 @@ import pytest
 
 from dsp.vad import Vad, VadOptions
 from simulators import speech
-
-from .conftest import noisy
+from tests.support.audio import noisy
 
 
 def _run(x: np.ndarray, chunk: int = 16000) -> tuple[np.ndarray, np.ndarray]:

@@ -7,9 +7,9 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stream import audio
 from stream.events import Limits, Rejection
 from stream.subjects import Subjects
+from voice import audio
 
 NOW_MS = int(time.time() * 1000)
 FUZZ = settings(max_examples=300, deadline=None)

@@ -15,8 +15,9 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cxpulse.config import load_config_text
 from server import protocol
-from stream.config import ConfigError, load_config_text
+from stream.config import ConfigError
 from stream.events import Limits, Rejection, encode, validate_event
 from stream.subjects import Subjects
 

@@ -21,9 +21,9 @@ import nats.errors
 from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from cxpulse.config import Config, load_config_text
 from simulators.model import build_network
 from simulators.traffic import Traffic, make_plan, questionnaire
-from stream.config import Config, load_config_text
 from stream.core import Core
 from stream.engine import MetricsEngine
 from stream.events import Rejection, encode, validate_event
@@ -153,7 +153,7 @@ def start_core_process(url: str, config_path: Path, log_path: Path) -> subproces
     """``cxpulse core`` as a real child process (its log kept for the failure message)."""
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
     try:
-        return subprocess.Popen([sys.executable, "-m", "server.cli", "core", "--config",
+        return subprocess.Popen([sys.executable, "-m", "cxpulse.cli", "core", "--config",
                                  str(config_path), "--nats-url", url], stdout=log,
                                 stderr=subprocess.STDOUT)
     finally:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from stream.config import load_config_text
+from cxpulse.config import load_config_text
 from stream.engine import MetricsEngine
 from stream.events import IncidentEvent, NpsEvent
 from stream.query import incident_views, metrics

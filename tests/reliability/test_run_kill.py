@@ -36,7 +36,7 @@ from tests.reliability.harness import (
 def start_run(config_path, log_path) -> subprocess.Popen[bytes]:  # noqa: ANN001
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
     try:
-        return subprocess.Popen([sys.executable, "-m", "server.cli", "run", "--config",
+        return subprocess.Popen([sys.executable, "-m", "cxpulse.cli", "run", "--config",
                                  str(config_path), "--no-dashboards"], stdout=log,
                                 stderr=subprocess.STDOUT)
     finally:

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 
-from stream.alerting.service import AlertService
+from alerting.service import AlertService
 from stream.core import Core
 from stream.nats_io import connect, ensure_streams
 from tests.reliability.harness import (

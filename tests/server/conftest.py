@@ -22,9 +22,9 @@ import msgspec
 import pytest
 import websockets
 
+from cxpulse.config import Config, load_config_text
 from server.app import create_app, serve
-from server.auth import hash_token
-from stream.config import Config, load_config_text
+from stream.access import hash_token
 from stream.core import Core
 from stream.nats_server import EmbeddedNats, free_port
 
@@ -201,7 +201,7 @@ async def running(tmp_path: Any, text: str, *, with_alerts: bool = False,
     await core.start()
     live = Live(cfg, core, free_port(), direct_frames=direct_frames)
     if with_alerts:
-        from stream.alerting.service import AlertService
+        from alerting.service import AlertService
 
         live.alerts = AlertService(cfg, core.nc, core)
         await live.alerts.start()

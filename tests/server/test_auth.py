@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from server.auth import Geo, Principal, TokenTable, decide, hash_token, scope_allowed, token_from
-from stream.config import TokenConfig, load_config_text
+from cxpulse.config import load_config_text
+from stream.access import (
+    Geo,
+    Principal,
+    TokenConfig,
+    TokenTable,
+    decide,
+    hash_token,
+    scope_allowed,
+    token_from,
+)
 
 CFG = load_config_text("""
 [[regions]]

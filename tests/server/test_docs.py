@@ -9,10 +9,10 @@ import re
 
 import msgspec
 
+from server.config import ServerConfig
 from server.payloads import DisplayData
 from server.protocol import decode_op
 from server.survey import SurveyAnswers
-from stream.config import ServerConfig
 from stream.events import validate_event
 from stream.readmodel import Metrics
 from tests.conftest import ROOT

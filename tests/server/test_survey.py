@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from cxpulse.config import load_config_text
 from server.survey import (
     CooldownCookie,
     RateLimiter,
@@ -15,7 +16,6 @@ from server.survey import (
     pick_questions,
     survey_events,
 )
-from stream.config import load_config_text
 from stream.events import validate_event
 
 CFG = load_config_text("""

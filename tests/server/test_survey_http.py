@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from stream.config import load_config_text
+from cxpulse.config import load_config_text
 from tests.server.conftest import config_text, running
 
 

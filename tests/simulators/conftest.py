@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from stream.config import Config, load_config_text
+from cxpulse.config import Config, load_config_text
 
 CONFIG = """
 [core]

@@ -105,7 +105,7 @@ def test_agitated_mic_plays_the_agitated_clips(clips):
 
 def _listen(rate_hz: int, agitation: float, seconds: int = 90):
     """Stream the shipped clips through the voice pipeline; (clips played, utterances)."""
-    from dsp.voice_pipeline import VoicePipeline
+    from voice.pipeline import VoicePipeline
 
     feed = MicFeed.seeded("loc-a", "desk1", load_clips(), seed=3)
     feed.rate_hz = rate_hz

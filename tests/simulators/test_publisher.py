@@ -8,7 +8,7 @@ import time
 
 from nats.js.api import AckPolicy, ConsumerConfig
 
-from simulators import cli
+from cxpulse import simulate as cli
 from simulators.model import build_network
 from simulators.publisher import Publisher
 from simulators.runner import RunOptions, run

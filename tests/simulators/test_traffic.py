@@ -26,7 +26,7 @@ from tests.simulators.conftest import DAY_MS, MONDAY_MS
 
 @cache
 def _run(scenario: str, seed: int = 7, days: float | None = None, extra: int = 0):
-    from stream.config import load_config_text
+    from cxpulse.config import load_config_text
     from tests.simulators.conftest import CONFIG
 
     cfg = load_config_text(CONFIG)

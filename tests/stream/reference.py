@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from stream.config import Config
+from cxpulse.config import Config
 from stream.events import (
     ButtonEvent,
     CesEvent,

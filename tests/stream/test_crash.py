@@ -12,7 +12,7 @@ import time
 
 import msgspec
 
-from stream.config import load_config_text
+from cxpulse.config import load_config_text
 from stream.core import Core
 from stream.engine import MetricsEngine
 from stream.events import Rejection, validate_event
@@ -69,7 +69,7 @@ def make_events(n: int, now_ms: int, rng: random.Random,
 
 
 def start_core(url: str, cfg_path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "server.cli", "core", "--config",
+    return subprocess.Popen([sys.executable, "-m", "cxpulse.cli", "core", "--config",
                              str(cfg_path), "--nats-url", url],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

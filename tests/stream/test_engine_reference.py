@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stream.config import load_config_text
+from cxpulse.config import load_config_text
 from stream.engine import MetricsEngine
 from stream.events import (
     ButtonEvent,

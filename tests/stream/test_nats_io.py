@@ -7,7 +7,7 @@ import sys
 import textwrap
 import time
 
-from stream.config import Config
+from cxpulse.config import Config
 from stream.events import Rejection
 from stream.nats_io import connect, ensure_streams, publish_dead_letter, stream_names
 from stream.nats_server import port_open

@@ -9,7 +9,8 @@ import time
 import msgspec
 import nats.errors
 
-from stream.config import Config, NatsConfig, load_config_text
+from cxpulse.config import Config, load_config_text
+from stream.config import NatsConfig
 from stream.core import Core
 from stream.nats_server import EmbeddedNats
 

@@ -12,7 +12,7 @@ import time
 import msgspec
 import pytest
 
-from stream.config import load_config_text
+from cxpulse.config import load_config_text
 from stream.core import Core
 from stream.engine import MetricsEngine
 from stream.events import validate_event

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from stream.config import HoursConfig, load_config_text
+from cxpulse.config import load_config_text
+from stream.config import HoursConfig
 from stream.engine import MetricsEngine
 from stream.events import IncidentEvent
 from stream.query import incident_views, metrics

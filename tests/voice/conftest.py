@@ -15,14 +15,14 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-from dsp.asr import DEFAULT_CACHE_DIR
+from cxpulse.config import Config, load_config_text
 from simulators.audio import CLIP_RATE_HZ, AudioFrame, load_clips, resample
-from stream.asr_worker import AsrWorker
-from stream.config import Config, load_config_text
 from stream.core import Core
 from stream.nats_io import connect, ensure_streams
 from stream.nats_server import EmbeddedNats
-from stream.voice_worker import VoiceWorker, VoiceWorkerOptions
+from voice.asr import DEFAULT_CACHE_DIR
+from voice.asr_worker import AsrWorker
+from voice.worker import VoiceWorker, VoiceWorkerOptions
 
 FAST = VoiceWorkerOptions(idle_flush_s=0.5, tick_s=0.1, encounter_settle_ms=300, asr_timeout_s=20)
 

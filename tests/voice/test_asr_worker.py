@@ -8,8 +8,11 @@ import time
 import msgspec
 import numpy as np
 
-from dsp.asr import Transcript, Word
-from stream.asr_client import (
+from cxpulse.config import Config
+from stream.nats_io import connect
+from stream.subjects import Subjects
+from voice.asr import Transcript, Word
+from voice.asr_client import (
     DEADLINE_HEADER,
     LANGUAGE_HEADER,
     AsrReply,
@@ -17,10 +20,7 @@ from stream.asr_client import (
     decode_reply,
     encode_audio,
 )
-from stream.asr_worker import AsrWorker, redact_transcript
-from stream.config import Config
-from stream.nats_io import connect
-from stream.subjects import Subjects
+from voice.asr_worker import AsrWorker, redact_transcript
 
 
 def transcript(text: str) -> Transcript:

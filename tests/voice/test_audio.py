@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from stream.audio import AudioChunk, SeqTracker, mic_event_id, parse_audio
 from stream.events import Limits, Rejection
 from stream.subjects import Subjects
+from voice.audio import AudioChunk, SeqTracker, mic_event_id, parse_audio
 
 NOW = 1_767_225_600_000
 S = Subjects("cx")

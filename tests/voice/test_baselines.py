@@ -4,8 +4,8 @@ are written."""
 from __future__ import annotations
 
 from dsp.emotion import Baseline
-from stream.baselines import BaselineStore
 from tests.voice.conftest import close_stack, voice_config, voice_stack
+from voice.baselines import BaselineStore
 
 
 async def test_store_round_trip_writes_only_what_learnt(nats, tmp_path):

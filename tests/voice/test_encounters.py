@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stream.encounters import EncounterOptions, EncounterTracker, closed_by_of, rating_of
 from stream.events import ButtonEvent, CesEvent, CsatEvent, CsiEvent, NpsEvent, VisitEvent
+from voice.encounters import EncounterOptions, EncounterTracker, closed_by_of, rating_of
 
 T0 = 1_767_225_600_000
 OPT = EncounterOptions(silence_ms=120_000, settle_ms=5_000)

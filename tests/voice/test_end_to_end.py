@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stream.asr_worker import AsrWorker
 from stream.nats_io import ORIGINAL_SUBJECT_HEADER as ORIG
 from stream.nats_io import REASON_CODE_HEADER, REASON_HEADER
+from voice.asr_worker import AsrWorker
 
 from .conftest import FAST, clip_frames, close_stack, frames_of, play, voice_config, voice_stack
 

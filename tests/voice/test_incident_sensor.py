@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from stream.events import IncidentEvent, encode, validate_event
-from stream.incident_sensor import IncidentSensor, SensorOptions, incident_event
+from voice.incident_sensor import IncidentSensor, SensorOptions, incident_event
 
 T0 = 1_767_225_600_000
 OPT = SensorOptions(anger_threshold=0.7, anger_utterances=2, anger_window_ms=60_000, cooldown_ms=300_000)

@@ -1,0 +1,199 @@
+"""Where rule values come from: the core's read model, voice events, device last-seen.
+
+A source answers a ``Query`` (one rule, one concrete scope, one instant) with readings. The
+core source reads ``Metrics`` through ``CoreReader``; ``EventCounter`` counts timestamped
+events in a sliding window (the voice pipeline records anger events and keyword hits into
+it); ``LastSeen`` turns device heartbeats into silent minutes, counted from the later of
+the last sign of life and the start of today's opening hours, so every terminal does not
+"go silent" overnight and page at opening. ``collect`` builds the engine's evaluations.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Protocol
+
+import msgspec
+
+from alerting.metricpath import (
+    CORE,
+    MetricRef,
+    default_sample,
+    parse_duration_s,
+    parse_metric,
+    read_path,
+    read_value,
+)
+from alerting.model import Evaluation, Reading
+from alerting.schedule import Calendars
+from alerting.schema import RuleConfig
+from stream.readmodel import CoreReader, Metrics
+
+NETWORK = "network"
+
+
+class Query(msgspec.Struct, frozen=True):
+    """One read: ``locations`` are the members of ``scope``; ``since_ms`` is the start of
+    the rule's active period (opening time) or None for always-on rules."""
+
+    metric: MetricRef
+    sample: tuple[str, ...] | None
+    window: str
+    scope: str
+    locations: tuple[str, ...]
+    now_ms: int
+    since_ms: int | None = None
+
+
+class MetricSource(Protocol):
+    def read(self, query: Query) -> list[Reading]: ...
+
+
+class CoreSource:
+    """Reads ``Metrics`` once per (scope, window) per evaluation round."""
+
+    def __init__(self, reader: CoreReader) -> None:
+        self.reader = reader
+        self._cache: dict[tuple[str, str], Metrics | None] = {}
+
+    def begin(self) -> None:
+        self._cache.clear()
+
+    def read(self, query: Query) -> list[Reading]:
+        key = (query.scope, query.window)
+        if key not in self._cache:
+            try:
+                self._cache[key] = self.reader.metrics(query.scope, query.window)
+            except (KeyError, ValueError):
+                self._cache[key] = None  # a scope the core does not know (yet)
+        metrics = self._cache[key]
+        if metrics is None:
+            return []
+        sample = read_path(metrics, query.sample) if query.sample else None
+        return [Reading(read_value(query.metric, metrics), None if sample is None else int(sample))]
+
+
+class EventCounter:
+    """Timestamped events per (metric, location), counted over the rule's window."""
+
+    def __init__(self, retention_s: float = 86_400.0) -> None:
+        self.retention_ms = int(retention_s * 1000)
+        self._events: dict[tuple[str, str], deque[int]] = {}
+
+    def record(self, metric: str, location: str, ts_ms: int) -> None:
+        q = self._events.setdefault((metric, location), deque())
+        q.append(ts_ms)
+        while q and q[0] < ts_ms - self.retention_ms:
+            q.popleft()
+
+    def read(self, query: Query) -> list[Reading]:
+        start = query.now_ms - int(parse_duration_s(query.window) * 1000)
+        count = 0
+        for loc in query.locations:
+            q = self._events.get((query.metric.name, loc))
+            count += sum(1 for ts in q or () if start < ts <= query.now_ms)
+        return [Reading(float(count), count)]
+
+
+class LastSeen:
+    """Device heartbeats; ``silent_minutes`` per device of the scope's locations."""
+
+    def __init__(self, feed: Callable[[], dict[tuple[str, str], int]] | None = None) -> None:
+        """``feed`` returns the core's own last-seen map (devices named on events)."""
+        self._seen: dict[tuple[str, str], int] = {}
+        self._feed = feed
+
+    def expect(self, location: str, device: str, since_ms: int) -> None:
+        """Register a configured device, silent since ``since_ms`` until first heard."""
+        self._seen.setdefault((location, device), since_ms)
+
+    def seen(self, location: str, device: str, ts_ms: int) -> None:
+        key = (location, device)
+        self._seen[key] = max(ts_ms, self._seen.get(key, ts_ms))
+
+    def read(self, query: Query) -> list[Reading]:
+        if query.metric.name != "silent_minutes":
+            return []
+        if self._feed is not None:
+            for (loc, dev), ts in self._feed().items():
+                self.seen(loc, dev, ts)
+        members = set(query.locations)
+        out = []
+        for (loc, dev), last in sorted(self._seen.items()):
+            if loc in members:
+                start = max(last, query.since_ms) if query.since_ms is not None else last
+                minutes = max(0, query.now_ms - start) / 60_000
+                out.append(Reading(round(minutes, 2), None, {"location": loc, "device": dev}))
+        return out
+
+
+class ScopeRef(msgspec.Struct, frozen=True):
+    """A concrete scope a selector stands for: its id, member locations and labels."""
+
+    id: str
+    locations: tuple[str, ...]
+    labels: dict[str, str]
+
+
+class Topology(msgspec.Struct, frozen=True):
+    """Locations and their regions, for scope selectors and scope labels."""
+
+    regions_of: dict[str, str | None]
+
+    def resolve(self, selector: str) -> list[ScopeRef]:
+        """``network``, ``each_location``, ``each_region``, ``region:<id>``,
+        ``location:<id>`` (a location the core has not seen yet still resolves)."""
+        if selector == NETWORK:
+            return [ScopeRef(NETWORK, tuple(sorted(self.regions_of)), {})]
+        if selector == "each_location":
+            return [self._location(loc) for loc in sorted(self.regions_of)]
+        if selector == "each_region":
+            return [self._region(r) for r in sorted({r for r in self.regions_of.values() if r})]
+        kind, ident = selector.split(":", 1)
+        return [self._location(ident) if kind == "location" else self._region(ident)]
+
+    def _location(self, loc: str) -> ScopeRef:
+        region = self.regions_of.get(loc)
+        return ScopeRef(loc, (loc,), {"location": loc, "region": region} if region
+                        else {"location": loc})
+
+    def _region(self, region: str) -> ScopeRef:
+        members = tuple(sorted(loc for loc, r in self.regions_of.items() if r == region))
+        return ScopeRef(region, members, {"region": region})
+
+
+def topology_of(locations: Iterable[tuple[str, str | None]]) -> Topology:
+    return Topology({loc: region for loc, region in locations})
+
+
+def collect(
+    rules: Iterable[RuleConfig],
+    topology: Topology,
+    sources: Mapping[str, MetricSource],
+    calendars: Calendars,
+    now_ms: int,
+    changed: Collection[str] | None = None,
+) -> list[Evaluation]:
+    """Read every (rule, scope) pair, or only those whose scope is in ``changed``.
+
+    A rule outside its business hours is not read (the engine ends its alerts); a source
+    that is not registered yields no readings (no data)."""
+    out = []
+    for rule in rules:
+        ref = parse_metric(rule.metric)
+        sample = tuple(rule.sample.split(".")) if rule.sample else default_sample(ref)
+        source = sources.get(CORE if ref.source == CORE else ref.source)
+        for ref_scope in topology.resolve(rule.scope):
+            scope = ref_scope.id
+            if changed is not None and scope not in changed:
+                continue
+            since = None
+            if rule.schedule == "business_hours":
+                since = calendars.of(scope).open_since_ms(now_ms)
+                if since is None:
+                    continue
+            query = Query(ref, sample, rule.window, scope, ref_scope.locations, now_ms, since)
+            readings = source.read(query) if source is not None else []
+            out.append(Evaluation(rule.id, scope, ref_scope.labels, tuple(readings)))
+    return out

@@ -1,0 +1,91 @@
+"""What runs around the core in ``cxpulse run``: alerts, voice, the HTTP server, the wall.
+
+The composition order is fixed here, in one place. When the wall runs in this process and
+no ``[dashboards] token`` is configured, it gets a fresh random admin token for this run
+only (its sha256 is added to the server's token list in memory, never written anywhere).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+
+import msgspec
+
+from alerting.service import AlertService
+from cxpulse.config import Config
+from dashboards.serve import serve_dashboards
+from server.app import create_app, serve
+from stream.access import TokenConfig
+from stream.core import Core
+from stream.remote import RemoteReader
+from voice.asr_worker import AsrWorker
+from voice.worker import VoiceWorker
+
+log = logging.getLogger("cxpulse.run")
+INTERNAL_TOKEN_NAME = "wall (this process)"
+
+
+def with_internal_wall_token(cfg: Config) -> Config:
+    """Config whose dashboards hold a token the server accepts (generated if none is set)."""
+    if cfg.dashboards.token:
+        return cfg
+    token = secrets.token_urlsafe(32)
+    internal = TokenConfig(name=INTERNAL_TOKEN_NAME, role="admin",
+                           sha256=hashlib.sha256(token.encode()).hexdigest())
+    return msgspec.structs.replace(
+        cfg, auth=msgspec.structs.replace(cfg.auth, tokens=(*cfg.auth.tokens, internal)),
+        dashboards=msgspec.structs.replace(cfg.dashboards, token=token))
+
+
+async def start_voice(cfg: Config, core: Core | RemoteReader, alerts: AlertService) -> list[object]:
+    """The voice worker (live microphones) and one speech-recognition worker, feeding the
+    alert service's anger and microphone-silence sources."""
+    workers: list[object] = []
+    if not cfg.voice.enabled:
+        return workers
+    voice = VoiceWorker(cfg, core.nc, core.js)
+    voice.anger_hooks.append(lambda loc, mic, ts: alerts.voice.record("anger_events", loc, ts))
+    voice.seen_hooks.append(lambda loc, mic, ts: alerts.devices.seen(loc, mic, ts))
+    await voice.start()
+    workers.append(voice)
+    if cfg.voice.asr_enabled:
+        asr = AsrWorker(cfg, core.nc)
+        await asr.start()
+        workers.append(asr)
+    return workers
+
+
+@contextlib.asynccontextmanager
+async def run_components(cfg: Config, core: Core | RemoteReader, *,
+                         dashboards: bool = True) -> AsyncIterator[None]:
+    """Start alerts -> voice -> server -> wall around a running core; stop them in reverse."""
+    wall = dashboards and cfg.dashboards.enabled
+    if wall:
+        cfg = with_internal_wall_token(cfg)
+    tasks: list[asyncio.Task[None]] = []
+    alerts = AlertService(cfg, core.nc, core)
+    await alerts.start()
+    workers = await start_voice(cfg, core, alerts)
+    try:
+        app = create_app(cfg, core, alerts)
+        tasks.append(asyncio.create_task(serve(app, cfg.server.host, cfg.server.port)))
+        log.info("server: http://%s:%d", cfg.server.host, cfg.server.port)
+        if wall:
+            tasks.append(asyncio.create_task(serve_dashboards(cfg)))
+            log.info("wall: http://%s:%d/wall", cfg.server.host, cfg.dashboards.port)
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for worker in reversed(workers):
+            with contextlib.suppress(Exception):
+                await worker.stop()  # type: ignore[attr-defined]
+        await alerts.stop()

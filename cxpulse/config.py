@@ -1,0 +1,102 @@
+"""Configuration: one typed tree decoded from ``config.toml`` and validated at start-up.
+
+Each package owns its sections (``stream.config``, ``stream.access``, ``alerting.schema``,
+``voice.config``, ``server.config``, ``dashboards.config``); this module assembles them into
+``Config`` and is the only place that parses the file. A typo or a wrong type stops
+start-up with a ``ConfigError`` that names the key.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import msgspec
+
+from alerting.schema import AlertsConfig, name_list_items
+from dashboards.config import DashboardConfig
+from server.config import ServerConfig
+from stream.access import AuthConfig
+from stream.config import (
+    CalendarConfig,
+    ConfigError,
+    CoreConfig,
+    CsiConfig,
+    LocationConfig,
+    NatsConfig,
+    RegionConfig,
+    ScaleConfig,
+    Section,
+    SlaConfig,
+)
+from voice.config import VoiceConfig
+
+__all__ = ["Config", "ConfigError", "load_config", "load_config_text"]
+
+
+class Config(Section, frozen=True):
+    core: CoreConfig = CoreConfig()
+    nats: NatsConfig = NatsConfig()
+    scale: ScaleConfig = ScaleConfig()
+    sla: SlaConfig = SlaConfig()
+    calendar: CalendarConfig = CalendarConfig()
+    server: ServerConfig = ServerConfig()
+    auth: AuthConfig = AuthConfig()
+    dashboards: DashboardConfig = DashboardConfig()
+    csi: CsiConfig = CsiConfig()
+    alerts: AlertsConfig = AlertsConfig()
+    voice: VoiceConfig = VoiceConfig()
+    regions: tuple[RegionConfig, ...] = ()
+    locations: tuple[LocationConfig, ...] = ()
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for loc in self.locations:
+            if loc.id in seen:
+                raise ValueError(f"locations: duplicate id {loc.id!r}")
+            seen.add(loc.id)
+        keys = {(q.factor, q.id) for q in self.csi.questions}
+        if len(keys) != len(self.csi.questions):
+            raise ValueError("csi.questions: duplicate (factor, id) pair")
+
+    def location(self, location_id: str) -> LocationConfig | None:
+        for loc in self.locations:
+            if loc.id == location_id:
+                return loc
+        return None
+
+    def timezone_of(self, location_id: str) -> str:
+        loc = self.location(location_id)
+        return (loc.timezone if loc and loc.timezone else "") or self.core.default_timezone
+
+
+def _explain(exc: msgspec.ValidationError | msgspec.DecodeError, source: str) -> str:
+    text = str(exc)
+    m = re.search(r" - at `\$(.*)`$", text)
+    if m:
+        key = m.group(1).lstrip(".")
+        text = text[: m.start()]
+        unknown = re.search(r"unknown field `(.+)`", text)
+        if unknown:
+            key = f"{key}.{unknown.group(1)}" if key else unknown.group(1)
+            text = "unknown key"
+        return f"{source}: {text} (key `{key}`)"
+    return f"{source}: {text}"
+
+
+def load_config_text(text: str, source: str = "config.toml") -> Config:
+    """Decode and validate TOML text; raises ConfigError naming the key."""
+    try:
+        return msgspec.toml.decode(text.encode(), type=Config)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ConfigError(name_list_items(_explain(exc, source), text)) from None
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    """Load ``config.toml`` (default: the one in the working directory, else built-ins)."""
+    p = Path(path) if path else Path("config.toml")
+    if not p.exists():
+        if path:
+            raise ConfigError(f"{p}: file not found")
+        return Config()
+    return load_config_text(p.read_text(encoding="utf-8"), str(p))

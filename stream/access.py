@@ -1,0 +1,165 @@
+"""Who is asking and what they may see: tokens, roles and scopes (pure, no I/O).
+
+Tokens live in config only as sha256 hex digests; a presented token is hashed and compared
+with every configured digest using ``hmac.compare_digest``. Roles:
+
+- ``admin`` — everything;
+- ``supervisor`` — the configured locations and regions (a region includes its locations),
+  never the whole network;
+- ``display`` — the display-safe data of its location(s) only: no metrics beyond the
+  display subset, no incidents, staff ids, comments, alerts or voice.
+
+``decide`` returns the HTTP status the adapters use: 200 allowed, 401 no/unknown token,
+403 out of role or scope.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Literal
+
+import msgspec
+
+from stream.config import Section, StreamSettings
+
+Role = Literal["display", "supervisor", "admin"]
+
+
+class TokenConfig(Section, frozen=True):
+    name: str
+    sha256: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-f]{64}$")]
+    role: Role
+    locations: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+
+
+class AuthConfig(Section, frozen=True):
+    enabled: bool = True
+    tokens: tuple[TokenConfig, ...] = ()
+
+
+NETWORK = "network"
+
+# What a request touches; each needs a scope except the unscoped ones below.
+Action = Literal[
+    "metrics", "profile", "incidents", "locations", "feedback", "alerts", "alerts_ack",
+    "display", "voice",
+]
+UNSCOPED: frozenset[str] = frozenset({"locations", "alerts"})  # results are filtered instead
+DISPLAY_ACTIONS: frozenset[str] = frozenset({"display", "locations"})
+
+
+class Principal(msgspec.Struct, frozen=True):
+    """An authenticated caller."""
+
+    name: str
+    role: Role
+    locations: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()
+
+
+ANONYMOUS_ADMIN = Principal("auth-disabled", "admin")
+
+
+class Decision(msgspec.Struct, frozen=True):
+    status: int  # 200, 401 or 403
+    reason: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return self.status == 200
+
+
+ALLOWED = Decision(200)
+
+
+def hash_token(token: str) -> str:
+    """The sha256 hex digest stored in config for a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class TokenTable:
+    """Configured tokens, keyed by nothing but their digests."""
+
+    def __init__(self, tokens: Iterable[TokenConfig]) -> None:
+        self._entries = [
+            (t.sha256.encode(), Principal(t.name, t.role, frozenset(t.locations),
+                                          frozenset(t.regions)))
+            for t in tokens
+        ]
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def lookup(self, presented: str | None) -> Principal | None:
+        """The principal of a presented plain-text token, or None (every digest is compared,
+        so the time taken does not depend on which one matches)."""
+        if not presented:
+            return None
+        digest = hash_token(presented).encode()
+        found = None
+        for stored, principal in self._entries:
+            if hmac.compare_digest(stored, digest):
+                found = principal
+        return found
+
+
+def token_from(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    """``Authorization: Bearer <token>`` first, then ``?token=``."""
+    auth = headers.get("authorization", "")
+    scheme, _, value = auth.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return query.get("token") or None
+
+
+class Geo(msgspec.Struct, frozen=True):
+    """Static geography from config: which region each configured location belongs to."""
+
+    region_of: dict[str, str]
+    regions: frozenset[str]
+
+    @classmethod
+    def from_config(cls, cfg: StreamSettings) -> Geo:
+        region_of = {loc.id: loc.region for loc in cfg.locations}
+        regions = frozenset(r.id for r in cfg.regions) | frozenset(region_of.values())
+        return cls(region_of, regions)
+
+    def kind(self, scope: str) -> Literal["network", "region", "location"]:
+        if scope == NETWORK:
+            return "network"
+        return "region" if scope in self.regions and scope not in self.region_of else "location"
+
+
+def scope_allowed(p: Principal, scope: str, geo: Geo) -> bool:
+    """May ``p`` read data of ``scope`` (network, region or location id)?"""
+    if p.role == "admin":
+        return True
+    kind = geo.kind(scope)
+    if kind == "network":
+        return False
+    if kind == "region":
+        return scope in p.regions
+    return scope in p.locations or geo.region_of.get(scope) in p.regions
+
+
+def decide(p: Principal | None, action: Action, scope: str | None, geo: Geo) -> Decision:
+    """The authorisation decision for one request or websocket subscription."""
+    if p is None:
+        return Decision(401, "missing or unknown token")
+    if p.role == "display" and action not in DISPLAY_ACTIONS:
+        return Decision(403, f"a display token may not access {action}")
+    if scope is None or action in UNSCOPED:
+        return ALLOWED
+    if not scope_allowed(p, scope, geo):
+        return Decision(403, f"scope {scope!r} is outside this token's locations and regions")
+    return ALLOWED
+
+
+def visible_scopes(p: Principal) -> list[str] | None:
+    """The scopes a listing covers for ``p``: None means everything (admin)."""
+    if p.role == "admin":
+        return None
+    return sorted(p.regions) + sorted(p.locations)
