@@ -19,13 +19,13 @@ import msgspec
 
 from alerting.matchers import LABEL_NAME, parse_matchers
 from alerting.metricpath import CORE, check_core_path, check_window, parse_metric
+from stream.ids import ID_CHARS, Id
 from stream.timeofday import WEEKDAYS, parse_span
 
-Id = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_-]{1,64}$")]
 Seconds = Annotated[float, msgspec.Meta(ge=0)]
 Severity = Literal["info", "warning", "critical"]
 Op = Literal["<", "<=", ">", ">="]
-SCOPE_RE = re.compile(r"^(network|each_location|each_region|(region|location):[a-z0-9_-]{1,64})$")
+SCOPE_RE = re.compile(rf"^(network|each_location|each_region|(region|location):{ID_CHARS})\Z")
 RESERVED_LABELS = ("rule", "severity", "scope")
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable, Collection, Sequence
 from typing import Any, TypeVar
 
@@ -58,6 +57,7 @@ from alerting.sources import (
     topology_of,
 )
 from alerting.store import SnapshotStore, decode_snapshot, ensure_alert_stream
+from stream.clock import wall_ms
 from stream.readmodel import CoreReader
 from stream.subjects import Subjects
 
@@ -68,8 +68,6 @@ __all__ = ["AlertInputError", "AlertService", "AlertsUnavailable"]
 CONTROL_TIMEOUT_S = 5.0
 
 
-def wall_ms() -> int:
-    return int(time.time() * 1000)
 
 
 class AlertService:

@@ -28,9 +28,8 @@ from alerting.metricpath import (
 from alerting.model import Evaluation, Reading
 from alerting.schedule import Calendars
 from alerting.schema import RuleConfig
+from stream.ids import NETWORK
 from stream.readmodel import CoreReader, Metrics
-
-NETWORK = "network"
 
 
 class Query(msgspec.Struct, frozen=True):

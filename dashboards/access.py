@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 from dashboards.config import WallSettings
 from stream.access import ANONYMOUS_ADMIN, Geo, Principal, TokenTable, decide
-
-NETWORK = "network"
+from stream.ids import NETWORK
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,6 +28,7 @@ from dashboards.cache import Cache, ConnState, Status
 from dashboards.config import WallSettings
 from dashboards.scopes import METRIC_WINDOWS, NETWORK, Geography, Place
 from dashboards.wire import Alert, envelope, payload, subscribe
+from stream.clock import wall_ms
 from stream.readmodel import FlowProfile, LocationView
 
 log = logging.getLogger("cxpulse.dashboards.feed")
@@ -36,8 +36,6 @@ PROFILE_REFRESH_S = 600.0  # the hour x weekday profile moves slowly
 CLOSE_UNAUTHORIZED = 4001
 
 
-def wall_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def backoff_s(attempt: int, rand: float, base_s: float = 0.5, cap_s: float = 10.0) -> float:

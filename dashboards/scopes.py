@@ -12,8 +12,8 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from dashboards.config import WallSettings
+from stream.ids import NETWORK
 
-NETWORK = "network"
 Kind = Literal["network", "region", "location"]
 METRIC_WINDOWS = ["1h", "today"]
 

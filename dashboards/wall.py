@@ -9,7 +9,6 @@ callback moves the clock, the SLA countdowns, the voice meters and the connectio
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +29,7 @@ from dashboards.stats import RENDERS
 from dashboards.voiceview import standard, voice_summary
 from dashboards.widgets import AlertsPanel, Sparkline, html, set_html
 from dashboards.wire import AlertsData, IncidentsData, MetricsData, VoiceData
+from stream.clock import wall_ms as now_ms
 from stream.readmodel import Metrics
 
 
@@ -46,8 +46,6 @@ class WallContext:
         return self.feed.cache
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 RENDER_INTERVAL_MS = 250  # the server pushes a topic at most 4x/s by default

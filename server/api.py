@@ -21,10 +21,10 @@ from server.errors import ApiError, rejection_error
 from server.payloads import DisplayData, Reads, display_data
 from stream.access import Principal, scope_allowed
 from stream.events import Rejection, validate_event
+from stream.ids import is_id
 from stream.nats_io import publish_dead_letter
 from stream.query import QueryError
 from stream.readmodel import WINDOWS, FlowProfile, IncidentView, LocationView, Metrics
-from stream.subjects import is_id
 
 
 async def provide_principal(request: Request[Any, Any, Any], ctx: NamedDependency[ServerContext]) -> Principal | None:

@@ -19,6 +19,7 @@ from typing import Literal
 
 import msgspec
 
+from stream.ids import ID_RE
 from stream.readmodel import WINDOWS
 
 TopicKind = Literal["metrics", "display", "incidents", "voice", "alerts"]
@@ -26,7 +27,7 @@ TOPIC_KINDS: tuple[str, ...] = ("metrics", "display", "incidents", "voice", "ale
 SCOPED_KINDS = frozenset({"metrics", "display", "incidents", "voice"})
 # which kinds take a location (not a region or the network)
 LOCATION_KINDS = frozenset({"display", "voice"})
-_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
+_ID = ID_RE
 
 CLOSE_UNAUTHORIZED = 4001
 CLOSE_TOO_SLOW = 4008

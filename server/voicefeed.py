@@ -10,7 +10,8 @@ from typing import Any
 
 import msgspec
 
-from stream.subjects import Subjects, is_id
+from stream.ids import is_id
+from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.server.voice")
 

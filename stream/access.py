@@ -23,6 +23,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from stream.config import Section, StreamSettings
+from stream.ids import NETWORK
 
 Role = Literal["display", "supervisor", "admin"]
 
@@ -40,7 +41,6 @@ class AuthConfig(Section, frozen=True):
     tokens: tuple[TokenConfig, ...] = ()
 
 
-NETWORK = "network"
 
 # What a request touches; each needs a scope except the unscoped ones below.
 Action = Literal[

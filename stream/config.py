@@ -16,10 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 
+from stream.ids import Id
 from stream.timeofday import WEEKDAYS, parse_hours
-
-ID_PATTERN = r"^[a-z0-9_-]{1,64}$"
-Id = Annotated[str, msgspec.Meta(pattern=ID_PATTERN)]
 
 
 class ConfigError(ValueError):

@@ -13,10 +13,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from stream.ids import Id
+
 MAX_PAYLOAD_BYTES = 64 * 1024
 
 EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-LocationId = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_-]{1,64}$")]
+LocationId = Id
 Timestamp = Annotated[dt.datetime, msgspec.Meta(tz=True)] | int
 ShortText = Annotated[str, msgspec.Meta(max_length=256)]
 Comment = Annotated[str, msgspec.Meta(max_length=2000)]

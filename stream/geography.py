@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from stream.config import StreamSettings
+from stream.ids import NETWORK
 from stream.workcal import WorkCalendar, location_calendar
 
-NETWORK = "network"
 HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 

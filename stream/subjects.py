@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from msgspec import Struct
 
+from stream.ids import is_id
+
 INPUT_KINDS = ("feedback", "flow", "incident")
-_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
-
-
-def is_id(text: str) -> bool:
-    """True for a contract id (``[a-z0-9_-]{1,64}``)."""
-    return bool(_ID.match(text))
 
 
 class Subjects(Struct, frozen=True):

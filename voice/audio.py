@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from stream.events import Limits, Rejection
-from stream.subjects import Subjects, is_id
+from stream.ids import is_id
+from stream.subjects import Subjects
 
 RATES_HZ = (8000, 16000, 32000, 48000)
 DEFAULT_RATE_HZ = 16000
