@@ -35,7 +35,6 @@ from nats.errors import TimeoutError as NatsTimeout
 from alerting.config import AlertingSettings
 from alerting.control import AlertsUnavailable, ControlReply, ControlRequest
 from alerting.engine import AlertEngine, AlertInputError
-from alerting.lease import LeaseKeeper, instance_name
 from alerting.model import AlertView, EngineSnapshot, SilenceView, StepResult
 from alerting.schedule import calendars_from_config
 from alerting.schema import RuleConfig
@@ -58,6 +57,7 @@ from alerting.sources import (
 )
 from alerting.store import SnapshotStore, decode_snapshot, ensure_alert_stream
 from stream.clock import wall_ms
+from stream.lease import LeaseKeeper, instance_name
 from stream.readmodel import CoreReader
 from stream.subjects import Subjects
 

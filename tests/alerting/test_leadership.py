@@ -11,9 +11,9 @@ import msgspec
 import pytest
 
 from alerting.engine import AlertInputError
-from alerting.lease import LeaseRecord, next_step
 from alerting.service import AlertService
 from cxpulse.config import Config
+from stream.lease import LeaseRecord, next_step
 from stream.nats_io import connect
 from tests.alerting.fakes import Receiver
 from tests.alerting.test_service import MIN_MS, Clock, config, nats_messages, reader, until, webhook
