@@ -21,8 +21,8 @@ system-deps:
 	bash tests/system_deps.sh
 
 lint: $(STAMP)
-	$(PY) -m ruff check server stream dsp dashboards simulators tests bench
-	$(PY) -m mypy stream server dsp simulators dashboards
+	$(PY) -m ruff check server stream dsp dashboards simulators text tests bench
+	$(PY) -m mypy stream server dsp simulators dashboards text
 
 test: $(STAMP) system-deps lint
 	$(PY) -m pytest -q -p no:cacheprovider
