@@ -82,8 +82,7 @@ def analyse(word: str) -> tuple[str, str]:
         if pos == "COMP":  # «лучше», «дороже»: pymorphy3 would give «хороший», «дорогой»
             return word, pos
         if "Supr" in parse.tag:  # «лучшие» → «лучший», not «хороший»
-            form = parse.inflect({"masc", "sing", "nomn"})
-            return (form.word if form else word).replace("ё", "е"), pos
+            return _superlative(parse, word), pos
         return parse.normal_form.replace("ё", "е"), pos
     if _LAT_RE.search(word):
         if word in _EN_DEGREES:
@@ -92,6 +91,25 @@ def analyse(word: str) -> tuple[str, str]:
 
         return str(simplemma.lemmatize(word, lang="en")).lower(), ""
     return word, ""
+
+
+def _superlative(parse: pymorphy3.analyzer.Parse, word: str) -> str:
+    """The masculine nominative of a superlative sharing the longest prefix with ``word``
+    (the lexeme of «лучшие» holds «наихороший», «лучший», «наилучший»)."""
+    forms = [
+        f.word for f in parse.lexeme
+        if {"masc", "sing", "nomn"} in f.tag and "Supr" in f.tag
+    ]
+    if not forms:
+        return word
+
+    def shared(form: str) -> int:
+        n = 0
+        while n < min(len(form), len(word)) and form[n] == word[n]:
+            n += 1
+        return n
+
+    return str(max(forms, key=shared)).replace("ё", "е")
 
 
 def lemma(word: str) -> str:
