@@ -22,7 +22,7 @@ address     ``[адрес]``       street word (ул., проспект, пер.
                               name and a house number, «д. 5, кв. 12» (text.address)
 name        ``[имя]``         Russian and English person names (text.names)
 number      ``[номер]``       7+ spelled-out digits («восемь девять один…»), as Whisper
-                              writes dictated numbers
+                              writes dictated numbers; runs of 40+ digits
 ==========  ================  ======================================================
 
 Prices, times, dates, order and ticket numbers stay: a phone needs a phone shape or a
@@ -99,6 +99,9 @@ ninety hundred double triple
 """
 _NUMBER_WORDS = frozenset(_NUMBER_WORDS_TEXT.split())
 _MIN_NUMBER_WORDS = 7
+# 40+ digits in one run are no single identifier (but may hide several): masked whole,
+# and hidden from the other detectors, whose scans would be quadratic on them.
+_LONG_RUN_RE = re.compile(r"\d(?:[ \t\-.()]?\d){39,}")
 
 
 def _digits(s: str) -> str:
@@ -185,16 +188,17 @@ def _resolve(spans: list[Span]) -> list[Span]:
 
 def find_pii(text: str, *, names: bool = True, addresses: bool = True) -> list[Span]:
     """Every piece of personal data in ``text``, non-overlapping, in text order."""
-    spans: list[Span] = []
+    spans = [Span(m.start(), m.end(), "number") for m in _LONG_RUN_RE.finditer(text)]
+    scan = _LONG_RUN_RE.sub(lambda m: "#" * len(m.group(0)), text) if spans else text
     for detect in _DETECTORS:
-        found = sorted(detect(text), key=lambda s: s.start - s.end)
+        found = sorted(detect(scan), key=lambda s: s.start - s.end)
         spans.extend(found)
         spans = _resolve(spans)
     if addresses:
-        spans = _resolve([*spans, *(Span(a, b, "address") for a, b in find_addresses(text))])
+        spans = _resolve([*spans, *(Span(a, b, "address") for a, b in find_addresses(scan))])
     if names:
         taken = [(s.start, s.end) for s in spans]
-        spans = _resolve([*spans, *(Span(a, b, "name") for a, b in find_names(text, taken))])
+        spans = _resolve([*spans, *(Span(a, b, "name") for a, b in find_names(scan, taken))])
     return spans
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from itertools import pairwise
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from text import PLACEHOLDERS, find_pii, mask
 from text.evaluate import PiiReport, evaluate_pii, load_pii
@@ -114,3 +116,24 @@ def test_masking_is_idempotent() -> None:
     text = "Спасибо Марине, звоните +7 916 111-22-33, ул. Гагарина 24 кв 56"
     once = mask(text)
     assert mask(once) == once
+
+
+_PIECES = st.sampled_from([
+    " ", ", ", "8", "+7", "(916)", "-", "123", "45", "@", "mail.ru", "ул.", "д.", "кв.",
+    "Олег", "олегу", "Smith", "John", "паспорт", "серия", "карта", "IBAN", "DE89", "4276",
+    "восемь", "один", "no", "\n", "№", "очередь", "0000000000",
+])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map("".join))
+def test_any_text_masks_to_disjoint_spans(text: str) -> None:
+    spans = find_pii(text)
+    assert all(0 <= s.start < s.end <= len(text) for s in spans)
+    assert all(a.end <= b.start for a, b in pairwise(spans))
+    assert isinstance(mask(text), str)
+
+
+def test_long_digit_runs_are_masked_whole_and_fast() -> None:
+    assert mask("1" * 5000) == "[номер]"
+    assert mask("id " + "12-" * 30 + "1 end") == "id [номер] end"
