@@ -49,7 +49,9 @@ def _imports(name: str, path: Path, known: dict[str, Path]) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
-            targets = [f"{base}.{a.name}" for a in node.names] + [base]
+            # ``from pkg import mod`` depends on pkg.mod; ``from pkg import name`` on pkg
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base
+                       for a in node.names]
         for target in targets:
             while target and target not in known:
                 target = target.rpartition(".")[0]
