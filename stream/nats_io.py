@@ -50,6 +50,7 @@ def stream_names(prefix: str) -> dict[str, str]:
         "voice": f"{p}_VOICE",
         "kv": f"{p}_CORE",
         "objects": f"{p}_SNAPSHOTS",
+        "archive": f"{p}_ARCHIVE",
     }
 
 

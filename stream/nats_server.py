@@ -78,6 +78,7 @@ class EmbeddedNats:
         routes: list[str] | None = None,
         log_file: str | Path | None = None,
         max_payload: int | None = None,
+        auth_conf: str | Path | None = None,
         extra_args: list[str] | None = None,
     ) -> None:
         self.store_dir = Path(store_dir)
@@ -89,6 +90,7 @@ class EmbeddedNats:
         self.routes = routes or []
         self.log_file = Path(log_file) if log_file else self.store_dir / "nats-server.log"
         self.max_payload = max_payload
+        self.auth_conf = Path(auth_conf) if auth_conf else None
         self.extra_args = extra_args or []
         self.process: subprocess.Popen[bytes] | None = None
         self._log_offset = 0
@@ -109,9 +111,14 @@ class EmbeddedNats:
                      "--cluster", f"nats://{self.host}:{self.cluster_port}"]
             if self.routes:
                 args += ["--routes", ",".join(self.routes)]
-        if self.max_payload:
+        lines = [f"max_payload: {self.max_payload}"] if self.max_payload else []
+        if self.auth_conf:
+            # nats-server resolves an include relative to the including file
+            rel = os.path.relpath(self.auth_conf.resolve(), self.store_dir.resolve())
+            lines.append(f'include "{rel}"')
+        if lines:
             conf = self.store_dir / "extra.conf"
-            conf.write_text(f"max_payload: {self.max_payload}\n")
+            conf.write_text("\n".join(lines) + "\n")
             args += ["-c", str(conf)]
         return args + self.extra_args
 

@@ -9,7 +9,7 @@ so no user reads another's replies.
 
 ``permission_matrix`` is the single definition; ``render_conf`` writes it as the embedded
 server's config and docs/security.md shows the same matrix as a template for an external
-cluster. ``Secrets`` (``stream/natscreds.py``) holds the generated passwords.
+cluster. ``stream/natscreds.py`` generates and keeps the passwords.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def _device(prefix: str, user: str, location: str | None) -> Permissions:
 
 def _js(stream: str) -> tuple[str, ...]:
     """JetStream API subjects a service needs for its own streams, consumers and buckets."""
-    return (f"$JS.API.INFO", f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.CREATE.{stream}",
+    return ("$JS.API.INFO", f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.CREATE.{stream}",
             f"$JS.API.STREAM.UPDATE.{stream}", f"$JS.API.CONSUMER.*.{stream}",
             f"$JS.API.CONSUMER.*.{stream}.>", f"$JS.API.STREAM.MSG.GET.{stream}",
             f"$JS.API.DIRECT.GET.{stream}", f"$JS.API.DIRECT.GET.{stream}.>",
@@ -91,7 +91,7 @@ def _services(prefix: str, names: Mapping[str, str]) -> dict[Role, Permissions]:
             subscribe=(f"{p}.audio.*.*", f"{inbox_prefix('voice')}.>")),
         "asr": Permissions(publish=(), subscribe=(f"{p}.asr.transcribe",), allow_responses=True),
         "archive": Permissions(
-            publish=(*ensure, *_js(n["alerts"]), *_kv(n["archive_kv"]), f"{p}.archive.query"),
+            publish=(*ensure, *_js(n["alerts"]), *_kv(n["archive"]), f"{p}.archive.query"),
             subscribe=(f"{p}.archive.query", f"{inbox_prefix('archive')}.>"),
             allow_responses=True),
     }
