@@ -101,7 +101,7 @@ def permission_matrix(prefix: str, names: Mapping[str, str],
                       locations: Iterable[str] = ()) -> dict[str, Permissions]:
     """User name -> permissions: the services, ``device`` (every location), one
     ``device-<location>`` per configured location, and ``admin`` (operators' tools)."""
-    users: dict[str, Permissions] = dict(_services(prefix, names))
+    users: dict[str, Permissions] = {**_services(prefix, names)}
     users["device"] = _device(prefix, "device", None)
     for loc in locations:
         user = device_user(loc)
