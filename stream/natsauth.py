@@ -64,7 +64,7 @@ def _kv(bucket: str) -> tuple[str, ...]:
     return (*_js(f"KV_{bucket}"), f"$KV.{bucket}.>")
 
 
-def _services(prefix: str, names: Mapping[str, str]) -> dict[Role, Permissions]:
+def _services(prefix: str, names: Mapping[str, str]) -> dict[str, Permissions]:
     p, n = prefix, names
     inputs = tuple(f"{p}.{k}.*" for k in INPUT_KINDS)
     ensure = (*_js(n["input"]), *_js(n["voice"]), *_js(n["dlq"]))
