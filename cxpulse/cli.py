@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import hashlib
+import getpass
 import logging
 import sys
 
 from cxpulse.config import load_config
+from stream.access import hash_token
 from stream.config import ConfigError
 
 
@@ -18,7 +19,16 @@ def _cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_hash_token(args: argparse.Namespace) -> int:
-    print(hashlib.sha256(args.token.encode()).hexdigest())
+    """Read the token from stdin (a prompt without echo on a terminal), never from argv,
+    which other users see in ``ps`` and the shell keeps in its history."""
+    if sys.stdin.isatty():
+        token = getpass.getpass("token: ")
+    else:
+        token = sys.stdin.readline().rstrip("\r\n")
+    if not token:
+        print("cxpulse hash-token: no token on stdin", file=sys.stderr)
+        return 2
+    print(hash_token(token))
     return 0
 
 
@@ -78,8 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     chk.add_argument("--config", default="config.toml")
     chk.set_defaults(func=_cmd_check_config)
 
-    tok = sub.add_parser("hash-token", help="print the sha256 to store for a token")
-    tok.add_argument("token")
+    tok = sub.add_parser("hash-token", help="print the sha256 to store for a token read "
+                                             "from stdin (`cxpulse hash-token < file`)")
     tok.set_defaults(func=_cmd_hash_token)
     return parser
 

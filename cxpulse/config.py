@@ -8,6 +8,7 @@ start-up with a ``ConfigError`` that names the key.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import msgspec
 from alerting.schema import AlertsConfig, name_list_items
 from dashboards.config import DashboardConfig
 from server.config import ServerConfig
-from stream.access import AuthConfig
+from stream.access import AuthConfig, hash_token
 from stream.config import (
     CalendarConfig,
     ConfigError,
@@ -29,6 +30,7 @@ from stream.config import (
     Section,
     SlaConfig,
 )
+from stream.ids import NETWORK
 from voice.config import VoiceConfig
 
 __all__ = ["Config", "ConfigError", "load_config", "load_config_text"]
@@ -50,14 +52,12 @@ class Config(Section, frozen=True):
     locations: tuple[LocationConfig, ...] = ()
 
     def __post_init__(self) -> None:
-        seen: set[str] = set()
-        for loc in self.locations:
-            if loc.id in seen:
-                raise ValueError(f"locations: duplicate id {loc.id!r}")
-            seen.add(loc.id)
+        check_scope_ids(self)
         keys = {(q.factor, q.id) for q in self.csi.questions}
         if len(keys) != len(self.csi.questions):
             raise ValueError("csi.questions: duplicate (factor, id) pair")
+        check_tokens(self.auth)
+        check_open_access(self.auth, self.server)
 
     def location(self, location_id: str) -> LocationConfig | None:
         for loc in self.locations:
@@ -68,6 +68,53 @@ class Config(Section, frozen=True):
     def timezone_of(self, location_id: str) -> str:
         loc = self.location(location_id)
         return (loc.timezone if loc and loc.timezone else "") or self.core.default_timezone
+
+
+def check_scope_ids(cfg: Config) -> None:
+    """Scope names are unique: a location may not be called ``network`` or like a region
+    (it would take over that roll-up), and no two locations or regions share an id."""
+    regions: set[str] = set()
+    for region in cfg.regions:
+        if region.id == NETWORK or region.id in regions:
+            raise ValueError(f"regions: id {region.id!r} is reserved or used twice")
+        regions.add(region.id)
+    seen: set[str] = set()
+    for loc in cfg.locations:
+        if loc.id in seen:
+            raise ValueError(f"locations: duplicate id {loc.id!r}")
+        if loc.id == NETWORK or loc.id in regions:
+            raise ValueError(f"locations[{loc.id}].id: {loc.id!r} is the name of the network or "
+                             "of a region; a location needs an id of its own")
+        seen.add(loc.id)
+
+
+def check_tokens(auth: AuthConfig) -> None:
+    """A token's name is shown (acknowledgements, logs, dead letters): it must not be the
+    token itself, and two tokens may not share a name or a digest."""
+    names: set[str] = set()
+    digests: set[str] = set()
+    for tok in auth.tokens:
+        if hash_token(tok.name) == tok.sha256:
+            raise ValueError(f"auth.tokens[{tok.name}].name: the name equals the token; names "
+                             "are shown and logged, so give the token another name")
+        if tok.name in names or tok.sha256 in digests:
+            raise ValueError(f"auth.tokens[{tok.name}]: name or sha256 used twice")
+        names.add(tok.name)
+        digests.add(tok.sha256)
+
+
+def check_open_access(auth: AuthConfig, server: ServerConfig) -> None:
+    """``[auth] enabled = false`` serves everything as admin: only on a loopback address."""
+    if auth.enabled:
+        return
+    host = server.host or "0.0.0.0"
+    try:
+        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        raise ValueError(f"auth.enabled: false is allowed only when server.host is a loopback "
+                         f"address (it is {host!r}): anyone reaching it would be an admin")
 
 
 def _explain(exc: msgspec.ValidationError | msgspec.DecodeError, source: str) -> str:

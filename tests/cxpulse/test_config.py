@@ -1,7 +1,13 @@
 from __future__ import annotations
 
+import hashlib
+import io
+import re
+from pathlib import Path
+
 import pytest
 
+from cxpulse import cli
 from cxpulse.config import load_config, load_config_text
 from stream.config import ConfigError
 
@@ -36,3 +42,52 @@ def test_semantic_errors_name_the_key():
         load_config_text("[calendar.hours]\nmon = '9-18'")
     with pytest.raises(ConfigError, match="duplicate id"):
         load_config_text("[[locations]]\nid = 'a'\n[[locations]]\nid = 'a'")
+
+
+def test_location_may_not_take_a_reserved_or_region_id() -> None:
+    with pytest.raises(ConfigError, match="locations\\[network\\].id"):
+        load_config_text('[[locations]]\nid = "network"\n')
+    with pytest.raises(ConfigError, match="locations\\[msk\\].id"):
+        load_config_text('[[regions]]\nid = "msk"\n[[locations]]\nid = "msk"\nregion = "msk"\n')
+    with pytest.raises(ConfigError, match="regions"):
+        load_config_text('[[regions]]\nid = "network"\n')
+
+
+def test_id_with_a_trailing_newline_is_refused() -> None:
+    with pytest.raises(ConfigError, match="locations"):
+        load_config_text('[[locations]]\nid = "msk\\n"\n')
+
+
+def test_token_name_may_not_be_the_token() -> None:
+    digest = hashlib.sha256(b"demo-admin").hexdigest()
+    with pytest.raises(ConfigError, match="name equals the token"):
+        load_config_text(f'[[auth.tokens]]\nname = "demo-admin"\nsha256 = "{digest}"\n'
+                         'role = "admin"\n')
+    load_config_text(f'[[auth.tokens]]\nname = "admin"\nsha256 = "{digest}"\nrole = "admin"\n')
+
+
+def test_open_access_only_on_loopback() -> None:
+    load_config_text("[auth]\nenabled = false\n")
+    with pytest.raises(ConfigError, match="auth.enabled"):
+        load_config_text('[auth]\nenabled = false\n[server]\nhost = "0.0.0.0"\n')
+
+
+def test_shipped_demo_tokens_work_and_are_not_their_names(repo_root: Path) -> None:
+    cfg = load_config(repo_root / "config.toml")
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    demo = set(re.findall(r"token=([A-Za-z0-9_-]+)", readme))
+    by_digest = {tok.sha256: tok.name for tok in cfg.auth.tokens}
+    assert demo
+    for token in demo:
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        assert digest in by_digest, f"README token {token} is not configured"
+        assert by_digest[digest] != token
+
+
+def test_hash_token_reads_stdin(monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("s3cret\n"))
+    assert cli.main(["hash-token"]) == 0
+    assert capsys.readouterr().out.strip() == hashlib.sha256(b"s3cret").hexdigest()
+    with pytest.raises(SystemExit):  # no token on the command line any more
+        cli.main(["hash-token", "s3cret"])
