@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from dashboards.scopes import Geography
-from dashboards.wire import MetricsData, Payload
+from stream.push import MetricsData, Payload
 from stream.readmodel import FlowProfile
 
 log = logging.getLogger("cxpulse.dashboards")

@@ -27,15 +27,12 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from dashboards.cache import Cache, ConnState, Status
 from dashboards.config import WallSettings
 from dashboards.scopes import METRIC_WINDOWS, NETWORK, Geography, Place
-from dashboards.wire import Alert, envelope, payload, subscribe
 from stream.clock import wall_ms
+from stream.push import CLOSE_UNAUTHORIZED, Alert, envelope, payload, subscribe
 from stream.readmodel import FlowProfile, LocationView
 
 log = logging.getLogger("cxpulse.dashboards.feed")
 PROFILE_REFRESH_S = 600.0  # the hour x weekday profile moves slowly
-CLOSE_UNAUTHORIZED = 4001
-
-
 
 
 def backoff_s(attempt: int, rand: float, base_s: float = 0.5, cap_s: float = 10.0) -> float:

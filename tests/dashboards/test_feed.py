@@ -9,7 +9,7 @@ import time
 from msgspec.structs import replace
 
 from dashboards.feed import Feed
-from dashboards.wire import IncidentsData, MetricsData
+from stream.push import IncidentsData, MetricsData
 from tests.dashboards.conftest import System, until
 from tests.dashboards.seed import Seeder
 
