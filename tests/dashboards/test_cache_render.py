@@ -110,7 +110,7 @@ def test_alert_card_shows_event_tasks_actions_and_who_took_it():
 def test_gate_checks_the_page_token_and_its_scope():
     from cxpulse.config import load_config_text
     from dashboards.access import Gate
-    from tests.dashboards.seed import ADMIN, SUPERVISOR, config_text
+    from tests.support.wall_seed import ADMIN, SUPERVISOR, config_text
 
     gate = Gate.from_config(load_config_text(config_text("/tmp", 1, 2)))
     sup, admin = gate.viewer(SUPERVISOR), gate.viewer(ADMIN)
