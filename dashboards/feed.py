@@ -107,7 +107,8 @@ class Link:
             delay = backoff_s(attempt, random.random())
             if self.status.state != "denied":
                 self._set("lost", wall_ms() + int(delay * 1000), detail)
-            log.info("dashboards feed link %d: %s; reconnecting in %.1f s", self.index, detail, delay)
+            log.info("dashboards feed link %d: %s; reconnecting in %.1f s", self.index, detail,
+                     delay)
             await asyncio.sleep(delay)
 
     async def _session(self) -> bool:
@@ -143,7 +144,8 @@ class Feed:
         self.cfg = cfg
         self.http_base, self.ws_url = server_urls(cfg)
         self.token = cfg.dashboards.token
-        self.cache = cache or Cache(Geography.from_config(cfg), min_sample=cfg.dashboards.min_sample)
+        self.cache = cache or Cache(Geography.from_config(cfg),
+                                    min_sample=cfg.dashboards.min_sample)
         self.per_link = max(4, cfg.server.ws_queue_limit - 4)
         self.links: list[Link] = []
         self.profile_scopes: set[str] = set()

@@ -289,7 +289,9 @@ class Envelope(msgspec.Struct, frozen=True):
     and ``data`` (decoded with ``payload``); the rest are the control messages above."""
 
     type: str
+    id: str | int | None = None
     topic: str | None = None
+    topics: list[str] = []
     seq: int = 0
     ts_ms: int = 0
     data: msgspec.Raw = msgspec.Raw()

@@ -20,7 +20,7 @@ import msgspec
 
 from stream.nats_io import connect
 from stream.query import metrics
-from tests.reliability.harness import assert_equals_scratch, publish_reliably, sim_items
+from tests.support.faults import assert_equals_scratch, publish_reliably, sim_items
 from tests.support.network import config_text, serving
 
 

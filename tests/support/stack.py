@@ -67,7 +67,7 @@ class WsClient:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"no message matching {match}")
-            msg = json.loads(await asyncio.wait_for(self.conn.recv(), left))
+            msg: dict[str, Any] = json.loads(await asyncio.wait_for(self.conn.recv(), left))
             self.seen.append(msg)
             if all(msg.get(k) == v for k, v in match.items()):
                 return msg
@@ -165,6 +165,7 @@ class Stack:
 
     async def _publish_encounters(self, events: list[dict[str, Any]]) -> None:
         core = self._core()
+        assert core.js is not None
         for ev in events:
             await core.js.publish(core.subjects.encounter(ev["location"], ev["mic"]),
                                   msgspec.json.encode(ev), headers={"Nats-Msg-Id": ev["id"]})
@@ -227,7 +228,8 @@ async def _start(stack: Stack, *, core: bool, alerts: bool, server: bool, wall: 
     if alerts:
         from alerting.service import AlertService
 
-        stack.alerts = AlertService(stack.cfg, stack._core().nc, stack.core)
+        core_ = stack._core()
+        stack.alerts = AlertService(stack.cfg, core_.nc, core_)
         await stack.alerts.start()
     if prepare is not None:
         await prepare(stack)

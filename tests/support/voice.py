@@ -68,7 +68,8 @@ def frames_of(x16: np.ndarray, t0_ms: int, *, rate_hz: int = 16000, frame_ms: in
             for i in range(len(pcm) // n)]
 
 
-async def play(nc: Any, subject: str, frames: list[AudioFrame], *, paced: bool = False) -> list[float]:
+async def play(nc: Any, subject: str, frames: list[AudioFrame], *,
+               paced: bool = False) -> list[float]:
     """Publish frames as a microphone would; paced: each when its audio is complete (real
     time). Returns the wall time (s) each frame was published."""
     sent = []
@@ -98,11 +99,12 @@ class Collector:
     async def wait(self, pred: Callable[[], bool], timeout_s: float = 30.0) -> None:
         deadline = time.monotonic() + timeout_s
         while not pred():
-            assert time.monotonic() < deadline, f"timed out; got {[(s, d.get('asr')) for _, s, d in self.items]}"
+            got = [(s, d.get("asr")) for _, s, d in self.items]
+            assert time.monotonic() < deadline, f"timed out; got {got}"
             await asyncio.sleep(0.05)
 
 
-async def voice_stack(url: str, cfg: Config, *, asr: AsrWorker | None | bool = True,
+async def voice_stack(url: str, cfg: Config, *, asr: AsrWorker | bool | None = True,
                       options: VoiceWorkerOptions = FAST) -> SimpleNamespace:
     """A voice worker (and, unless ``asr`` is False, an ASR worker) on their own connections,
     plus a test connection collecting ``voice``/``encounter`` output."""
