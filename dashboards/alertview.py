@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from dashboards.scopes import Geography
-from dashboards.wire import Alert, PlaybookText
+from stream.push import Alert, PlaybookText
 
 _SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 _STATUS = {"firing": 0, "pending": 1}

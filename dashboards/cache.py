@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from dashboards.scopes import Geography
-from dashboards.wire import MetricsData, Payload
+from stream.push import MetricsData, Payload
 from stream.readmodel import FlowProfile
 
 log = logging.getLogger("cxpulse.dashboards")
@@ -63,7 +63,7 @@ class Cache:
         for fn in list(self.listeners):
             try:
                 fn(key)
-            except Exception:  # noqa: BLE001 - one broken session must not stop the feed
+            except Exception:  # one broken session must not stop the feed (logged)
                 log.exception("dashboards: listener failed on %s", key)
 
     def put(self, topic: str, payload: Payload, seq: int, ts_ms: int, now_ms: int) -> None:

@@ -27,15 +27,12 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from dashboards.cache import Cache, ConnState, Status
 from dashboards.config import WallSettings
 from dashboards.scopes import METRIC_WINDOWS, NETWORK, Geography, Place
-from dashboards.wire import Alert, envelope, payload, subscribe
 from stream.clock import wall_ms
+from stream.push import CLOSE_UNAUTHORIZED, Alert, envelope, payload, subscribe
 from stream.readmodel import FlowProfile, LocationView
 
 log = logging.getLogger("cxpulse.dashboards.feed")
 PROFILE_REFRESH_S = 600.0  # the hour x weekday profile moves slowly
-CLOSE_UNAUTHORIZED = 4001
-
-
 
 
 def backoff_s(attempt: int, rand: float, base_s: float = 0.5, cap_s: float = 10.0) -> float:
@@ -110,7 +107,8 @@ class Link:
             delay = backoff_s(attempt, random.random())
             if self.status.state != "denied":
                 self._set("lost", wall_ms() + int(delay * 1000), detail)
-            log.info("dashboards feed link %d: %s; reconnecting in %.1f s", self.index, detail, delay)
+            log.info("dashboards feed link %d: %s; reconnecting in %.1f s", self.index, detail,
+                     delay)
             await asyncio.sleep(delay)
 
     async def _session(self) -> bool:
@@ -146,7 +144,8 @@ class Feed:
         self.cfg = cfg
         self.http_base, self.ws_url = server_urls(cfg)
         self.token = cfg.dashboards.token
-        self.cache = cache or Cache(Geography.from_config(cfg), min_sample=cfg.dashboards.min_sample)
+        self.cache = cache or Cache(Geography.from_config(cfg),
+                                    min_sample=cfg.dashboards.min_sample)
         self.per_link = max(4, cfg.server.ws_queue_limit - 4)
         self.links: list[Link] = []
         self.profile_scopes: set[str] = set()

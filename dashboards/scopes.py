@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 
 from dashboards.config import WallSettings
 from stream.ids import NETWORK
+from stream.push import Window
 
 Kind = Literal["network", "region", "location"]
-METRIC_WINDOWS = ["1h", "today"]
+METRIC_WINDOWS: list[Window] = ["1h", "today"]
 
 
 @dataclass(frozen=True)

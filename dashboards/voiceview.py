@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from dashboards.wire import VoiceItem
+from stream.push import VoiceItem
 from stream.readmodel import VoiceResult
 
 STANDARD = ("greeting", "thanks", "farewell", "all")

@@ -28,8 +28,8 @@ from dashboards.scopes import page_topics
 from dashboards.stats import RENDERS
 from dashboards.voiceview import standard, voice_summary
 from dashboards.widgets import AlertsPanel, Sparkline, html, set_html
-from dashboards.wire import AlertsData, IncidentsData, MetricsData, VoiceData
 from stream.clock import wall_ms as now_ms
+from stream.push import AlertsData, IncidentsData, MetricsData, VoiceData
 from stream.readmodel import Metrics
 
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import msgspec
 
 from stream.access import Geo, Principal
+from stream.push import Alert, AlertsData, Silence
 
 
 class AlertServiceLike(Protocol):
@@ -28,12 +29,16 @@ class AlertServiceLike(Protocol):
     def status(self) -> dict[str, object]: ...
 
 
-class AlertsData(msgspec.Struct, frozen=True):
-    """Payload of the ``alerts`` topic: the live alerts the viewer may see, most severe
-    first, and the active silences (admins only: their matchers can name any scope)."""
+_ALERTS = msgspec.json.Decoder(list[Alert])
+_SILENCES = msgspec.json.Decoder(list[Silence])
 
-    alerts: list[Any]
-    silences: list[Any]
+
+def alerts_data(alerts: list[Any], silences: list[Any]) -> AlertsData:
+    """The ``alerts`` payload from the service's views, field for field (each view becomes
+    the contract's ``Alert`` / ``Silence``, which mirror them; tests/server/test_push.py
+    keeps the two in step)."""
+    enc = msgspec.json.encode
+    return AlertsData(_ALERTS.decode(enc(alerts)), _SILENCES.decode(enc(silences)))
 
 
 def visibility(p: Principal) -> dict[str, Any]:
@@ -62,7 +67,7 @@ class AlertsAdapter:
     def payload(self, p: Principal, geo: Geo) -> AlertsData:
         del geo  # visibility follows the alert's labels, like the service's own filter
         silences = self.service.silences() if p.role == "admin" else []
-        return AlertsData(self.list(p), silences)
+        return alerts_data(self.list(p), silences)
 
     async def changes(self) -> AsyncIterator[object]:
         """Yields whenever an alert or silence changed (coalesced)."""

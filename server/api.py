@@ -18,11 +18,12 @@ from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
 
 from server.context import ServerContext, read
 from server.errors import ApiError, rejection_error
-from server.payloads import DisplayData, Reads, display_data
+from server.payloads import Reads, display_data
 from stream.access import Principal, scope_allowed
 from stream.events import Rejection, validate_event
 from stream.ids import is_id
 from stream.nats_io import publish_dead_letter
+from stream.push import DisplayData
 from stream.query import QueryError
 from stream.readmodel import WINDOWS, FlowProfile, IncidentView, LocationView, Metrics
 

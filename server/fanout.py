@@ -17,9 +17,8 @@ are tested directly:
 from __future__ import annotations
 
 import struct
-from typing import Literal
 
-FrameKind = Literal["snapshot", "update"]
+from stream.push import FrameKind
 
 
 def ws_text_frame(payload: bytes) -> bytes:
@@ -42,7 +41,7 @@ class TopicFrame:
     it, so N clients receiving the same frame cost one rendering, not N; ``wire(kind)`` is
     the same as websocket frame bytes."""
 
-    __slots__ = ("topic", "seq", "ts_ms", "data", "_text", "_wire")
+    __slots__ = ("_text", "_wire", "data", "seq", "topic", "ts_ms")
 
     def __init__(self, topic: str, seq: int, ts_ms: int, data: bytes) -> None:
         self.topic = topic
@@ -55,7 +54,8 @@ class TopicFrame:
     def text(self, kind: FrameKind) -> str:
         out = self._text.get(kind)
         if out is None:
-            head = f'{{"type":"{kind}","topic":"{self.topic}","seq":{self.seq},"ts_ms":{self.ts_ms},"data":'
+            head = (f'{{"type":"{kind}","topic":"{self.topic}","seq":{self.seq},'
+                    f'"ts_ms":{self.ts_ms},"data":')
             out = head + self.data.decode() + "}"
             self._text[kind] = out
         return out

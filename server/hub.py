@@ -1,15 +1,20 @@
-"""The websocket hub: one shared computation per topic per tick, fanned out to mailboxes.
+"""The websocket hub: one shared computation per channel per tick, fanned out to mailboxes.
 
 Order of work: the core's change feed (and the alert service, and ``publish`` for voice)
-*marks* channels dirty -> the scheduler asks the ``RateGate`` which are due -> each due
+*marks* channels (``channels.Channels``) -> the scheduler asks which are due -> each due
 channel is computed once (``payloads``), encoded once (down to the websocket frame bytes),
 and offered to every subscriber's ``Mailbox`` -> each mailbox is flushed to its socket in
 one write when the socket takes more, else drained by the client's writer task. Fan-out
-never awaits a socket, so a slow client only ever delays itself; the watchdog disconnects
-one whose send has been stuck for ``[server] ws_stuck_timeout_s``.
+never awaits a socket, so a slow client only ever delays itself; the watchdog
+(``registry.Registry.kick_stuck``) disconnects one whose send has been stuck for
+``[server] ws_stuck_timeout_s``.
 
-A *channel* is a topic plus its variant: the requested windows for ``metrics:``, the
-caller's visibility for ``alerts``. Clients of the same channel share every frame.
+The parts: ``Registry`` (clients), ``Channels`` (channels and coalescing), ``admission``
+(may this client follow this topic), ``VoiceRing`` (the published ``voice:`` topics),
+``Timers`` (heartbeat, refresh). Time is injected: ``clock`` (monotonic seconds) paces
+frames and timers, ``wall`` (epoch ms, ``stream.clock``) stamps them. The synchronous
+steps (``handle``, ``deliver``, ``housekeep``) are the whole behaviour; the tasks started
+by ``start`` only call them when due.
 """
 
 from __future__ import annotations
@@ -18,64 +23,86 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import deque
-from collections.abc import Awaitable, Callable
-from itertools import count
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import msgspec
 
 from server import protocol as proto
+from server.admission import refusal
 from server.alerts import AlertsAdapter
+from server.channels import Channels
 from server.config import ServerSettings
-from server.fanout import FrameKind, Mailbox, RateGate, TopicFrame
+from server.fanout import TopicFrame
 from server.hubclient import Channel, Client
 from server.payloads import Reads, display_data, incidents_data, metrics_data
+from server.registry import Registry
+from server.timers import Timers
+from server.voicering import VoiceRing
 from server.wire import FrameSink
-from stream.access import Geo, Principal, decide
+from stream.access import Geo, Principal
+from stream.clock import Clock, wall_ms
 from stream.partial import QueryError
+from stream.push import (
+    CLOSE_GOING_AWAY,
+    COMPUTED_KINDS,
+    PROTOCOL,
+    ClientOp,
+    Heartbeat,
+    Hello,
+    Pong,
+    Subscribed,
+    Unsubscribed,
+    encode,
+    parse_topic,
+    windows_of,
+)
 from stream.readmodel import CoreReader
 
 log = logging.getLogger("cxpulse.server.hub")
-VOICE_KEEP = 50  # utterances kept per voice topic (the snapshot a new subscriber gets)
 _ENC = msgspec.json.Encoder()
-_ACTION = {"metrics": "metrics", "display": "display", "incidents": "incidents",
-           "voice": "voice", "alerts": "alerts"}
-
-
-class VoiceData(msgspec.Struct, frozen=True):
-    """Payload of ``voice:{location}``: the latest utterances, oldest first, each with the
-    hub's sequence number so a client can tell which it has already shown."""
-
-    location: str
-    last_seq: int
-    events: list[dict[str, Any]]
+_ALERTS = frozenset({"alerts"})
 
 
 class Hub:
     """Websocket fan-out over a ``CoreReader`` (and optionally an alert service)."""
 
-    def __init__(self, cfg: ServerSettings, core: CoreReader, alerts: AlertsAdapter | None = None, *,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, cfg: ServerSettings, core: CoreReader, alerts: AlertsAdapter | None = None,
+                 *, clock: Callable[[], float] = time.monotonic, wall: Clock = wall_ms) -> None:
+        srv = cfg.server
         self.cfg = cfg
         self.core = core
         self.alerts = alerts
         self.geo = Geo.from_config(cfg)
         self.clock = clock
-        self.gate = RateGate(cfg.server.ws_max_updates_per_s)
-        self.clients: set[Client] = set()
-        self.channels: dict[str, Channel] = {}
-        self._by_scope: dict[str, set[Channel]] = {}
-        self._voice: dict[str, deque[dict[str, Any]]] = {}
-        self._voice_seq = count(1)
-        self._ids = count(1)
+        self.wall = wall
         self._dirty = asyncio.Event()
+        self.channels = Channels(srv.ws_max_updates_per_s, self._dirty.set)
+        self.registry = Registry(self.channels, srv.ws_max_connections, srv.ws_queue_limit)
+        self.voice = VoiceRing(wall=wall)
+        self.timers = Timers(srv.ws_heartbeat_s, srv.ws_refresh_s, srv.ws_stuck_timeout_s,
+                             clock())
+        self.computations = 0
+        self.queries = 0
         self._tasks: list[asyncio.Task[None]] = []
-        self.stats = {"computations": 0, "queries": 0, "frames": 0, "kicked": 0, "refused": 0}
+
+    @property
+    def clients(self) -> set[Client]:
+        return self.registry.clients
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """Counters: computed frames, metric queries, messages sent by gone clients,
+        clients kicked as too slow, connections refused."""
+        r = self.registry
+        return {"computations": self.computations, "queries": self.queries,
+                "frames": r.frames_gone, "kicked": r.kicked, "refused": r.refused}
 
     # -- lifecycle -------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self.timers = Timers(self.cfg.server.ws_heartbeat_s, self.cfg.server.ws_refresh_s,
+                             self.cfg.server.ws_stuck_timeout_s, self.clock())
         self._tasks = [asyncio.create_task(self._schedule(), name="hub-schedule"),
                        asyncio.create_task(self._pump_core(), name="hub-core-feed"),
                        asyncio.create_task(self._housekeeping(), name="hub-housekeeping")]
@@ -84,8 +111,8 @@ class Hub:
 
     async def stop(self) -> None:
         """Stop the background tasks and ask every client to go away (code 1001)."""
-        for client in list(self.clients):
-            self.kick(client, proto.CLOSE_GOING_AWAY, "server shutting down")
+        for client in self.registry:
+            self.kick(client, CLOSE_GOING_AWAY, "server shutting down")
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -96,38 +123,24 @@ class Hub:
     # -- clients ---------------------------------------------------------------------------
 
     def register(self, principal: Principal, sink: FrameSink | None = None) -> Client | None:
-        """A new client, or None when ``[server] ws_max_connections`` are connected.
-        ``sink`` is the socket's direct frame path, when the server offers one."""
-        if len(self.clients) >= self.cfg.server.ws_max_connections:
-            self.stats["refused"] += 1
+        """A new client, greeted with ``hello``; None when ``[server] ws_max_connections``
+        are connected. ``sink`` is the socket's direct frame path, when the server offers one."""
+        client = self.registry.add(principal, sink)
+        if client is None:
             return None
-        client = Client(next(self._ids), principal, Mailbox(self.cfg.server.ws_queue_limit),
-                        sink)
-        self.clients.add(client)
-        client.control(proto.control(
-            "hello", server="cxpulse", protocol=1, client=client.id,
-            role=principal.role, heartbeat_s=self.cfg.server.ws_heartbeat_s,
-            max_updates_per_s=self.cfg.server.ws_max_updates_per_s))
+        srv = self.cfg.server
+        client.control(encode(Hello(
+            server="cxpulse", protocol=PROTOCOL, client=client.id, role=principal.role,
+            heartbeat_s=srv.ws_heartbeat_s, max_updates_per_s=srv.ws_max_updates_per_s)))
         client.flush()
         return client
 
     def unregister(self, client: Client) -> None:
-        self.clients.discard(client)
-        self.stats["frames"] += client.sent  # a gone client's count stays in the total
-        client.sent = 0
-        for name in list(client.channels):
-            self._leave(client, name)
+        self.registry.remove(client)
 
     def kick(self, client: Client, code: int, reason: str) -> None:
         """Disconnect a client: it leaves every channel now; its handler closes the socket."""
-        if client.close_code is None:
-            client.close_code, client.close_reason = code, reason
-            if code == proto.CLOSE_TOO_SLOW:
-                self.stats["kicked"] += 1
-                log.warning("ws client %d (%s) disconnected: %s", client.id,
-                            client.principal.name, reason)
-        self.unregister(client)
-        client.kicked.set()
+        self.registry.kick(client, code, reason)
 
     async def drain(self, client: Client, send: Callable[[str], Awaitable[None]]) -> None:
         """The client's writer, for what ``Client.flush`` could not write at once: waits
@@ -164,87 +177,32 @@ class Hub:
             client.flush()
             return
         if op.op == "ping":
-            client.control(proto.control("pong", id=op.id, ts_ms=int(time.time() * 1000)))
+            client.control(encode(Pong(id=op.id, ts_ms=self.wall())))
         elif op.op == "subscribe":
             self._subscribe(client, op)
         else:
             for name in op.topics:
-                self._leave(client, name)
-            client.control(proto.control("unsubscribed", id=op.id, topics=op.topics))
+                self.channels.leave(client, name)
+            client.control(encode(Unsubscribed(id=op.id, topics=op.topics)))
         client.flush()
 
-    def _subscribe(self, client: Client, op: proto.ClientOp) -> None:
+    def _subscribe(self, client: Client, op: ClientOp) -> None:
+        """Each topic is refused with its own ``error`` or joined and sent its snapshot;
+        then one ``subscribed`` lists the accepted topics."""
         accepted: list[str] = []
         for name in op.topics:
-            problem = self._check(client, name)
-            if problem is not None:
-                code, message = problem
-                client.control(proto.error(code, message, op_id=op.id, topic=name))
+            refused = refusal(client, name, self.geo, self.core, self.alerts is not None)
+            if refused is not None:
+                client.control(proto.error(refused.code, refused.message, op_id=op.id,
+                                           topic=name))
                 continue
-            topic = proto.parse_topic(name)
-            channel = self._channel(topic, proto.windows_of(op), client.principal)
-            if client.channels.get(topic.name) is not channel:
-                self._leave(client, topic.name)
-                client.channels[topic.name] = channel
-                channel.subscribers.add(client)
+            topic = parse_topic(name)
+            channel = self.channels.join(client, topic, windows_of(op))
             accepted.append(topic.name)
             frame = self._snapshot(channel)
             if frame is not None:
                 client.push(frame, "snapshot")
-        client.control(proto.control("subscribed", id=op.id, topics=accepted))
-
-    def _check(self, client: Client, name: str) -> tuple[str, str] | None:
-        """Why ``client`` may not subscribe to topic ``name`` (code, message), or None."""
-        try:
-            topic = proto.parse_topic(name)
-        except proto.TopicError as exc:
-            return "bad_topic", str(exc)
-        scope = topic.arg
-        if topic.kind in proto.LOCATION_KINDS and self.geo.kind(scope or "") != "location":
-            return "bad_topic", f"topic `{topic.kind}:` takes a location id, not {scope!r}"
-        decision = decide(client.principal, _ACTION[topic.kind], scope, self.geo)  # type: ignore[arg-type]
-        if not decision.allowed:
-            return ("unauthorized" if decision.status == 401 else "forbidden"), decision.reason
-        if topic.kind == "alerts" and self.alerts is None:
-            return "not_found", "alerting is not running on this server"
-        if topic.kind in ("metrics", "display", "incidents") and not self.core.known_scope(scope or ""):
-            return "not_found", f"unknown scope {scope!r}"
-        if topic.name not in client.channels and len(client.channels) >= client.mailbox.limit:
-            return "too_many_topics", f"at most {client.mailbox.limit} topics per connection"
-        return None
-
-    def _channel(self, topic: proto.Topic, windows: tuple[str, ...], p: Principal) -> Channel:
-        if topic.kind == "metrics":
-            key, viewer = f"{topic.name}|{','.join(windows)}", None
-        elif topic.kind == "alerts":
-            vis = "*" if p.role == "admin" else ",".join(sorted(p.regions) + ["/"] + sorted(p.locations))
-            key, viewer = f"alerts|{vis}", p
-        else:
-            key, viewer = topic.name, None
-        channel = self.channels.get(key)
-        if channel is None:
-            channel = Channel(key, topic, windows, viewer)
-            self.channels[key] = channel
-            if topic.arg is not None:
-                self._by_scope.setdefault(topic.arg, set()).add(channel)
-        return channel
-
-    def _leave(self, client: Client, name: str) -> None:
-        channel = client.channels.pop(name, None)
-        client.greeted.discard(name)
-        client.mailbox.discard(name)
-        if channel is None:
-            return
-        channel.subscribers.discard(client)
-        if not channel.subscribers:
-            self.channels.pop(channel.key, None)
-            self.gate.forget(channel.key)
-            if channel.topic.arg is not None:
-                group = self._by_scope.get(channel.topic.arg)
-                if group is not None:
-                    group.discard(channel)
-                    if not group:
-                        del self._by_scope[channel.topic.arg]
+        client.control(encode(Subscribed(id=op.id, topics=accepted)))
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -252,34 +210,27 @@ class Hub:
         """Append one event to an event topic (``voice:{location}``) and push it to its
         subscribers within the rate limit. Call from the event loop's thread (see
         ``publish_threadsafe``). Returns the event's sequence number."""
-        parsed = proto.parse_topic(topic)
+        parsed = parse_topic(topic)
         if parsed.kind != "voice" or parsed.arg is None:
             raise ValueError(f"topic {topic!r} is computed by the hub; only voice:* is published")
-        seq = next(self._voice_seq)
-        ring = self._voice.setdefault(parsed.arg, deque(maxlen=VOICE_KEEP))
-        ring.append({"seq": seq, "ts_ms": int(time.time() * 1000), "event": payload})
+        seq = self.voice.append(parsed.arg, payload)
         channel = self.channels.get(parsed.name)
         if channel is not None:
-            self._mark(channel)
+            self.channels.mark(channel)
         return seq
 
     def publish_threadsafe(self, loop: asyncio.AbstractEventLoop, topic: str, payload: Any) -> None:
         """``publish`` from another thread (a voice worker's)."""
         loop.call_soon_threadsafe(self.publish, topic, payload)
 
-    def _mark(self, channel: Channel) -> None:
-        self.gate.mark(channel.key)
-        self._dirty.set()
-
     def mark_scopes(self, scopes: set[str]) -> None:
-        for scope in scopes:
-            for channel in self._by_scope.get(scope, ()):
-                if channel.topic.kind != "voice":
-                    self._mark(channel)
+        """The core changed these scopes: their computed channels go out when due."""
+        self.channels.mark_scopes(scopes)
 
     # -- computing -------------------------------------------------------------------------
 
     def _compute(self, channel: Channel, reads: Reads) -> bytes:
+        """The channel's payload as JSON."""
         topic = channel.topic
         arg = topic.arg or ""
         if topic.kind == "metrics":
@@ -289,70 +240,93 @@ class Hub:
         elif topic.kind == "incidents":
             data = incidents_data(self.core, arg)
         elif topic.kind == "voice":
-            ring = self._voice.get(arg, ())
-            data = VoiceData(arg, ring[-1]["seq"] if ring else 0, list(ring))
+            data = self.voice.data(arg)
         else:
             assert self.alerts is not None and channel.viewer is not None
             data = self.alerts.payload(channel.viewer, self.geo)
         return _ENC.encode(data)
 
     def _emit(self, channel: Channel, reads: Reads, now: float) -> TopicFrame | None:
+        """A new frame of the channel (its next ``seq``), or None when it cannot be
+        computed now; one failing topic never stops the others."""
         try:
             data = self._compute(channel, reads)
         except QueryError as exc:  # e.g. a remote roll-up still fetching: its scope follows
             log.debug("hub: %s not computed: %s", channel.key, exc)
             return None
-        except Exception:  # noqa: BLE001 - one bad topic must not stop the others
+        except Exception:  # one bad topic must not stop the others (logged)
             log.exception("hub: computing %s failed", channel.key)
             return None
         channel.seq += 1
-        channel.frame = TopicFrame(channel.topic.name, channel.seq, int(time.time() * 1000), data)
+        channel.frame = TopicFrame(channel.topic.name, channel.seq, self.wall(), data)
         channel.frame_at = now
-        self.stats["computations"] += 1
+        self.computations += 1
         return channel.frame
 
     def _snapshot(self, channel: Channel) -> TopicFrame | None:
-        """The channel's current frame: reused when fresh (clean, or younger than one
-        interval), else computed now."""
+        """The channel's current frame: reused when fresh, else computed now."""
         now = self.clock()
-        frame = channel.frame
-        if frame is not None and (not self.gate.is_dirty(channel.key)
-                                  or now - channel.frame_at < self.gate.interval_s):
-            return frame
+        if self.channels.fresh(channel, now):
+            return channel.frame
         if channel.topic.kind == "alerts" and self.alerts is None:
             return None
         reads = Reads(self.core)
         frame = self._emit(channel, reads, now)
-        self.stats["queries"] += reads.queries
+        self.queries += reads.queries
         return frame
 
-    async def _tick(self, now: float) -> None:
-        """Emit every due channel; the writers of one channel's clients run before the next
-        channel is computed, so a frame leaves soon after it is made."""
+    def deliver(self, now: float) -> Iterator[Channel]:
+        """Emit every due channel to its subscribers, yielding after each one, so the
+        caller can let the writers of one channel's clients run before the next channel
+        is computed (a frame leaves soon after it is made)."""
         reads = Reads(self.core)
-        for key in self.gate.due(now):
-            channel = self.channels.get(key)
-            if channel is None or not channel.subscribers:
-                continue
-            frame = self._emit(channel, reads, now)
-            if frame is not None:
+        try:
+            for key in self.channels.due(now):
+                channel = self.channels.get(key)
+                if channel is None or not channel.subscribers:
+                    continue
+                frame = self._emit(channel, reads, now)
+                if frame is None:
+                    continue
                 for client in channel.subscribers:
                     client.push(frame, "update")
                     client.flush()
-                await asyncio.sleep(0)
-        self.stats["queries"] += reads.queries
+                yield channel
+        finally:
+            self.queries += reads.queries
+
+    def tick(self, now: float) -> int:
+        """``deliver`` in one go; returns how many channels were sent."""
+        return sum(1 for _ in self.deliver(now))
+
+    def housekeep(self, now: float) -> None:
+        """One watchdog step: kick stuck clients, send a heartbeat and mark the computed
+        channels for refresh when those are due."""
+        srv = self.cfg.server
+        self.registry.kick_stuck(now, srv.ws_stuck_timeout_s)
+        due = self.timers.due(now)
+        if due.heartbeat:
+            beat = encode(Heartbeat(ts_ms=self.wall()))
+            for client in self.registry:
+                client.control(beat)
+                client.flush()
+        if due.refresh:
+            self.channels.mark_kinds(COMPUTED_KINDS)
+
+    # -- background tasks ------------------------------------------------------------------
 
     async def _schedule(self) -> None:
         while True:
             now = self.clock()
-            due_at = self.gate.next_due(now)
+            due_at = self.channels.next_due(now)
             if due_at is None or due_at > now:
                 timeout = None if due_at is None else due_at - now
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._dirty.wait(), timeout)
                 self._dirty.clear()
                 continue
-            await self._tick(now)
+            for _ in self.deliver(now):
+                await asyncio.sleep(0)
 
     async def _pump_core(self) -> None:
         sub = self.core.changes.subscribe()
@@ -365,43 +339,19 @@ class Hub:
     async def _pump_alerts(self) -> None:
         assert self.alerts is not None
         async for _ in self.alerts.changes():
-            for channel in list(self.channels.values()):
-                if channel.topic.kind == "alerts":
-                    self._mark(channel)
+            self.channels.mark_kinds(_ALERTS)
 
     async def _housekeeping(self) -> None:
-        """Watchdog for stuck clients, heartbeats, and periodic refresh of computed topics
-        (sliding windows move and SLA deadlines pass without any new event)."""
-        srv = self.cfg.server
-        step = min(1.0, srv.ws_stuck_timeout_s / 4, srv.ws_heartbeat_s)
-        last_beat = last_refresh = self.clock()
         while True:
-            await asyncio.sleep(step)
-            now = self.clock()
-            for client in list(self.clients):
-                if client.mailbox.stuck(now, srv.ws_stuck_timeout_s):
-                    why = ("too many unsent replies" if client.mailbox.overflow else
-                           f"no progress sending for {srv.ws_stuck_timeout_s:g} s")
-                    self.kick(client, proto.CLOSE_TOO_SLOW, f"client too slow: {why}")
-            if now - last_beat >= srv.ws_heartbeat_s:
-                last_beat = now
-                beat = proto.control("heartbeat", ts_ms=int(time.time() * 1000))
-                for client in self.clients:
-                    client.control(beat)
-                    client.flush()
-            if now - last_refresh >= srv.ws_refresh_s:
-                last_refresh = now
-                for channel in list(self.channels.values()):
-                    if channel.topic.kind in ("metrics", "display", "incidents"):
-                        self._mark(channel)
+            await asyncio.sleep(self.timers.step_s)
+            self.housekeep(self.clock())
 
     def snapshot_stats(self) -> dict[str, int]:
         """Counters for /api/health and the benchmark."""
-        replaced = sum(c.mailbox.replaced for c in self.clients)
-        direct = sum(c.sink is not None for c in self.clients)
-        return {**self.stats, "frames": self.stats["frames"] + sum(c.sent for c in self.clients),
-                "direct_clients": direct, "clients": len(self.clients), "channels": len(self.channels),
-                "replaced_pending": replaced}
-
-
-__all__ = ["Channel", "Client", "FrameKind", "Hub", "VoiceData"]
+        clients = self.registry.clients
+        replaced = sum(c.mailbox.replaced for c in clients)
+        direct = sum(c.sink is not None for c in clients)
+        stats = self.stats
+        return {**stats, "frames": stats["frames"] + sum(c.sent for c in clients),
+                "direct_clients": direct, "clients": len(clients),
+                "channels": len(self.channels), "replaced_pending": replaced}

@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 
 from server.fanout import FrameKind, Mailbox, TopicFrame
-from server.protocol import Topic
 from server.wire import FrameSink
 from stream.access import Principal
+from stream.push import Topic
 
 
 class Channel:
     """One topic variant, computed once per tick for all of its subscribers."""
 
-    __slots__ = ("key", "topic", "windows", "viewer", "subscribers", "seq", "frame", "frame_at")
+    __slots__ = ("frame", "frame_at", "key", "seq", "subscribers", "topic", "viewer", "windows")
 
     def __init__(self, key: str, topic: Topic, windows: tuple[str, ...],
                  viewer: Principal | None) -> None:
@@ -30,8 +30,19 @@ class Channel:
 class Client:
     """One websocket connection: who it is, what it follows, what it still has to get."""
 
-    __slots__ = ("id", "principal", "mailbox", "sink", "channels", "greeted", "wake", "kicked",
-                 "close_code", "close_reason", "sent")
+    __slots__ = (
+        "channels",
+        "close_code",
+        "close_reason",
+        "greeted",
+        "id",
+        "kicked",
+        "mailbox",
+        "principal",
+        "sent",
+        "sink",
+        "wake",
+    )
 
     def __init__(self, client_id: int, principal: Principal, mailbox: Mailbox,
                  sink: FrameSink | None = None) -> None:

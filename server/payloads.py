@@ -1,4 +1,5 @@
-"""What each topic and display endpoint carries, computed from the core's read API.
+"""What each topic and display endpoint carries, computed from the core's read API (the
+payload structs are the contract's, ``stream.push``).
 
 ``Reads`` memoises ``core.metrics`` for one fan-out tick, so a location's ``today`` numbers
 feed its ``metrics:`` and ``display:`` topics with one query. The display subset is built
@@ -8,12 +9,9 @@ incidents.
 
 from __future__ import annotations
 
-import msgspec
-
 from server.config import ServerSettings
-from stream.readmodel import CoreReader, IncidentView, Metrics
-
-MAX_INCIDENTS = 200
+from stream.push import MAX_INCIDENTS, DisplayData, IncidentsData, MetricsData
+from stream.readmodel import CoreReader, Metrics
 
 
 class Reads:
@@ -32,36 +30,6 @@ class Reads:
             self._memo[key] = found
             self.queries += 1
         return found
-
-
-class MetricsData(msgspec.Struct, frozen=True):
-    """Payload of ``metrics:{scope}``: the contract's metrics per requested window."""
-
-    scope: str
-    windows: dict[str, Metrics]
-
-
-class DisplayData(msgspec.Struct, frozen=True):
-    """Payload of ``display:{location}`` and ``/api/display/{location}``: today's loyalty
-    buttons only. ``shares`` is per button, worst first; empty before the first rating."""
-
-    location: str
-    name: str
-    day_start_ms: int
-    ratings: int
-    buttons: int
-    shares: list[float]
-    counts: list[int]
-    index: float | None
-
-
-class IncidentsData(msgspec.Struct, frozen=True):
-    """Payload of ``incidents:{scope}``: unresolved incidents, most urgent first."""
-
-    scope: str
-    open: int
-    breached: int
-    incidents: list[IncidentView]
 
 
 def metrics_data(reads: Reads, scope: str, windows: tuple[str, ...]) -> MetricsData:

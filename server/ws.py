@@ -21,34 +21,38 @@ from server import protocol as proto
 from server.context import ServerContext
 from server.hubclient import Client
 from server.wire import frame_sink
+from stream.push import CLOSE_TOO_MANY, CLOSE_UNAUTHORIZED
 
 log = logging.getLogger("cxpulse.server.ws")
 
 
-async def _read(socket: WebSocket[Any, Any, Any], ctx: NamedDependency[ServerContext], client: Client) -> None:
+Socket = WebSocket[Any, Any, Any]
+
+
+async def _read(socket: Socket, ctx: NamedDependency[ServerContext], client: Client) -> None:
     while True:
         text = await socket.receive_data(mode="text")
         ctx.hub.handle(client, text)
 
 
-async def _close(socket: WebSocket[Any, Any, Any], code: int, reason: str, timeout_s: float) -> None:
+async def _close(socket: Socket, code: int, reason: str, timeout_s: float) -> None:
     with contextlib.suppress(Exception):
         await asyncio.wait_for(socket.close(code, reason[:120]), timeout_s)
 
 
 @websocket("/ws")
-async def ws_endpoint(socket: WebSocket[Any, Any, Any], ctx: NamedDependency[ServerContext]) -> None:
+async def ws_endpoint(socket: Socket, ctx: NamedDependency[ServerContext]) -> None:
     """Live push: subscribe to topics, get a snapshot per topic, then updates."""
     principal = ctx.authenticate(socket.headers, socket.query_params)
     await socket.accept()
     if principal is None:
         await socket.send_text(proto.error("unauthorized", "missing or unknown token",
                                            field="token"))
-        await _close(socket, proto.CLOSE_UNAUTHORIZED, "missing or unknown token", 5.0)
+        await _close(socket, CLOSE_UNAUTHORIZED, "missing or unknown token", 5.0)
         return
     client = ctx.hub.register(principal, frame_sink(socket.scope))
     if client is None:
-        await _close(socket, proto.CLOSE_TOO_MANY, "too many connections", 5.0)
+        await _close(socket, CLOSE_TOO_MANY, "too many connections", 5.0)
         return
     async def send(text: str) -> None:  # used only when the server offers no frame sink
         await socket.send({"type": "websocket.send", "text": text, "bytes": None})

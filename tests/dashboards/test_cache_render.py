@@ -13,7 +13,7 @@ from dashboards.cache import TREND_STEP_MS, Cache
 from dashboards.feed import backoff_s, server_urls
 from dashboards.fmt import Score, nps_score
 from dashboards.scopes import Geography
-from dashboards.wire import Ack, Alert, MetricsData, PlaybookText, envelope, payload, subscribe
+from stream.push import Ack, Alert, MetricsData, PlaybookText, envelope, payload, subscribe
 from stream.readmodel import Metrics
 
 
@@ -66,7 +66,7 @@ def test_wire_roundtrip():
                    b'"end_ms":1,"nps":12.5,"responses":4,"future_field":1}}}}')
     data = payload(env.topic, env.data)
     assert isinstance(data, MetricsData) and data.windows["1h"].nps == 12.5
-    assert payload("display:a", env.data) is None
+    assert payload("news:a", env.data) is None  # a topic kind the contract does not know
     assert subscribe(["a"], ["1h"], 1) == '{"op":"subscribe","topics":["a"],"windows":["1h"],"id":1}'
 
 
@@ -110,7 +110,7 @@ def test_alert_card_shows_event_tasks_actions_and_who_took_it():
 def test_gate_checks_the_page_token_and_its_scope():
     from cxpulse.config import load_config_text
     from dashboards.access import Gate
-    from tests.dashboards.seed import ADMIN, SUPERVISOR, config_text
+    from tests.support.wall_seed import ADMIN, SUPERVISOR, config_text
 
     gate = Gate.from_config(load_config_text(config_text("/tmp", 1, 2)))
     sup, admin = gate.viewer(SUPERVISOR), gate.viewer(ADMIN)

@@ -9,12 +9,12 @@ import time
 from msgspec.structs import replace
 
 from dashboards.feed import Feed
-from dashboards.wire import IncidentsData, MetricsData
-from tests.dashboards.conftest import System, until
-from tests.dashboards.seed import Seeder
+from stream.push import IncidentsData, MetricsData
+from tests.support.stack import Stack, until
+from tests.support.wall_seed import Seeder
 
 
-async def test_feed_spreads_topics_reports_errors_and_reconnects(system: System) -> None:
+async def test_feed_spreads_topics_reports_errors_and_reconnects(system: Stack) -> None:
     cfg = replace(system.cfg, server=replace(system.cfg.server, ws_queue_limit=8))
     feed = Feed(cfg)
     await feed.start()  # follows network + 2 regions from the start
@@ -44,7 +44,7 @@ async def test_feed_spreads_topics_reports_errors_and_reconnects(system: System)
         await until(lambda: _state_is(feed, "lost"), 5, "lost shown")
         s = Seeder(int(time.time() * 1000), seed=5)
         before = system.core.metrics("msk-b", "today").responses  # the server is down
-        await system.publish("feedback", [s.ev("msk-b", 1000, type="nps", value=0)])
+        await system.publish(s.ev("msk-b", 1000, type="nps", value=0))
         await asyncio.sleep(0.3)
         await system.start_server()
         await until(lambda: _state_is(feed, "ok"), 15, "reconnected")

@@ -12,7 +12,7 @@ from dashboards.csiview import csi_report
 from dashboards.flowview import channel_mix, heatmap, vs_usual
 from dashboards.scopes import Geography, Place, page_topics
 from dashboards.voiceview import standard, voice_summary
-from dashboards.wire import Alert, PlaybookText, VoiceItem
+from stream.push import Alert, PlaybookText, VoiceItem
 from stream.readmodel import CsiQuestionResult, CsiResult, VoiceResult
 
 NOW = 1_800_000_000_000

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from dashboards import fmt
-from tests.dashboards.conftest import System, open_wall, shot, until
-from tests.dashboards.seed import Seeder
+from tests.support.stack import Stack, until
+from tests.support.wall import open_wall, shot
+from tests.support.wall_seed import Seeder
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +28,7 @@ async def num(page: Any, selector: str, name: str = "data-v") -> float | None:
     return float(value) if value not in (None, "") else None
 
 
-async def wall_matches(page: Any, system: System, scope: str) -> bool:
+async def wall_matches(page: Any, system: Stack, scope: str) -> bool:
     """NPS (1h, today), CSAT, button shares and open incidents equal the API's."""
     today, hour = await system.metrics(scope, "today"), await system.metrics(scope, "1h")
     checks = [
@@ -48,12 +49,12 @@ async def wall_matches(page: Any, system: System, scope: str) -> bool:
 LAST_CHECKS: list[tuple[float | None, float | None]] = []  # (wall, api) pairs, for failures
 
 
-async def shows_api(page: Any, system: System, scope: str, what: str) -> None:
+async def shows_api(page: Any, system: Stack, scope: str, what: str) -> None:
     """Wait until the wall of ``scope`` shows the API's numbers."""
     await until(lambda: wall_matches(page, system, scope), 15, what, lambda: LAST_CHECKS)
 
 
-async def test_wall_shows_the_api_numbers_and_follows_updates(system: System, browser: Any) -> None:
+async def test_wall_shows_the_api_numbers_and_follows_updates(system: Stack, browser: Any) -> None:
     page = await open_wall(browser, system.page("msk-a"))
     await shows_api(page, system, "msk-a", "wall = /api/metrics")
     today = await system.metrics("msk-a")
@@ -79,8 +80,8 @@ async def test_wall_shows_the_api_numbers_and_follows_updates(system: System, br
 
     # live: more answers move the numbers, pushed without a reload
     s = Seeder(int(time.time() * 1000), seed=11)
-    await system.publish("feedback", [s.ev("msk-a", 2_000, type="nps", value=0) for _ in range(9)]
-                         + [s.ev("msk-a", 2_000, type="button", value=1, scale=3) for _ in range(4)])
+    await system.publish(*[s.ev("msk-a", 2_000, type="nps", value=0) for _ in range(9)],
+                         *[s.ev("msk-a", 2_000, type="button", value=1, scale=3) for _ in range(4)])
     after = await system.metrics("msk-a")
     assert after["responses"] == today["responses"] + 9 and after["nps"] < today["nps"]
     assert after["buttons"]["presses"] == today["buttons"]["presses"] + 4
@@ -111,7 +112,7 @@ def utterances(now_ms: int) -> list[dict[str, Any]]:
                 "Позовите менеджера, я напишу жалобу!")]
 
 
-async def test_region_leaderboard_worst_first_and_click_into_location(system: System, browser: Any) -> None:
+async def test_region_leaderboard_worst_first_and_click_into_location(system: Stack, browser: Any) -> None:
     page = await open_wall(browser, system.page("msk"))
     await shows_api(page, system, "msk", "region wall = /api/metrics")
     rows = page.locator("[data-k=board] tr[data-loc]")
@@ -124,7 +125,7 @@ async def test_region_leaderboard_worst_first_and_click_into_location(system: Sy
     network = await browser.new_page(viewport={"width": 1920, "height": 1080})
     await network.goto(system.page("network"))  # a supervisor token: no network
     await network.locator(".banner").wait_for(timeout=15_000)
-    await network.goto(system.page("msk", token=None))  # no token: nothing but the notice
+    await network.goto(system.page("msk", who=None))  # no token: nothing but the notice
     await network.locator(".banner", has_text="токен").wait_for(timeout=15_000)
     assert await network.locator("[data-k=buttons]").count() == 0
     await network.close()
@@ -137,7 +138,7 @@ async def _count_is(locator: Any, n: int) -> bool:
     return await locator.count() == n
 
 
-async def test_alert_from_the_core_appears_and_is_acknowledged(system: System, browser: Any) -> None:
+async def test_alert_from_the_core_appears_and_is_acknowledged(system: Stack, browser: Any) -> None:
     page = await open_wall(browser, system.page("msk-a"))
     card = page.locator("[data-alert]").first
     await card.wait_for(timeout=20_000)  # red-button: 9 of 24 presses today are red
@@ -147,7 +148,7 @@ async def test_alert_from_the_core_appears_and_is_acknowledged(system: System, b
     await page.get_by_role("button", name="Принять").first.click()
     await page.locator("[data-k=acked]").first.wait_for(timeout=10_000)
     assert "Иванова" in await page.locator("[data-k=acked]").first.inner_text()
-    async with system.http() as client:
+    async with system.http("admin") as client:
         alerts = (await client.get("/api/alerts")).json()
     acked = [a for a in alerts if a["rule"] == "red-button"][0]["acknowledged"]
     assert acked["by"] == "wall-supervisor" and acked["comment"] == "Иванова"
@@ -155,7 +156,7 @@ async def test_alert_from_the_core_appears_and_is_acknowledged(system: System, b
     await shot(page, "wall-alert-acknowledged")
 
 
-async def test_page_recovers_after_a_server_restart(system: System, browser: Any) -> None:
+async def test_page_recovers_after_a_server_restart(system: Stack, browser: Any) -> None:
     page = await open_wall(browser, system.page("msk-a"))
     await shows_api(page, system, "msk-a", "wall before the restart")
     await system.stop_server()
@@ -164,8 +165,8 @@ async def test_page_recovers_after_a_server_restart(system: System, browser: Any
     await shot(page, "wall-server-down")
     before = system.core.metrics("msk-a", "today").buttons.presses  # the core still runs
     s = Seeder(int(time.time() * 1000), seed=13)
-    await system.publish("feedback", [s.ev("msk-a", 1_000, type="button", value=3, scale=3)
-                                      for _ in range(7)])
+    await system.publish(*[s.ev("msk-a", 1_000, type="button", value=3, scale=3)
+                           for _ in range(7)])
     assert system.core.metrics("msk-a", "today").buttons.presses == before + 7
     assert await num(page, "[data-k=buttons]", "data-presses") == before  # nothing new yet
     await asyncio.sleep(0.5)

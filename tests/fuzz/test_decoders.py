@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from cxpulse.config import load_config_text
 from server import protocol
+from stream import push
 from stream.config import ConfigError
 from stream.events import Limits, Rejection, encode, validate_event
 from stream.subjects import Subjects
@@ -121,14 +122,14 @@ def test_websocket_client_message_parser(text):
         assert str(exc)
         return
     assert op.op in ("subscribe", "unsubscribe", "ping")
-    protocol.windows_of(op)
+    push.windows_of(op)
     for name in op.topics:
         try:
-            topic = protocol.parse_topic(name)
-        except protocol.TopicError as exc:
+            topic = push.parse_topic(name)
+        except push.TopicError as exc:
             assert str(exc)
         else:
-            assert topic.kind in protocol.TOPIC_KINDS
+            assert topic.kind in push.TOPIC_KINDS
 
 
 SECTIONS = ["core", "nats", "sla", "calendar", "server", "auth", "dashboards", "csi", "alerts",

@@ -9,7 +9,7 @@ from collections import Counter
 
 from stream.core import Core
 from stream.nats_io import connect, ensure_streams, stream_names
-from tests.reliability.harness import (
+from tests.support.faults import (
     assert_equals_scratch,
     config,
     interleave,

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.server.conftest import config_text, running, token
+from tests.support.network import config_text, serving, token
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
@@ -25,7 +25,7 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 @pytest.mark.skipif(not SCHEMATHESIS.exists(), reason="schemathesis is not installed")
 @pytest.mark.parametrize("who", ["admin", None])
 async def test_openapi_operations_never_5xx(tmp_path, who):
-    async with running(tmp_path, config_text()) as live:
+    async with serving(tmp_path, config_text()) as live:
         auth = ["-H", f"Authorization: Bearer {token(who)}"] if who else []
         proc = await asyncio.create_subprocess_exec(
             str(SCHEMATHESIS), "run", f"{live.url}/schema/openapi.json", "--checks",
@@ -56,7 +56,7 @@ messages = ops | st.text(max_size=60) | st.sampled_from(["", "null", "[]", "{}",
 
 
 async def test_websocket_client_messages_fuzzed(tmp_path):
-    async with running(tmp_path, config_text(ws_max_updates_per_s=50)) as live:
+    async with serving(tmp_path, config_text(ws_max_updates_per_s=50)) as live:
         ws = await live.ws("sup_msk")
         sent: list[str] = []
 

@@ -22,7 +22,7 @@ import pytest
 
 from stream.nats_io import connect, ensure_streams, stream_names
 from stream.nats_server import EmbeddedNats
-from tests.reliability.harness import (
+from tests.support.faults import (
     assert_equals_scratch,
     config,
     dead_letters,

@@ -12,7 +12,7 @@ import statistics
 import time
 
 from stream.core import Core
-from tests.reliability.harness import config
+from tests.support.faults import config
 
 
 async def test_lone_event_is_applied_within_100_ms(nats_server):

@@ -20,7 +20,7 @@ import msgspec
 from stream.nats_io import connect, ensure_streams, stream_names
 from stream.nats_server import free_port
 from stream.query import metrics
-from tests.reliability.harness import (
+from tests.support.faults import (
     assert_equals_scratch,
     config,
     interleave,

@@ -20,12 +20,12 @@ import msgspec
 
 from stream.nats_io import connect
 from stream.query import metrics
-from tests.reliability.harness import assert_equals_scratch, publish_reliably, sim_items
-from tests.server.conftest import config_text, running
+from tests.support.faults import assert_equals_scratch, publish_reliably, sim_items
+from tests.support.network import config_text, serving
 
 
 async def test_slow_client_during_burst(tmp_path):
-    async with running(tmp_path, config_text(ws_max_updates_per_s=10)) as live:
+    async with serving(tmp_path, config_text(ws_max_updates_per_s=10)) as live:
         blob = base64.b64encode(os.urandom(7_500)).decode()
         for i in range(50):  # large voice frames fill a stuck socket quickly
             live.hub.publish("voice:msk-a", {"utterance": -i, "pad": blob})

@@ -15,7 +15,7 @@ import time
 from alerting.service import AlertService
 from stream.core import Core
 from stream.nats_io import connect, ensure_streams
-from tests.reliability.harness import (
+from tests.support.faults import (
     assert_equals_scratch,
     config,
     publish_reliably,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.server.conftest import button, config_text, running
+from tests.support.network import button, config_text, serving
 
 ALERTS = """
 [alerts]
@@ -27,7 +27,7 @@ actions = ["Я искренне прошу прощения…"]
 
 @pytest.fixture
 async def live_alerts(tmp_path):
-    async with running(tmp_path, config_text() + ALERTS, with_alerts=True) as live:
+    async with serving(tmp_path, config_text() + ALERTS, alerts=True) as live:
         yield live
 
 

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.server.conftest import button, config_text, now_ms, running
+from tests.support.network import button, config_text, now_ms, serving
 
 
 async def test_health_is_open_and_reports_the_core(live):
@@ -175,7 +175,7 @@ async def test_cors_is_off_by_default(live):
 
 async def test_cors_when_configured(tmp_path):
     text = config_text(cors_origins=["https://wall.example"])
-    async with running(tmp_path, text) as live, live.http("admin") as h:
+    async with serving(tmp_path, text) as live, live.http("admin") as h:
         r = await h.get("/api/locations", headers={"Origin": "https://wall.example"})
     assert r.headers["access-control-allow-origin"] == "https://wall.example"
 
@@ -183,7 +183,7 @@ async def test_cors_when_configured(tmp_path):
 async def test_auth_disabled_is_loud_and_open(tmp_path, caplog):
     text = config_text().replace("enabled = true", "enabled = false")
     with caplog.at_level(logging.WARNING, logger="cxpulse.server"):
-        async with running(tmp_path, text) as live, live.http() as h:
+        async with serving(tmp_path, text) as live, live.http() as h:
             r = await h.get("/api/metrics/network")
     assert r.status_code == 200
     assert any("enabled = false" in rec.getMessage() for rec in caplog.records)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import websockets
 
-from tests.server.conftest import button, token
+from tests.support.network import button, token
 
 WHO = (None, "bogus", "admin", "sup_msk", "sup_ekb", "display_a")
 A = 401  # shorthand for the two unauthenticated columns

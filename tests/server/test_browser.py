@@ -6,35 +6,23 @@ Screenshots go to tests/.artifacts/ (git-ignored) for a person to look at.
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
-from tests.server.conftest import ROOT_ARTIFACTS, button, config_text, now_ms, running, token
+from tests.support.browser import artifact, chromium
+from tests.support.network import button, config_text, now_ms, serving, token
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture
 async def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("needs Debian chromium at /usr/bin/chromium")
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield b
-        finally:
-            await b.close()
+    async with chromium() as b:
+        yield b
 
 
 def shot(name: str) -> str:
-    ROOT_ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    return str(ROOT_ARTIFACTS / name)
+    return str(artifact(name))
 
 
 async def shown_shares(page) -> dict[str, str]:
@@ -73,12 +61,12 @@ async def test_display_shows_todays_shares_and_follows_events(live, browser):
     await page.wait_for_timeout(900)
     await page.screenshot(path=shot("display-updated.png"))
 
-    await live.stop()  # the display notices, says so discreetly, and comes back by itself
+    await live.stop_server()  # the display notices, says so discreetly, and comes back by itself
     await page.wait_for_selector("#status.visible", timeout=5000)
     assert await page.locator("#status-text").inner_text() == "Обновляем данные…"
     await page.screenshot(path=shot("display-reconnecting.png"))
     await live.publish(button("msk-a", 3))
-    await live.start()
+    await live.start_server()
     await page.wait_for_function("!document.querySelector('#status').classList.contains('visible')",
                                  timeout=15000)
     assert "Оценок сегодня: 31" in await page.locator("#count").inner_text()
@@ -134,7 +122,7 @@ async def test_qr_survey_in_the_browser_changes_nps(live, browser):
 
 
 async def test_display_before_the_first_rating_and_with_five_buttons(tmp_path, browser):
-    async with running(tmp_path, config_text(display_buttons=5)) as live:
+    async with serving(tmp_path, config_text(display_buttons=5)) as live:
         page = await browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
         await page.goto(f"{live.url}/display/msk-b?token={token('admin')}")
         await page.wait_for_function("document.querySelectorAll('.button').length === 5")

@@ -10,13 +10,13 @@ import re
 import msgspec
 
 from server.config import ServerConfig
-from server.payloads import DisplayData
 from server.protocol import decode_op
 from server.survey import SurveyAnswers
 from stream.events import validate_event
+from stream.push import DisplayData
 from stream.readmodel import Metrics
-from tests.conftest import ROOT
-from tests.server.conftest import button, token
+from tests.support.network import button, token
+from tests.support.paths import ROOT
 
 FENCE = re.compile(r"```(\w+)\n(.*?)```", re.S)
 SERVER_TYPES = {"hello", "subscribed", "unsubscribed", "pong", "error", "snapshot", "update",

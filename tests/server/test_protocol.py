@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from server.protocol import OpError, Topic, TopicError, decode_op, error, parse_topic, windows_of
+from server.protocol import OpError, decode_op, error
+from stream.push import Topic, TopicError, parse_topic, windows_of
 
 
 @pytest.mark.parametrize(("text", "topic"), [

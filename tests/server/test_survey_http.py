@@ -7,7 +7,7 @@ import re
 import pytest
 
 from cxpulse.config import load_config_text
-from tests.server.conftest import config_text, running
+from tests.support.network import config_text, serving
 
 
 def questions(html: str) -> list[str]:
@@ -71,7 +71,7 @@ async def test_survey_errors_name_the_field(live):
 
 
 async def test_survey_rate_limit_per_client(tmp_path):
-    async with running(tmp_path, config_text(survey_rate_per_min=3)) as live, live.http() as h:
+    async with serving(tmp_path, config_text(survey_rate_per_min=3)) as live, live.http() as h:
         codes = [(await h.get("/q/msk-a")).status_code for _ in range(3)]
         limited = await h.post("/q/msk-a", json={"nps": 7})
     assert codes == [200, 200, 200]
@@ -84,7 +84,7 @@ async def test_survey_rate_limit_keys_on_forwarded_address_only_from_trusted_pro
     """Phones behind a trusted reverse proxy each get their own limit; without
     ``trusted_proxies`` a forged X-Forwarded-For cannot dodge the limit."""
     text = config_text(survey_rate_per_min=2, trusted_proxies=list(trusted))
-    async with running(tmp_path, text) as live, live.http() as h:
+    async with serving(tmp_path, text) as live, live.http() as h:
         codes = []
         for phone in ("203.0.113.1", "203.0.113.1", "203.0.113.2", "203.0.113.3"):
             r = await h.get("/q/msk-a", headers={"X-Forwarded-For": phone})

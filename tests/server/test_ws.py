@@ -13,14 +13,14 @@ import time
 import pytest
 import websockets
 
-from tests.server.conftest import button, config_text, running
+from tests.support.network import button, config_text, serving
 
 
 @pytest.fixture(params=[True, False], ids=["direct-frames", "asgi-send"])
 async def live_paths(request, tmp_path):
     """The live server with frames written straight to the socket (the default) or through
     ASGI sends (another ASGI server)."""
-    async with running(tmp_path, config_text(), direct_frames=request.param) as server:
+    async with serving(tmp_path, config_text(), direct_frames=request.param) as server:
         yield server
 
 
@@ -59,7 +59,7 @@ async def test_windows_option_and_unsubscribe(live):
     await ws.send(op="ping", id=4)
     await ws.next(type="pong", id=4)
     assert not [m for m in ws.seen if m["type"] == "update"]
-    assert live.hub.channels == {}
+    assert len(live.hub.channels) == 0
 
 
 async def test_bad_messages_get_errors_naming_the_field(live):
@@ -140,7 +140,7 @@ async def test_slow_client_is_isolated_then_disconnected(live_paths):
 
 
 async def test_connection_cap(tmp_path):
-    async with running(tmp_path, config_text(ws_max_connections=2)) as live:
+    async with serving(tmp_path, config_text(ws_max_connections=2)) as live:
         await live.ws("admin")
         await live.ws("sup_msk")
         third = await live.ws("admin", hello=False)
@@ -182,12 +182,12 @@ async def test_reconnect_after_server_restart(live):
     ws = await live.ws("display_a")
     await ws.send(op="subscribe", topics=["display:msk-a"])
     assert (await ws.next(type="snapshot"))["data"]["ratings"] == 0
-    await live.stop()
+    await live.stop_server()
     with pytest.raises(websockets.ConnectionClosed) as info:
         await asyncio.wait_for(ws.conn.recv(), 5)
     assert info.value.rcvd.code in (1001, 1012)  # going away / service restart
     await live.publish(button("msk-a", 3))  # while the server is down
-    await live.start()  # a fresh app on the same port
+    await live.start_server()  # a fresh app on the same port
     again = await live.ws("display_a")
     await again.send(op="subscribe", topics=["display:msk-a"])
     snap = await again.next(type="snapshot", topic="display:msk-a")

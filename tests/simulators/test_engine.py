@@ -13,7 +13,7 @@ from simulators.traffic import generate, make_plan, questionnaire
 from stream.engine import MetricsEngine
 from stream.events import encode, validate_event
 from stream.query import flow_profile, metrics
-from tests.simulators.conftest import DAY_MS, MONDAY_MS
+from tests.support.sim_network import DAY_MS, MONDAY_MS
 
 
 def _engine_with(cfg, events, now_ms: int) -> MetricsEngine:

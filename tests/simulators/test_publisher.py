@@ -16,7 +16,7 @@ from simulators.traffic import generate, make_plan, questionnaire
 from stream.events import validate_event
 from stream.nats_io import connect, ensure_streams, stream_names
 from stream.subjects import Subjects
-from tests.simulators.conftest import CONFIG
+from tests.support.sim_network import CONFIG
 
 INPUT = stream_names("cx")["input"]
 

@@ -21,13 +21,13 @@ from stream.events import (
     ts_to_ms,
     validate_event,
 )
-from tests.simulators.conftest import DAY_MS, MONDAY_MS
+from tests.support.sim_network import DAY_MS, MONDAY_MS
 
 
 @cache
 def _run(scenario: str, seed: int = 7, days: float | None = None, extra: int = 0):
     from cxpulse.config import load_config_text
-    from tests.simulators.conftest import CONFIG
+    from tests.support.sim_network import CONFIG
 
     cfg = load_config_text(CONFIG)
     network = build_network(cfg, extra)

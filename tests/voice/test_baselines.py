@@ -4,7 +4,7 @@ are written."""
 from __future__ import annotations
 
 from dsp.emotion import Baseline
-from tests.voice.conftest import close_stack, voice_config, voice_stack
+from tests.support.voice import close_stack, voice_config, voice_stack
 from voice.baselines import BaselineStore
 
 

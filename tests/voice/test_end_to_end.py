@@ -14,9 +14,16 @@ import pytest
 
 from stream.nats_io import ORIGINAL_SUBJECT_HEADER as ORIG
 from stream.nats_io import REASON_CODE_HEADER, REASON_HEADER
+from tests.support.voice import (
+    FAST,
+    clip_frames,
+    close_stack,
+    frames_of,
+    play,
+    voice_config,
+    voice_stack,
+)
 from voice.asr_worker import AsrWorker
-
-from .conftest import FAST, clip_frames, close_stack, frames_of, play, voice_config, voice_stack
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

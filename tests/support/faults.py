@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import msgspec
@@ -135,7 +136,8 @@ def assert_equals_scratch(core: Core, items: list[Item], now_ms: int) -> Metrics
         for window in WINDOWS:
             got = msgspec.to_builtins(metrics(core.engine, scope, window, now_ms))
             want = msgspec.to_builtins(metrics(fresh, scope, window, now_ms))
-            assert got == want, (scope, window, {k: (got[k], want[k]) for k in got if got[k] != want[k]})
+            diff = {k: (got[k], want[k]) for k in got if got[k] != want[k]}
+            assert got == want, (scope, window, diff)
     assert incident_views(core.engine, "network", now_ms) == incident_views(
         fresh, "network", now_ms)
     return fresh
@@ -177,7 +179,8 @@ async def stream_seq(js: JetStreamContext, stream: str) -> int:
     return (await js.stream_info(stream)).state.last_seq
 
 
-async def wait_for(predicate, timeout_s: float = 10.0, step_s: float = 0.05) -> None:  # noqa: ANN001
+async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout_s: float = 10.0,
+                   step_s: float = 0.05) -> None:
     deadline = time.monotonic() + timeout_s
     while not await predicate():
         if time.monotonic() > deadline:
