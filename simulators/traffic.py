@@ -15,6 +15,7 @@ import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from simulators.csi import CsiProfile
 from simulators.feedback import DEFAULT_QUESTIONS, FeedbackGen, Questionnaire, SurveyChannel
 from simulators.flow import FlowGen
 from simulators.incidents import IncidentGen
@@ -25,12 +26,14 @@ from stream.config import StreamSettings
 
 STEP_MS = 60_000
 HOUR_MS = 3_600_000
-# Events per hour of a typical location at the daily peak (load 1.0, scale 1).
+# Events per hour of a typical branch at the daily peak (load 1.0, scale 1); each
+# location scales them by its own traffic / flow (a contact centre's flow is 6-10x).
 VISITS_PER_H = 120.0
 PRESSES_PER_H = 60.0
-CONTACTS_PER_H = 200.0
+CONTACTS_PER_H = 60.0
 INCIDENTS_PER_H = 3.0
 QR_SHARE = 0.3
+SMS_SHARE = 0.75  # contact centres survey after the call: SMS, else a web form
 
 
 def questionnaire(cfg: StreamSettings) -> Questionnaire:
@@ -70,7 +73,8 @@ class Traffic:
             rng = random.Random(f"{plan.seed}:{loc.id}")
             ids = Ids(tag, loc.id)
             self._gens.append(_LocationGens(
-                loc, rng, FeedbackGen(loc, rng, ids, quiz), FlowGen(loc, rng, ids),
+                loc, rng, FeedbackGen(loc, rng, ids, quiz, CsiProfile(loc.id, plan.seed)),
+                FlowGen(loc, rng, ids),
                 IncidentGen(loc, rng, ids)))
         self._heap: list[tuple[int, int, Emission]] = []
         self._order = itertools.count()
@@ -114,10 +118,10 @@ class Traffic:
             staff, skill = g.feedback.staff_member()
             out.append(g.feedback.visit(ts, staff))
             if rng.random() < loc.response_rate:
-                channel: SurveyChannel = "qr" if rng.random() < QR_SHARE else "terminal"
+                channel = _survey_channel(rng, loc)
                 if not (channel == "terminal" and cond.terminal_silent):
                     at = ts + rng.randint(30_000, 300_000)
-                    out.extend(g.feedback.session(at, quality, staff, skill, channel))
+                    out.extend(g.feedback.session(at, quality, staff, skill, channel, cond))
         live = [d for d in loc.button_devices if d[0] not in cond.silent_devices]
         for device, touchpoint in live:
             mean = PRESSES_PER_H * loc.traffic * load * hours / len(loc.button_devices)
@@ -133,6 +137,13 @@ class Traffic:
         for ts in _times(rng, mean, t0, t1):
             out.extend(g.incidents.lifecycle(ts, cond.incidents))
         return out
+
+
+def _survey_channel(rng: random.Random, loc: SimLocation) -> SurveyChannel:
+    """Where a customer answers: the hall's terminal or a QR form; after a call, SMS or web."""
+    if loc.contact_centre:
+        return "sms" if rng.random() < SMS_SHARE else "web"
+    return "qr" if rng.random() < QR_SHARE else "terminal"
 
 
 def _times(rng: random.Random, mean: float, t0: int, t1: int) -> list[int]:
