@@ -21,6 +21,7 @@ import hashlib
 import math
 import random
 from dataclasses import dataclass
+from functools import lru_cache
 
 # Network levels per SERVQUAL factor (normalised index, 0..1), after the seed's clinic.
 FACTOR_LEVELS: dict[str, float] = {
@@ -35,6 +36,7 @@ SATISFACTION_WEIGHT = 0.5  # how far a customer's mood moves every answer
 ANSWER_CONCENTRATION = 7.0  # Beta concentration of one answer around its mean
 
 
+@lru_cache(maxsize=4096)
 def unit(*parts: object) -> float:
     """A stable number in [0, 1) from the parts (no dependence on PYTHONHASHSEED)."""
     digest = hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest()

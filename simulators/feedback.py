@@ -93,16 +93,18 @@ class FeedbackGen:
         ))
 
     def press(self, ts_ms: int, quality: float, device: str, touchpoint: str,
-              value: int | None = None) -> Emission:
-        """A loyalty-button press; ``value`` forces a button (red-press bursts)."""
+              value: int | None = None, served: tuple[str, float] | None = None) -> Emission:
+        """A loyalty-button press; ``value`` forces a button (red-press bursts); ``served``
+        is (staff, satisfaction) of a customer whose visit is already known (a desk's)."""
         scale = self.loc.button_scale
-        staff, skill = self.staff_member()
+        staff, skill = served if served is not None else self.staff_member()
         if value is None:
-            value = on_scale(self.rng, satisfaction(self.rng, quality + skill), 1, scale, 0.3)
+            u = skill if served is not None else satisfaction(self.rng, quality + skill)
+            value = on_scale(self.rng, u, 1, scale, 0.3)
         return self._emit(ButtonEvent(
             id=self.ids.next("b"), ts=ts_ms, location=self.loc.id, value=value, scale=scale,
             device=device, touchpoint=touchpoint,
-            staff=staff if self.rng.random() < 0.8 else None,
+            staff=staff if served or self.rng.random() < 0.8 else None,
         ))
 
     def session(self, ts_ms: int, quality: float, staff: str, skill: float,
@@ -125,23 +127,23 @@ class FeedbackGen:
         if rng.random() < comment_chance(nps / 10):
             text = write_comment(rng, loc.language, nps / 10, cond.complaint_bias)
         on_csat = text is not None and rng.random() < COMMENT_ON_CSAT
-        events: list[FeedbackEvent] = [NpsEvent(id=self.ids.next("n"), ts=_at(t, tz), value=nps,
+        events: list[FeedbackEvent] = [NpsEvent(id=self.ids.next("n"), ts=at_time(t, tz), value=nps,
                                                 comment=None if on_csat else text, **common)]
         if rng.random() < (0.6 if channel == "terminal" else 0.4):
             t += rng.randint(3000, 15000)
-            events.append(CsatEvent(id=self.ids.next("c"), ts=_at(t, tz),
+            events.append(CsatEvent(id=self.ids.next("c"), ts=at_time(t, tz),
                                     value=on_scale(rng, u, 1, 5),
                                     comment=text if on_csat else None, **common))
         if rng.random() < 0.5:
             t += rng.randint(3000, 15000)
-            events.append(CesEvent(id=self.ids.next("e"), ts=_at(t, tz),
+            events.append(CesEvent(id=self.ids.next("e"), ts=at_time(t, tz),
                                    value=on_scale(rng, u, 1, 7, 0.6), **common))
         deltas = dict(cond.factor_delta)
         for q in self._pick_questions():
             t += rng.randint(3000, 15000)
             level = self.csi.level(q.factor, q.id, t) + deltas.get(q.factor, 0.0)
             events.append(CsiEvent(
-                id=self.ids.next("q"), ts=_at(t, tz), factor=q.factor, question=q.id,
+                id=self.ids.next("q"), ts=at_time(t, tz), factor=q.factor, question=q.id,
                 value=answer(rng, level, u - loc.quality, q.scale), scale=q.scale, **common,
             ))
         return [self._emit(e) for e in events]
@@ -153,6 +155,6 @@ class FeedbackGen:
         return self.rng.sample(qs, self.rng.randint(1, min(most, 2)))
 
 
-def _at(ts_ms: int, tz: dt.tzinfo) -> dt.datetime:
+def at_time(ts_ms: int, tz: dt.tzinfo) -> dt.datetime:
     """RFC 3339 event time as terminals send it (whole milliseconds, their own offset)."""
     return dt.datetime.fromtimestamp(ts_ms // 1000, tz).replace(microsecond=(ts_ms % 1000) * 1000)

@@ -87,7 +87,7 @@ def test_channel_mix_matches_domain_shares():
 
 
 def test_flow_follows_the_local_hour_and_weekday_profile():
-    plan, network, events = _run("normal-day", days=7)
+    _, network, events = _run("normal-day", days=7)
     tz = {loc.id: loc.timezone for loc in network}
     by = collections.Counter()
     for e in events:
@@ -99,7 +99,8 @@ def test_flow_follows_the_local_hour_and_weekday_profile():
         scale = sum(got) / sum(shape)
         for h in range(24):
             expected = shape[h] * scale
-            assert abs(got[h] - expected) < 0.12 * expected + 15, (weekend, h, got[h], expected)
+            tolerance = 0.12 * expected + 3.5 * expected**0.5 + 5  # shape, plus Poisson noise
+            assert abs(got[h] - expected) < tolerance, (weekend, h, got[h], expected)
     assert max(range(24), key=lambda h: by[(False, h)]) in (11, 12, 13)
     weekday_mean = sum(by[(False, h)] for h in range(24)) / 5
     weekend_mean = sum(by[(True, h)] for h in range(24)) / 2
