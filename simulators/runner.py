@@ -89,7 +89,7 @@ async def run(cfg: StreamSettings, pub: Publisher, opts: RunOptions) -> int:
     mics = []
     if tl.speed == 1.0 and opts.mic_locations > 0:
         mics = [asyncio.create_task(_mic_loop(pub, plan, feed, tl))
-                for feed in _mic_feeds(network, plan, seed, opts.mic_locations)]
+                for feed in _mic_feeds(network, traffic, seed, opts.mic_locations)]
     try:
         await _event_loop(pub, traffic, tl)
     finally:
@@ -119,14 +119,15 @@ async def _event_loop(pub: Publisher, traffic: Traffic, tl: Timeline) -> None:
         await asyncio.sleep(TICK_S)
 
 
-def _mic_feeds(network: tuple[SimLocation, ...], plan: Plan, seed: int,
+def _mic_feeds(network: tuple[SimLocation, ...], traffic: Traffic, seed: int,
                n_locations: int) -> list[MicFeed]:
-    """Mic feeds of the target location first, then the next ones, up to ``n_locations``."""
+    """Mic feeds of the target location first, then the next ones, up to ``n_locations``;
+    each plays its location's desk conversations, in step with the location's events."""
     clips = load_clips()
     if not clips:
         log.warning("simulate: no speech clips found; microphones carry noise only")
-    ordered = sorted(network, key=lambda loc: loc.id != plan.target)[:n_locations]
-    return [MicFeed.seeded(loc.id, mic, clips, seed, loc.language)
+    ordered = sorted(network, key=lambda loc: loc.id != traffic.plan.target)[:n_locations]
+    return [MicFeed.seeded(loc.id, mic, clips, seed, loc.language, desk=traffic.desks[loc.id])
             for loc in ordered for mic in loc.mics]
 
 
