@@ -148,3 +148,47 @@ def test_conversations_follow_each_other_with_room_for_other_events():
             if e.location == loc and isinstance(e.event, FeedbackEvent) and e.ts_ms not in own:
                 i = bisect.bisect_right(starts, e.ts_ms + BEFORE_MS) - 1
                 assert i < 0 or e.ts_ms >= mine[i].free_ms, (e, mine[i])
+
+
+def test_desk_audio_and_events_make_whole_encounters_through_the_voice_pipeline():
+    """The mic's real audio through VAD + silero (as the voice worker runs it), keywords
+    as the scheduled line says (recognition assumed right), closes from the events."""
+    from dsp.silero import SileroGate
+    from simulators.audio import MicFeed, load_clips
+    from voice.pipeline import PipelineOptions, VoicePipeline
+
+    cfg = load_config_text(CONFIG)
+    network = build_network(cfg)
+    loc = network[0]
+    start = MONDAY_MS + DAY_MS + 12 * HOUR_MS  # Tuesday noon
+    end = start + 12 * 60_000
+    plan = make_plan(network, "normal-day", start - HOUR_MS, end, seed=2)
+    traffic = Traffic(plan, network, questionnaire(cfg))
+    traffic.advance(start)
+    mic = loc.mics[0]
+    feed = MicFeed.seeded(loc.id, mic, load_clips(), 2, loc.language, desk=traffic.desks[loc.id])
+    pipeline = VoicePipeline(PipelineOptions(confirm=SileroGate()))
+    tracker = EncounterTracker(loc.id, mic)
+    heard = []
+    for k in range((end - start) // 100):
+        ts = start + 100 * k
+        for e in traffic.advance(ts + 100):
+            if e.location == loc.id and isinstance(e.event, FeedbackEvent):
+                tracker.close(e.ts_ms, closed_by_of(e.event), rating_of(e.event))
+        frame = feed.frame(ts)
+        assert frame is not None
+        heard += pipeline.feed(frame.pcm, frame.ts_ms, frame.rate_hz)
+    convs = [c for c in traffic.desks[loc.id].conversations(start, end) if c.mic == mic]
+    lines = sorted((t, line) for c in convs for line, t in c.lines)
+    for u in heard + pipeline.flush():
+        said = [line for t, line in lines if t - 500 <= u.start_ms < t + SLOT_MS]
+        assert len(said) == 1, (u.start_ms, said)  # one utterance per line, nothing else
+        tracker.finish(u.start_ms, u.end_ms, 0.0, frozenset(said) & frozenset(STANDARD))
+    encs = [e for e in tracker.poll(end + 10_000) if e.closed_by != "shutdown"]
+    whole = [c for c in convs if c.close_ms < end - 6_000]
+    assert len(whole) >= 4
+    assert [e.utterances for e in encs] == [len(c.lines) for c in whole]  # none split
+    assert all(abs(e.start - c.start_ms) < 1_000 for e, c in zip(encs, whole, strict=True))
+    assert [e.rating is not None for e in encs] == [c.press_ms is not None for c in whole]
+    assert [(e.greeting, e.thanks, e.farewell) for e in encs] == [
+        tuple(c.said().values()) for c in whole]
