@@ -39,7 +39,7 @@ COMPLAINT_TOPICS: Weights = (
 )
 PRAISE_TOPICS: Weights = (("praise", 0.5), ("staff", 0.3), ("wait", 0.15), ("cleanliness", 0.05))
 OTHER_LANGUAGE_SHARE = {"ru": 0.15, "en": 0.05}  # comments written in the other language
-PII_SHARE = 0.04
+PII_SHARE = 0.03
 URGENT_SHARE = {"negative": 0.012, "passive": 0.002, "positive": 0.0}
 DETRACTOR_BELOW = 0.65  # normalised rating under which a comment is a complaint
 PROMOTER_FROM = 0.85
@@ -50,8 +50,8 @@ def comment_chance(score: float) -> float:
     """Probability that a customer with this normalised rating (0..1) writes a comment:
     unhappy customers write far more often."""
     if score < DETRACTOR_BELOW:
-        return 0.55
-    return 0.18 if score < PROMOTER_FROM else 0.24
+        return 0.6
+    return 0.22 if score < PROMOTER_FROM else 0.28
 
 
 def write_comment(rng: random.Random, language: str, score: float, bias: Weights = ()) -> str:
