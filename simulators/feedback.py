@@ -3,7 +3,10 @@
 A survey session is one customer's answers (NPS, often CSAT/CES, 1-2 CSI questions picked
 at random from the questionnaire), all sharing ``session``; they follow a visit, so the
 response rate (sessions / visits) is the location's own. Each answer derives from one
-latent satisfaction per customer, so NPS, CSAT and CSI move together as real ones do.
+latent satisfaction per customer, so NPS, CSAT and CSI move together as real ones do;
+CSI answers sit on their factor's and question's own level (``simulators.csi``). About a
+quarter to a third of sessions carry a comment, detractors' far more often
+(``simulators.comments``), on the NPS answer or now and then on the CSAT one.
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import random
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
+from simulators.comments import comment_chance, write_comment
+from simulators.csi import CsiProfile, answer
 from simulators.model import Emission, Ids, SimLocation
 from simulators.profiles import on_scale, satisfaction, zone
-from simulators.texts import comment
+from simulators.scenarios import NORMAL, Conditions
 from stream.config import CsiQuestion
 from stream.events import (
     ButtonEvent,
@@ -38,7 +43,8 @@ DEFAULT_QUESTIONS: tuple[CsiQuestion, ...] = (
 )
 
 
-SurveyChannel = Literal["terminal", "qr"]
+SurveyChannel = Literal["terminal", "qr", "web", "sms"]
+COMMENT_ON_CSAT = 0.2  # share of comments written under the CSAT answer instead of the NPS one
 
 
 class _SessionFields(TypedDict):
@@ -63,11 +69,13 @@ class Questionnaire:
 class FeedbackGen:
     """Seeded generator of one location's feedback events; time is always passed in."""
 
-    def __init__(self, loc: SimLocation, rng: random.Random, ids: Ids, quiz: Questionnaire) -> None:
+    def __init__(self, loc: SimLocation, rng: random.Random, ids: Ids, quiz: Questionnaire,
+                 csi: CsiProfile | None = None) -> None:
         self.loc = loc
         self.rng = rng
         self.ids = ids
         self.quiz = quiz
+        self.csi = csi or CsiProfile(loc.id, 0)
 
     def _emit(self, event: FeedbackEvent) -> Emission:
         return Emission(ts_to_ms(event.ts), "feedback", self.loc.id, event)
@@ -85,23 +93,28 @@ class FeedbackGen:
         ))
 
     def press(self, ts_ms: int, quality: float, device: str, touchpoint: str,
-              value: int | None = None) -> Emission:
-        """A loyalty-button press; ``value`` forces a button (red-press bursts)."""
+              value: int | None = None, served: tuple[str, float] | None = None) -> Emission:
+        """A loyalty-button press; ``value`` forces a button (red-press bursts); ``served``
+        is (staff, satisfaction) of a customer whose visit is already known (a desk's)."""
         scale = self.loc.button_scale
-        staff, skill = self.staff_member()
+        staff, skill = served if served is not None else self.staff_member()
         if value is None:
-            value = on_scale(self.rng, satisfaction(self.rng, quality + skill), 1, scale, 0.3)
+            u = skill if served is not None else satisfaction(self.rng, quality + skill)
+            value = on_scale(self.rng, u, 1, scale, 0.3)
         return self._emit(ButtonEvent(
             id=self.ids.next("b"), ts=ts_ms, location=self.loc.id, value=value, scale=scale,
             device=device, touchpoint=touchpoint,
-            staff=staff if self.rng.random() < 0.8 else None,
+            staff=staff if served or self.rng.random() < 0.8 else None,
         ))
 
     def session(self, ts_ms: int, quality: float, staff: str, skill: float,
-                channel: SurveyChannel) -> list[Emission]:
-        """One survey session (``channel`` "terminal" or "qr"), answers a few seconds apart."""
+                channel: SurveyChannel, cond: Conditions = NORMAL,
+                u: float | None = None) -> list[Emission]:
+        """One survey session, answers a few seconds apart; ``u`` is the customer's latent
+        satisfaction when already known (a desk customer), else drawn from ``quality``."""
         rng, loc = self.rng, self.loc
-        u = satisfaction(rng, quality + skill)
+        if u is None:
+            u = satisfaction(rng, quality + skill)
         session = self.ids.next("s")
         touchpoint = rng.choice(("consultation", "cashdesk", "pickup"))
         device = loc.terminal if channel == "terminal" else None
@@ -111,23 +124,27 @@ class FeedbackGen:
         t = ts_ms
         nps = on_scale(rng, u, 0, 10, 0.8)
         text = None
-        if rng.random() < (0.35 if nps <= 6 else 0.1 if nps >= 9 else 0.03):
-            text = comment(rng, loc.language, good=nps >= 9)
-        events: list[FeedbackEvent] = [NpsEvent(id=self.ids.next("n"), ts=_at(t, tz), value=nps,
-                                         comment=text, **common)]
+        if rng.random() < comment_chance(nps / 10):
+            text = write_comment(rng, loc.language, nps / 10, cond.complaint_bias)
+        on_csat = text is not None and rng.random() < COMMENT_ON_CSAT
+        events: list[FeedbackEvent] = [NpsEvent(id=self.ids.next("n"), ts=at_time(t, tz), value=nps,
+                                                comment=None if on_csat else text, **common)]
         if rng.random() < (0.6 if channel == "terminal" else 0.4):
             t += rng.randint(3000, 15000)
-            events.append(CsatEvent(id=self.ids.next("c"), ts=_at(t, tz),
-                                    value=on_scale(rng, u, 1, 5), **common))
+            events.append(CsatEvent(id=self.ids.next("c"), ts=at_time(t, tz),
+                                    value=on_scale(rng, u, 1, 5),
+                                    comment=text if on_csat else None, **common))
         if rng.random() < 0.5:
             t += rng.randint(3000, 15000)
-            events.append(CesEvent(id=self.ids.next("e"), ts=_at(t, tz),
+            events.append(CesEvent(id=self.ids.next("e"), ts=at_time(t, tz),
                                    value=on_scale(rng, u, 1, 7, 0.6), **common))
+        deltas = dict(cond.factor_delta)
         for q in self._pick_questions():
             t += rng.randint(3000, 15000)
+            level = self.csi.level(q.factor, q.id, t) + deltas.get(q.factor, 0.0)
             events.append(CsiEvent(
-                id=self.ids.next("q"), ts=_at(t, tz), factor=q.factor, question=q.id,
-                value=on_scale(rng, u + rng.gauss(0, 0.08), 1, q.scale), scale=q.scale, **common,
+                id=self.ids.next("q"), ts=at_time(t, tz), factor=q.factor, question=q.id,
+                value=answer(rng, level, u - loc.quality, q.scale), scale=q.scale, **common,
             ))
         return [self._emit(e) for e in events]
 
@@ -138,6 +155,6 @@ class FeedbackGen:
         return self.rng.sample(qs, self.rng.randint(1, min(most, 2)))
 
 
-def _at(ts_ms: int, tz: dt.tzinfo) -> dt.datetime:
+def at_time(ts_ms: int, tz: dt.tzinfo) -> dt.datetime:
     """RFC 3339 event time as terminals send it (whole milliseconds, their own offset)."""
     return dt.datetime.fromtimestamp(ts_ms // 1000, tz).replace(microsecond=(ts_ms % 1000) * 1000)

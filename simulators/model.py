@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+import msgspec
 
 from stream.config import StreamSettings
 from stream.events import InputEvent
 
 TOUCHPOINTS = ("entrance", "consultation", "cashdesk", "pickup", "exit")
+# A location whose id or name says so is a contact centre: far more incoming contacts,
+# surveys by SMS / web after the call instead of a terminal in a hall.
+CONTACT_CENTRE = re.compile(
+    r"(^|[-_ ])(kc|cc)($|[-_ ])|контакт-?\s?центр|колл-?\s?центр|call.?cent|contact.?cent|\bКЦ\b",  # noqa: RUF001
+    re.IGNORECASE)
+_WIRE = msgspec.json.Encoder()
 
 
 class Ids:
@@ -29,6 +38,23 @@ class Ids:
         n = self._counts.get(code, 0) + 1
         self._counts[code] = n
         return f"{self._head}{code}{n}"
+
+
+def wire(event: InputEvent) -> bytes:
+    """The event's JSON as the simulators publish it: absent optional fields are left out,
+    never sent as ``null`` (the contract's optional numbers are absent or numbers)."""
+    tag = event.__struct_config__.tag
+    body: dict[str, Any] = {} if tag is None else {"type": tag}
+    for name in event.__struct_fields__:
+        value = getattr(event, name)
+        if value is not None:
+            body[name] = value
+    return _WIRE.encode(body)
+
+
+def is_contact_centre(loc_id: str, name: str = "") -> bool:
+    """Whether a location is a contact centre, from its id (``msk-kc``) or name."""
+    return bool(CONTACT_CENTRE.search(loc_id) or CONTACT_CENTRE.search(name))
 
 
 class Emission(NamedTuple):
@@ -59,6 +85,7 @@ class SimLocation:
     terminal: str
     mics: tuple[str, ...]
     configured: bool = True
+    contact_centre: bool = False
 
 
 def run_tag(seed: int, scenario: str, start_ms: int) -> str:
@@ -68,9 +95,12 @@ def run_tag(seed: int, scenario: str, start_ms: int) -> str:
 
 
 def sim_location(
-    loc_id: str, region: str, timezone: str, language: str, configured: bool = True
+    loc_id: str, region: str, timezone: str, language: str, configured: bool = True,
+    contact_centre: bool = False,
 ) -> SimLocation:
-    """A location's seeded profile (from its id): quality, traffic, staff, devices."""
+    """A location's seeded profile (from its id): quality, traffic, staff, devices.
+
+    A contact centre handles 6-10 times the incoming contacts of a branch."""
     rng = random.Random(f"profile:{loc_id}")
     n_staff = rng.randint(4, 8)
     skills = [round(rng.gauss(0, 0.05), 3) for _ in range(n_staff)]
@@ -85,7 +115,7 @@ def sim_location(
         language=language,
         quality=round(rng.uniform(0.76, 0.92), 3),
         traffic=round(rng.uniform(0.6, 1.4), 3),
-        flow_scale=round(rng.uniform(0.5, 1.5), 3),
+        flow_scale=round(rng.uniform(6, 10) if contact_centre else rng.uniform(0.5, 1.5), 3),
         response_rate=round(rng.uniform(0.2, 0.8), 3),
         button_scale=scale,
         staff=tuple(f"{loc_id}-e{i + 1:02d}" for i in range(n_staff)),
@@ -94,6 +124,7 @@ def sim_location(
         terminal=f"{loc_id}-term1",
         mics=("desk1",) if rng.random() < 0.6 else ("desk1", "desk2"),
         configured=configured,
+        contact_centre=contact_centre,
     )
 
 
@@ -106,7 +137,8 @@ def build_network(cfg: StreamSettings, extra: int = 0) -> tuple[SimLocation, ...
     default_tz = cfg.core.default_timezone
     out = [
         sim_location(loc.id, loc.region, loc.timezone or _region_tz(cfg, loc.region) or default_tz,
-                     loc.language or cfg.core.language)
+                     loc.language or cfg.core.language,
+                     contact_centre=is_contact_centre(loc.id, loc.name))
         for loc in cfg.locations
     ]
     regions = [r.id for r in cfg.regions] or ["sim-a", "sim-b", "sim-c"]

@@ -16,8 +16,7 @@ from nats.aio.client import Client as NATS
 from nats.js.api import PubAck
 
 from simulators.audio import AudioFrame
-from simulators.model import Emission
-from stream.events import encode
+from simulators.model import Emission, wire
 from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.simulate")
@@ -51,7 +50,7 @@ class Publisher:
         """Encode, publish and wait for the acks of a batch of events; returns how many."""
         n = 0
         for e in events:
-            await self.publish_raw(self.subject_of(e), encode(e.event), e.event.id)
+            await self.publish_raw(self.subject_of(e), wire(e.event), e.event.id)
             n += 1
         if n:
             await self.flush()

@@ -18,12 +18,11 @@ import time
 from dataclasses import dataclass
 
 from simulators.audio import MicFeed, load_clips
-from simulators.model import SimLocation, build_network
+from simulators.model import SimLocation, build_network, wire
 from simulators.publisher import Publisher
 from simulators.scenarios import SCENARIOS, Plan
 from simulators.traffic import Traffic, make_plan, questionnaire
 from stream.config import StreamSettings
-from stream.events import encode
 
 log = logging.getLogger("cxpulse.simulate")
 TICK_S = 0.25
@@ -90,7 +89,7 @@ async def run(cfg: StreamSettings, pub: Publisher, opts: RunOptions) -> int:
     mics = []
     if tl.speed == 1.0 and opts.mic_locations > 0:
         mics = [asyncio.create_task(_mic_loop(pub, plan, feed, tl))
-                for feed in _mic_feeds(network, plan, seed, opts.mic_locations)]
+                for feed in _mic_feeds(network, traffic, seed, opts.mic_locations)]
     try:
         await _event_loop(pub, traffic, tl)
     finally:
@@ -120,14 +119,15 @@ async def _event_loop(pub: Publisher, traffic: Traffic, tl: Timeline) -> None:
         await asyncio.sleep(TICK_S)
 
 
-def _mic_feeds(network: tuple[SimLocation, ...], plan: Plan, seed: int,
+def _mic_feeds(network: tuple[SimLocation, ...], traffic: Traffic, seed: int,
                n_locations: int) -> list[MicFeed]:
-    """Mic feeds of the target location first, then the next ones, up to ``n_locations``."""
+    """Mic feeds of the target location first, then the next ones, up to ``n_locations``;
+    each plays its location's desk conversations, in step with the location's events."""
     clips = load_clips()
     if not clips:
         log.warning("simulate: no speech clips found; microphones carry noise only")
-    ordered = sorted(network, key=lambda loc: loc.id != plan.target)[:n_locations]
-    return [MicFeed.seeded(loc.id, mic, clips, seed, loc.language)
+    ordered = sorted(network, key=lambda loc: loc.id != traffic.plan.target)[:n_locations]
+    return [MicFeed.seeded(loc.id, mic, clips, seed, loc.language, desk=traffic.desks[loc.id])
             for loc in ordered for mic in loc.mics]
 
 
@@ -158,7 +158,7 @@ async def run_load(cfg: StreamSettings, pub: Publisher, network: tuple[SimLocati
     cursor = start_ms
     while len(prepared) < opts.load_events and cursor < now_ms:
         cursor = min(cursor + 600_000, now_ms)
-        prepared.extend((pub.subject_of(e), encode(e.event), e.event.id)
+        prepared.extend((pub.subject_of(e), wire(e.event), e.event.id)
                         for e in traffic.advance(cursor))
     del prepared[opts.load_events:]
     gen_s = time.perf_counter() - t_gen

@@ -36,7 +36,7 @@ class Scenario:
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("demo", "small network in real time after a 2 h back-fill; occasional bad spells",
-             span_s=2 * 3600, rate_scale=8.0, night_floor=0.3, backfill_s=2 * 3600, spells=True),
+             span_s=2 * 3600, night_floor=0.3, backfill_s=2 * 3600, spells=True),
     Scenario("normal-day", "an ordinary day", span_s=86400),
     Scenario("rush-hour", "traffic surges to ~2.8x mid-run: queues grow, scores dip",
              span_s=3 * 3600, rush=True),
@@ -63,6 +63,8 @@ class Conditions:
     terminal_silent: bool = False
     silent_devices: frozenset[str] = frozenset()
     mic_down: bool = False
+    factor_delta: tuple[tuple[str, float], ...] = ()  # CSI factors hit harder than the rest
+    complaint_bias: tuple[tuple[str, float], ...] = ()  # comment topics complained about more
 
 
 NORMAL = Conditions()
@@ -123,6 +125,8 @@ def _bad(level: float) -> Conditions:
     """A degraded location at ``level`` (0..1) of its bad shift."""
     return Conditions(
         quality_delta=-0.4 * level,
+        factor_delta=(("responsiveness", -0.2 * level), ("empathy", -0.2 * level)),
+        complaint_bias=(("wait", 1 + 4 * level), ("staff", 1 + 4 * level)),
         red_presses_per_h=40.0 * level,
         incident_mult=1 + 4 * level,
         agitation=0.8 * level,
@@ -139,6 +143,8 @@ def _rush(level: float) -> Conditions:
         return NORMAL
     return Conditions(
         quality_delta=-0.12 * level,
+        factor_delta=(("responsiveness", -0.15 * level),),
+        complaint_bias=(("wait", 1 + 2 * level),),
         traffic_mult=1 + 1.8 * level,
         incident_mult=1 + 1.0 * level,
         agitation=0.2 * level,

@@ -184,4 +184,5 @@ def mix_at_snr(speech: npt.NDArray[np.floating], noise: npt.NDArray[np.floating]
     peak = np.abs(mix).max()
     if peak > 32000:
         mix *= 32000 / peak
-    return mix.astype(np.float32)
+    out: npt.NDArray[np.float32] = mix.astype(np.float32)
+    return out

@@ -1,39 +1,8 @@
-"""Free texts of simulated customers and incidents, Russian and English."""
+"""Texts of simulated incidents, Russian and English (comments: ``simulators.comments``)."""
 
 from __future__ import annotations
 
 import random
-
-COMMENTS: dict[str, dict[str, tuple[str, ...]]] = {
-    "ru": {
-        "bad": (
-            "Долго ждал в очереди, работала одна касса.",
-            "Консультант не смог ответить на вопрос.",
-            "Грубо разговаривали, больше не приду.",
-            "Товара не было в наличии, хотя на сайте был.",
-            "Не объяснили условия акции.",
-        ),
-        "good": (
-            "Спасибо, всё быстро и вежливо!",
-            "Очень помог консультант, рекомендую.",
-            "Чисто, удобно, без очереди.",
-        ),
-    },
-    "en": {
-        "bad": (
-            "Waited too long, only one till was open.",
-            "The consultant could not answer my question.",
-            "Staff were rude, I will not come back.",
-            "The item was out of stock although the site said otherwise.",
-            "Nobody explained the promotion terms.",
-        ),
-        "good": (
-            "Thank you, quick and polite!",
-            "The consultant helped a lot, recommended.",
-            "Clean, comfortable, no queue.",
-        ),
-    },
-}
 
 INCIDENT_TEXTS: dict[str, dict[str, tuple[str, ...]]] = {
     "ru": {
@@ -61,11 +30,6 @@ INCIDENT_TEXTS: dict[str, dict[str, tuple[str, ...]]] = {
         "other": ("A question about delivery.", "A suggestion about the shop."),
     },
 }
-
-
-def comment(rng: random.Random, language: str, good: bool) -> str:
-    pool = COMMENTS.get(language, COMMENTS["en"])
-    return rng.choice(pool["good" if good else "bad"])
 
 
 def incident_text(rng: random.Random, language: str, category: str) -> str:

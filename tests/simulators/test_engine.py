@@ -59,8 +59,8 @@ def test_speed_replay_reproduces_the_hour_profile_in_flow_metrics(cfg):
         got = np.array(flow_profile(engine, loc.id, tl.end_ms + 3_600_000).contacts)
         expected = np.array([[hour_weight(d, h) for h in range(24)] for d in range(7)])
         r = np.corrcoef(got.ravel(), expected.ravel())[0, 1]
-        assert r > 0.97, (loc.id, r)
-        busiest = np.unravel_index(np.argmax(got[:5]), (5, 24))[1]
-        assert 10 <= busiest <= 14
+        assert r > 0.95, (loc.id, r)  # tens of contacts an hour: some Poisson noise
+        busiest = int(np.argmax(got[:5].sum(axis=0)))  # over the working days
+        assert 10 <= busiest <= 14, (loc.id, busiest)
         assert got[:, 2:5].mean() < 0.06 * got[:5, 11:14].mean()  # quiet nights
         assert got[5:].sum() < 0.8 * got[:5].sum() * 2 / 5  # a lighter weekend day

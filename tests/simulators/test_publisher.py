@@ -60,7 +60,7 @@ async def test_demo_backfills_then_streams_events_and_audio(cfg, nats_server):
     code = await run(cfg, pub, RunOptions("demo", duration_s=2.5, seed=4, mic_locations=1))
     assert code == 0
     info = await pub.js.stream_info(INPUT)
-    assert info.state.messages > 1000  # two hours of back-fill at once
+    assert info.state.messages > 300  # two hours of back-fill at once (fewer at night)
     sub = await _all_input(pub.js, "ts")
     msgs = await sub.fetch(200, timeout=2)
     oldest = min(validate_event(*_kind_loc(m.subject), m.data, int(started) + 5000)[1] for m in msgs)
@@ -113,7 +113,7 @@ def test_cli_replays_hours_in_the_past_ending_now(tmp_path, nats_server):
         return stamps, locations
 
     stamps, locations = asyncio.run(inspect())
-    assert len(stamps) > 2000
+    assert len(stamps) > 800  # six hours of five locations (fewer at night)
     assert max(stamps) <= after and min(stamps) < before - 5 * 3_600_000
     assert {"sim-001", "sim-002", "msk-a"} <= locations
 

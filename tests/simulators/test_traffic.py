@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import collections
+import json
 from functools import cache
 
 import pytest
 
-from simulators.model import Emission, build_network
+from simulators.model import Emission, build_network, wire
 from simulators.profiles import CHANNEL_MIX, WEEKDAY_HOURS, WEEKEND_HOURS, local_time
 from simulators.scenarios import SCENARIOS
 from simulators.traffic import Traffic, generate, make_plan, questionnaire
@@ -43,9 +44,11 @@ def test_every_event_passes_the_core_gate(scenario):
     assert len(events) > 500
     ids = set()
     for e in events:
-        result = validate_event(e.kind, e.location, encode(e.event), plan.end_ms)
+        payload = wire(e.event)
+        assert None not in json.loads(payload).values(), payload  # absent, never null
+        result = validate_event(e.kind, e.location, payload, plan.end_ms)
         assert isinstance(result, tuple), (e, result)
-        assert result[1] == e.ts_ms
+        assert result == (e.event, e.ts_ms)  # nothing lost by leaving the nulls out
         assert plan.start_ms <= e.ts_ms < plan.end_ms
         ids.add(e.event.id)
     assert len(ids) == len(events)
@@ -78,13 +81,13 @@ def test_channel_mix_matches_domain_shares():
     _, _, events = _run("normal-day", days=7)
     flows = [e.event.channel for e in events if isinstance(e.event, FlowEvent)]
     counts = collections.Counter(flows)
-    assert len(flows) > 40_000
+    assert len(flows) > 12_000
     for channel, share in CHANNEL_MIX:
-        assert counts[channel] / len(flows) == pytest.approx(share, abs=0.008), channel
+        assert counts[channel] / len(flows) == pytest.approx(share, abs=0.012), channel
 
 
 def test_flow_follows_the_local_hour_and_weekday_profile():
-    plan, network, events = _run("normal-day", days=7)
+    _, network, events = _run("normal-day", days=7)
     tz = {loc.id: loc.timezone for loc in network}
     by = collections.Counter()
     for e in events:
@@ -96,7 +99,8 @@ def test_flow_follows_the_local_hour_and_weekday_profile():
         scale = sum(got) / sum(shape)
         for h in range(24):
             expected = shape[h] * scale
-            assert abs(got[h] - expected) < 0.12 * expected + 15, (weekend, h, got[h], expected)
+            tolerance = 0.12 * expected + 3.5 * expected**0.5 + 5  # shape, plus Poisson noise
+            assert abs(got[h] - expected) < tolerance, (weekend, h, got[h], expected)
     assert max(range(24), key=lambda h: by[(False, h)]) in (11, 12, 13)
     weekday_mean = sum(by[(False, h)] for h in range(24)) / 5
     weekend_mean = sum(by[(True, h)] for h in range(24)) / 2
