@@ -172,6 +172,8 @@ async def test_bad_shift_alert_fires_reaches_every_sink_survives_restart_and_res
                 share, n = red_share(events, now)  # the reference, at this instant
                 if crossed is None and share > 0.3 and n >= 10:
                     crossed = now
+                elif fired is None and crossed is not None and (share <= 0.3 or n < 10):
+                    crossed = None  # a dip restarts the rule's for-duration, as it should
                 state = {a.rule: a.status for a in alerts.list_alerts() if a.labels.get("location") == "bad"}
                 if fired is None and state.get("red-button") == "firing":
                     fired = now

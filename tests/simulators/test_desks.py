@@ -22,7 +22,7 @@ from simulators.desks import (
 from simulators.model import Emission, build_network
 from simulators.traffic import Traffic, make_plan, questionnaire
 from stream.events import EncounterEvent, FeedbackEvent
-from tests.simulators.conftest import CONFIG, DAY_MS, MONDAY_MS
+from tests.support.sim_network import CONFIG, DAY_MS, MONDAY_MS
 from voice.encounters import EncounterTracker, closed_by_of, rating_of
 
 HOUR_MS = 3_600_000

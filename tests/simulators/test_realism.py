@@ -16,7 +16,7 @@ from simulators.csi import FACTOR_LEVELS, CsiProfile
 from simulators.model import build_network
 from simulators.traffic import generate, make_plan, questionnaire
 from stream.events import CsatEvent, CsiEvent, FlowEvent, NpsEvent
-from tests.simulators.conftest import CONFIG, DAY_MS, MONDAY_MS
+from tests.support.sim_network import CONFIG, DAY_MS, MONDAY_MS
 from text import Tagger, mask
 
 HOUR_MS = 3_600_000
