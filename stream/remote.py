@@ -77,6 +77,10 @@ class RemoteReader:
 
     async def start(self) -> None:
         self._locations = await self.rollup.locations()
+        devices = self._cache[("devices",)] = _Entry()
+        devices.value = await self.rollup.devices()
+        devices.stale = False
+        devices.ready.set_result(None)
         self._sub = await self.nc.subscribe(self.subjects.changed, cb=self._on_changed)
         self._tasks = [asyncio.create_task(self._refresher(), name="cxpulse-remote-refresh")]
 
@@ -95,7 +99,7 @@ class RemoteReader:
         except msgspec.DecodeError:
             return
         for key, entry in self._cache.items():
-            if key[1] in scopes or key[0] == "locations":
+            if key[0] in ("locations", "devices") or key[1] in scopes:
                 entry.stale = True
         if any(s not in self._known() for s in scopes):
             self._cache.setdefault(("locations",), _Entry())
@@ -112,6 +116,8 @@ class RemoteReader:
             return await self.rollup.flow_profile(key[1], now_ms)
         if kind == "incidents":
             return await self.rollup.incidents(key[1], key[2], key[3], now_ms)
+        if kind == "devices":
+            return await self.rollup.devices()
         self._locations = await self.rollup.locations()
         return self._locations
 
@@ -195,7 +201,12 @@ class RemoteReader:
         return (location, region, NETWORK) if region else (location, NETWORK)
 
     def devices(self) -> dict[tuple[str, str], int]:
-        return {}
+        """Last event time per (location, device), as the workers last reported it (fetched
+        at start, refreshed whenever a worker reports a change); never waits."""
+        try:
+            return dict(self._get(("devices",)))
+        except QueryError:
+            return {}
 
     def health(self) -> dict[str, object]:
         connected = bool(self.nc.is_connected)

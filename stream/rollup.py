@@ -26,7 +26,7 @@ from stream.subjects import Subjects
 
 
 class QueryRequest(msgspec.Struct, frozen=True):
-    op: Literal["partial", "incidents", "locations"]
+    op: Literal["partial", "incidents", "locations", "devices"]
     now_ms: int
     scope: str = "network"
     window: str = "today"
@@ -41,6 +41,7 @@ class QueryReply(msgspec.Struct):
     partial: Partial | None = None
     incidents: list[IncidentView] = []
     locations: list[LocationView] = []
+    devices: list[tuple[str, str, int]] = []  # (location, device, last event ms)
     error: str | None = None
 
 
@@ -64,6 +65,9 @@ def answer(engine: MetricsEngine, worker: int, req: QueryRequest) -> QueryReply:
                 return QueryReply(worker)
             return QueryReply(worker, incidents=incident_views(
                 engine, req.scope, req.now_ms, req.status, req.breached))
+        if req.op == "devices":
+            return QueryReply(worker, devices=[(loc, dev, ts) for (loc, dev), ts
+                                               in engine.devices.items()])
         return QueryReply(worker, locations=[
             LocationView(p.id, p.name, p.region or "", p.tz.key, p.configured)
             for p in engine.geo.places])
@@ -145,6 +149,16 @@ class Rollup:
                                                   breached=breached))
         views = [v for r in replies for v in r.incidents]
         return sorted(views, key=lambda v: _urgency(v, now_ms))
+
+    async def devices(self) -> dict[tuple[str, str], int]:
+        """Last event time per (location, device) over every worker (each owns its own
+        locations' devices; voice microphones are worker 0's)."""
+        replies = await self._gather(QueryRequest("devices", int(time.time() * 1000)))
+        out: dict[tuple[str, str], int] = {}
+        for r in replies:
+            for loc, dev, ts in r.devices:
+                out[(loc, dev)] = max(ts, out.get((loc, dev), ts))
+        return out
 
     async def locations(self) -> list[LocationView]:
         replies = await self._gather(QueryRequest("locations", int(time.time() * 1000)))
