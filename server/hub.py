@@ -33,8 +33,7 @@ from server.hubclient import Channel, Client
 from server.payloads import Reads, display_data, incidents_data, metrics_data
 from server.wire import FrameSink
 from stream.access import Geo, Principal, decide
-from stream.partial import QueryError
-from stream.readmodel import CoreReader
+from stream.readmodel import CoreReader, QueryError
 
 log = logging.getLogger("cxpulse.server.hub")
 VOICE_KEEP = 50  # utterances kept per voice topic (the snapshot a new subscriber gets)

@@ -20,7 +20,7 @@ from typing import Literal
 import msgspec
 
 from stream.ids import ID_RE
-from stream.readmodel import WINDOWS
+from stream.windows import WINDOWS, Window
 
 TopicKind = Literal["metrics", "display", "incidents", "voice", "alerts"]
 TOPIC_KINDS: tuple[str, ...] = ("metrics", "display", "incidents", "voice", "alerts")
@@ -65,7 +65,7 @@ def parse_topic(text: str) -> Topic:
 class ClientOp(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     op: Literal["subscribe", "unsubscribe", "ping"]
     topics: list[str] = []
-    windows: list[Literal["1h", "today", "7d", "30d"]] | None = None
+    windows: list[Window] | None = None
     id: str | int | None = None
 
 

@@ -30,6 +30,7 @@ from stream.config import StreamSettings
 from stream.core_state import SnapshotStore
 from stream.engine import MetricsEngine
 from stream.events import InputEvent, Limits, Rejection, validate_event
+from stream.incident_views import incident_views
 from stream.nats_io import (
     connect,
     ensure_streams,
@@ -381,7 +382,7 @@ class Core:
 
     def incidents(self, scope: str = "network", status: str | None = None,
                   breached: bool | None = None) -> list[IncidentView]:
-        return query.incident_views(self.engine, scope, self._now_ms(), status, breached)
+        return incident_views(self.engine, scope, self._now_ms(), status, breached)
 
     def locations(self) -> list[LocationView]:
         return [LocationView(p.id, p.name, p.region or "", p.tz.key, p.configured)

@@ -30,9 +30,10 @@ from stream.events import (
     VisitEvent,
     VoiceEvent,
 )
-from stream.geography import HOUR_MS, Geography, Place
+from stream.geography import Geography, Place
 from stream.incidents import IncidentBook
 from stream.layout import COL, DAY_ROWS, DIM, DIM_COL, FIXED, HOUR_ROWS, MINUTE_ROWS, UNIT
+from stream.windows import HOUR_MS
 
 _SURVEY = (NpsEvent, CsatEvent, CesEvent, CsiEvent)
 

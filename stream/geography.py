@@ -17,11 +17,8 @@ import numpy as np
 
 from stream.config import StreamSettings
 from stream.ids import NETWORK
+from stream.windows import HOUR_MS
 from stream.workcal import WorkCalendar, location_calendar
-
-HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
-
 
 _REFERENCE = dt.datetime(2025, 1, 15, tzinfo=dt.UTC)
 

@@ -12,8 +12,9 @@ from typing import Literal, Protocol
 
 import msgspec
 
-Window = Literal["1h", "today", "7d", "30d"]
-WINDOWS: tuple[str, ...] = ("1h", "today", "7d", "30d")
+
+class QueryError(ValueError):
+    """A read the core cannot answer (unknown scope or window, unsupported breakdown)."""
 
 
 class CsiQuestionResult(msgspec.Struct, frozen=True):

@@ -27,8 +27,14 @@ from stream.config import StreamSettings
 from stream.events import Limits, Rejection
 from stream.geography import NETWORK
 from stream.nats_io import publish_input
-from stream.partial import QueryError
-from stream.readmodel import ChangeFeed, FlowProfile, IncidentView, LocationView, Metrics
+from stream.readmodel import (
+    ChangeFeed,
+    FlowProfile,
+    IncidentView,
+    LocationView,
+    Metrics,
+    QueryError,
+)
 from stream.rollup import Rollup
 from stream.subjects import Subjects
 

@@ -19,9 +19,10 @@ from nats.aio.msg import Msg
 
 from stream.config import StreamSettings
 from stream.engine import MetricsEngine
-from stream.partial import Partial, QueryError, dimension_partial, merge, partial
-from stream.query import _urgency, assemble, incident_views, profile_of
-from stream.readmodel import FlowProfile, IncidentView, LocationView, Metrics
+from stream.incident_views import by_urgency, incident_views
+from stream.partial import Partial, dimension_partial, merge, partial
+from stream.query import assemble, profile_of
+from stream.readmodel import FlowProfile, IncidentView, LocationView, Metrics, QueryError
 from stream.subjects import Subjects
 
 
@@ -147,8 +148,7 @@ class Rollup:
         now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
         replies = await self._gather(QueryRequest("incidents", now_ms, scope, status=status,
                                                   breached=breached))
-        views = [v for r in replies for v in r.incidents]
-        return sorted(views, key=lambda v: _urgency(v, now_ms))
+        return by_urgency([v for r in replies for v in r.incidents], now_ms)
 
     async def devices(self) -> dict[tuple[str, str], int]:
         """Last event time per (location, device) over every worker (each owns its own

@@ -28,7 +28,7 @@ from stream.core import Core
 from stream.engine import MetricsEngine
 from stream.events import Rejection, encode, validate_event
 from stream.query import incident_views, metrics
-from stream.readmodel import WINDOWS
+from stream.windows import WINDOWS
 
 Item = tuple[str, bytes, str]  # (subject, payload, Nats-Msg-Id)
 BASE_CONFIG = """
