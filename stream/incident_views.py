@@ -87,7 +87,11 @@ def repeats(engine: MetricsEngine, rows: npt.NDArray[np.bool_]) -> dict[str, int
 
 def problems(counts: Mapping[str, int], threshold: int) -> list[Problem]:
     """Problems among repeat counts, most repeated first."""
-    out = [Problem(*key.split("\x1f"), n) for key, n in counts.items() if n >= threshold]
+    out = []
+    for key, n in counts.items():
+        if n >= threshold:
+            location, category = key.split("\x1f", 1)
+            out.append(Problem(location, category, n))
     return sorted(out, key=lambda x: (-x.count, x.location, x.category))
 
 
