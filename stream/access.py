@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Annotated, Literal
 
 import msgspec
@@ -156,6 +156,27 @@ def decide(p: Principal | None, action: Action, scope: str | None, geo: Geo) -> 
     if not scope_allowed(p, scope, geo):
         return Decision(403, f"scope {scope!r} is outside this token's locations and regions")
     return ALLOWED
+
+
+def alert_visible(labels: Mapping[str, str], locations: Collection[str] | None,
+                  regions: Collection[str] | None) -> bool:
+    """May a viewer limited to ``locations`` / ``regions`` see an alert with these labels?
+    An alert belongs to the location and region it is labelled with; ``None`` for both
+    means no limit (admins). The alert service filters with this, the server checks with
+    ``sees_alert``."""
+    if locations is None and regions is None:
+        return True
+    return ((locations is not None and labels.get("location") in locations)
+            or (regions is not None and labels.get("region") in regions))
+
+
+def alert_limits(p: Principal) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """The (locations, regions) ``p``'s alert listings are limited to; (None, None): all."""
+    return (None, None) if p.role == "admin" else (p.locations, p.regions)
+
+
+def sees_alert(p: Principal, labels: Mapping[str, str]) -> bool:
+    return alert_visible(labels, *alert_limits(p))
 
 
 def visible_scopes(p: Principal) -> list[str] | None:

@@ -77,8 +77,7 @@ class Core:
         self.clock = clock
         self.subjects = Subjects(cfg.nats.prefix)
         self.names = stream_names(cfg.nats.prefix)
-        self.limits = Limits(int(cfg.core.max_clock_skew_s * 1000),
-                             cfg.core.retention_days * 86_400_000)
+        self.limits = Limits.from_config(cfg.core)
         self.engine = MetricsEngine(cfg)
         self.changes = ChangeFeed()
         scale = cfg.scale

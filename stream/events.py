@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from stream.config import CoreConfig
 from stream.ids import Id
 
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -203,6 +204,12 @@ class Limits(msgspec.Struct, frozen=True):
 
     max_clock_skew_ms: int = 300_000
     retention_ms: int = 35 * 86_400_000
+
+    @classmethod
+    def from_config(cls, core: CoreConfig) -> Limits:
+        """The window of ``[core] max_clock_skew_s`` and ``retention_days`` (the core, the
+        server and the voice worker validate with the same one)."""
+        return cls(int(core.max_clock_skew_s * 1000), core.retention_days * 86_400_000)
 
 
 DEFAULT_LIMITS = Limits()

@@ -73,7 +73,7 @@ class RemoteReader:
         self.rollup = Rollup(nc, cfg)
         self.changes = ChangeFeed()
         self.refresh_s, self.idle_s, self.clock = refresh_s, idle_s, clock
-        self.limits = Limits(int(cfg.core.max_clock_skew_s * 1000), cfg.core.retention_days * 86_400_000)
+        self.limits = Limits.from_config(cfg.core)
         self._cache: dict[Key, _Entry] = {}
         self._locations: list[LocationView] = []
         self._wake = asyncio.Event()
