@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from dashboards.scopes import Geography
 from dashboards.wire import MetricsData, Payload
+from stream.geography import Geo
 from stream.readmodel import FlowProfile
 
 log = logging.getLogger("cxpulse.dashboards")
@@ -43,7 +43,7 @@ class Status:
 
 @dataclass
 class Cache:
-    geo: Geography
+    geo: Geo
     entries: dict[str, Entry] = field(default_factory=dict)
     errors: dict[str, tuple[str, str]] = field(default_factory=dict)  # topic -> (code, message)
     trends: dict[str, deque[tuple[int, float]]] = field(default_factory=dict)

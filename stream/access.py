@@ -22,8 +22,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from stream.config import Section, StreamSettings
-from stream.ids import NETWORK
+from stream.config import Section
+from stream.geography import Geo
 
 Role = Literal["display", "supervisor", "admin"]
 
@@ -115,24 +115,6 @@ def token_from(headers: Mapping[str, str], query: Mapping[str, str]) -> str | No
     return query.get("token") or None
 
 
-class Geo(msgspec.Struct, frozen=True):
-    """Static geography from config: which region each configured location belongs to."""
-
-    region_of: dict[str, str]
-    regions: frozenset[str]
-
-    @classmethod
-    def from_config(cls, cfg: StreamSettings) -> Geo:
-        region_of = {loc.id: loc.region for loc in cfg.locations}
-        regions = frozenset(r.id for r in cfg.regions) | frozenset(region_of.values())
-        return cls(region_of, regions)
-
-    def kind(self, scope: str) -> Literal["network", "region", "location"]:
-        if scope == NETWORK:
-            return "network"
-        return "region" if scope in self.regions and scope not in self.region_of else "location"
-
-
 def scope_allowed(p: Principal, scope: str, geo: Geo) -> bool:
     """May ``p`` read data of ``scope`` (network, region or location id)?"""
     if p.role == "admin":
@@ -142,7 +124,7 @@ def scope_allowed(p: Principal, scope: str, geo: Geo) -> bool:
         return False
     if kind == "region":
         return scope in p.regions
-    return scope in p.locations or geo.region_of.get(scope) in p.regions
+    return scope in p.locations or geo.region_of(scope) in p.regions
 
 
 def decide(p: Principal | None, action: Action, scope: str | None, geo: Geo) -> Decision:

@@ -384,8 +384,7 @@ class Core:
         return incident_views(self.engine, scope, self._now_ms(), status, breached)
 
     def locations(self) -> list[LocationView]:
-        return [LocationView(p.id, p.name, p.region or "", p.tz.key, p.configured)
-                for p in self.engine.geo.places]
+        return self.engine.geo.locations()
 
     def scopes_of(self, location: str) -> tuple[str, ...]:
         return self.engine.geo.scopes_of(location)

@@ -30,7 +30,7 @@ from stream.events import (
     VisitEvent,
     VoiceEvent,
 )
-from stream.geography import Geography, Place
+from stream.geography import Place, ScopeIndex
 from stream.incidents import IncidentBook
 from stream.layout import COL, DAY_ROWS, DIM, DIM_COL, FIXED, HOUR_ROWS, MINUTE_ROWS, UNIT
 from stream.windows import HOUR_MS
@@ -69,7 +69,7 @@ class MetricsEngine:
 
     def __init__(self, cfg: StreamSettings) -> None:
         self.cfg = cfg
-        self.geo = Geography(cfg)
+        self.geo = ScopeIndex(cfg)
         self.csi_keys: dict[tuple[str, str], int] = {}
         ncols = len(FIXED) + 2 * 8
         self.minutes = RingTable(MINUTE_ROWS, ncols)

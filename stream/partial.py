@@ -142,7 +142,7 @@ def _profile(engine: MetricsEngine, scope: str, now_ms: int) -> tuple[npt.NDArra
     ents = np.array([geo.scope_entity[scope]], np.int64)
     place = geo.by_id.get(scope)
     offset = place.offsets_ms[0] if place else 0
-    tz = geo.scope_tz[scope]
+    tz = geo.timezone(scope)
     first, last, now_h = profile_hours(now_ms, offset)
     per = np.zeros(last - first + 1, np.int64)
     this_hour = 0

@@ -69,9 +69,7 @@ def answer(engine: MetricsEngine, worker: int, req: QueryRequest) -> QueryReply:
         if req.op == "devices":
             return QueryReply(worker, devices=[(loc, dev, ts) for (loc, dev), ts
                                                in engine.devices.items()])
-        return QueryReply(worker, locations=[
-            LocationView(p.id, p.name, p.region or "", p.tz.key, p.configured)
-            for p in engine.geo.places])
+        return QueryReply(worker, locations=engine.geo.locations())
     except QueryError as exc:
         return QueryReply(worker, error=str(exc))
 
