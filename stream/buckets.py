@@ -13,6 +13,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from stream.state import ArrayBlob, TableBlob
+
 EMPTY_TAG = np.int64(-(2**62))
 
 
@@ -128,3 +130,20 @@ class RingTable:
 
     def nbytes(self) -> int:
         return int(self.data.nbytes + self.tags.nbytes)
+
+    def snapshot(self, entities: int, columns: int) -> TableBlob:
+        """A copy of the first ``entities`` x ``columns`` counters and their bucket tags."""
+        return TableBlob(ArrayBlob.of(self.data[:entities, :, :columns]),
+                         ArrayBlob.of(self.tags[:entities]))
+
+    def restore(self, blob: TableBlob) -> None:
+        """Take a snapshot's counters (adopting its buffers when they are wide enough;
+        ``ensure`` grows them later)."""
+        data = blob.data.array().astype(np.int32, copy=False)
+        tags = blob.tags.array().astype(np.int64, copy=False)
+        if data.shape[0] and data.shape[2] >= self.columns:
+            self.data, self.tags = data, tags
+            return
+        self.ensure(max(data.shape[0], 1), data.shape[2])
+        self.data[: data.shape[0], :, : data.shape[2]] = data
+        self.tags[: tags.shape[0]] = tags

@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from stream.state import ArrayBlob
+
 
 def id_hash(text: str) -> int:
     """Stable, process-independent 64-bit hash of an id (never 0: 0 marks an empty slot)."""
@@ -108,3 +110,16 @@ class IdIndex:
 
     def nbytes(self) -> int:
         return int(self.keys.nbytes + self.stamps.nbytes)
+
+    def snapshot(self) -> tuple[ArrayBlob, ArrayBlob, int]:
+        """A copy of the table: (keys, stamps, count)."""
+        return ArrayBlob.of(self.keys), ArrayBlob.of(self.stamps), self.count
+
+    @classmethod
+    def restore(cls, keys: ArrayBlob, stamps: ArrayBlob, count: int) -> IdIndex:
+        """The index a snapshot holds (adopts its buffers: the table layout is kept)."""
+        index = cls(1)
+        index.keys = keys.array().astype(np.int64, copy=False)
+        index.stamps = stamps.array().astype(np.int32, copy=False)
+        index.count = count
+        return index

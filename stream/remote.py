@@ -16,16 +16,17 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import msgspec
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from stream.clock import Clock, wall_ms
 from stream.config import StreamSettings
 from stream.events import Limits, Rejection
-from stream.geography import NETWORK
+from stream.ids import NETWORK
 from stream.nats_io import publish_input
 from stream.readmodel import (
     ChangeFeed,
@@ -39,6 +40,7 @@ from stream.rollup import Rollup
 from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.remote")
+T = TypeVar("T")
 Key = tuple[Any, ...]  # ("metrics", scope, window, staff, touchpoint) / ("incidents", ...) ...
 
 
@@ -64,13 +66,13 @@ class _Entry:
 class RemoteReader:
     """The network of ``[scale] workers`` core workers, read as one ``CoreReader``."""
 
-    def __init__(self, cfg: StreamSettings, nc: NATS, *, refresh_s: float = 0.25, idle_s: float = 120.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, cfg: StreamSettings, nc: NATS, *, refresh_s: float = 0.25,
+                 idle_s: float = 120.0, clock: Clock = wall_ms) -> None:
         self.cfg = cfg
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
         self.subjects = Subjects(cfg.nats.prefix)
-        self.rollup = Rollup(nc, cfg)
+        self.rollup = Rollup(nc, cfg, clock)
         self.changes = ChangeFeed()
         self.refresh_s, self.idle_s, self.clock = refresh_s, idle_s, clock
         self.limits = Limits.from_config(cfg.core)
@@ -114,7 +116,7 @@ class RemoteReader:
     # -- fetching ---------------------------------------------------------------------------
 
     async def _fetch(self, key: Key) -> Any:
-        now_ms = int(self.clock() * 1000)
+        now_ms = self.clock()
         kind = key[0]
         if kind == "metrics":
             return await self.rollup.metrics(key[1], key[2], now_ms, staff=key[3], touchpoint=key[4])
@@ -169,7 +171,7 @@ class RemoteReader:
             raise entry.error
         return entry.value
 
-    async def wait(self, call: Callable[[], Any]) -> Any:
+    async def wait(self, call: Callable[[], T]) -> T:
         """Run a read; when it is not ready yet, wait for the fetch and run it again."""
         for _ in range(3):
             try:
@@ -182,14 +184,14 @@ class RemoteReader:
 
     def metrics(self, scope: str, window: str, *, staff: str | None = None,
                 touchpoint: str | None = None) -> Metrics:
-        return self._get(("metrics", scope, window, staff, touchpoint))
+        return cast(Metrics, self._get(("metrics", scope, window, staff, touchpoint)))
 
     def flow_profile(self, scope: str) -> FlowProfile:
-        return self._get(("profile", scope))
+        return cast(FlowProfile, self._get(("profile", scope)))
 
     def incidents(self, scope: str = NETWORK, status: str | None = None,
                   breached: bool | None = None) -> list[IncidentView]:
-        return self._get(("incidents", scope, status, breached))
+        return cast(list[IncidentView], self._get(("incidents", scope, status, breached)))
 
     def locations(self) -> list[LocationView]:
         return list(self._locations)
@@ -225,4 +227,4 @@ class RemoteReader:
     async def publish_input(self, kind: str, location: str, payload: bytes) -> Rejection | None:
         """Validate like the workers will, then publish to JetStream with the event id."""
         return await publish_input(self.js, self.subjects, kind, location, payload,
-                                   int(self.clock() * 1000), self.limits)
+                                   self.clock(), self.limits)

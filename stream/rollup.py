@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
+from collections.abc import Callable
 from typing import Literal
 
 import msgspec
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
+from stream.clock import Clock, wall_ms
 from stream.config import StreamSettings
 from stream.engine import MetricsEngine
 from stream.incident_views import by_urgency, incident_views
@@ -74,7 +76,8 @@ def answer(engine: MetricsEngine, worker: int, req: QueryRequest) -> QueryReply:
         return QueryReply(worker, error=str(exc))
 
 
-async def serve_queries(nc: NATS, subjects: Subjects, engine_of, worker: int):  # noqa: ANN001, ANN201
+async def serve_queries(nc: NATS, subjects: Subjects, engine_of: Callable[[], MetricsEngine],
+                        worker: int) -> Subscription:
     """Subscribe a worker to roll-up queries; ``engine_of()`` returns its current engine."""
 
     async def on_query(msg: Msg) -> None:
@@ -91,8 +94,9 @@ async def serve_queries(nc: NATS, subjects: Subjects, engine_of, worker: int):  
 class Rollup:
     """Reads the whole network from ``workers`` partitioned core workers over NATS."""
 
-    def __init__(self, nc: NATS, cfg: StreamSettings) -> None:
+    def __init__(self, nc: NATS, cfg: StreamSettings, clock: Clock = wall_ms) -> None:
         self.nc = nc
+        self.clock = clock
         self.cfg = cfg
         self.subjects = Subjects(cfg.nats.prefix)
         self.workers = cfg.scale.workers
@@ -122,7 +126,7 @@ class Rollup:
 
     async def partial(self, scope: str, window: str, now_ms: int | None = None, *,
                       staff: str | None = None, touchpoint: str | None = None) -> Partial:
-        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        now_ms = now_ms if now_ms is not None else self.clock()
         replies = await self._gather(QueryRequest("partial", now_ms, scope, window, staff, touchpoint))
         errors = [r.error for r in replies if r.error]
         if errors:
@@ -143,7 +147,7 @@ class Rollup:
 
     async def incidents(self, scope: str = "network", status: str | None = None,
                         breached: bool | None = None, now_ms: int | None = None) -> list[IncidentView]:
-        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+        now_ms = now_ms if now_ms is not None else self.clock()
         replies = await self._gather(QueryRequest("incidents", now_ms, scope, status=status,
                                                   breached=breached))
         return by_urgency([v for r in replies for v in r.incidents], now_ms)
@@ -151,7 +155,7 @@ class Rollup:
     async def devices(self) -> dict[tuple[str, str], int]:
         """Last event time per (location, device) over every worker (each owns its own
         locations' devices; voice microphones are worker 0's)."""
-        replies = await self._gather(QueryRequest("devices", int(time.time() * 1000)))
+        replies = await self._gather(QueryRequest("devices", self.clock()))
         out: dict[tuple[str, str], int] = {}
         for r in replies:
             for loc, dev, ts in r.devices:
@@ -159,5 +163,5 @@ class Rollup:
         return out
 
     async def locations(self) -> list[LocationView]:
-        replies = await self._gather(QueryRequest("locations", int(time.time() * 1000)))
+        replies = await self._gather(QueryRequest("locations", self.clock()))
         return sorted({v.id: v for r in replies for v in r.locations}.values(), key=lambda v: v.id)

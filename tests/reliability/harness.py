@@ -143,7 +143,7 @@ def assert_equals_scratch(core: Core, items: list[Item], now_ms: int) -> Metrics
 
 async def settled_core(cfg: Config, url: str, now_s: float, timeout_s: float = 60) -> Core:
     """An in-process core with a frozen clock that has caught up with the input stream."""
-    core = Core(cfg, url, clock=lambda: now_s)
+    core = Core(cfg, url, clock=lambda: int(now_s * 1000))
     await core.start()
     assert await core.wait_idle(timeout_s)
     return core
