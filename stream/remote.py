@@ -26,6 +26,7 @@ from nats.js import JetStreamContext
 from stream.clock import Clock, wall_ms
 from stream.config import StreamSettings
 from stream.events import Limits, Rejection
+from stream.geography import Geo
 from stream.ids import NETWORK
 from stream.nats_io import publish_input
 from stream.readmodel import (
@@ -78,6 +79,7 @@ class RemoteReader:
         self.limits = Limits.from_config(cfg.core)
         self._cache: dict[Key, _Entry] = {}
         self._locations: list[LocationView] = []
+        self.geo = Geo.from_config(cfg)  # plus the locations the workers report
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._sub: Any = None
@@ -85,6 +87,7 @@ class RemoteReader:
 
     async def start(self) -> None:
         self._locations = await self.rollup.locations()
+        self.geo.add(self._locations)
         devices = self._cache[("devices",)] = _Entry()
         devices.value = await self.rollup.devices()
         devices.stale = False
@@ -109,7 +112,7 @@ class RemoteReader:
         for key, entry in self._cache.items():
             if key[0] in ("locations", "devices") or key[1] in scopes:
                 entry.stale = True
-        if any(s not in self._known() for s in scopes):
+        if any(self.geo.known_kind(s) is None for s in scopes):
             self._cache.setdefault(("locations",), _Entry())
         self._wake.set()
 
@@ -127,6 +130,7 @@ class RemoteReader:
         if kind == "devices":
             return await self.rollup.devices()
         self._locations = await self.rollup.locations()
+        self.geo.add(self._locations)
         return self._locations
 
     async def _refresh(self, key: Key, entry: _Entry) -> None:
@@ -196,17 +200,11 @@ class RemoteReader:
     def locations(self) -> list[LocationView]:
         return list(self._locations)
 
-    def _known(self) -> set[str]:
-        ids = {loc.id for loc in self._locations}
-        return ids | {loc.region for loc in self._locations if loc.region} | {
-            r.id for r in self.cfg.regions} | {NETWORK}
-
     def known_scope(self, scope: str) -> bool:
-        return scope in self._known()
+        return self.geo.known_kind(scope) is not None
 
     def scopes_of(self, location: str) -> tuple[str, ...]:
-        region = next((loc.region for loc in self._locations if loc.id == location), "")
-        return (location, region, NETWORK) if region else (location, NETWORK)
+        return self.geo.scopes_of(location)
 
     def devices(self) -> dict[tuple[str, str], int]:
         """Last event time per (location, device), as the workers last reported it (fetched
