@@ -16,10 +16,13 @@ from numba import njit
 from stream.state import ArrayBlob, TableBlob
 
 EMPTY_TAG = np.int64(-(2**62))
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
 
 
 @njit(cache=True)
-def _add(data, tags, ent, bucket, col, amount):  # pragma: no cover - compiled
+def _add(data: I32, tags: I64, ent: I64, bucket: I64, col: I64,
+         amount: I64) -> None:  # pragma: no cover - compiled
     rows = tags.shape[1]
     for i in range(ent.shape[0]):
         e = ent[i]
@@ -35,7 +38,8 @@ def _add(data, tags, ent, bucket, col, amount):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _sum(data, tags, ents, firsts, lasts, out):  # pragma: no cover - compiled
+def _sum(data: I32, tags: I64, ents: I64, firsts: I64, lasts: I64,
+         out: I64) -> None:  # pragma: no cover - compiled
     """out[k] += data[e, r, k] for each entity ``ents[j]`` over its buckets
     ``firsts[j]..lasts[j]`` (inclusive)."""
     rows = tags.shape[1]
@@ -52,7 +56,8 @@ def _sum(data, tags, ents, firsts, lasts, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _sum_per_bucket(data, tags, ents, first, last, col, out):  # pragma: no cover - compiled
+def _sum_per_bucket(data: I32, tags: I64, ents: I64, first: np.int64, last: np.int64,
+                    col: np.int64, out: I64) -> None:  # pragma: no cover - compiled
     """out[b - first] += data[e, r, col] for each bucket b in first..last."""
     rows = tags.shape[1]
     for j in range(ents.shape[0]):

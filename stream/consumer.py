@@ -264,7 +264,7 @@ class CoreConsumer:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001 - keep the consumer alive; retry the batch
+            except Exception as exc:
                 if not self._running:
                     raise
                 log.warning("core: batch at seq %d failed (%s); retrying",

@@ -203,7 +203,8 @@ class MetricsEngine:
         if isinstance(ev, _SURVEY):
             self._session(place, ev.session, ts, w)
 
-    def _dims(self, place: Place, ev: InputEvent, ts: int, cols: list[tuple[str, int]], w: Writes) -> None:
+    def _dims(self, place: Place, ev: InputEvent, ts: int, cols: list[tuple[str, int]],
+              w: Writes) -> None:
         staff, touchpoint = getattr(ev, "staff", None), getattr(ev, "touchpoint", None)
         if not (staff or touchpoint):
             return
@@ -355,7 +356,8 @@ class MetricsEngine:
             raise SnapshotMismatch("CSI questionnaire changed since the snapshot")
         for factor, question in saved:
             engine._csi_column(factor, question)
-        engine.dim_keys = {(kind, pidx, key): i for i, (kind, pidx, key) in enumerate(snap.dim_keys)}
+        engine.dim_keys = {(kind, pidx, key): i
+                           for i, (kind, pidx, key) in enumerate(snap.dim_keys)}
         engine.minutes.restore(snap.minutes)
         engine.hours.restore(snap.hours)
         engine.dims.restore(snap.dims)

@@ -113,7 +113,8 @@ class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True):
     incident: EventId
     action: Literal["open", "assign", "comment", "resolve", "reopen"]
     category: (
-        Literal["claim", "consultation", "product_quality", "certificate", "service", "thanks", "other"]
+        Literal["claim", "consultation", "product_quality", "certificate", "service", "thanks",
+                "other"]
         | None
     ) = None
     channel: ShortText | None = None
@@ -244,7 +245,8 @@ def _explain(exc: msgspec.MsgspecError) -> Rejection:
         return Rejection("unknown_type", "feedback has no `type` field")
     if msg.startswith("Expected `object`"):
         return Rejection("not_object", "payload must be a JSON object")
-    if any(op in msg for op in ("<=", ">=", " < ", " > ", "length", "above `scale`", "match pattern")):
+    if any(op in msg for op in ("<=", ">=", " < ", " > ", "length", "above `scale`",
+                                "match pattern")):
         where = f"field `{field}`: " if field else ""
         return Rejection("out_of_range", f"{where}{msg}")
     if "missing required field" in msg:

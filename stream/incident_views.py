@@ -68,7 +68,8 @@ def opened_between(cols: IncidentColumns, start_ms: npt.NDArray[np.int64] | int,
     ``start_ms`` may be one start per row (each location's own window)."""
     opened = cols.view("opened")
     real = cols.view("valid") & (cols.view("category") != THANKS)
-    return real & (opened >= start_ms) & (opened <= end_ms)
+    rows: npt.NDArray[np.bool_] = real & (opened >= start_ms) & (opened <= end_ms)
+    return rows
 
 
 def repeat_keys(cols: IncidentColumns) -> npt.NDArray[np.int64]:

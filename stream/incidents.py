@@ -141,7 +141,8 @@ class IncidentBook:
             self.details.append(Details(event.incident))
         self._derive(place, key)
 
-    def _deadlines(self, place: Place, opened: int, category: int, channel: str | None) -> tuple[int, int]:
+    def _deadlines(self, place: Place, opened: int, category: int,
+                   channel: str | None) -> tuple[int, int]:
         if channel in self.sla.live_call_channels:
             transfer = opened + int(self.sla.live_call_transfer_minutes * 60_000)
         else:
@@ -242,4 +243,6 @@ class IncidentBook:
         tdl, rdl = c.view("transfer_dl"), c.view("resolve_dl")
         late_transfer = np.where(handled == NONE, now_ms > tdl, handled > tdl)
         late_resolve = np.where(resolved == NONE, now_ms > rdl, resolved > rdl)
-        return (late_transfer | late_resolve) & c.view("valid") & (c.view("category") != THANKS)
+        late: npt.NDArray[np.bool_] = ((late_transfer | late_resolve) & c.view("valid")
+                                       & (c.view("category") != THANKS))
+        return late

@@ -134,7 +134,10 @@ def _profile_cells(tzname: str, offset_ms: int, first: int, last: int) -> npt.ND
     return out
 
 
-def _profile(engine: MetricsEngine, scope: str, now_ms: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], int, int, int]:
+ProfileSums = tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], int, int, int]
+
+
+def _profile(engine: MetricsEngine, scope: str, now_ms: int) -> ProfileSums:
     """Contacts per (local weekday, hour) over the 4 weeks of completed hours before the
     current one, the number of hours behind each cell, this hour's contacts, its cell, and
     how many hours of history the profile holds."""

@@ -101,7 +101,8 @@ def _flow(p: Partial) -> FlowResult:
 def _incidents(cfg: StreamSettings, s: IncidentSums) -> IncidentsResult:
     return IncidentsResult(
         open=s.open, opened=s.opened, resolved=s.resolved, sla_breached=s.sla_breached,
-        within_sla=_ratio(s.on_time, s.resolved), thanks_share=_ratio(s.thanks, s.opened + s.thanks),
+        within_sla=_ratio(s.on_time, s.resolved),
+        thanks_share=_ratio(s.thanks, s.opened + s.thanks),
         open_breached=s.open_breached, thanks=s.thanks, appeals=s.opened + s.thanks,
         same_day_share=_ratio(s.same_day, s.resolved),
         mean_resolve_s=s.resolve_ms / 1000 / s.resolved if s.resolved else None,
@@ -153,13 +154,15 @@ def profile_of(p: Partial) -> list[list[float]]:
     """Mean contacts per (weekday, hour) from a partial's profile sums."""
     sums, hours = np.asarray(p.profile_sums), np.asarray(p.profile_hours)
     mean = np.divide(sums, hours, out=np.zeros_like(sums), where=hours > 0)
-    return mean.reshape(7, 24).round(3).tolist()
+    table: list[list[float]] = mean.reshape(7, 24).round(3).tolist()
+    return table
 
 
 def flow_profile(engine: MetricsEngine, scope: str, now_ms: int) -> FlowProfile:
     if not engine.geo.known(scope):
         raise QueryError(f"unknown scope {scope!r}")
-    return FlowProfile(scope=scope, weeks=4, contacts=profile_of(partial(engine, scope, "1h", now_ms)))
+    return FlowProfile(scope=scope, weeks=4,
+                       contacts=profile_of(partial(engine, scope, "1h", now_ms)))
 
 
 # ``incident_views`` lives in ``stream.incident_views``; it is re-exported as part of the read API

@@ -54,7 +54,7 @@ class NotReady(QueryError):
 
 
 class _Entry:
-    __slots__ = ("value", "error", "stale", "used", "ready")
+    __slots__ = ("error", "ready", "stale", "used", "value")
 
     def __init__(self) -> None:
         self.value: Any = None
@@ -122,7 +122,8 @@ class RemoteReader:
         now_ms = self.clock()
         kind = key[0]
         if kind == "metrics":
-            return await self.rollup.metrics(key[1], key[2], now_ms, staff=key[3], touchpoint=key[4])
+            return await self.rollup.metrics(key[1], key[2], now_ms, staff=key[3],
+                                             touchpoint=key[4])
         if kind == "profile":
             return await self.rollup.flow_profile(key[1], now_ms)
         if kind == "incidents":
@@ -181,7 +182,8 @@ class RemoteReader:
             try:
                 return call()
             except NotReady as exc:
-                await asyncio.wait_for(asyncio.shield(exc.ready), self.cfg.scale.query_timeout_s * 2)
+                await asyncio.wait_for(asyncio.shield(exc.ready),
+                                       self.cfg.scale.query_timeout_s * 2)
         return call()
 
     # -- CoreReader -------------------------------------------------------------------------

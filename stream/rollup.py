@@ -127,7 +127,8 @@ class Rollup:
     async def partial(self, scope: str, window: str, now_ms: int | None = None, *,
                       staff: str | None = None, touchpoint: str | None = None) -> Partial:
         now_ms = now_ms if now_ms is not None else self.clock()
-        replies = await self._gather(QueryRequest("partial", now_ms, scope, window, staff, touchpoint))
+        replies = await self._gather(QueryRequest("partial", now_ms, scope, window, staff,
+                                                  touchpoint))
         errors = [r.error for r in replies if r.error]
         if errors:
             raise QueryError(errors[0])
@@ -146,7 +147,8 @@ class Rollup:
         return FlowProfile(scope=scope, weeks=4, contacts=profile_of(p))
 
     async def incidents(self, scope: str = "network", status: str | None = None,
-                        breached: bool | None = None, now_ms: int | None = None) -> list[IncidentView]:
+                        breached: bool | None = None,
+                        now_ms: int | None = None) -> list[IncidentView]:
         now_ms = now_ms if now_ms is not None else self.clock()
         replies = await self._gather(QueryRequest("incidents", now_ms, scope, status=status,
                                                   breached=breached))

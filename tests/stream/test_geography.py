@@ -34,7 +34,7 @@ timezone = "Asia/Kolkata"
 """)
 
 
-def test_geo_from_config_kinds_names_zones_members():
+def test_geo_from_config_kinds_names_zones_members() -> None:
     geo = Geo.from_config(CFG)
     assert [geo.known_kind(s) for s in ("network", "ural", "msk", "ekb-1", "new")] == \
         ["network", "region", "region", "location", None]
@@ -55,7 +55,7 @@ def test_geo_from_config_kinds_names_zones_members():
     assert geo.scopes_of("new") == ("new", "network")
 
 
-def test_learned_locations_belong_to_the_network_and_their_region():
+def test_learned_locations_belong_to_the_network_and_their_region() -> None:
     geo = Geo.from_config(CFG)
     seen = geo.learn("kiosk-9")
     assert (seen.region, seen.timezone, seen.configured) == ("", "Europe/Moscow", False)
@@ -67,7 +67,7 @@ def test_learned_locations_belong_to_the_network_and_their_region():
     assert "" not in geo.regions()
 
 
-def test_access_decides_over_the_same_model():
+def test_access_decides_over_the_same_model() -> None:
     geo = Geo.from_config(CFG)
     ural = Principal("s", "supervisor", regions=frozenset({"ural"}))
     assert scope_allowed(ural, "ural", geo) and scope_allowed(ural, "ekb-1", geo)
@@ -75,7 +75,7 @@ def test_access_decides_over_the_same_model():
     assert not scope_allowed(ural, "kiosk-9", geo)  # unknown: a location outside the token
 
 
-def test_scope_index_numbers_entities_and_aligns_hours():
+def test_scope_index_numbers_entities_and_aligns_hours() -> None:
     idx = ScopeIndex(CFG)
     # the network, configured regions in order, then each location (and a new region)
     assert idx.scope_entity == {"network": 0, "ural": 1, "empty": 2, "ekb-1": 3, "msk-1": 4,
@@ -93,7 +93,7 @@ def test_scope_index_numbers_entities_and_aligns_hours():
                                               "Asia/Yekaterinburg", True)
 
 
-def test_local_day_of_a_place():
+def test_local_day_of_a_place() -> None:
     ekb = ScopeIndex(CFG).by_id["ekb-1"]  # UTC+5
     late = int(dt.datetime(2026, 3, 3, 19, 30, tzinfo=dt.UTC).timestamp() * 1000)  # 00:30 local
     assert ekb.day_of(late) == dt.date(2026, 3, 4).toordinal()

@@ -29,8 +29,8 @@ timezone = "UTC"
 HOUR = 3_600_000
 
 
-def utc(*args: int) -> int:
-    return int(dt.datetime(*args, tzinfo=dt.UTC).timestamp() * 1000)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    return int(dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC).timestamp() * 1000)
 
 
 def opened(i: int, ts: int, loc: str, inc: str, **kw: str) -> tuple[IncidentEvent, int]:
@@ -43,7 +43,7 @@ def step(i: int, ts: int, loc: str, inc: str, action: str) -> tuple[IncidentEven
                          action=action), ts  # type: ignore[arg-type]
 
 
-def test_equal_deadlines_older_incident_first_everywhere():
+def test_equal_deadlines_older_incident_first_everywhere() -> None:
     """Incidents opened overnight share the transfer deadline (3 working hours after
     opening). The core ordered them by location id, the wall by opening time: now both
     (and the API) put the older one first."""
@@ -57,7 +57,7 @@ def test_equal_deadlines_older_incident_first_everywhere():
     assert [v.incident for v in by_urgency(views[::-1], now)] == ["night", "dawn"]
 
 
-def test_an_untransferred_live_call_outranks_a_later_resolution_deadline():
+def test_an_untransferred_live_call_outranks_a_later_resolution_deadline() -> None:
     """A supervisor's merged ``/api/incidents`` sorted by the resolution deadline only, so
     an unassigned live call (transfer due in minutes) sank below a claim due in hours."""
     t0 = utc(2026, 3, 3, 10)
@@ -73,7 +73,7 @@ def test_an_untransferred_live_call_outranks_a_later_resolution_deadline():
     assert [v.incident for v in by_urgency(views[::-1], now)] == ["call", "claim"]
 
 
-def test_the_countdown_follows_the_recorded_transfer_like_the_breach_flag():
+def test_the_countdown_follows_the_recorded_transfer_like_the_breach_flag() -> None:
     """The wall chose the deadline by ``status``, the core by ``assigned_ms`` (the time of
     the first assignment or resolution, which the SLA measures and the breach flag uses).
     On a view whose status says "assigned" but whose transfer is not recorded, the transfer
@@ -92,7 +92,7 @@ def test_the_countdown_follows_the_recorded_transfer_like_the_breach_flag():
     assert next_deadline(assigned) == (assigned.resolve_deadline_ms, "resolve")
 
 
-def test_a_late_transfer_stays_breached_and_then_races_the_resolution():
+def test_a_late_transfer_stays_breached_and_then_races_the_resolution() -> None:
     t0 = utc(2026, 3, 3, 10)
     engine = MetricsEngine(CFG)
     engine.apply_batch([opened(1, t0, "a", "late"), step(2, t0 + 5 * HOUR, "a", "late", "assign"),
@@ -104,17 +104,19 @@ def test_a_late_transfer_stays_breached_and_then_races_the_resolution():
     assert [v.incident for v in incident_views(engine, "a", now)] == ["late", "calm"]
 
 
-def test_problems_from_repeat_counts():
+def test_problems_from_repeat_counts() -> None:
     counts = {"a\x1fclaim": 3, "b\x1fservice": 2, "b\x1fclaim": 4}
     assert problems(counts, 3) == [Problem("b", "claim", 4), Problem("a", "claim", 3)]
     assert problems(counts, 5) == []
 
 
-def test_resolved_last_newest_first():
-    base = dict(category="service", opened_ms=0, transfer_deadline_ms=None, breached=False,
-                problem=False, resolve_deadline_ms=10)
-    views = [IncidentView(location="a", incident=i, status="resolved", assigned_ms=r,
-                          resolved_ms=r, **base) for i, r in (("old", 1), ("new", 5))]
-    views.append(IncidentView(location="a", incident="open", status="open", assigned_ms=None,
-                              resolved_ms=None, **base))
+def test_resolved_last_newest_first() -> None:
+    def view(incident: str, resolved_ms: int | None) -> IncidentView:
+        return IncidentView(location="a", incident=incident, category="service",
+                            status="open" if resolved_ms is None else "resolved", opened_ms=0,
+                            assigned_ms=resolved_ms, resolved_ms=resolved_ms,
+                            transfer_deadline_ms=None, resolve_deadline_ms=10, breached=False,
+                            problem=False)
+
+    views = [view("old", 1), view("new", 5), view("open", None)]
     assert [v.incident for v in by_urgency(views, 100)] == ["open", "new", "old"]

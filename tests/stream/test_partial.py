@@ -25,7 +25,7 @@ def split() -> tuple[MetricsEngine, list[MetricsEngine]]:
     return whole, parts
 
 
-def test_merged_partials_equal_one_engine_for_every_scope_and_window():
+def test_merged_partials_equal_one_engine_for_every_scope_and_window() -> None:
     whole, parts = split()
     for scope in ("network", "r", "a", "b", "c"):
         for window in WINDOWS:
@@ -37,7 +37,7 @@ def test_merged_partials_equal_one_engine_for_every_scope_and_window():
         assert profile_of(p) == profile_of(partial(whole, scope, "1h", NOW))
 
 
-def test_staff_breakdowns_merge_too():
+def test_staff_breakdowns_merge_too() -> None:
     whole, parts = split()
     for window in ("today", "7d", "30d"):
         merged = merge([dimension_partial(e, "network", window, NOW, staff="ann") for e in parts])
@@ -46,7 +46,7 @@ def test_staff_breakdowns_merge_too():
         assert got.responses + got.buttons.presses > 0
 
 
-def test_an_engine_that_never_saw_a_scope_adds_nothing():
+def test_an_engine_that_never_saw_a_scope_adds_nothing() -> None:
     _, parts = split()
     unseen = partial(parts[1], "c", "today", NOW)  # "c" belongs to the other engine
     assert not unseen.known and unseen.counts == {}
@@ -55,7 +55,7 @@ def test_an_engine_that_never_saw_a_scope_adds_nothing():
     assert not merge([unseen]).known
 
 
-def test_counts_add_and_repeats_add_per_location_and_category():
+def test_counts_add_and_repeats_add_per_location_and_category() -> None:
     a = Partial("network", "7d", 10, 20, True, {"nps_promoters": 2}, {"f\x1fq": [1, 5]})
     a.incidents.repeats = {"a\x1fclaim": 2}
     a.incidents.opened = 2
@@ -69,7 +69,7 @@ def test_counts_add_and_repeats_add_per_location_and_category():
     assert m.incidents.opened == 4
 
 
-def test_unknown_windows_are_refused_with_the_list():
+def test_unknown_windows_are_refused_with_the_list() -> None:
     engine = MetricsEngine(CFG)
     with pytest.raises(QueryError, match="1h, today, 7d, 30d"):
         partial(engine, "network", "2h", NOW)

@@ -14,13 +14,13 @@ MEMBERS = sorted(n for n, v in vars(CoreReader).items()
                  if callable(v) and not n.startswith("_"))
 
 
-def test_the_protocol_covers_what_readers_are_asked():
+def test_the_protocol_covers_what_readers_are_asked() -> None:
     assert MEMBERS == ["devices", "flow_profile", "health", "incidents", "known_scope",
                        "locations", "metrics", "scopes_of", "wait"]
     assert "changes" in CoreReader.__annotations__
 
 
-def test_every_reader_implements_every_member_with_the_same_parameters():
+def test_every_reader_implements_every_member_with_the_same_parameters() -> None:
     for reader in (LocalReader, Core, RemoteReader):
         for name in MEMBERS:
             want = inspect.signature(getattr(CoreReader, name))

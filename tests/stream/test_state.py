@@ -65,7 +65,7 @@ def answers(engine: MetricsEngine) -> list[object]:
             engine.duplicates, engine.last_seq, engine.voice_seq]
 
 
-def test_round_trip_through_bytes_answers_and_continues_the_same():
+def test_round_trip_through_bytes_answers_and_continues_the_same() -> None:
     engine = MetricsEngine(CFG)
     engine.apply_batch(items(3000, 1), 3000)
     engine.apply_batch([], voice_seq=7)
@@ -80,7 +80,7 @@ def test_round_trip_through_bytes_answers_and_continues_the_same():
     assert restored.duplicates == engine.duplicates >= 200
 
 
-def test_a_snapshot_is_a_copy_and_encoding_leaves_it_untouched():
+def test_a_snapshot_is_a_copy_and_encoding_leaves_it_untouched() -> None:
     engine = MetricsEngine(CFG)
     engine.apply_batch(items(500, 5), 500)
     snap = engine.snapshot()
@@ -91,7 +91,7 @@ def test_a_snapshot_is_a_copy_and_encoding_leaves_it_untouched():
     assert MetricsEngine.restore(CFG, snapshot.decode(first)).last_seq == 500
 
 
-def test_a_snapshot_of_other_locations_or_questions_is_refused():
+def test_a_snapshot_of_other_locations_or_questions_is_refused() -> None:
     engine = MetricsEngine(CFG)
     engine.apply_batch(items(200, 7), 200)
     snap = snapshot.decode(snapshot.encode(engine.snapshot()))
@@ -106,7 +106,7 @@ def test_a_snapshot_of_other_locations_or_questions_is_refused():
         MetricsEngine.restore(CFG, msgspec.structs.replace(snap, format=1))
 
 
-def test_damaged_bytes_do_not_decode():
+def test_damaged_bytes_do_not_decode() -> None:
     blob = snapshot.encode(MetricsEngine(CFG).snapshot())
     with pytest.raises(msgspec.DecodeError):
         snapshot.decode(blob[: len(blob) // 2])
