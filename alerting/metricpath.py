@@ -17,7 +17,8 @@ from typing import Any, Union
 
 import msgspec
 
-from stream.readmodel import WINDOWS, Metrics
+from stream.readmodel import Metrics
+from stream.windows import WINDOWS
 
 CORE = "core"
 EXTERNAL_SOURCES = ("voice", "device")

@@ -56,6 +56,7 @@ from alerting.sources import (
     topology_of,
 )
 from alerting.store import SnapshotStore, decode_snapshot, ensure_alert_stream
+from stream.access import alert_visible
 from stream.clock import wall_ms
 from stream.lease import LeaseKeeper, instance_name
 from stream.readmodel import CoreReader
@@ -370,7 +371,7 @@ class AlertService:
                 if (status is None or a.status == status)
                 and (severity is None or a.severity == severity)
                 and (include_suppressed or not a.suppressed_by)
-                and _visible(a, locations, regions)]
+                and alert_visible(a.labels, locations, regions)]
 
     def get_alert(self, alert_id: str) -> AlertView | None:
         return self.engine.get(alert_id)
@@ -381,7 +382,7 @@ class AlertService:
         """Resolved alerts, newest first."""
         out = [a for a in self.engine.history()
                if (since_ms is None or (a.ends_ms or 0) >= since_ms)
-               and (rule is None or a.rule == rule) and _visible(a, locations, regions)]
+               and (rule is None or a.rule == rule) and alert_visible(a.labels, locations, regions)]
         return out[:max(0, limit)]
 
     def silences(self, *, include_expired: bool = False) -> list[SilenceView]:
@@ -449,11 +450,3 @@ class AlertService:
                 "leader": self.me if self.leading else (self._lease and self._lease.holder),
                 "firing": sum(a.status == "firing" for a in live),
                 "pending": sum(a.status == "pending" for a in live), "sinks": sinks}
-
-
-def _visible(view: AlertView, locations: Collection[str] | None,
-             regions: Collection[str] | None) -> bool:
-    if locations is None and regions is None:
-        return True
-    return ((locations is not None and view.labels.get("location") in locations)
-            or (regions is not None and view.labels.get("region") in regions))

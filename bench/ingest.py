@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy  # noqa: E402
 
-from stream.config import load_config_text  # noqa: E402
+from cxpulse.config import load_config_text  # noqa: E402
 from stream.core import Core  # noqa: E402
 from stream.nats_io import connect, ensure_streams, stream_names  # noqa: E402
 from stream.nats_server import EmbeddedNats  # noqa: E402

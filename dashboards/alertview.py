@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from dashboards.scopes import Geography
+from stream.geography import Geo
 from stream.push import Alert, PlaybookText
 
 _SEVERITY = {"critical": 0, "warning": 1, "info": 2}
@@ -20,9 +20,9 @@ class AlertCard:
     location: str | None
 
 
-def belongs(alert: Alert, scope: str, geo: Geography) -> bool:
+def belongs(alert: Alert, scope: str, geo: Geo) -> bool:
     """An alert is shown on its own scope's page and on every page that contains it."""
-    kind = geo.kind(scope)
+    kind = geo.known_kind(scope)
     if kind == "network":
         return True
     loc = alert.labels.get("location")
@@ -41,7 +41,7 @@ def playbook(alert: Alert, lang: str) -> PlaybookText | None:
     return None
 
 
-def cards(alerts: Iterable[Alert], scope: str, geo: Geography, lang: str) -> list[AlertCard]:
+def cards(alerts: Iterable[Alert], scope: str, geo: Geo, lang: str) -> list[AlertCard]:
     """Live alerts of the page: firing before pending, most severe first, newest first."""
     live = [a for a in alerts if a.status in _STATUS and belongs(a, scope, geo)]
     live.sort(key=lambda a: (_STATUS[a.status], _SEVERITY.get(a.severity, 3),

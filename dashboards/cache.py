@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from dashboards.scopes import Geography
+from stream.geography import Geo
 from stream.push import MetricsData, Payload
 from stream.readmodel import FlowProfile
 
@@ -43,7 +43,7 @@ class Status:
 
 @dataclass
 class Cache:
-    geo: Geography
+    geo: Geo
     entries: dict[str, Entry] = field(default_factory=dict)
     errors: dict[str, tuple[str, str]] = field(default_factory=dict)  # topic -> (code, message)
     trends: dict[str, deque[tuple[int, float]]] = field(default_factory=dict)

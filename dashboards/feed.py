@@ -26,8 +26,10 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from dashboards.cache import Cache, ConnState, Status
 from dashboards.config import WallSettings
-from dashboards.scopes import METRIC_WINDOWS, NETWORK, Geography, Place
+from dashboards.scopes import METRIC_WINDOWS
 from stream.clock import wall_ms
+from stream.geography import Geo
+from stream.ids import NETWORK
 from stream.push import CLOSE_UNAUTHORIZED, Alert, envelope, payload, subscribe
 from stream.readmodel import FlowProfile, LocationView
 
@@ -144,8 +146,7 @@ class Feed:
         self.cfg = cfg
         self.http_base, self.ws_url = server_urls(cfg)
         self.token = cfg.dashboards.token
-        self.cache = cache or Cache(Geography.from_config(cfg),
-                                    min_sample=cfg.dashboards.min_sample)
+        self.cache = cache or Cache(Geo.from_config(cfg), min_sample=cfg.dashboards.min_sample)
         self.per_link = max(4, cfg.server.ws_queue_limit - 4)
         self.links: list[Link] = []
         self.profile_scopes: set[str] = set()
@@ -258,7 +259,7 @@ class Feed:
             r = await self.http.get("/api/locations")
             if r.status_code == 200:
                 views = msgspec.json.decode(r.content, type=list[LocationView])
-                self.cache.geo.add(Place(v.id, v.name or v.id, v.region, v.timezone) for v in views)
+                self.cache.geo.add(views)
         except (httpx.HTTPError, msgspec.DecodeError) as exc:
             log.debug("dashboards: locations: %s", exc)
 

@@ -25,10 +25,10 @@ from dashboards.config import WallSettings
 from dashboards.feed import Feed
 from dashboards.i18n import pick_lang, t
 from dashboards.render_live import wall_link
-from dashboards.scopes import NETWORK
 from dashboards.stats import StatsHandler
 from dashboards.theme import CSS, PAGE_CSS
 from dashboards.wall import Wall, WallContext
+from stream.ids import NETWORK
 
 log = logging.getLogger("cxpulse.dashboards")
 _CONTEXT: dict[str, WallContext] = {}

@@ -60,7 +60,7 @@ class Wall(Viewer):
         self.ctx, self.scope, self.lang = ctx, scope, lang
         self.viewer, self.keep = viewer, keep or {}
         self.geo = ctx.cache.geo
-        self.kind = self.geo.kind(scope) or "location"
+        self.kind = self.geo.kind(scope)
         self.tz = self.geo.timezone(scope)
         dash = ctx.cfg.dashboards
         self.min_sample, self.nps_target, self.csat_target = dash.min_sample, dash.nps_target, dash.csat_target

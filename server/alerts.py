@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from stream.access import Geo, Principal
+from stream.access import Geo, Principal, alert_limits, sees_alert
 from stream.push import Alert, AlertsData, Silence
 
 
@@ -42,10 +42,10 @@ def alerts_data(alerts: list[Any], silences: list[Any]) -> AlertsData:
 
 
 def visibility(p: Principal) -> dict[str, Any]:
-    """Keyword filters for the service (none for admins)."""
-    if p.role == "admin":
-        return {}
-    return {"locations": p.locations, "regions": p.regions}
+    """Keyword filters for the service (none for admins); the rule: ``stream.access``."""
+    locations, regions = alert_limits(p)
+    return {} if locations is None and regions is None else {"locations": locations,
+                                                              "regions": regions}
 
 
 class AlertsAdapter:
@@ -59,10 +59,7 @@ class AlertsAdapter:
         return self.service.history(**filters, **visibility(p))
 
     def visible(self, p: Principal, alert: Any) -> bool:
-        if p.role == "admin":
-            return True
-        labels = getattr(alert, "labels", {}) or {}
-        return labels.get("location") in p.locations or labels.get("region") in p.regions
+        return sees_alert(p, getattr(alert, "labels", {}) or {})
 
     def payload(self, p: Principal, geo: Geo) -> AlertsData:
         del geo  # visibility follows the alert's labels, like the service's own filter

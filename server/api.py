@@ -20,12 +20,14 @@ from server.context import ServerContext, read
 from server.errors import ApiError, rejection_error
 from server.payloads import Reads, display_data
 from stream.access import Principal, scope_allowed
+from stream.clock import wall_ms
 from stream.events import Rejection, validate_event
 from stream.ids import is_id
+from stream.incident_views import by_urgency
 from stream.nats_io import publish_dead_letter
 from stream.push import DisplayData
-from stream.query import QueryError
-from stream.readmodel import WINDOWS, FlowProfile, IncidentView, LocationView, Metrics
+from stream.readmodel import FlowProfile, IncidentView, LocationView, Metrics, QueryError
+from stream.windows import WINDOWS, Window
 
 
 async def provide_principal(request: Request[Any, Any, Any], ctx: NamedDependency[ServerContext]) -> Principal | None:
@@ -59,7 +61,7 @@ async def health(ctx: NamedDependency[ServerContext]) -> Response[dict[str, Any]
 async def get_metrics(
     ctx: NamedDependency[ServerContext], principal: NamedDependency[Principal | None],
     scope_id: Annotated[str, PathParameter(description="`network`, a region or a location id")],
-    window: FromQuery[Literal["1h", "today", "7d", "30d"]] = "today",
+    window: FromQuery[Window] = "today",
     staff: Annotated[str | None, QueryParameter(description="one staff member's feedback")] = None,
     touchpoint: Annotated[str | None, QueryParameter(description="one touchpoint's feedback")] = None,
 ) -> Metrics:
@@ -78,10 +80,6 @@ async def get_profile(ctx: NamedDependency[ServerContext], principal: NamedDepen
     ctx.authorize(principal, "profile", scope_id)
     _known(ctx, scope_id)
     return await read(ctx.core, lambda: ctx.core.flow_profile(scope_id))
-
-
-def _urgency(v: IncidentView) -> tuple[bool, bool, int]:
-    return (v.status == "resolved", not v.breached, v.resolve_deadline_ms)
 
 
 @get("/api/incidents", summary="Incidents of a scope, most urgent first")
@@ -108,7 +106,7 @@ async def get_incidents(
             incidents = functools.partial(ctx.core.incidents, s, status, breached)
             for v in await read(ctx.core, incidents):
                 seen[(v.location, v.incident)] = v
-    return sorted(seen.values(), key=_urgency)
+    return by_urgency(list(seen.values()), wall_ms())
 
 
 @get("/api/locations", summary="Locations the caller may see")

@@ -27,8 +27,10 @@ log = logging.getLogger("cxpulse.server")
 class LiveCore(CoreReader, Protocol):
     """The parts of ``stream.core.Core`` the server uses besides reading."""
 
-    js: Any
-    subjects: Subjects
+    @property
+    def js(self) -> Any: ...
+    @property
+    def subjects(self) -> Subjects: ...
 
     async def publish_input(self, kind: str, location: str, payload: bytes) -> Rejection | None: ...
 

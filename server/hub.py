@@ -42,7 +42,6 @@ from server.voicering import VoiceRing
 from server.wire import FrameSink
 from stream.access import Geo, Principal
 from stream.clock import Clock, wall_ms
-from stream.partial import QueryError
 from stream.push import (
     CLOSE_GOING_AWAY,
     COMPUTED_KINDS,
@@ -57,7 +56,7 @@ from stream.push import (
     parse_topic,
     windows_of,
 )
-from stream.readmodel import CoreReader
+from stream.readmodel import CoreReader, QueryError
 
 log = logging.getLogger("cxpulse.server.hub")
 _ENC = msgspec.json.Encoder()

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Annotated, Literal
 
 import msgspec
 
-from stream.config import Section, StreamSettings
-from stream.ids import NETWORK
+from stream.config import Section
+from stream.geography import Geo
 
 Role = Literal["display", "supervisor", "admin"]
 
@@ -115,24 +115,6 @@ def token_from(headers: Mapping[str, str], query: Mapping[str, str]) -> str | No
     return query.get("token") or None
 
 
-class Geo(msgspec.Struct, frozen=True):
-    """Static geography from config: which region each configured location belongs to."""
-
-    region_of: dict[str, str]
-    regions: frozenset[str]
-
-    @classmethod
-    def from_config(cls, cfg: StreamSettings) -> Geo:
-        region_of = {loc.id: loc.region for loc in cfg.locations}
-        regions = frozenset(r.id for r in cfg.regions) | frozenset(region_of.values())
-        return cls(region_of, regions)
-
-    def kind(self, scope: str) -> Literal["network", "region", "location"]:
-        if scope == NETWORK:
-            return "network"
-        return "region" if scope in self.regions and scope not in self.region_of else "location"
-
-
 def scope_allowed(p: Principal, scope: str, geo: Geo) -> bool:
     """May ``p`` read data of ``scope`` (network, region or location id)?"""
     if p.role == "admin":
@@ -142,7 +124,7 @@ def scope_allowed(p: Principal, scope: str, geo: Geo) -> bool:
         return False
     if kind == "region":
         return scope in p.regions
-    return scope in p.locations or geo.region_of.get(scope) in p.regions
+    return scope in p.locations or geo.region_of(scope) in p.regions
 
 
 def decide(p: Principal | None, action: Action, scope: str | None, geo: Geo) -> Decision:
@@ -156,6 +138,27 @@ def decide(p: Principal | None, action: Action, scope: str | None, geo: Geo) -> 
     if not scope_allowed(p, scope, geo):
         return Decision(403, f"scope {scope!r} is outside this token's locations and regions")
     return ALLOWED
+
+
+def alert_visible(labels: Mapping[str, str], locations: Collection[str] | None,
+                  regions: Collection[str] | None) -> bool:
+    """May a viewer limited to ``locations`` / ``regions`` see an alert with these labels?
+    An alert belongs to the location and region it is labelled with; ``None`` for both
+    means no limit (admins). The alert service filters with this, the server checks with
+    ``sees_alert``."""
+    if locations is None and regions is None:
+        return True
+    return ((locations is not None and labels.get("location") in locations)
+            or (regions is not None and labels.get("region") in regions))
+
+
+def alert_limits(p: Principal) -> tuple[frozenset[str] | None, frozenset[str] | None]:
+    """The (locations, regions) ``p``'s alert listings are limited to; (None, None): all."""
+    return (None, None) if p.role == "admin" else (p.locations, p.regions)
+
+
+def sees_alert(p: Principal, labels: Mapping[str, str]) -> bool:
+    return alert_visible(labels, *alert_limits(p))
 
 
 def visible_scopes(p: Principal) -> list[str] | None:

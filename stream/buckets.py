@@ -13,11 +13,16 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from stream.state import ArrayBlob, TableBlob
+
 EMPTY_TAG = np.int64(-(2**62))
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
 
 
 @njit(cache=True)
-def _add(data, tags, ent, bucket, col, amount):  # pragma: no cover - compiled
+def _add(data: I32, tags: I64, ent: I64, bucket: I64, col: I64,
+         amount: I64) -> None:  # pragma: no cover - compiled
     rows = tags.shape[1]
     for i in range(ent.shape[0]):
         e = ent[i]
@@ -33,7 +38,8 @@ def _add(data, tags, ent, bucket, col, amount):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _sum(data, tags, ents, firsts, lasts, out):  # pragma: no cover - compiled
+def _sum(data: I32, tags: I64, ents: I64, firsts: I64, lasts: I64,
+         out: I64) -> None:  # pragma: no cover - compiled
     """out[k] += data[e, r, k] for each entity ``ents[j]`` over its buckets
     ``firsts[j]..lasts[j]`` (inclusive)."""
     rows = tags.shape[1]
@@ -50,7 +56,8 @@ def _sum(data, tags, ents, firsts, lasts, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _sum_per_bucket(data, tags, ents, first, last, col, out):  # pragma: no cover - compiled
+def _sum_per_bucket(data: I32, tags: I64, ents: I64, first: np.int64, last: np.int64,
+                    col: np.int64, out: I64) -> None:  # pragma: no cover - compiled
     """out[b - first] += data[e, r, col] for each bucket b in first..last."""
     rows = tags.shape[1]
     for j in range(ents.shape[0]):
@@ -128,3 +135,20 @@ class RingTable:
 
     def nbytes(self) -> int:
         return int(self.data.nbytes + self.tags.nbytes)
+
+    def snapshot(self, entities: int, columns: int) -> TableBlob:
+        """A copy of the first ``entities`` x ``columns`` counters and their bucket tags."""
+        return TableBlob(ArrayBlob.of(self.data[:entities, :, :columns]),
+                         ArrayBlob.of(self.tags[:entities]))
+
+    def restore(self, blob: TableBlob) -> None:
+        """Take a snapshot's counters (adopting its buffers when they are wide enough;
+        ``ensure`` grows them later)."""
+        data = blob.data.array().astype(np.int32, copy=False)
+        tags = blob.tags.array().astype(np.int64, copy=False)
+        if data.shape[0] and data.shape[2] >= self.columns:
+            self.data, self.tags = data, tags
+            return
+        self.ensure(max(data.shape[0], 1), data.shape[2])
+        self.data[: data.shape[0], :, : data.shape[2]] = data
+        self.tags[: tags.shape[0]] = tags

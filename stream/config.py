@@ -127,7 +127,8 @@ class ScaleConfig(Section, frozen=True):
 
     def __post_init__(self) -> None:
         if self.worker >= self.workers:
-            raise ValueError(f"scale.worker: {self.worker} must be below scale.workers = {self.workers}")
+            raise ValueError(f"scale.worker: {self.worker} must be below "
+                             f"scale.workers = {self.workers}")
         if self.workers > self.partitions:
             raise ValueError(f"scale.workers: {self.workers} workers need at least as many "
                              f"partitions (scale.partitions = {self.partitions})")

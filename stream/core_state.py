@@ -14,13 +14,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-import time
 
 import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, NotFoundError
 
+from stream.clock import Clock, wall_ms
 from stream.nats_io import ensure_kv
 
 log = logging.getLogger("cxpulse.core")
@@ -38,9 +38,10 @@ class SnapshotStore:
     """Load and save snapshot blobs in JetStream."""
 
     def __init__(self, js: JetStreamContext, names: dict[str, str], replicas: int = 1,
-                 key: str = "core") -> None:
+                 key: str = "core", clock: Clock = wall_ms) -> None:
         """``key`` names this worker's snapshot (one per partition set)."""
         self.js = js
+        self.clock = clock
         self.names = names
         self.replicas = replicas
         self.key = key
@@ -104,7 +105,7 @@ class SnapshotStore:
         name = b if self.manifest and self.manifest.object == a else a
         await self.obs.put(name, blob)
         manifest = Manifest(name, last_seq, len(blob), hashlib.sha256(blob).hexdigest(),
-                            int(time.time() * 1000))
+                            self.clock())
         await self.kv.put(f"snapshot.{self.key}", msgspec.json.encode(manifest))
         self.manifest = manifest
         return manifest

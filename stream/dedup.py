@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 from numba import njit
 
+from stream.state import ArrayBlob
+
 
 def id_hash(text: str) -> int:
     """Stable, process-independent 64-bit hash of an id (never 0: 0 marks an empty slot)."""
@@ -23,7 +25,9 @@ def id_hash(text: str) -> int:
 
 
 @njit(cache=True)
-def _insert(keys, stamps, hashes, new_stamps, is_new):  # pragma: no cover - compiled
+def _insert(keys: npt.NDArray[np.int64], stamps: npt.NDArray[np.int32],
+            hashes: npt.NDArray[np.int64], new_stamps: npt.NDArray[np.int32],
+            is_new: npt.NDArray[np.bool_]) -> int:  # pragma: no cover - compiled
     mask = keys.shape[0] - 1
     added = 0
     for i in range(hashes.shape[0]):
@@ -47,7 +51,8 @@ def _insert(keys, stamps, hashes, new_stamps, is_new):  # pragma: no cover - com
 
 
 @njit(cache=True)
-def _contains(keys, hashes, out):  # pragma: no cover - compiled
+def _contains(keys: npt.NDArray[np.int64], hashes: npt.NDArray[np.int64],
+              out: npt.NDArray[np.bool_]) -> None:  # pragma: no cover - compiled
     mask = keys.shape[0] - 1
     for i in range(hashes.shape[0]):
         h = hashes[i]
@@ -81,7 +86,8 @@ class IdIndex:
             self.count = int(_insert(self.keys, self.stamps, old_keys, old_stamps,
                                      np.zeros(old_keys.shape[0], dtype=np.bool_)))
 
-    def add(self, hashes: npt.NDArray[np.int64], stamps: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
+    def add(self, hashes: npt.NDArray[np.int64],
+            stamps: npt.NDArray[np.int32]) -> npt.NDArray[np.bool_]:
         """Insert a batch; returns which were new (a duplicate inside the batch is not new)."""
         need = self.count + hashes.shape[0]
         if need * 2 > self.keys.shape[0]:
@@ -108,3 +114,16 @@ class IdIndex:
 
     def nbytes(self) -> int:
         return int(self.keys.nbytes + self.stamps.nbytes)
+
+    def snapshot(self) -> tuple[ArrayBlob, ArrayBlob, int]:
+        """A copy of the table: (keys, stamps, count)."""
+        return ArrayBlob.of(self.keys), ArrayBlob.of(self.stamps), self.count
+
+    @classmethod
+    def restore(cls, keys: ArrayBlob, stamps: ArrayBlob, count: int) -> IdIndex:
+        """The index a snapshot holds (adopts its buffers: the table layout is kept)."""
+        index = cls(1)
+        index.keys = keys.array().astype(np.int64, copy=False)
+        index.stamps = stamps.array().astype(np.int32, copy=False)
+        index.count = count
+        return index

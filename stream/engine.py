@@ -30,9 +30,11 @@ from stream.events import (
     VisitEvent,
     VoiceEvent,
 )
-from stream.geography import HOUR_MS, Geography, Place
+from stream.geography import Place, ScopeIndex
 from stream.incidents import IncidentBook
 from stream.layout import COL, DAY_ROWS, DIM, DIM_COL, FIXED, HOUR_ROWS, MINUTE_ROWS, UNIT
+from stream.state import FORMAT, ArrayBlob, EngineSnapshot, SnapshotMismatch
+from stream.windows import HOUR_MS
 
 _SURVEY = (NpsEvent, CsatEvent, CesEvent, CsiEvent)
 
@@ -68,7 +70,7 @@ class MetricsEngine:
 
     def __init__(self, cfg: StreamSettings) -> None:
         self.cfg = cfg
-        self.geo = Geography(cfg)
+        self.geo = ScopeIndex(cfg)
         self.csi_keys: dict[tuple[str, str], int] = {}
         ncols = len(FIXED) + 2 * 8
         self.minutes = RingTable(MINUTE_ROWS, ncols)
@@ -201,7 +203,8 @@ class MetricsEngine:
         if isinstance(ev, _SURVEY):
             self._session(place, ev.session, ts, w)
 
-    def _dims(self, place: Place, ev: InputEvent, ts: int, cols: list[tuple[str, int]], w: Writes) -> None:
+    def _dims(self, place: Place, ev: InputEvent, ts: int, cols: list[tuple[str, int]],
+              w: Writes) -> None:
         staff, touchpoint = getattr(ev, "staff", None), getattr(ev, "touchpoint", None)
         if not (staff or touchpoint):
             return
@@ -311,6 +314,64 @@ class MetricsEngine:
         self.ids.expire(horizon // HOUR_MS)
         self.sessions = {k: v for k, v in self.sessions.items() if v >= horizon}
         self.incidents.expire(horizon)
+
+    # -- state ----------------------------------------------------------------------------
+
+    def snapshot(self) -> EngineSnapshot:
+        """An immutable copy of the whole state, taken between batches (a memcpy of the
+        arrays; encode it off the event loop). ``restore`` builds the same engine from it."""
+        nent, ncols = self.geo.entity_count, self.minutes.columns
+        id_keys, id_stamps, id_count = self.ids.snapshot()
+        steps, rows, columns = self.incidents.snapshot()
+        return EngineSnapshot(
+            format=FORMAT, last_seq=self.last_seq, scopes=dict(self.geo.scope_entity),
+            places=[p.id for p in self.geo.places], csi_keys=list(self.csi_keys),
+            dim_keys=list(self.dim_keys), minutes=self.minutes.snapshot(nent, ncols),
+            hours=self.hours.snapshot(nent, ncols),
+            dims=self.dims.snapshot(len(self.dim_keys), self.dims.columns),
+            id_keys=id_keys, id_stamps=id_stamps, id_count=id_count,
+            session_keys=ArrayBlob.of(np.fromiter(self.sessions.keys(), np.int64,
+                                                  len(self.sessions))),
+            session_ts=ArrayBlob.of(np.fromiter(self.sessions.values(), np.int64,
+                                                len(self.sessions))),
+            incident_steps=steps, incident_rows=rows, incident_columns=columns,
+            devices=[(loc, dev, ts) for (loc, dev), ts in self.devices.items()],
+            rejects=dict(self.rejects), applied=self.applied, duplicates=self.duplicates,
+            voice_seq=self.voice_seq)
+
+    @classmethod
+    def restore(cls, cfg: StreamSettings, snap: EngineSnapshot) -> MetricsEngine:
+        """An engine holding a snapshot's state; raises ``SnapshotMismatch`` when the
+        snapshot does not fit ``cfg`` (its scopes would get other entity numbers, or the
+        CSI questionnaire changed): then replay from the start instead."""
+        if snap.format != FORMAT:
+            raise SnapshotMismatch(f"snapshot format {snap.format}, expected {FORMAT}")
+        engine = cls(cfg)
+        for loc in snap.places:
+            engine.geo.place(loc)
+        if engine.geo.scope_entity != snap.scopes:
+            raise SnapshotMismatch("locations or regions changed since the snapshot")
+        saved = [(f, q) for f, q in snap.csi_keys]
+        if list(engine.csi_keys)[: len(saved)] != saved[: len(engine.csi_keys)]:
+            raise SnapshotMismatch("CSI questionnaire changed since the snapshot")
+        for factor, question in saved:
+            engine._csi_column(factor, question)
+        engine.dim_keys = {(kind, pidx, key): i
+                           for i, (kind, pidx, key) in enumerate(snap.dim_keys)}
+        engine.minutes.restore(snap.minutes)
+        engine.hours.restore(snap.hours)
+        engine.dims.restore(snap.dims)
+        engine.ids = IdIndex.restore(snap.id_keys, snap.id_stamps, snap.id_count)
+        engine.sessions = dict(zip(snap.session_keys.array().tolist(),
+                                   snap.session_ts.array().tolist(), strict=True))
+        engine.incidents = IncidentBook.restore(
+            cfg.sla, lambda loc: engine.geo.place(loc).idx, snap.incident_steps,
+            snap.incident_rows, snap.incident_columns)
+        engine.devices = {(loc, dev): ts for loc, dev, ts in snap.devices}
+        engine.rejects = Counter(snap.rejects)
+        engine.applied, engine.duplicates = snap.applied, snap.duplicates
+        engine.last_seq, engine.voice_seq = snap.last_seq, snap.voice_seq
+        return engine
 
     def state_nbytes(self) -> int:
         """Bytes held by the numeric state (tables, id index)."""

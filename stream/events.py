@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from stream.config import CoreConfig
 from stream.ids import Id
 
 MAX_PAYLOAD_BYTES = 64 * 1024
@@ -112,7 +113,8 @@ class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True):
     incident: EventId
     action: Literal["open", "assign", "comment", "resolve", "reopen"]
     category: (
-        Literal["claim", "consultation", "product_quality", "certificate", "service", "thanks", "other"]
+        Literal["claim", "consultation", "product_quality", "certificate", "service", "thanks",
+                "other"]
         | None
     ) = None
     channel: ShortText | None = None
@@ -204,6 +206,12 @@ class Limits(msgspec.Struct, frozen=True):
     max_clock_skew_ms: int = 300_000
     retention_ms: int = 35 * 86_400_000
 
+    @classmethod
+    def from_config(cls, core: CoreConfig) -> Limits:
+        """The window of ``[core] max_clock_skew_s`` and ``retention_days`` (the core, the
+        server and the voice worker validate with the same one)."""
+        return cls(int(core.max_clock_skew_s * 1000), core.retention_days * 86_400_000)
+
 
 DEFAULT_LIMITS = Limits()
 
@@ -237,7 +245,8 @@ def _explain(exc: msgspec.MsgspecError) -> Rejection:
         return Rejection("unknown_type", "feedback has no `type` field")
     if msg.startswith("Expected `object`"):
         return Rejection("not_object", "payload must be a JSON object")
-    if any(op in msg for op in ("<=", ">=", " < ", " > ", "length", "above `scale`", "match pattern")):
+    if any(op in msg for op in ("<=", ">=", " < ", " > ", "length", "above `scale`",
+                                "match pattern")):
         where = f"field `{field}`: " if field else ""
         return Rejection("out_of_range", f"{where}{msg}")
     if "missing required field" in msg:

@@ -8,6 +8,7 @@ window metrics over tens of thousands of incidents are vectorised.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
@@ -17,6 +18,7 @@ import numpy.typing as npt
 from stream.config import SlaConfig
 from stream.events import INCIDENT_CATEGORIES, IncidentEvent
 from stream.geography import Place
+from stream.state import ArrayBlob, IncidentDetail, IncidentStep
 
 CATEGORY_CODE = {c: i for i, c in enumerate(INCIDENT_CATEGORIES)}
 THANKS = CATEGORY_CODE["thanks"]
@@ -82,6 +84,16 @@ class IncidentColumns:
             setattr(self, name, grown)
         self.size = int(rows.shape[0])
 
+    def load(self, columns: dict[str, npt.NDArray[Any]], size: int) -> None:
+        """Take ``size`` rows of every column (as ``snapshot`` gave them)."""
+        self.size = 0
+        while self.place.shape[0] < size:  # grow by doubling, as ``new_row`` does
+            self.size = self.place.shape[0]
+            self.new_row()
+        for name, values in columns.items():
+            getattr(self, name)[:size] = values
+        self.size = size
+
     def new_row(self) -> int:
         if self.size == self.place.shape[0]:
             for name in self.NAMES:
@@ -129,7 +141,8 @@ class IncidentBook:
             self.details.append(Details(event.incident))
         self._derive(place, key)
 
-    def _deadlines(self, place: Place, opened: int, category: int, channel: str | None) -> tuple[int, int]:
+    def _deadlines(self, place: Place, opened: int, category: int,
+                   channel: str | None) -> tuple[int, int]:
         if channel in self.sla.live_call_channels:
             transfer = opened + int(self.sla.live_call_transfer_minutes * 60_000)
         else:
@@ -198,6 +211,31 @@ class IncidentBook:
         self.cols.keep(np.asarray(keep, np.int64))
         return len(old)
 
+    def snapshot(self) -> tuple[list[IncidentStep], list[IncidentDetail], dict[str, ArrayBlob]]:
+        """Steps, per-row details and the derived columns (so a restore derives nothing)."""
+        steps = [IncidentStep(s.ts_ms, s.event) for lst in self.steps.values() for s in lst]
+        place_of = {row: pidx for (pidx, _), row in self.rows.items()}
+        rows = [IncidentDetail(place_of[i], d.incident, d.status, d.severity, d.channel,
+                               d.department, d.assignee, d.text, d.reopens)
+                for i, d in enumerate(self.details)]
+        return steps, rows, {name: ArrayBlob.of(self.cols.view(name)) for name in self.cols.NAMES}
+
+    @classmethod
+    def restore(cls, sla: SlaConfig, place_of: Callable[[str], int], steps: Sequence[IncidentStep],
+                rows: Sequence[IncidentDetail], columns: dict[str, ArrayBlob]) -> IncidentBook:
+        """The book a snapshot holds; ``place_of`` maps a location id to its place index."""
+        book = cls(sla)
+        for step in steps:
+            key = (place_of(step.event.location), step.event.incident)
+            book.steps.setdefault(key, []).append(Step(step.ts_ms, RANK[step.event.action],
+                                                       step.event.id, step.event))
+        for row, d in enumerate(rows):
+            book.rows[(d.location, d.incident)] = row
+            book.details.append(Details(d.incident, d.status, d.severity, d.channel,
+                                        d.department, d.assignee, d.text, d.reopens))
+        book.cols.load({name: blob.array() for name, blob in columns.items()}, len(rows))
+        return book
+
     def breached(self, now_ms: int) -> npt.NDArray[np.bool_]:
         """Per row: a deadline passed before its action (or is past now without it)."""
         c = self.cols
@@ -205,4 +243,6 @@ class IncidentBook:
         tdl, rdl = c.view("transfer_dl"), c.view("resolve_dl")
         late_transfer = np.where(handled == NONE, now_ms > tdl, handled > tdl)
         late_resolve = np.where(resolved == NONE, now_ms > rdl, resolved > rdl)
-        return (late_transfer | late_resolve) & c.view("valid") & (c.view("category") != THANKS)
+        late: npt.NDArray[np.bool_] = ((late_transfer | late_resolve) & c.view("valid")
+                                       & (c.view("category") != THANKS))
+        return late

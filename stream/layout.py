@@ -9,6 +9,7 @@ in deciseconds.
 from __future__ import annotations
 
 from stream.events import FLOW_CHANNELS
+from stream.windows import DAY_WINDOWS, HOUR_WINDOWS, LAST_HOUR_MINUTES, PROFILE_HOURS
 
 UNIT = 2520  # (value - 1) / (scale - 1) == k / UNIT exactly for scales 2..10
 
@@ -38,6 +39,8 @@ DIM = (
 )
 DIM_COL = {name: i for i, name in enumerate(DIM)}
 
-MINUTE_ROWS = 120  # the 1h window, with room for late events
-HOUR_ROWS = 31 * 24  # 30d windows and the 4-week hour-of-day profile
-DAY_ROWS = 32  # staff / touchpoint breakdowns: today, 7d, 30d in local days
+# ring lengths cover the longest window each table serves (``stream.windows``)
+MINUTE_ROWS = 2 * LAST_HOUR_MINUTES  # the 1h window, with room for late events: 120
+HOUR_ROWS = HOUR_WINDOWS["30d"] + 24  # 30d windows and the 4-week profile: 744
+DAY_ROWS = DAY_WINDOWS["30d"] + 2  # staff / touchpoint breakdowns in local days: 32
+assert HOUR_ROWS > PROFILE_HOURS

@@ -101,7 +101,7 @@ async def connect(cfg: NatsConfig, url: str, name: str, *, attempts: int = 8) ->
     for attempt in range(attempts):
         try:
             return await nats.connect(**options, connect_timeout=2)  # type: ignore[arg-type]
-        except Exception as exc:  # noqa: BLE001 - any failure here is retried, then re-raised
+        except Exception as exc:
             if attempt == attempts - 1:
                 raise
             log.warning("nats: connect to %s failed (%s); retrying in %.1f s", url, exc, delay)

@@ -18,18 +18,19 @@ import numpy as np
 import numpy.typing as npt
 
 from stream.engine import MetricsEngine
-from stream.events import INCIDENT_CATEGORIES
-from stream.geography import DAY_MS, HOUR_MS
+from stream.incident_views import opened_between, repeats
 from stream.incidents import NONE, THANKS
 from stream.layout import COL, DIM, DIM_COL, FIXED, FLOW_COLS
-from stream.readmodel import WINDOWS
-
-_HOURS = {"7d": 168, "30d": 720}
-_DAYS = {"today": 1, "7d": 7, "30d": 30}
-
-
-class QueryError(ValueError):
-    """A query the engine cannot answer (unknown window, unsupported breakdown)."""
+from stream.windows import (
+    DAY_MS,
+    HOUR_MS,
+    MINUTE_MS,
+    check_window,
+    day_buckets,
+    hour_buckets,
+    last_hour_minutes,
+    profile_hours,
+)
 
 
 class IncidentSums(msgspec.Struct):
@@ -100,28 +101,26 @@ def merge(parts: list[Partial]) -> Partial:
     )
 
 
-def _window_sums(engine: MetricsEngine, scope: str, window: str, now_ms: int) -> tuple[npt.NDArray[np.int64], dict[int, int]]:
+def _window_sums(engine: MetricsEngine, scope: str, window: str,
+                 now_ms: int) -> tuple[npt.NDArray[np.int64], dict[int, int]]:
     """Column totals of a scope over a window, and each member place's window start (ms)."""
     geo = engine.geo
     members = geo.members(scope)
     ent = np.array([geo.scope_entity[scope]], np.int64)
-    if window == "1h":
-        last = now_ms // 60_000
-        sums = engine.minutes.sum(ent, np.array([last - 59]), np.array([last]))
-        return sums, {p.idx: (last - 59) * 60_000 for p in members}
+    if check_window(window) == "1h":
+        first, last = last_hour_minutes(now_ms)
+        sums = engine.minutes.sum(ent, np.array([first]), np.array([last]))
+        return sums, {p.idx: first * MINUTE_MS for p in members}
     if window == "today":
         starts = {p.idx: p.day_start_ms(now_ms) for p in members}
         ents = np.array([p.entity for p in members], np.int64)
         firsts = np.array([(starts[p.idx] - p.offsets_ms[0]) // HOUR_MS for p in members], np.int64)
         lasts = np.array([p.hour_bucket(now_ms) for p in members], np.int64)
         return engine.hours.sum(ents, firsts, lasts), starts
-    if window in _HOURS:
-        offset = members[0].offsets_ms[0] if (scope in geo.by_id and members) else 0
-        last = (now_ms - offset) // HOUR_MS
-        first = last - _HOURS[window] + 1
-        sums = engine.hours.sum(ent, np.array([first]), np.array([last]))
-        return sums, {p.idx: first * HOUR_MS + offset for p in members}
-    raise QueryError(f"unknown window {window!r}; expected one of {', '.join(WINDOWS)}")
+    offset = members[0].offsets_ms[0] if (scope in geo.by_id and members) else 0
+    first, last = hour_buckets(window, now_ms, offset)
+    sums = engine.hours.sum(ent, np.array([first]), np.array([last]))
+    return sums, {p.idx: first * HOUR_MS + offset for p in members}
 
 
 @functools.lru_cache(maxsize=256)
@@ -135,7 +134,10 @@ def _profile_cells(tzname: str, offset_ms: int, first: int, last: int) -> npt.ND
     return out
 
 
-def _profile(engine: MetricsEngine, scope: str, now_ms: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], int, int, int]:
+ProfileSums = tuple[npt.NDArray[np.float64], npt.NDArray[np.int64], int, int, int]
+
+
+def _profile(engine: MetricsEngine, scope: str, now_ms: int) -> ProfileSums:
     """Contacts per (local weekday, hour) over the 4 weeks of completed hours before the
     current one, the number of hours behind each cell, this hour's contacts, its cell, and
     how many hours of history the profile holds."""
@@ -143,9 +145,8 @@ def _profile(engine: MetricsEngine, scope: str, now_ms: int) -> tuple[npt.NDArra
     ents = np.array([geo.scope_entity[scope]], np.int64)
     place = geo.by_id.get(scope)
     offset = place.offsets_ms[0] if place else 0
-    tz = geo.scope_tz[scope]
-    now_h = (now_ms - offset) // HOUR_MS
-    first, last = now_h - 672, now_h - 1
+    tz = geo.timezone(scope)
+    first, last, now_h = profile_hours(now_ms, offset)
     per = np.zeros(last - first + 1, np.int64)
     this_hour = 0
     for col in FLOW_COLS:
@@ -169,17 +170,14 @@ def _incident_sums(engine: MetricsEngine, starts: dict[int, int], now_ms: int) -
     start_of = np.full(len(engine.geo.places), never, np.int64)
     for idx, start_ms in starts.items():
         start_of[idx] = start_ms
-    place = cols.view("place")
-    start = start_of[place]
+    start = start_of[cols.view("place")]
     in_scope = cols.view("valid") & (start != never)
     cat, opened, resolved = cols.view("category"), cols.view("opened"), cols.view("resolved")
+    opened_w = opened_between(cols, start, now_ms)
     real = in_scope & (cat != THANKS)
-    opened_w = real & (opened >= start) & (opened <= now_ms)
     resolved_w = real & (resolved != NONE) & (resolved >= start) & (resolved <= now_ms)
     breached = engine.incidents.breached(now_ms)
     open_now = real & (cols.view("status") != 2) & (opened <= now_ms)
-    keys = place[opened_w].astype(np.int64) * 16 + cat[opened_w]
-    uniq, counts = np.unique(keys, return_counts=True)
     return IncidentSums(
         open=int(open_now.sum()), opened=int(opened_w.sum()), resolved=int(resolved_w.sum()),
         sla_breached=int((opened_w & breached).sum()), on_time=int((resolved_w & ~breached).sum()),
@@ -187,17 +185,14 @@ def _incident_sums(engine: MetricsEngine, starts: dict[int, int], now_ms: int) -
         thanks=int((in_scope & (cat == THANKS) & (opened >= start) & (opened <= now_ms)).sum()),
         same_day=int((resolved_w & (cols.view("resolved_day") == cols.view("opened_day"))).sum()),
         resolve_ms=int((resolved - opened)[resolved_w].sum()),
-        repeats={f"{engine.geo.places[int(k // 16)].id}\x1f{INCIDENT_CATEGORIES[int(k % 16)]}": int(n)
-                 for k, n in zip(uniq, counts, strict=True)},
+        repeats=repeats(engine, opened_w),
     )
 
 
 def partial(engine: MetricsEngine, scope: str, window: str, now_ms: int) -> Partial:
     """This engine's sums for a scope and window (``known=False`` if it never saw it)."""
     if not engine.geo.known(scope):
-        if window not in WINDOWS:
-            raise QueryError(f"unknown window {window!r}; expected one of {', '.join(WINDOWS)}")
-        return Partial(scope, window, now_ms, now_ms)
+        return Partial(scope, check_window(window), now_ms, now_ms)
     sums, starts = _window_sums(engine, scope, window, now_ms)
     counts = {name: int(sums[i]) for i, name in enumerate(FIXED)}
     csi = {f"{f}\x1f{q}": [int(sums[c]), int(sums[c + 1])] for (f, q), c in engine.csi_keys.items()}
@@ -210,20 +205,21 @@ def partial(engine: MetricsEngine, scope: str, window: str, now_ms: int) -> Part
 def dimension_partial(engine: MetricsEngine, scope: str, window: str, now_ms: int, *,
                       staff: str | None = None, touchpoint: str | None = None) -> Partial:
     """Feedback sums of one staff member or touchpoint (daily resolution)."""
-    if window not in _DAYS:
-        raise QueryError(f"window {window!r} is not kept per staff/touchpoint; use today, 7d or 30d")
+    first_day, last_day = day_buckets(window, 0)  # raises for a window not kept per day
     kind, key = ("staff", staff) if staff else ("touchpoint", touchpoint)
     members = engine.geo.members(scope)
-    rows = [(engine.dim_keys.get((kind, p.idx, key or "")), p.day_of(now_ms)) for p in members]
-    rows = [(e, d) for e, d in rows if e is not None]
-    sums = engine.dims.sum(np.array([e for e, _ in rows], np.int64),
-                           np.array([d - _DAYS[window] + 1 for _, d in rows], np.int64),
-                           np.array([d for _, d in rows], np.int64))
-    start = min((p.day_start_ms(now_ms) - (_DAYS[window] - 1) * DAY_MS for p in members),
-                default=now_ms)
+    rows: list[tuple[int, int, int]] = []  # (entity, first day, last day)
+    for p in members:
+        ent = engine.dim_keys.get((kind, p.idx, key or ""))
+        if ent is not None:
+            rows.append((ent, *day_buckets(window, p.day_of(now_ms))))
+    table = np.array(rows, np.int64).reshape(-1, 3)
+    sums = engine.dims.sum(table[:, 0].copy(), table[:, 1].copy(), table[:, 2].copy())
+    span_ms = (last_day - first_day) * DAY_MS
+    start = min((p.day_start_ms(now_ms) - span_ms for p in members), default=now_ms)
     counts = {name: int(sums[DIM_COL[name]]) for name in DIM}
     return Partial(scope, window, start, now_ms, engine.geo.known(scope), counts,
                    staff=staff, touchpoint=touchpoint)
 
 
-__all__ = ["COL", "IncidentSums", "Partial", "QueryError", "dimension_partial", "merge", "partial"]
+__all__ = ["COL", "IncidentSums", "Partial", "dimension_partial", "merge", "partial"]

@@ -18,6 +18,7 @@ consumer's delivery order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 from nats.aio.client import Client as NATS
@@ -85,10 +86,8 @@ class BatchPuller:
             except TimeoutError:
                 self._owed = 0  # a request lost in a reconnect: ask again next time
         if self._buf and len(self._buf) < batch:
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._full.wait(), self.linger_s)
-            except TimeoutError:
-                pass
         out, self._buf = self._buf, []
         return out
 

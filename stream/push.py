@@ -22,7 +22,8 @@ from typing import Any, Literal
 import msgspec
 
 from stream.ids import ID_RE
-from stream.readmodel import WINDOWS, IncidentView, Metrics
+from stream.readmodel import IncidentView, Metrics
+from stream.windows import WINDOWS, Window
 
 PROTOCOL = 1
 VOICE_KEEP = 50  # utterances a ``voice:`` payload holds (the snapshot a new subscriber gets)
@@ -37,7 +38,6 @@ TopicKind = Literal["metrics", "display", "incidents", "voice", "alerts"]
 TOPIC_KINDS: tuple[TopicKind, ...] = ("metrics", "display", "incidents", "voice", "alerts")
 LOCATION_KINDS = frozenset({"display", "voice"})  # kinds whose argument is a location
 COMPUTED_KINDS = frozenset({"metrics", "display", "incidents"})  # recomputed from the core
-Window = Literal["1h", "today", "7d", "30d"]
 
 
 # -- topics ------------------------------------------------------------------------------

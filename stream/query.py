@@ -1,9 +1,7 @@
-"""Reading the engine: windows -> bucket ranges -> column sums -> the contract's metrics.
+"""Reading the engine: (merged) partial sums -> the contract's metrics.
 
-Window semantics (the reference tests use the same): ``1h`` is the last 60 minute buckets
-including the current one; ``today`` is the location's local calendar day so far (a region
-or the network sums each member's own day); ``7d``/``30d`` are the last 168/720 hour
-buckets of the scope, including the current hour.
+``stream.partial`` sums a window's buckets (windows: ``stream.windows``); this module turns
+the sums into ratios and means. Incident views and their order: ``stream.incident_views``.
 """
 
 from __future__ import annotations
@@ -12,11 +10,10 @@ import numpy as np
 
 from stream.config import StreamSettings
 from stream.engine import MetricsEngine
-from stream.events import FLOW_CHANNELS, INCIDENT_CATEGORIES, VOICE_CATEGORIES
-from stream.geography import DAY_MS, NETWORK, Place
-from stream.incidents import NONE, STATUS_NAMES, THANKS, IncidentBook
+from stream.events import FLOW_CHANNELS, VOICE_CATEGORIES
+from stream.incident_views import incident_views, problems
 from stream.layout import UNIT
-from stream.partial import IncidentSums, Partial, QueryError, dimension_partial, partial
+from stream.partial import IncidentSums, Partial, dimension_partial, partial
 from stream.readmodel import (
     ButtonsResult,
     CsiQuestionResult,
@@ -24,9 +21,8 @@ from stream.readmodel import (
     FlowProfile,
     FlowResult,
     IncidentsResult,
-    IncidentView,
     Metrics,
-    Problem,
+    QueryError,
     VoiceResult,
 )
 
@@ -103,18 +99,14 @@ def _flow(p: Partial) -> FlowResult:
 
 
 def _incidents(cfg: StreamSettings, s: IncidentSums) -> IncidentsResult:
-    problems = []
-    for key, n in s.repeats.items():
-        if n >= cfg.core.problem_threshold:
-            loc, cat = key.split("\x1f")
-            problems.append(Problem(loc, cat, n))
     return IncidentsResult(
         open=s.open, opened=s.opened, resolved=s.resolved, sla_breached=s.sla_breached,
-        within_sla=_ratio(s.on_time, s.resolved), thanks_share=_ratio(s.thanks, s.opened + s.thanks),
+        within_sla=_ratio(s.on_time, s.resolved),
+        thanks_share=_ratio(s.thanks, s.opened + s.thanks),
         open_breached=s.open_breached, thanks=s.thanks, appeals=s.opened + s.thanks,
         same_day_share=_ratio(s.same_day, s.resolved),
         mean_resolve_s=s.resolve_ms / 1000 / s.resolved if s.resolved else None,
-        problems=sorted(problems, key=lambda x: (-x.count, x.location, x.category)),
+        problems=problems(s.repeats, cfg.core.problem_threshold),
     )
 
 
@@ -162,61 +154,17 @@ def profile_of(p: Partial) -> list[list[float]]:
     """Mean contacts per (weekday, hour) from a partial's profile sums."""
     sums, hours = np.asarray(p.profile_sums), np.asarray(p.profile_hours)
     mean = np.divide(sums, hours, out=np.zeros_like(sums), where=hours > 0)
-    return mean.reshape(7, 24).round(3).tolist()
+    table: list[list[float]] = mean.reshape(7, 24).round(3).tolist()
+    return table
 
 
 def flow_profile(engine: MetricsEngine, scope: str, now_ms: int) -> FlowProfile:
     if not engine.geo.known(scope):
         raise QueryError(f"unknown scope {scope!r}")
-    return FlowProfile(scope=scope, weeks=4, contacts=profile_of(partial(engine, scope, "1h", now_ms)))
+    return FlowProfile(scope=scope, weeks=4,
+                       contacts=profile_of(partial(engine, scope, "1h", now_ms)))
 
 
-def incident_views(engine: MetricsEngine, scope: str, now_ms: int, status: str | None = None,
-                   breached: bool | None = None) -> list[IncidentView]:
-    """Incidents of a scope, most urgent first (nearest unmet deadline)."""
-    book, cols = engine.incidents, engine.incidents.cols
-    members = {p.idx for p in engine.geo.members(scope)}
-    if cols.size == 0 or not members:
-        return []
-    late = book.breached(now_ms)
-    window_start = now_ms - engine.cfg.core.problem_window_days * DAY_MS
-    opened = cols.view("opened")
-    recent = cols.view("valid") & (opened >= window_start) & (cols.view("category") != THANKS)
-    keys = cols.view("place").astype(np.int64) * 16 + cols.view("category")
-    uniq, counts = np.unique(keys[recent], return_counts=True)
-    problem_keys = set(uniq[counts >= engine.cfg.core.problem_threshold].tolist())
-    out = []
-    for (pidx, _), row in book.rows.items():
-        if pidx not in members or not cols.valid[row]:
-            continue
-        view = _view(engine.geo.places[pidx], book, row, bool(late[row]),
-                     int(keys[row]) in problem_keys)
-        if (status is None or view.status == status) and (breached is None or view.breached == breached):
-            out.append(view)
-    return sorted(out, key=lambda v: _urgency(v, now_ms))
-
-
-def _view(place: Place, book: IncidentBook, row: int, late: bool, problem: bool) -> IncidentView:
-    c, info = book.cols, book.details[row]
-    opt = (lambda v: None if v == NONE else int(v))  # noqa: E731
-    return IncidentView(
-        location=place.id, incident=info.incident,
-        category=INCIDENT_CATEGORIES[int(c.category[row])], status=STATUS_NAMES[int(c.status[row])],
-        opened_ms=int(c.opened[row]), assigned_ms=opt(c.handled[row]),
-        resolved_ms=opt(c.resolved[row]), transfer_deadline_ms=opt(c.transfer_dl[row]),
-        resolve_deadline_ms=int(c.resolve_dl[row]), breached=late, problem=problem,
-        severity=info.severity, channel=info.channel, department=info.department,
-        assignee=info.assignee, text=info.text,
-    )
-
-
-def _urgency(v: IncidentView, now_ms: int) -> tuple[int, int, str, str]:
-    if v.status == "resolved":
-        return (2, -(v.resolved_ms or 0), v.location, v.incident)
-    deadline = v.resolve_deadline_ms
-    if v.assigned_ms is None and v.transfer_deadline_ms is not None:
-        deadline = min(deadline, v.transfer_deadline_ms)
-    return (0 if v.breached else 1, deadline - now_ms, v.location, v.incident)
-
-
-__all__ = ["NETWORK", "QueryError", "dimension_metrics", "flow_profile", "incident_views", "metrics"]
+# ``incident_views`` lives in ``stream.incident_views``; it is re-exported as part of the read API
+__all__ = ["assemble", "dimension_metrics", "flow_profile", "incident_views", "metrics",
+           "profile_of"]

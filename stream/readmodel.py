@@ -7,13 +7,16 @@ The shapes follow ``/api/metrics`` of the wire contract: a ratio or mean with no
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from typing import Literal, Protocol
+from collections.abc import Callable, Iterable
+from typing import Literal, Protocol, TypeVar
 
 import msgspec
 
-Window = Literal["1h", "today", "7d", "30d"]
-WINDOWS: tuple[str, ...] = ("1h", "today", "7d", "30d")
+T = TypeVar("T")
+
+
+class QueryError(ValueError):
+    """A read the core cannot answer (unknown scope or window, unsupported breakdown)."""
 
 
 class CsiQuestionResult(msgspec.Struct, frozen=True):
@@ -201,7 +204,15 @@ class Subscription:
 
 
 class CoreReader(Protocol):
-    """The in-process read API the server, dashboards and alert engine use."""
+    """Everything the server, the alert service and the websocket hub read of the core,
+    whether it runs in this process (``stream.local.LocalReader``, ``stream.core.Core``) or
+    as partitioned workers elsewhere (``stream.remote.RemoteReader``).
+
+    Reads are synchronous and raise ``QueryError`` for what cannot be answered (unknown
+    scope or window); a remote reader raises its subclass ``NotReady`` while an answer is
+    being fetched, and ``await wait(call)`` runs a read, waiting for the fetch if needed.
+    ``changes`` announces the scopes whose answers changed.
+    """
 
     changes: ChangeFeed
 
@@ -221,4 +232,12 @@ class CoreReader(Protocol):
 
     def known_scope(self, scope: str) -> bool: ...
 
+    def devices(self) -> dict[tuple[str, str], int]:
+        """Last event time (epoch ms) per (location, device or microphone)."""
+        ...
+
     def health(self) -> dict[str, object]: ...
+
+    async def wait(self, call: Callable[[], T]) -> T:
+        """``call()`` once it can be answered (at once in process)."""
+        ...

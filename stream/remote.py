@@ -16,23 +16,32 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import msgspec
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
+from stream.clock import Clock, wall_ms
 from stream.config import StreamSettings
 from stream.events import Limits, Rejection
-from stream.geography import NETWORK
+from stream.geography import Geo
+from stream.ids import NETWORK
 from stream.nats_io import publish_input
-from stream.partial import QueryError
-from stream.readmodel import ChangeFeed, FlowProfile, IncidentView, LocationView, Metrics
+from stream.readmodel import (
+    ChangeFeed,
+    FlowProfile,
+    IncidentView,
+    LocationView,
+    Metrics,
+    QueryError,
+)
 from stream.rollup import Rollup
 from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.remote")
+T = TypeVar("T")
 Key = tuple[Any, ...]  # ("metrics", scope, window, staff, touchpoint) / ("incidents", ...) ...
 
 
@@ -45,7 +54,7 @@ class NotReady(QueryError):
 
 
 class _Entry:
-    __slots__ = ("value", "error", "stale", "used", "ready")
+    __slots__ = ("error", "ready", "stale", "used", "value")
 
     def __init__(self) -> None:
         self.value: Any = None
@@ -58,18 +67,19 @@ class _Entry:
 class RemoteReader:
     """The network of ``[scale] workers`` core workers, read as one ``CoreReader``."""
 
-    def __init__(self, cfg: StreamSettings, nc: NATS, *, refresh_s: float = 0.25, idle_s: float = 120.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, cfg: StreamSettings, nc: NATS, *, refresh_s: float = 0.25,
+                 idle_s: float = 120.0, clock: Clock = wall_ms) -> None:
         self.cfg = cfg
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
         self.subjects = Subjects(cfg.nats.prefix)
-        self.rollup = Rollup(nc, cfg)
+        self.rollup = Rollup(nc, cfg, clock)
         self.changes = ChangeFeed()
         self.refresh_s, self.idle_s, self.clock = refresh_s, idle_s, clock
-        self.limits = Limits(int(cfg.core.max_clock_skew_s * 1000), cfg.core.retention_days * 86_400_000)
+        self.limits = Limits.from_config(cfg.core)
         self._cache: dict[Key, _Entry] = {}
         self._locations: list[LocationView] = []
+        self.geo = Geo.from_config(cfg)  # plus the locations the workers report
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._sub: Any = None
@@ -77,6 +87,11 @@ class RemoteReader:
 
     async def start(self) -> None:
         self._locations = await self.rollup.locations()
+        self.geo.add(self._locations)
+        devices = self._cache[("devices",)] = _Entry()
+        devices.value = await self.rollup.devices()
+        devices.stale = False
+        devices.ready.set_result(None)
         self._sub = await self.nc.subscribe(self.subjects.changed, cb=self._on_changed)
         self._tasks = [asyncio.create_task(self._refresher(), name="cxpulse-remote-refresh")]
 
@@ -95,24 +110,28 @@ class RemoteReader:
         except msgspec.DecodeError:
             return
         for key, entry in self._cache.items():
-            if key[1] in scopes or key[0] == "locations":
+            if key[0] in ("locations", "devices") or key[1] in scopes:
                 entry.stale = True
-        if any(s not in self._known() for s in scopes):
+        if any(self.geo.known_kind(s) is None for s in scopes):
             self._cache.setdefault(("locations",), _Entry())
         self._wake.set()
 
     # -- fetching ---------------------------------------------------------------------------
 
     async def _fetch(self, key: Key) -> Any:
-        now_ms = int(self.clock() * 1000)
+        now_ms = self.clock()
         kind = key[0]
         if kind == "metrics":
-            return await self.rollup.metrics(key[1], key[2], now_ms, staff=key[3], touchpoint=key[4])
+            return await self.rollup.metrics(key[1], key[2], now_ms, staff=key[3],
+                                             touchpoint=key[4])
         if kind == "profile":
             return await self.rollup.flow_profile(key[1], now_ms)
         if kind == "incidents":
             return await self.rollup.incidents(key[1], key[2], key[3], now_ms)
+        if kind == "devices":
+            return await self.rollup.devices()
         self._locations = await self.rollup.locations()
+        self.geo.add(self._locations)
         return self._locations
 
     async def _refresh(self, key: Key, entry: _Entry) -> None:
@@ -157,45 +176,45 @@ class RemoteReader:
             raise entry.error
         return entry.value
 
-    async def wait(self, call: Callable[[], Any]) -> Any:
+    async def wait(self, call: Callable[[], T]) -> T:
         """Run a read; when it is not ready yet, wait for the fetch and run it again."""
         for _ in range(3):
             try:
                 return call()
             except NotReady as exc:
-                await asyncio.wait_for(asyncio.shield(exc.ready), self.cfg.scale.query_timeout_s * 2)
+                await asyncio.wait_for(asyncio.shield(exc.ready),
+                                       self.cfg.scale.query_timeout_s * 2)
         return call()
 
     # -- CoreReader -------------------------------------------------------------------------
 
     def metrics(self, scope: str, window: str, *, staff: str | None = None,
                 touchpoint: str | None = None) -> Metrics:
-        return self._get(("metrics", scope, window, staff, touchpoint))
+        return cast(Metrics, self._get(("metrics", scope, window, staff, touchpoint)))
 
     def flow_profile(self, scope: str) -> FlowProfile:
-        return self._get(("profile", scope))
+        return cast(FlowProfile, self._get(("profile", scope)))
 
     def incidents(self, scope: str = NETWORK, status: str | None = None,
                   breached: bool | None = None) -> list[IncidentView]:
-        return self._get(("incidents", scope, status, breached))
+        return cast(list[IncidentView], self._get(("incidents", scope, status, breached)))
 
     def locations(self) -> list[LocationView]:
         return list(self._locations)
 
-    def _known(self) -> set[str]:
-        ids = {loc.id for loc in self._locations}
-        return ids | {loc.region for loc in self._locations if loc.region} | {
-            r.id for r in self.cfg.regions} | {NETWORK}
-
     def known_scope(self, scope: str) -> bool:
-        return scope in self._known()
+        return self.geo.known_kind(scope) is not None
 
     def scopes_of(self, location: str) -> tuple[str, ...]:
-        region = next((loc.region for loc in self._locations if loc.id == location), "")
-        return (location, region, NETWORK) if region else (location, NETWORK)
+        return self.geo.scopes_of(location)
 
     def devices(self) -> dict[tuple[str, str], int]:
-        return {}
+        """Last event time per (location, device), as the workers last reported it (fetched
+        at start, refreshed whenever a worker reports a change); never waits."""
+        try:
+            return dict(self._get(("devices",)))
+        except QueryError:
+            return {}
 
     def health(self) -> dict[str, object]:
         connected = bool(self.nc.is_connected)
@@ -208,4 +227,4 @@ class RemoteReader:
     async def publish_input(self, kind: str, location: str, payload: bytes) -> Rejection | None:
         """Validate like the workers will, then publish to JetStream with the event id."""
         return await publish_input(self.js, self.subjects, kind, location, payload,
-                                   int(self.clock() * 1000), self.limits)
+                                   self.clock(), self.limits)

@@ -10,23 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
+from collections.abc import Callable
 from typing import Literal
 
 import msgspec
 from nats.aio.client import Client as NATS
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
+from stream.clock import Clock, wall_ms
 from stream.config import StreamSettings
 from stream.engine import MetricsEngine
-from stream.partial import Partial, QueryError, dimension_partial, merge, partial
-from stream.query import _urgency, assemble, incident_views, profile_of
-from stream.readmodel import FlowProfile, IncidentView, LocationView, Metrics
+from stream.incident_views import by_urgency, incident_views
+from stream.partial import Partial, dimension_partial, merge, partial
+from stream.query import assemble, profile_of
+from stream.readmodel import FlowProfile, IncidentView, LocationView, Metrics, QueryError
 from stream.subjects import Subjects
 
 
 class QueryRequest(msgspec.Struct, frozen=True):
-    op: Literal["partial", "incidents", "locations"]
+    op: Literal["partial", "incidents", "locations", "devices"]
     now_ms: int
     scope: str = "network"
     window: str = "today"
@@ -41,6 +44,7 @@ class QueryReply(msgspec.Struct):
     partial: Partial | None = None
     incidents: list[IncidentView] = []
     locations: list[LocationView] = []
+    devices: list[tuple[str, str, int]] = []  # (location, device, last event ms)
     error: str | None = None
 
 
@@ -64,14 +68,16 @@ def answer(engine: MetricsEngine, worker: int, req: QueryRequest) -> QueryReply:
                 return QueryReply(worker)
             return QueryReply(worker, incidents=incident_views(
                 engine, req.scope, req.now_ms, req.status, req.breached))
-        return QueryReply(worker, locations=[
-            LocationView(p.id, p.name, p.region or "", p.tz.key, p.configured)
-            for p in engine.geo.places])
+        if req.op == "devices":
+            return QueryReply(worker, devices=[(loc, dev, ts) for (loc, dev), ts
+                                               in engine.devices.items()])
+        return QueryReply(worker, locations=engine.geo.locations())
     except QueryError as exc:
         return QueryReply(worker, error=str(exc))
 
 
-async def serve_queries(nc: NATS, subjects: Subjects, engine_of, worker: int):  # noqa: ANN001, ANN201
+async def serve_queries(nc: NATS, subjects: Subjects, engine_of: Callable[[], MetricsEngine],
+                        worker: int) -> Subscription:
     """Subscribe a worker to roll-up queries; ``engine_of()`` returns its current engine."""
 
     async def on_query(msg: Msg) -> None:
@@ -88,8 +94,9 @@ async def serve_queries(nc: NATS, subjects: Subjects, engine_of, worker: int):  
 class Rollup:
     """Reads the whole network from ``workers`` partitioned core workers over NATS."""
 
-    def __init__(self, nc: NATS, cfg: StreamSettings) -> None:
+    def __init__(self, nc: NATS, cfg: StreamSettings, clock: Clock = wall_ms) -> None:
         self.nc = nc
+        self.clock = clock
         self.cfg = cfg
         self.subjects = Subjects(cfg.nats.prefix)
         self.workers = cfg.scale.workers
@@ -119,8 +126,9 @@ class Rollup:
 
     async def partial(self, scope: str, window: str, now_ms: int | None = None, *,
                       staff: str | None = None, touchpoint: str | None = None) -> Partial:
-        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
-        replies = await self._gather(QueryRequest("partial", now_ms, scope, window, staff, touchpoint))
+        now_ms = now_ms if now_ms is not None else self.clock()
+        replies = await self._gather(QueryRequest("partial", now_ms, scope, window, staff,
+                                                  touchpoint))
         errors = [r.error for r in replies if r.error]
         if errors:
             raise QueryError(errors[0])
@@ -139,13 +147,23 @@ class Rollup:
         return FlowProfile(scope=scope, weeks=4, contacts=profile_of(p))
 
     async def incidents(self, scope: str = "network", status: str | None = None,
-                        breached: bool | None = None, now_ms: int | None = None) -> list[IncidentView]:
-        now_ms = now_ms if now_ms is not None else int(time.time() * 1000)
+                        breached: bool | None = None,
+                        now_ms: int | None = None) -> list[IncidentView]:
+        now_ms = now_ms if now_ms is not None else self.clock()
         replies = await self._gather(QueryRequest("incidents", now_ms, scope, status=status,
                                                   breached=breached))
-        views = [v for r in replies for v in r.incidents]
-        return sorted(views, key=lambda v: _urgency(v, now_ms))
+        return by_urgency([v for r in replies for v in r.incidents], now_ms)
+
+    async def devices(self) -> dict[tuple[str, str], int]:
+        """Last event time per (location, device) over every worker (each owns its own
+        locations' devices; voice microphones are worker 0's)."""
+        replies = await self._gather(QueryRequest("devices", self.clock()))
+        out: dict[tuple[str, str], int] = {}
+        for r in replies:
+            for loc, dev, ts in r.devices:
+                out[(loc, dev)] = max(ts, out.get((loc, dev), ts))
+        return out
 
     async def locations(self) -> list[LocationView]:
-        replies = await self._gather(QueryRequest("locations", int(time.time() * 1000)))
+        replies = await self._gather(QueryRequest("locations", self.clock()))
         return sorted({v.id: v for r in replies for v in r.locations}.values(), key=lambda v: v.id)

@@ -21,7 +21,8 @@ def parse_span(text: str) -> Span:
     if not m:
         raise ValueError(f"expected 'HH:MM-HH:MM', got {text!r}")
     h1, m1, h2, m2 = (int(g) for g in m.groups())
-    if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2) or (h1 * 60 + m1 == h2 * 60 + m2):
+    if (h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2)
+            or h1 * 60 + m1 == h2 * 60 + m2):
         raise ValueError(f"bad time span {text!r}")
     return h1 * 60 + m1, h2 * 60 + m2
 

@@ -128,7 +128,7 @@ class VoiceWorker:
         self.options = o = options or VoiceWorkerOptions()
         self.clock = clock
         self.subjects = Subjects(cfg.nats.prefix)
-        self.limits = Limits(int(cfg.core.max_clock_skew_s * 1000), cfg.core.retention_days * 86_400_000)
+        self.limits = Limits.from_config(cfg.core)
         v = cfg.voice
         self.matcher = KeywordMatcher(v.lexicons())
         self.pipeline_options = PipelineOptions(

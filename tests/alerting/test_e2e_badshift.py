@@ -123,7 +123,7 @@ async def test_bad_shift_alert_fires_reaches_every_sink_survives_restart_and_res
         phase_end = start + 90 * MIN  # 30 min normal, 60 min degraded, 90 min recovery
         events = sorted(traffic(cfg, start, phase_end, end), key=lambda e: e.ts_ms)
         clock = VirtualClock(start)
-        core = Core(cfg, nats_server.url, clock=clock.seconds)
+        core = Core(cfg, nats_server.url, clock=clock.millis)
         await core.start()
         alerts = AlertService(cfg, core.nc, core, clock=clock.millis)
         await alerts.start()

@@ -12,7 +12,7 @@ from dashboards.alertview import AlertCard
 from dashboards.cache import TREND_STEP_MS, Cache
 from dashboards.feed import backoff_s, server_urls
 from dashboards.fmt import Score, nps_score
-from dashboards.scopes import Geography
+from stream.geography import Geo
 from stream.push import Ack, Alert, MetricsData, PlaybookText, envelope, payload, subscribe
 from stream.readmodel import Metrics
 
@@ -23,7 +23,7 @@ def metrics(nps: float | None, n: int) -> MetricsData:
 
 
 def test_cache_thins_the_trend_skips_small_samples_and_notifies():
-    cache = Cache(Geography("UTC"), min_sample=10)
+    cache = Cache(Geo("UTC"), min_sample=10)
     seen: list[str] = []
     cache.listen(seen.append)
     for i, (nps, n) in enumerate([(10, 20), (11, 20), (12, 5), (13, 20), (None, 0)]):

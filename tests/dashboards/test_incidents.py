@@ -14,7 +14,8 @@ MIN = 60_000
 def view(iid: str, *, status: str = "open", transfer: int | None = None, resolve: int = 10 * MIN,
          breached: bool = False, **kw: Any) -> IncidentView:
     return IncidentView(location="a", incident=iid, category="claim", status=status,  # type: ignore[arg-type]
-                        opened_ms=NOW - 60 * MIN, assigned_ms=None, resolved_ms=None,
+                        opened_ms=NOW - 60 * MIN,
+                        assigned_ms=None if status == "open" else NOW - 30 * MIN, resolved_ms=None,
                         transfer_deadline_ms=None if transfer is None else NOW + transfer,
                         resolve_deadline_ms=NOW + resolve, breached=breached, problem=False, **kw)
 

@@ -10,10 +10,11 @@ from dashboards import render_live
 from dashboards.alertview import belongs, cards, per_location, playbook
 from dashboards.csiview import csi_report
 from dashboards.flowview import channel_mix, heatmap, vs_usual
-from dashboards.scopes import Geography, Place, page_topics
+from dashboards.scopes import page_topics
 from dashboards.voiceview import standard, voice_summary
+from stream.geography import Geo
 from stream.push import Alert, PlaybookText, VoiceItem
-from stream.readmodel import CsiQuestionResult, CsiResult, VoiceResult
+from stream.readmodel import CsiQuestionResult, CsiResult, LocationView, VoiceResult
 
 NOW = 1_800_000_000_000
 
@@ -91,10 +92,11 @@ def test_standard_compliance_from_the_core_never_over_too_few_encounters():
     assert "приветствие <b>×1</b>" in none
 
 
-def geo() -> Geography:
-    g = Geography("Europe/Moscow", {"msk": "Moscow", "ural": "Ural"})
-    g.add([Place("a", "A", "msk", "Europe/Moscow"), Place("b", "B", "msk", "Europe/Moscow"),
-           Place("e", "E", "ural", "Asia/Yekaterinburg")])
+def geo() -> Geo:
+    g = Geo("Europe/Moscow", {"msk": "Moscow", "ural": "Ural"})
+    g.add([LocationView("a", "A", "msk", "Europe/Moscow", True),
+           LocationView("b", "B", "msk", "Europe/Moscow", True),
+           LocationView("e", "E", "ural", "Asia/Yekaterinburg", True)])
     return g
 
 
@@ -120,8 +122,9 @@ def test_alerts_of_a_page_order_and_playbook_language():
 
 def test_scopes_and_the_topics_of_a_page():
     g = geo()
-    assert (g.kind("network"), g.kind("msk"), g.kind("a"), g.kind("zzz")) == \
-        ("network", "region", "location", None)
+    assert (g.known_kind("network"), g.known_kind("msk"), g.known_kind("a"),
+            g.known_kind("zzz")) == ("network", "region", "location", None)
+    assert g.kind("zzz") == "location"  # what an unknown id denotes (access control)
     assert g.members("msk") == ["a", "b"] and g.members("network") == ["a", "b", "e"]
     assert g.parent("a") == "msk" and g.parent("msk") == "network" and g.parent("network") is None
     assert str(g.timezone("e")) == "Asia/Yekaterinburg" and str(g.timezone("ural")) == "Europe/Moscow"

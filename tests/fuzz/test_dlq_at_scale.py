@@ -47,7 +47,7 @@ async def test_ten_thousand_malformed_interleaved(nats_server):
     nc = await connect(cfg.nats, nats_server.url, "fuzz")
     js = nc.jetstream()
     await ensure_streams(js, cfg)
-    core = Core(cfg, nats_server.url, clock=lambda: now_ms / 1000)
+    core = Core(cfg, nats_server.url, clock=lambda: now_ms)
     await core.start()
     try:
         await publish_reliably(js, items, chunk=1000)

@@ -110,7 +110,7 @@ async def test_kill_minus_nine_under_load_then_restart(nats_server, tmp_path):
     assert kills == 5
 
     fixed_now = time.time()
-    core = Core(CFG, nats_server.url, clock=lambda: fixed_now)
+    core = Core(CFG, nats_server.url, clock=lambda: int(fixed_now * 1000))
     await core.start()
     assert core.engine.last_seq > 0  # it restarted from a snapshot, not from nothing
     assert await core.wait_idle(30)

@@ -187,3 +187,59 @@ async def test_server_reads_the_rollup_of_two_workers(nats_server):
         await nc.close()
         for core in workers:
             await core.stop()
+
+
+DEVICE_RULES = """
+[alerts]
+group_wait_s = 0
+group_interval_s = 0
+min_eval_gap_s = 0
+[[alerts.rules]]
+id = "device-silent"
+metric = "device.silent_minutes"
+op = ">="
+threshold = 30
+"""
+
+
+async def test_device_silent_fires_with_two_workers(nats_server):
+    """Seam bug: with ``[scale] workers = 2`` the alert service reads the roll-up, whose
+    ``devices()`` must come from the partitioned workers (it used to answer ``{}``, so a
+    terminal that fell silent never raised ``device-silent``)."""
+    from alerting.service import AlertService
+    from stream.remote import RemoteReader
+
+    text = BASE.replace("replicas = 3", "replicas = 1") + DEVICE_RULES
+    cfgs = [load_config_text(text + f"\n[scale]\npartitions = 8\nworkers = 2\nworker = {i}\n")
+            for i in range(2)]
+    workers = [Core(cfg, nats_server.url) for cfg in cfgs]
+    for core in workers:
+        await core.start()
+    now = int(time.time() * 1000)
+    heard = {("a", "term-1"): now - 120_000, ("b", "term-2"): now - 60_000,
+             ("c", "term-3"): now - 30_000, ("d", "term-4"): now - 10_000}
+    for k, ((loc, device), ts) in enumerate(heard.items()):
+        body = {"id": f"dev-{k}", "ts": ts, "location": loc, "type": "button", "scale": 3,
+                "value": 2, "device": device}
+        await workers[0].js.publish(f"cx.feedback.{loc}", json.dumps(body).encode())
+    for core in workers:
+        assert await core.wait_idle(20)
+    assert all(c.engine.devices for c in workers)  # the devices really are split
+    nc = await connect(cfgs[0].nats, nats_server.url, "readers")
+    reader = RemoteReader(cfgs[0], nc)
+    await reader.start()
+    later = now + 45 * 60_000
+    alerts = AlertService(cfgs[0], nc, reader, clock=lambda: later)
+    await alerts.start()
+    try:
+        await alerts.evaluate()
+        firing = {(a.scope, a.labels["device"]) for a in alerts.list_alerts()
+                  if a.rule == "device-silent" and a.status == "firing"}
+        assert firing == {("a", "term-1"), ("b", "term-2"), ("c", "term-3"), ("d", "term-4")}
+        assert reader.devices() == heard  # the roll-up of both workers' device maps
+    finally:
+        await alerts.stop()
+        await reader.stop()
+        await nc.close()
+        for core in workers:
+            await core.stop()

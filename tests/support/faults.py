@@ -29,7 +29,7 @@ from stream.core import Core
 from stream.engine import MetricsEngine
 from stream.events import Rejection, encode, validate_event
 from stream.query import incident_views, metrics
-from stream.readmodel import WINDOWS
+from stream.windows import WINDOWS
 
 Item = tuple[str, bytes, str]  # (subject, payload, Nats-Msg-Id)
 BASE_CONFIG = """
@@ -145,7 +145,7 @@ def assert_equals_scratch(core: Core, items: list[Item], now_ms: int) -> Metrics
 
 async def settled_core(cfg: Config, url: str, now_s: float, timeout_s: float = 60) -> Core:
     """An in-process core with a frozen clock that has caught up with the input stream."""
-    core = Core(cfg, url, clock=lambda: now_s)
+    core = Core(cfg, url, clock=lambda: int(now_s * 1000))
     await core.start()
     assert await core.wait_idle(timeout_s)
     return core
