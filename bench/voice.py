@@ -14,7 +14,9 @@ espeak-ng, calm and agitated, 10 ms energy labels, noises at 20/10/5/0 dB):
    (VAD + segmentation + prosody + emotion), measured with one process per core;
 3. ASR real-time factor, keyword recall and false hits on clean speech (ru, en; calm and
    agitated reported apart);
-4. arousal / anger ROC-AUC, calm vs agitated utterances, through the pipeline.
+4. arousal / anger ROC-AUC, calm vs agitated utterances, through the pipeline;
+5. the VAD on recorded human speech (bench/voice_real.py: ours vs every webrtcvad mode
+   and silero on sparse and dense conversation, start-of-stream recall, keywords).
 
 Benchmarks print figures; nothing here is a pass/fail test.
 """
@@ -33,6 +35,7 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import voice_corpus as vc  # noqa: E402
+import voice_real  # noqa: E402
 import webrtcvad  # noqa: E402
 
 from dsp import silero  # noqa: E402
@@ -287,6 +290,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="two noises, 20 and 0 dB; fewer streams")
     ap.add_argument("--no-asr", action="store_true")
     ap.add_argument("--streams-per-core", type=int, default=150)
+    ap.add_argument("--no-real", action="store_true", help="skip the recorded-speech tables")
     args = ap.parse_args()
     tracks = vc.build_tracks(seed=args.seed)
     clean_s = sum(len(t.clean) for t in tracks) / 16000
@@ -301,6 +305,8 @@ def main() -> None:
     emotion_table(tracks, [("clean", 0), ("white", 10), ("babble", 10)])
     if not args.no_asr:
         asr_table(tracks)
+    if not args.no_real:
+        voice_real.run(seed=args.seed, quick=args.quick, asr=not args.no_asr)
 
 
 if __name__ == "__main__":

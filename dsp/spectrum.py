@@ -33,7 +33,8 @@ def halfband_taps(beta: float = 7.0) -> F32:
     """Kaiser-windowed 31-tap half-band low-pass (cutoff fs/4); odd taps off centre are zero."""
     t = np.arange(HALFBAND_TAPS) - (HALFBAND_TAPS - 1) // 2
     h = 0.5 * np.sinc(0.5 * t) * np.kaiser(HALFBAND_TAPS, beta)
-    return (h / h.sum()).astype(np.float32)
+    taps: F32 = (h / h.sum()).astype(np.float32)
+    return taps
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
