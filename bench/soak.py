@@ -39,9 +39,9 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from cxpulse.config import load_config_text  # noqa: E402
 from simulators.model import build_network  # noqa: E402
 from simulators.traffic import Traffic, make_plan, questionnaire  # noqa: E402
-from stream.config import load_config_text  # noqa: E402
 from stream.events import encode  # noqa: E402
 from stream.nats_io import connect, ensure_streams, stream_names  # noqa: E402
 from stream.nats_server import EmbeddedNats, free_port  # noqa: E402

@@ -199,10 +199,10 @@ def keywords_table(cache: Path, seed: int, conditions: list[tuple[str, int]]) ->
     """Greeting / thanks / farewell through the whole pipeline (VAD, segmentation, whisper,
     keyword matching) on recorded voices; every stream opens with 50 ms of zeros and then
     straight into the greeting."""
-    from dsp.asr import Transcriber
-    from dsp.keywords import KeywordMatcher
-    from dsp.voice_pipeline import VoicePipeline
-    from stream.config import VoiceConfig
+    from voice.asr import Transcriber
+    from voice.config import VoiceConfig
+    from voice.keywords import KeywordMatcher
+    from voice.pipeline import VoicePipeline
 
     matcher, asr = KeywordMatcher(VoiceConfig().lexicons()), Transcriber()
     tracks = encounters(cache, 6, seed)

@@ -14,7 +14,7 @@ import pytest
 
 from bench import real_corpus as rc
 from dsp.vad import Vad
-from dsp.voice_pipeline import VoicePipeline
+from voice.pipeline import VoicePipeline
 
 F32 = npt.NDArray[np.float32]
 

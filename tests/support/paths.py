@@ -6,3 +6,4 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / ".artifacts"
+DATA = ROOT / "tests" / "data"  # labelled sets and small fixtures

@@ -9,10 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.paths import DATA
 from text import PLACEHOLDERS, find_pii, mask
 from text.evaluate import PiiReport, evaluate_pii, load_comments, load_pii
-
-from .conftest import DATA
 
 MUST_RECALL = ("phone", "email", "card", "passport", "name")
 

@@ -7,10 +7,9 @@ import math
 
 import pytest
 
+from tests.support.paths import DATA
 from text import CommentsConfig, Tagger, TopicConfig, normalise_rating
 from text.evaluate import TagReport, evaluate_tags, load_comments
-
-from .conftest import DATA
 
 
 @pytest.mark.parametrize("text", [
