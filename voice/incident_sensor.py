@@ -16,11 +16,11 @@ window is evaluated on event time.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dsp.redact import redact
-from stream.events import IncidentEvent
+from stream.events import IncidentEvent, VoiceKeyword
 from voice.audio import mic_event_id
 from voice.config import VoiceConfig
 
@@ -62,7 +62,7 @@ class IncidentSensor:
     episodes: int = 0
 
     def observe(self, start_ms: int, end_ms: int, anger: float,
-                keywords: Iterable[Mapping[str, object]]) -> Trigger | None:
+                keywords: Iterable[VoiceKeyword]) -> Trigger | None:
         """A Trigger when this utterance opens a new episode, else None."""
         trig = self._trigger(start_ms, end_ms, anger, list(keywords))
         if trig is None:
@@ -75,13 +75,13 @@ class IncidentSensor:
         return trig
 
     def _trigger(self, start_ms: int, end_ms: int, anger: float,
-                 keywords: list[Mapping[str, object]]) -> Trigger | None:
+                 keywords: list[VoiceKeyword]) -> Trigger | None:
         o = self.options
         if anger >= o.anger_threshold:
             bisect.insort(self._anger_ms, end_ms)
             while self._anger_ms and self._anger_ms[0] < end_ms - 10 * o.anger_window_ms:
                 self._anger_ms.pop(0)
-        words = {c: tuple(str(k["word"]) for k in keywords if k.get("category") == c)
+        words = {c: tuple(k.word for k in keywords if k.category == c)
                  for c in ("escalation", "profanity")}
         if words["escalation"]:
             return Trigger(start_ms, end_ms, "claim", "escalation words "

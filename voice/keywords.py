@@ -17,6 +17,10 @@ Whisper mangles words, especially on Russian: "позовите менеджер
    over the phrase: short words never match fuzzily -- and the first letter must agree;
 5. the rest of the word in which a match ends must be empty or an inflectional ending
    ("hell" never matches "hello"); overlapping hits of one category keep the best.
+
+``keyword_hits`` turns a transcript's hits into the contract's ``keywords`` entries
+(``stream.events.VoiceKeyword``: category, phrase, epoch ms of the word), the one keyword
+type the voice events, the incident sensor and the encounters share.
 """
 
 from __future__ import annotations
@@ -25,10 +29,14 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import numpy as np
 import numpy.typing as npt
 from numba import njit
+
+from stream.events import VOICE_CATEGORIES, VoiceCategory, VoiceKeyword
+from voice.asr import Transcript, Word
 
 I32 = npt.NDArray[np.int32]
 _RU_ENDINGS = sorted("""
@@ -99,11 +107,16 @@ def _anchored_distances(text: I32, start: int, pattern: I32, max_len: int) -> I3
     return prev
 
 
+def is_voice_category(name: str) -> TypeGuard[VoiceCategory]:
+    """A lexicon key is one of the contract's keyword categories."""
+    return name in VOICE_CATEGORIES
+
+
 @dataclass(frozen=True, slots=True)
 class KeywordHit:
     """A lexicon phrase found in a transcript; chars index the normalised text."""
 
-    category: str
+    category: VoiceCategory
     word: str
     matched: str
     start_char: int
@@ -113,7 +126,7 @@ class KeywordHit:
 
 @dataclass(frozen=True, slots=True)
 class _Pattern:
-    category: str
+    category: VoiceCategory
     phrase: str
     codes: I32
     allowed: int
@@ -124,13 +137,17 @@ def _codes(s: str) -> I32:
 
 
 class KeywordMatcher:
-    """Matches lexicons ``{lang: {category: [phrase, ...]}}`` in transcripts."""
+    """Matches lexicons ``{lang: {category: [phrase, ...]}}`` in transcripts; a category
+    outside ``VOICE_CATEGORIES`` is a ValueError."""
 
     def __init__(self, lexicons: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
         self._patterns: dict[str, list[_Pattern]] = {}
         for lang, cats in lexicons.items():
             pats = []
             for category, phrases in cats.items():
+                if not is_voice_category(category):
+                    raise ValueError(f"lexicon category {category!r}: expected one of "
+                                     f"{', '.join(VOICE_CATEGORIES)}")
                 for phrase in phrases:
                     words = normalise(phrase).split()
                     if not words:
@@ -193,3 +210,25 @@ class KeywordMatcher:
                        for k in kept):
                 kept.append(h)
         return sorted(kept, key=lambda h: h.start_char)
+
+
+def keyword_hits(transcript: Transcript, start_ms: int, matcher: KeywordMatcher,
+                 language: str) -> list[VoiceKeyword]:
+    """The contract ``keywords`` of an utterance that started at ``start_ms`` (epoch ms):
+    each lexicon hit with the time of the transcript word it starts in."""
+    return [VoiceKeyword(h.category, h.word[:256],
+                         start_ms + int(_word_time(transcript.words, h.start_char) * 1000))
+            for h in matcher.match(transcript.text, language)]
+
+
+def _word_time(words: tuple[Word, ...], start_char: int) -> float:
+    """Start (s) of the transcript word holding char ``start_char`` of the normalised text."""
+    pos = 0
+    for w in words:
+        n = len(normalise(w.text))
+        if n == 0:
+            continue
+        if start_char < pos + n + 1:
+            return w.start_s
+        pos += n + 1
+    return words[-1].start_s if words else 0.0

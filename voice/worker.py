@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -46,10 +46,8 @@ from stream.events import (
     FeedbackEvent,
     Limits,
     Rejection,
-    VoiceCategory,
     VoiceEmotion,
     VoiceEvent,
-    VoiceKeyword,
     encode,
     validate_event,
 )
@@ -68,9 +66,9 @@ from voice.baselines import BaselineStore, MicKey
 from voice.config import VoiceSettings
 from voice.encounters import EncounterOptions, EncounterTracker, closed_by_of, rating_of
 from voice.incident_sensor import IncidentSensor, SensorOptions, incident_event
-from voice.keywords import KeywordMatcher
+from voice.keywords import KeywordMatcher, keyword_hits
 from voice.outbox import Outbox
-from voice.pipeline import PipelineOptions, Utterance, VoicePipeline, keyword_hits
+from voice.pipeline import PipelineOptions, Utterance, VoicePipeline
 
 log = logging.getLogger("cxpulse.voice")
 Hook = Callable[[str, str, int], None]  # (location, mic, ts_ms)
@@ -282,15 +280,14 @@ class VoiceWorker:
     def _resolve(self, p: _Pending, transcript: Transcript | None, status: str) -> None:
         """Publish the voice event; feed the incident sensor and the encounter tracker."""
         u, mic = p.utt, p.mic
-        hits = keyword_hits(u, transcript, self.matcher, p.language) if transcript else []
+        hits = keyword_hits(transcript, u.start_ms, self.matcher, p.language) if transcript else []
         text = redact(transcript.text)[:8000] if transcript and transcript.text else None
         if self.cfg.voice.transcript_retention_days == 0:
             text = None  # transcripts are not kept: keywords only
         emotion = VoiceEmotion(_unit(u.emotion.arousal), _unit(u.emotion.anger))
         event = VoiceEvent(id=p.id, ts=u.end_ms, location=mic.location, mic=mic.mic, start=u.start_ms,
                            end=u.end_ms, emotion=emotion, loudness_db=round(float(u.loudness_db), 2),
-                           keywords=[VoiceKeyword(cast(VoiceCategory, h["category"]),  # lexicon
-                                                  h["word"][:256], h["t"]) for h in hits],
+                           keywords=hits,
                            transcript=text, language=p.language, asr=status)
         self.outbox.put(self.subjects.voice(mic.location, mic.mic), encode(event), p.id)
         log.debug("voice: %s: published (asr %s), %.0f ms after its end", p.id, status,
@@ -302,7 +299,7 @@ class VoiceWorker:
             inc = incident_event(mic.location, mic.mic, trigger, text, status)
             self.outbox.put(self.subjects.incident(mic.location), encode(inc), inc.id)
             self.counts["incidents"] += 1
-        mic.encounters.finish(u.start_ms, u.end_ms, emotion.anger, frozenset(str(h["category"]) for h in hits))
+        mic.encounters.finish(u.start_ms, u.end_ms, emotion.anger, frozenset(h.category for h in hits))
         self._publish_encounters(mic.encounters.poll(mic.now_ms()))
 
     def _publish_encounters(self, encounters: list[EncounterEvent]) -> None:
