@@ -6,7 +6,8 @@
     await service.stop()
 
 It assembles the parts: the sources (``sources.py``: the core's metrics, voice events and
-device last-seen, fed by ``feeds.py``), the evaluation loop (``evaluation.py``), the state
+device last-seen; ``feeds.py`` fills the last two from NATS, so the voice worker may run in
+any process on any machine), the evaluation loop (``evaluation.py``), the state
 store (``store.py``), the sinks (``sinks.py``) and, with NATS, the leadership among several
 instances (``leadership.py``): one leads (evaluates, saves, notifies), the others follow the
 saved state for reads and forward acknowledgements and silences to it. Without NATS the
@@ -25,6 +26,7 @@ from alerting.config import AlertingSettings
 from alerting.control import AlertsUnavailable, ControlReply, ControlRequest
 from alerting.engine import AlertEngine, AlertInputError
 from alerting.evaluation import Evaluator
+from alerting.feeds import FeedNeeds, VoiceFeed
 from alerting.leadership import Leadership
 from alerting.lease import instance_name
 from alerting.model import AlertView, EngineSnapshot, SilenceView, StepResult
@@ -53,8 +55,9 @@ class AlertService:
         self.reader = reader
         self.clock = clock or wall_ms
         self.calendars = calendars_from_config(cfg)
-        self.voice = EventCounter()
-        self.devices = LastSeen(getattr(reader, "devices", None))
+        self.needs = FeedNeeds.of(cfg.alerts.rules)
+        self.voice = EventCounter(max(self.needs.lookback_s, 3600.0))
+        self.devices = LastSeen(reader.devices)
         self.feed = AlertFeed()
         self.outputs = Outputs(cfg.alerts.webhooks, http)
         self.evaluator = Evaluator(cfg, reader, self.calendars,
@@ -65,6 +68,7 @@ class AlertService:
         self._subjects = Subjects(cfg.nats.prefix)
         self._leadership: Leadership | None = None
         self._changes: Subscription | None = None
+        self._voice_feed: VoiceFeed | None = None
 
     @property
     def engine(self) -> AlertEngine:
@@ -97,6 +101,11 @@ class AlertService:
             for device in loc.devices:
                 self.devices.expect(loc.id, device, now)
         self.outputs.start(js, self._subjects)
+        if self.nc is not None:
+            self._voice_feed = VoiceFeed(self.nc, self._subjects, self.needs, self.voice,
+                                         self.devices, clock=self.clock,
+                                         anger_threshold=self.cfg.voice.anger_threshold)
+            await self._voice_feed.start()
         self._changes = self.reader.changes.subscribe()
         if self.nc is not None and store is not None:
             self._leadership = Leadership(self.nc, store, self._subjects.alert_control,
@@ -112,6 +121,9 @@ class AlertService:
         """Stop evaluating, save the state, hand the lease back, give queued messages a
         moment to go out."""
         was_leading = self.leading
+        if self._voice_feed is not None:
+            await self._voice_feed.stop()
+            self._voice_feed = None
         if self._leadership is not None:
             await self._leadership.stop()
         await self.follow()
