@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from dsp.redact import redact
 from stream.events import IncidentEvent, VoiceKeyword
@@ -46,7 +47,7 @@ class Trigger:
 
     start_ms: int
     end_ms: int
-    category: str  # "claim" | "service"
+    category: Literal["claim", "service"]
     reason: str
     words: tuple[str, ...]
     anger: float
@@ -89,13 +90,15 @@ class IncidentSensor:
                            words["escalation"] + words["profanity"], anger)
         if words["profanity"]:
             return Trigger(start_ms, end_ms, "service", "profanity "
-                           + ", ".join(f"«{w}»" for w in words["profanity"]), words["profanity"], anger)
+                           + ", ".join(f"«{w}»" for w in words["profanity"]),
+                           words["profanity"], anger)
         if anger >= o.anger_threshold:
             n = self._angry_around(end_ms)
             if n >= o.anger_utterances:
                 return Trigger(start_ms, end_ms, "service",
                                f"sustained anger: {n} utterances with anger >= "
-                               f"{o.anger_threshold:.2f} within {o.anger_window_ms // 1000} s", (), anger)
+                               f"{o.anger_threshold:.2f} within {o.anger_window_ms // 1000} s",
+                               (), anger)
         return None
 
     def _angry_around(self, t: int) -> int:
@@ -118,6 +121,7 @@ def incident_event(location: str, mic: str, trigger: Trigger, transcript: str | 
     else:
         said = f"No transcript (speech recognition: {asr or 'not run'})."
     text = f"Voice at microphone {mic}: {trigger.reason}; anger {trigger.anger:.2f}. {said}"
-    return IncidentEvent(id=mic_event_id("vi-open", location, mic, trigger.start_ms), ts=trigger.end_ms, location=location, incident=incident, action="open",
-                         category=trigger.category, channel="voice", severity="high",  # type: ignore[arg-type]
+    return IncidentEvent(id=mic_event_id("vi-open", location, mic, trigger.start_ms),
+                         ts=trigger.end_ms, location=location, incident=incident, action="open",
+                         category=trigger.category, channel="voice", severity="high",
                          text=text[:MAX_TEXT])

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF002 - this module is about Cyrillic letters, single ones included
 """Lexicon matching in ASR transcripts, tolerant of word endings and recognition errors.
 
 Whisper mangles words, especially on Russian: "позовите менеджера" comes out as
@@ -43,7 +44,7 @@ _RU_ENDINGS = sorted("""
 иями ями ами иях ях ах ией ием ий ый ой ая яя ое ее ие ые ую юю ом ем ам ям ого его ому ему ыми ими
 ться тся ть ешь ет ете ут ют ит им ите ишь ат ят ал ала ало али ил ила ило или ов ев ей ия ью ью
 а я о е ы и у ю ь
-""".split(), key=len, reverse=True)
+""".split(), key=len, reverse=True)  # noqa: SIM905 - a word list reads best as text
 _EN_ENDINGS = ("ing", "ed", "es", "s", "ly")
 _EN_ENDING_SET = frozenset(["", *_EN_ENDINGS, "d"])
 _WORD_RE = re.compile(r"[0-9a-zа-я]+")
@@ -51,11 +52,13 @@ _WORD_RE = re.compile(r"[0-9a-zа-я]+")
 
 def normalise(text: str) -> str:
     """Lowercase, ё -> е, apostrophes dropped, everything but letters/digits -> space."""
-    t = unicodedata.normalize("NFC", text).lower().replace("ё", "е").replace("'", "").replace("’", "")
+    t = unicodedata.normalize("NFC", text).lower().replace("ё", "е")
+    t = t.replace("'", "").replace("’", "")
     return " ".join(_WORD_RE.findall(t))
 
 
-_RU_KEY = str.maketrans({"о": "а", "у": "а", "ю": "а", "е": "и", "я": "и", "э": "и", "ы": "и", "й": "и",
+_RU_KEY = str.maketrans({"о": "а", "у": "а", "ю": "а", "е": "и", "я": "и", "э": "и", "ы": "и",
+                         "й": "и",
                          "б": "п", "в": "ф", "г": "к", "д": "т", "ж": "ш", "з": "с", "щ": "ш",
                          "ь": None, "ъ": None})
 
@@ -152,7 +155,8 @@ class KeywordMatcher:
                     words = normalise(phrase).split()
                     if not words:
                         continue
-                    keys = [phonetic(w, lang) for w in words[:-1]] + [phonetic(stem(words[-1], lang), lang)]
+                    keys = ([phonetic(w, lang) for w in words[:-1]]
+                            + [phonetic(stem(words[-1], lang), lang)])
                     allowed = sum(allowance(len(k)) for k in keys)
                     pats.append(_Pattern(category, phrase, _codes("".join(keys)), allowed))
             self._patterns[lang] = pats
@@ -191,7 +195,8 @@ class KeywordMatcher:
                     end, d = st + j, int(dists[j]) + penalty
                     if d > p.allowed or glued[end:word_end[end]] not in endings:
                         continue
-                    if best is None or (d, word_end[end] - end) < (best[1], word_end[best[0]] - best[0]):
+                    rest = word_end[end] - end
+                    if best is None or (d, rest) < (best[1], word_end[best[0]] - best[0]):
                         best = (end, d)
                 if best is not None:
                     w0, w1 = word_of[st], word_of[best[0] - 1]
@@ -206,8 +211,8 @@ class KeywordMatcher:
 
         kept: list[KeywordHit] = []
         for h in sorted(hits, key=rank):
-            if not any(k.category == h.category and k.start_char < h.end_char and h.start_char < k.end_char
-                       for k in kept):
+            if not any(k.category == h.category and k.start_char < h.end_char
+                       and h.start_char < k.end_char for k in kept):
                 kept.append(h)
         return sorted(kept, key=lambda h: h.start_char)
 

@@ -58,7 +58,8 @@ class Utterance:
 class VoicePipeline:
     """One microphone's state. ``feed(pcm, ts_ms)`` -> finished utterances."""
 
-    def __init__(self, options: PipelineOptions | None = None, baseline: Baseline | None = None) -> None:
+    def __init__(self, options: PipelineOptions | None = None,
+                 baseline: Baseline | None = None) -> None:
         self.options = o = options or PipelineOptions()
         self._vad = Vad(o.vad)
         self._segmenter = Segmenter(o.segment)
@@ -80,7 +81,8 @@ class VoicePipeline:
         """Feed one chunk of PCM16 (bytes or int16 array); returns utterances finished by it."""
         x = self._to_16k(pcm16_to_float32(pcm), sample_rate_hz)
         self._clock(ts_ms)
-        self._buf = np.concatenate((self._buf, np.clip(x * 32768.0, -32768, 32767).astype(np.int16)))
+        pcm16 = np.clip(x * 32768.0, -32768, 32767).astype(np.int16)
+        self._buf = np.concatenate((self._buf, pcm16))
         self._samples += len(x)
         frames = self._vad.process(x)
         segments = self._segmenter.push(frames.first_frame, frames.speech)
