@@ -125,8 +125,9 @@ class AlertEngine:
             if alert.fingerprint not in seen and alert.status != "resolved":
                 self._advance(alert, rule, None, now_ms, moved, touched)
 
-    def _advance(self, alert: AlertState, rule: RuleConfig, reading: Reading | None, now_ms: int,
-                 moved: list[tuple[AlertState, Transition]], touched: dict[str, AlertState]) -> None:
+    def _advance(self, alert: AlertState, rule: RuleConfig, reading: Reading | None,
+                 now_ms: int, moved: list[tuple[AlertState, Transition]],
+                 touched: dict[str, AlertState]) -> None:
         before = (alert.status, alert.value)
         transition = advance(alert, rule, reading, now_ms)
         self._record(alert, transition, moved)
@@ -160,7 +161,8 @@ class AlertEngine:
             elif alert.severity != rule.severity or any(
                     alert.labels.get(k) != v for k, v in rule.labels.items()):
                 reason = "rule_changed"  # its label set is gone: the new one starts afresh
-            elif rule.schedule == "business_hours" and not self.calendars.of(alert.scope).is_open(now_ms):
+            elif (rule.schedule == "business_hours"
+                  and not self.calendars.of(alert.scope).is_open(now_ms)):
                 reason = "out_of_hours"
             if reason:
                 self._record(alert, close(alert, now_ms, reason), moved)

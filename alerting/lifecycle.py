@@ -63,7 +63,8 @@ def open_alert(
     )
 
 
-def advance(alert: AlertState, rule: RuleConfig, reading: Reading | None, now_ms: int) -> Transition:
+def advance(alert: AlertState, rule: RuleConfig, reading: Reading | None,
+            now_ms: int) -> Transition:
     """Apply one evaluation (``reading`` None = no reading for this alert) at ``now_ms``."""
     if reading is not None and reading.value is not None:
         alert.value, alert.sample = reading.value, reading.sample

@@ -52,7 +52,8 @@ class MetricRef(msgspec.Struct, frozen=True):
 
     @property
     def name(self) -> str:
-        """The metric name inside an external source (``voice.anger_events`` -> ``anger_events``)."""
+        """The metric name inside an external source: ``voice.anger_events`` ->
+        ``anger_events``."""
         return ".".join(self.numerator[1:]) if self.source != CORE else self.text
 
 
@@ -87,7 +88,8 @@ def check_core_path(path: tuple[str, ...]) -> None:
         if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
             hints = _hints(tp)
             if part not in hints:
-                raise ValueError(f"unknown metric {where!r} (known here: {', '.join(sorted(hints))})")
+                raise ValueError(f"unknown metric {where!r} "
+                                 f"(known here: {', '.join(sorted(hints))})")
             tp = hints[part]
         elif typing.get_origin(tp) is dict:
             tp = typing.get_args(tp)[1]
@@ -157,10 +159,7 @@ def read_path(metrics: Metrics, path: tuple[str, ...]) -> float | None:
     """The number at ``path`` (None when missing or null, e.g. a button never pressed)."""
     obj: Any = metrics
     for part in path:
-        if isinstance(obj, dict):
-            obj = obj.get(part)
-        else:
-            obj = getattr(obj, part, None)
+        obj = obj.get(part) if isinstance(obj, dict) else getattr(obj, part, None)
         if obj is None:
             return None
     return float(obj) if isinstance(obj, int | float) else None

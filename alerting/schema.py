@@ -88,7 +88,8 @@ class RuleConfig(_Section, frozen=True):
             if value is not None and not math.isfinite(value):
                 raise ValueError(f"{key}.{name}: must be a finite number")
         rec = self.recovery
-        if rec is not None and (rec < self.threshold if self.op[0] == "<" else rec > self.threshold):
+        below = self.op[0] == "<"
+        if rec is not None and (rec < self.threshold if below else rec > self.threshold):
             side = ">=" if self.op[0] == "<" else "<="
             raise ValueError(f"{key}.recovery: must be {side} threshold {self.threshold} "
                              f"(it is the level at which the alert resolves)")
@@ -188,7 +189,8 @@ class MaintenanceConfig(_Section, frozen=True):
             try:
                 ZoneInfo(self.timezone)
             except (ZoneInfoNotFoundError, ValueError):
-                raise ValueError(f"{key}.timezone: unknown IANA time zone {self.timezone!r}") from None
+                raise ValueError(
+                    f"{key}.timezone: unknown IANA time zone {self.timezone!r}") from None
         assert set(self.weekdays) <= set(WEEKDAYS)
 
 

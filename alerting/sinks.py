@@ -3,6 +3,7 @@
 Every network sink owns a bounded queue and one worker task, so the engine only ever does
 a non-blocking ``offer``: a failing or hanging receiver delays nobody but itself, and when
 its queue is full the oldest message is dropped (and counted), never the engine.
+``Outputs`` holds the network sinks of one service and fans each engine step out to them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import httpx
 import msgspec
 
 from alerting.matchers import match_all, parse_matchers
-from alerting.model import AlertView, Notification, SilenceNotice, SilenceView
+from alerting.model import AlertView, Notification, SilenceNotice, SilenceView, StepResult
 from alerting.schema import WebhookConfig
 from stream.subjects import Subjects
 
@@ -73,7 +74,7 @@ class _Worker(abc.ABC):
             item = await self._queue.get()
             try:
                 await self._handle(item)
-            except Exception as exc:  # noqa: BLE001 - a sink error must not kill the worker
+            except Exception as exc:  # a sink error must not kill the worker
                 self.stats.failed += 1
                 self.stats.last_error = repr(exc)
                 log.exception("alerts: %s failed", self.name)
@@ -142,7 +143,8 @@ class WebhookSink(_Worker):
                 self.stats.retries += 1
                 await self._sleep(min(self.cfg.backoff_s * 2 ** attempt, self.cfg.backoff_max_s))
         self.stats.failed += 1
-        log.warning("alerts: webhook %s gave up on %s: %s", self.cfg.id, item.id, self.stats.last_error)
+        log.warning("alerts: webhook %s gave up on %s: %s", self.cfg.id, item.id,
+                    self.stats.last_error)
 
     async def _post(self, body: bytes, headers: dict[str, str]) -> str | None:
         try:
@@ -178,7 +180,7 @@ class NatsSink(_Worker):
                                        timeout=2.0)
                 self.stats.delivered += 1
                 return
-            except Exception as exc:  # noqa: BLE001 - retried, then counted
+            except Exception as exc:  # retried, then counted
                 self.stats.last_error = repr(exc)
                 if attempt + 1 == self._attempts:
                     raise
@@ -200,6 +202,60 @@ def log_step(changes: Iterable[AlertView], notifications: Iterable[Notification]
         level = logging.WARNING if s.alerts else logging.INFO
         log.log(level, "silence %s %s by %s matchers=%s; muted alerts still live: %s", s.silence.id,
                 s.event, s.silence.created_by, list(s.silence.matchers), list(s.alerts))
+
+
+class Outputs:
+    """The network sinks of one alert service: NATS (when connected) and the configured
+    webhooks, sharing one HTTP client (the caller's, or one of its own)."""
+
+    def __init__(self, webhooks: Iterable[WebhookConfig],
+                 http: httpx.AsyncClient | None = None) -> None:
+        self._configs = tuple(webhooks)
+        self._http, self._own_http = http, http is None
+        self.webhooks: list[WebhookSink] = []
+        self.nats: NatsSink | None = None
+
+    def start(self, js: object | None, subjects: Subjects) -> None:
+        """Start the NATS sink (``js``: a JetStream context, or None without NATS) and one
+        sink per webhook."""
+        if js is not None:
+            self.nats = NatsSink(js, subjects)
+            self.nats.start()
+        if self._configs and self._http is None:
+            self._http = httpx.AsyncClient()
+        for cfg in self._configs:
+            assert self._http is not None
+            sink = WebhookSink(cfg, self._http)
+            sink.start()
+            self.webhooks.append(sink)
+
+    async def stop(self) -> None:
+        """Give queued messages a moment to go out, then close what this object opened."""
+        for sink in self.sinks:
+            await sink.stop()
+        self.webhooks, self.nats = [], None
+        if self._own_http and self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    @property
+    def sinks(self) -> list[WebhookSink | NatsSink]:
+        return [*self.webhooks, *([self.nats] if self.nats else [])]
+
+    def offer(self, result: StepResult) -> None:
+        """One engine step out: the log, per-alert changes to NATS, grouped messages to
+        every webhook. Never blocks."""
+        log_step(result.changes, result.notifications, result.notices)
+        if self.nats is not None:
+            for view in result.changes:
+                self.nats.offer(view)
+        messages: tuple[Message, ...] = (*result.notifications, *result.notices)
+        for message in messages:
+            for sink in self.webhooks:
+                sink.offer(message)
+
+    def stats(self) -> dict[str, dict[str, object]]:
+        return {s.name: vars(s.stats) for s in self.sinks}
 
 
 @dataclass

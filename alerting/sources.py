@@ -2,10 +2,11 @@
 
 A source answers a ``Query`` (one rule, one concrete scope, one instant) with readings. The
 core source reads ``Metrics`` through ``CoreReader``; ``EventCounter`` counts timestamped
-events in a sliding window (the voice pipeline records anger events and keyword hits into
-it); ``LastSeen`` turns device heartbeats into silent minutes, counted from the later of
-the last sign of life and the start of today's opening hours, so every terminal does not
-"go silent" overnight and page at opening. ``collect`` builds the engine's evaluations.
+events in a sliding window (``feeds.VoiceFeed`` records each voice event's
+``voice_metrics`` into it); ``LastSeen`` turns signs of life (the core's device view,
+microphone heartbeats) into silent minutes, counted from the later of the last sign of
+life and the start of today's opening hours, so every terminal does not "go silent"
+overnight and page at opening. ``collect`` builds the engine's evaluations.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from alerting.metricpath import (
 from alerting.model import Evaluation, Reading
 from alerting.schedule import Calendars
 from alerting.schema import RuleConfig
+from stream.events import VoiceEvent
 from stream.ids import NETWORK
 from stream.readmodel import CoreReader, Metrics
 
@@ -73,6 +75,17 @@ class CoreSource:
         return [Reading(read_value(query.metric, metrics), None if sample is None else int(sample))]
 
 
+def voice_metrics(event: VoiceEvent, anger_threshold: float) -> list[str]:
+    """The ``voice.*`` metrics one utterance counts towards: ``utterances``, ``anger_events``
+    (anger at or above ``[voice] anger_threshold``, as the core counts them) and
+    ``keywords.{category}`` per keyword hit."""
+    names = ["utterances"]
+    if event.emotion.anger >= anger_threshold:
+        names.append("anger_events")
+    names += [f"keywords.{kw.category}" for kw in event.keywords]
+    return names
+
+
 class EventCounter:
     """Timestamped events per (metric, location), counted over the rule's window."""
 
@@ -98,8 +111,9 @@ class EventCounter:
 class LastSeen:
     """Device heartbeats; ``silent_minutes`` per device of the scope's locations."""
 
-    def __init__(self, feed: Callable[[], dict[tuple[str, str], int]] | None = None) -> None:
-        """``feed`` returns the core's own last-seen map (devices named on events)."""
+    def __init__(self, feed: Callable[[], Mapping[tuple[str, str], int]] | None = None) -> None:
+        """``feed`` returns the core's device view (``CoreReader.devices``: the last event
+        time per device named on events, and per microphone that spoke)."""
         self._seen: dict[tuple[str, str], int] = {}
         self._feed = feed
 

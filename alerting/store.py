@@ -92,3 +92,21 @@ class SnapshotStore:
     async def save(self, snap: EngineSnapshot) -> None:
         assert self._kv is not None, "open() first"
         await self._kv.put(SNAPSHOT_KEY, zlib.compress(msgspec.json.encode(snap), 6))
+
+    async def try_save(self, snap: EngineSnapshot) -> bool:
+        """Save; False (logged) when NATS is unreachable: the state stays in memory and the
+        caller saves again after its next step."""
+        try:
+            await self.save(snap)
+            return True
+        except Exception as exc:  # noqa: BLE001 - kept in memory, retried on the next step
+            log.warning("alerts: saving state failed (%s); will retry", exc)
+            return False
+
+
+async def open_store(js: JetStreamContext, cfg: AlertingSettings) -> SnapshotStore:
+    """The alerts stream and the state bucket, created or updated; the store opened."""
+    await ensure_alert_stream(js, cfg)
+    store = SnapshotStore(js, cfg)
+    await store.open()
+    return store

@@ -31,10 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cxpulse.config import (
-    Config,
-    load_config_text,  # noqa: E402
-)
+from cxpulse.config import Config, load_config_text  # noqa: E402
 from simulators.audio import CLIP_RATE_HZ, AudioFrame, MicFeed, load_clips  # noqa: E402
 from stream.nats_io import connect, ensure_streams  # noqa: E402
 from stream.nats_server import EmbeddedNats  # noqa: E402

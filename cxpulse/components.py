@@ -42,15 +42,14 @@ def with_internal_wall_token(cfg: Config) -> Config:
         dashboards=msgspec.structs.replace(cfg.dashboards, token=token))
 
 
-async def start_voice(cfg: Config, core: Core | RemoteReader, alerts: AlertService) -> list[object]:
-    """The voice worker (live microphones) and one speech-recognition worker, feeding the
-    alert service's anger and microphone-silence sources."""
+async def start_voice(cfg: Config, core: Core | RemoteReader) -> list[object]:
+    """The voice worker (live microphones) and one speech-recognition worker. They talk to
+    the rest only over NATS (the alert service reads ``cx.voice`` and ``cx.mic``), exactly
+    as when ``cxpulse voice`` and ``cxpulse asr`` run elsewhere."""
     workers: list[object] = []
     if not cfg.voice.enabled:
         return workers
     voice = VoiceWorker(cfg, core.nc, core.js)
-    voice.anger_hooks.append(lambda loc, mic, ts: alerts.voice.record("anger_events", loc, ts))
-    voice.seen_hooks.append(lambda loc, mic, ts: alerts.devices.seen(loc, mic, ts))
     await voice.start()
     workers.append(voice)
     if cfg.voice.asr_enabled:
@@ -70,7 +69,7 @@ async def run_components(cfg: Config, core: Core | RemoteReader, *,
     tasks: list[asyncio.Task[None]] = []
     alerts = AlertService(cfg, core.nc, core)
     await alerts.start()
-    workers = await start_voice(cfg, core, alerts)
+    workers = await start_voice(cfg, core)
     try:
         app = create_app(cfg, core, alerts)
         tasks.append(asyncio.create_task(serve(app, cfg.server.host, cfg.server.port)))

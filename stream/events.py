@@ -181,6 +181,16 @@ class EncounterEvent(msgspec.Struct, frozen=True, kw_only=True):
     rating: Score | None = None  # the closing rating normalised to [0, 1]
 
 
+
+class MicHeartbeat(msgspec.Struct, frozen=True, kw_only=True):
+    """A microphone's audio is arriving: sent by the voice worker on ``cx.mic.{location}.{mic}``
+    (core NATS, not stored) at most every few seconds per mic; the alert service's device
+    source counts a mic silent from its last heartbeat, so a quiet room is not an outage."""
+
+    location: LocationId
+    mic: LocationId
+    ts: int  # epoch ms of the latest audio
+
 InputEvent = FeedbackEvent | FlowEvent | IncidentEvent | VoiceEvent | EncounterEvent
 
 _DECODERS: dict[str, msgspec.json.Decoder] = {

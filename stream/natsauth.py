@@ -83,10 +83,12 @@ def _services(prefix: str, names: Mapping[str, str]) -> dict[str, Permissions]:
         "alerts": Permissions(
             publish=(f"{p}.alert.>", f"{p}.alerts.control", f"{p}.core.query",
                      *_js(n["alerts"]), *_kv(f"{n['alerts']}_STATE"), *ensure),
-            subscribe=(f"{p}.alerts.control", f"{p}.core.changed", f"{inbox_prefix('alerts')}.>"),
+            subscribe=(f"{p}.alerts.control", f"{p}.core.changed", f"{p}.mic.>",
+                       f"{inbox_prefix('alerts')}.>"),
             allow_responses=True),
         "voice": Permissions(
-            publish=(f"{p}.voice.>", f"{p}.encounter.>", f"{p}.incident.*", f"{p}.asr.transcribe",
+            publish=(f"{p}.voice.>", f"{p}.encounter.>", f"{p}.mic.>", f"{p}.incident.*",
+                     f"{p}.asr.transcribe",
                      f"{p}.dlq.audio", *ensure, *_kv(f"{n['voice']}_BASELINES")),
             subscribe=(f"{p}.audio.*.*", f"{inbox_prefix('voice')}.>")),
         "asr": Permissions(publish=(), subscribe=(f"{p}.asr.transcribe",), allow_responses=True),

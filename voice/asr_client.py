@@ -67,7 +67,7 @@ _REPLY = msgspec.json.Decoder(AsrReply)
 def encode_audio(audio: F32, max_bytes: int) -> bytes:
     """16 kHz float32 -> PCM16 bytes, cut to ``max_bytes`` (a NATS message's limit)."""
     pcm = np.clip(np.asarray(audio, np.float32) * 32768.0, -32768, 32767).astype("<i2")
-    return pcm[: max(0, max_bytes) // 2].tobytes()
+    return bytes(pcm[: max(0, max_bytes) // 2].tobytes())
 
 
 def decode_audio(payload: bytes) -> F32:
@@ -136,7 +136,7 @@ class AsrClient:
         self.outcomes[status] += 1
         try:
             self.on_result(key, transcript, status)
-        except Exception:  # noqa: BLE001 - a bad callback must not stop recognition
+        except Exception:
             log.exception("asr: result callback failed")
 
     async def _dispatch(self) -> None:
@@ -168,7 +168,8 @@ class AsrClient:
         payload = encode_audio(audio, int(getattr(self.nc, "max_payload", 1 << 20)) - 4096)
         self.sent += 1
         try:
-            msg = await self.nc.request(self.subject, payload, timeout=self.timeout_s, headers=headers)
+            msg = await self.nc.request(self.subject, payload, timeout=self.timeout_s,
+                                        headers=headers)
             reply = decode_reply(msg.data)
         except asyncio.CancelledError:
             self._result(key, None, "shutdown")

@@ -107,7 +107,8 @@ class AsrWorker:
                 "rtf": round(rtf, 3) if rtf is not None else None}
 
     async def start(self) -> None:
-        self._sub = await self.nc.subscribe(self.subjects.asr, queue=QUEUE_GROUP, cb=self._on_request)
+        self._sub = await self.nc.subscribe(self.subjects.asr, queue=QUEUE_GROUP,
+                                            cb=self._on_request)
         self._task = asyncio.create_task(self._loop(), name=f"cxpulse-{self.name}")
 
     async def stop(self) -> None:
@@ -130,7 +131,8 @@ class AsrWorker:
         lang = str(headers.get(LANGUAGE_HEADER, "")).strip().lower()
         problem = ("odd byte count: not PCM16" if len(msg.data) % 2 else
                    "empty audio" if not msg.data else
-                   f"header {LANGUAGE_HEADER} must be a language code" if not _LANG.match(lang) else "")
+                   f"header {LANGUAGE_HEADER} must be a language code"
+                   if not _LANG.match(lang) else "")
         try:
             deadline = int(headers.get(DEADLINE_HEADER, 0))
         except ValueError:
@@ -140,13 +142,15 @@ class AsrWorker:
             self.counts["bad_request"] += 1
             await self._reply(msg, AsrReply("bad_request", worker=self.name, error=problem))
             return
-        self._pending.append(_Request(msg, decode_audio(msg.data), lang, deadline, time.monotonic()))
+        self._pending.append(_Request(msg, decode_audio(msg.data), lang, deadline,
+                                      time.monotonic()))
         self._have.set()
 
     async def _loop(self) -> None:
         while True:
             await self._have.wait()
-            wait = self._pending[0].received + self.batch_wait_s - time.monotonic() if self._pending else 0
+            wait = (self._pending[0].received + self.batch_wait_s - time.monotonic()
+                    if self._pending else 0)
             if wait > 0 and self._pending_s() < self.max_batch_s:
                 await asyncio.sleep(wait)  # let the rest of a burst arrive
             batch, expired = self._take()
@@ -186,7 +190,7 @@ class AsrWorker:
         try:
             results = await asyncio.to_thread(self.transcriber.transcribe_many,
                                               [r.audio for r in batch], [r.language for r in batch])
-        except Exception as exc:  # noqa: BLE001 - a failed batch is answered, the worker lives on
+        except Exception as exc:
             log.exception("asr: batch of %d failed", len(batch))
             self.counts["error"] += len(batch)
             for r in batch:
@@ -195,14 +199,16 @@ class AsrWorker:
         took = time.monotonic() - started
         self.busy_s += took
         log.debug("asr: %d utterances, %.1f s of speech in %.2f s (waited %.2f s)", len(batch),
-                  sum(len(r.audio) for r in batch) / SAMPLE_RATE_HZ, took, started - batch[0].received)
+                  sum(len(r.audio) for r in batch) / SAMPLE_RATE_HZ, took,
+                  started - batch[0].received)
         self.audio_s += sum(len(r.audio) for r in batch) / SAMPLE_RATE_HZ
         self.counts["batches"] += 1
         for req, t in zip(batch, results, strict=True):
             text, words = redact_transcript(t)
             self.counts["ok"] += 1
             await self._reply(req.msg, AsrReply(
-                "ok", text=text, words=[(w.text, round(w.start_s, 3), round(w.end_s, 3)) for w in words],
+                "ok", text=text,
+                words=[(w.text, round(w.start_s, 3), round(w.end_s, 3)) for w in words],
                 language=t.language, worker=self.name))
 
     async def _reply(self, msg: Any, reply: AsrReply) -> None:
@@ -223,6 +229,7 @@ async def run_asr(cfg: VoiceSettings, url: str) -> None:
     nc = await connect(cfg.nats, url, "cxpulse-asr")
     worker = AsrWorker(cfg, nc)
     await worker.start()
-    log.info("asr worker %s serving %s (queue group %s)", worker.name, worker.subjects.asr, QUEUE_GROUP)
+    log.info("asr worker %s serving %s (queue group %s)", worker.name, worker.subjects.asr,
+             QUEUE_GROUP)
     await serve_until(stop, worker, nc)
     log.info("asr worker stopped: %s", worker.stats())

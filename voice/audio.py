@@ -65,7 +65,8 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | Rejection:
 
 def _location_mic(subjects: Subjects, subject: str) -> tuple[str, str] | Rejection:
     parsed = subjects.parse(subject)
-    if parsed is None or parsed[0] != "audio" or len(parsed[1]) != 2 or not all(map(is_id, parsed[1])):
+    if (parsed is None or parsed[0] != "audio" or len(parsed[1]) != 2
+            or not all(map(is_id, parsed[1]))):
         return Rejection("bad_subject", f"subject {subject!r} is not "
                          f"{subjects.prefix}.audio.<location>.<mic> with ids of [a-z0-9_-]{{1,64}}")
     return parsed[1][0], parsed[1][1]
@@ -73,12 +74,15 @@ def _location_mic(subjects: Subjects, subject: str) -> tuple[str, str] | Rejecti
 
 def _check_ts(ts_ms: int, now_ms: int, limits: Limits) -> Rejection | None:
     if ts_ms <= 0:
-        return Rejection("bad_header", f"header {TS_HEADER} must be epoch milliseconds, got {ts_ms}")
+        return Rejection("bad_header",
+                         f"header {TS_HEADER} must be epoch milliseconds, got {ts_ms}")
     if ts_ms > now_ms + limits.max_clock_skew_ms:
-        return Rejection("future_ts", f"{TS_HEADER} is {(ts_ms - now_ms) / 1000:.0f} s in the future "
+        return Rejection("future_ts",
+                         f"{TS_HEADER} is {(ts_ms - now_ms) / 1000:.0f} s in the future "
                          f"(clock skew limit {limits.max_clock_skew_ms // 1000} s)")
     if ts_ms < now_ms - limits.retention_ms:
-        return Rejection("too_old_ts", f"{TS_HEADER} is {(now_ms - ts_ms) / 86_400_000:.1f} days old, "
+        return Rejection("too_old_ts",
+                         f"{TS_HEADER} is {(now_ms - ts_ms) / 86_400_000:.1f} days old, "
                          f"beyond the retention of {limits.retention_ms // 86_400_000} days")
     return None
 

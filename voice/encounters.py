@@ -150,7 +150,8 @@ class EncounterTracker:
     # -- internals ------------------------------------------------------------------------
 
     def _drain(self, now_ms: int | None) -> list[EncounterEvent]:
-        """Apply entries from the head while they are ready (all of them when ``now_ms`` is None)."""
+        """Apply entries from the head while they are ready (all of them when ``now_ms`` is
+        None)."""
         out: list[EncounterEvent] = []
         while self._entries:
             t, _, _, entry = self._entries[0]
@@ -190,12 +191,14 @@ class EncounterTracker:
         assert isinstance(first, _Close)
         merged = [first]
         limit = first.ts_ms + self.options.settle_ms
-        while self._entries and isinstance(self._entries[0][3], _Close) and self._entries[0][0] <= limit:
+        while (self._entries and isinstance(self._entries[0][3], _Close)
+               and self._entries[0][0] <= limit):
             merged.append(self._entries.pop(0)[3])  # type: ignore[arg-type]
         if self._open is None or first.ts_ms < self._open.start_ms:
             return []  # no speech since the last close, or a close from before this encounter
         rating = next((c.rating for c in merged if c.rating is not None), None)
-        by: ClosedBy = "feedback" if any(c.closed_by == "feedback" for c in merged) else first.closed_by
+        by: ClosedBy = ("feedback" if any(c.closed_by == "feedback" for c in merged)
+                        else first.closed_by)
         return [self._emit(first.ts_ms, by, rating)]
 
     def _emit(self, ts_ms: int, closed_by: ClosedBy, rating: float | None) -> EncounterEvent:
@@ -203,7 +206,8 @@ class EncounterTracker:
         assert cur is not None
         self._open = None
         return EncounterEvent(
-            id=mic_event_id("e", self.location, self.mic, cur.start_ms), ts=max(ts_ms, cur.start_ms),
+            id=mic_event_id("e", self.location, self.mic, cur.start_ms),
+            ts=max(ts_ms, cur.start_ms),
             location=self.location, mic=self.mic, start=cur.start_ms, end=cur.end_ms,
             utterances=cur.utterances, greeting="greeting" in cur.said, thanks="thanks" in cur.said,
             farewell="farewell" in cur.said, anger_max=round(min(max(cur.anger_max, 0.0), 1.0), 4),

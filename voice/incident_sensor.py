@@ -16,11 +16,12 @@ window is evaluated on event time.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from dsp.redact import redact
-from stream.events import IncidentEvent
+from stream.events import IncidentEvent, VoiceKeyword
 from voice.audio import mic_event_id
 from voice.config import VoiceConfig
 
@@ -46,7 +47,7 @@ class Trigger:
 
     start_ms: int
     end_ms: int
-    category: str  # "claim" | "service"
+    category: Literal["claim", "service"]
     reason: str
     words: tuple[str, ...]
     anger: float
@@ -62,7 +63,7 @@ class IncidentSensor:
     episodes: int = 0
 
     def observe(self, start_ms: int, end_ms: int, anger: float,
-                keywords: Iterable[Mapping[str, object]]) -> Trigger | None:
+                keywords: Iterable[VoiceKeyword]) -> Trigger | None:
         """A Trigger when this utterance opens a new episode, else None."""
         trig = self._trigger(start_ms, end_ms, anger, list(keywords))
         if trig is None:
@@ -75,13 +76,13 @@ class IncidentSensor:
         return trig
 
     def _trigger(self, start_ms: int, end_ms: int, anger: float,
-                 keywords: list[Mapping[str, object]]) -> Trigger | None:
+                 keywords: list[VoiceKeyword]) -> Trigger | None:
         o = self.options
         if anger >= o.anger_threshold:
             bisect.insort(self._anger_ms, end_ms)
             while self._anger_ms and self._anger_ms[0] < end_ms - 10 * o.anger_window_ms:
                 self._anger_ms.pop(0)
-        words = {c: tuple(str(k["word"]) for k in keywords if k.get("category") == c)
+        words = {c: tuple(k.word for k in keywords if k.category == c)
                  for c in ("escalation", "profanity")}
         if words["escalation"]:
             return Trigger(start_ms, end_ms, "claim", "escalation words "
@@ -89,13 +90,15 @@ class IncidentSensor:
                            words["escalation"] + words["profanity"], anger)
         if words["profanity"]:
             return Trigger(start_ms, end_ms, "service", "profanity "
-                           + ", ".join(f"«{w}»" for w in words["profanity"]), words["profanity"], anger)
+                           + ", ".join(f"«{w}»" for w in words["profanity"]),
+                           words["profanity"], anger)
         if anger >= o.anger_threshold:
             n = self._angry_around(end_ms)
             if n >= o.anger_utterances:
                 return Trigger(start_ms, end_ms, "service",
                                f"sustained anger: {n} utterances with anger >= "
-                               f"{o.anger_threshold:.2f} within {o.anger_window_ms // 1000} s", (), anger)
+                               f"{o.anger_threshold:.2f} within {o.anger_window_ms // 1000} s",
+                               (), anger)
         return None
 
     def _angry_around(self, t: int) -> int:
@@ -118,6 +121,7 @@ def incident_event(location: str, mic: str, trigger: Trigger, transcript: str | 
     else:
         said = f"No transcript (speech recognition: {asr or 'not run'})."
     text = f"Voice at microphone {mic}: {trigger.reason}; anger {trigger.anger:.2f}. {said}"
-    return IncidentEvent(id=mic_event_id("vi-open", location, mic, trigger.start_ms), ts=trigger.end_ms, location=location, incident=incident, action="open",
-                         category=trigger.category, channel="voice", severity="high",  # type: ignore[arg-type]
+    return IncidentEvent(id=mic_event_id("vi-open", location, mic, trigger.start_ms),
+                         ts=trigger.end_ms, location=location, incident=incident, action="open",
+                         category=trigger.category, channel="voice", severity="high",
                          text=text[:MAX_TEXT])

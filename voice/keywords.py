@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF002 - this module is about Cyrillic letters, single ones included
 """Lexicon matching in ASR transcripts, tolerant of word endings and recognition errors.
 
 Whisper mangles words, especially on Russian: "позовите менеджера" comes out as
@@ -17,6 +18,10 @@ Whisper mangles words, especially on Russian: "позовите менеджер
    over the phrase: short words never match fuzzily -- and the first letter must agree;
 5. the rest of the word in which a match ends must be empty or an inflectional ending
    ("hell" never matches "hello"); overlapping hits of one category keep the best.
+
+``keyword_hits`` turns a transcript's hits into the contract's ``keywords`` entries
+(``stream.events.VoiceKeyword``: category, phrase, epoch ms of the word), the one keyword
+type the voice events, the incident sensor and the encounters share.
 """
 
 from __future__ import annotations
@@ -25,17 +30,21 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeGuard
 
 import numpy as np
 import numpy.typing as npt
 from numba import njit
+
+from stream.events import VOICE_CATEGORIES, VoiceCategory, VoiceKeyword
+from voice.asr import Transcript, Word
 
 I32 = npt.NDArray[np.int32]
 _RU_ENDINGS = sorted("""
 иями ями ами иях ях ах ией ием ий ый ой ая яя ое ее ие ые ую юю ом ем ам ям ого его ому ему ыми ими
 ться тся ть ешь ет ете ут ют ит им ите ишь ат ят ал ала ало али ил ила ило или ов ев ей ия ью ью
 а я о е ы и у ю ь
-""".split(), key=len, reverse=True)
+""".split(), key=len, reverse=True)  # noqa: SIM905 - a word list reads best as text
 _EN_ENDINGS = ("ing", "ed", "es", "s", "ly")
 _EN_ENDING_SET = frozenset(["", *_EN_ENDINGS, "d"])
 _WORD_RE = re.compile(r"[0-9a-zа-я]+")
@@ -43,11 +52,13 @@ _WORD_RE = re.compile(r"[0-9a-zа-я]+")
 
 def normalise(text: str) -> str:
     """Lowercase, ё -> е, apostrophes dropped, everything but letters/digits -> space."""
-    t = unicodedata.normalize("NFC", text).lower().replace("ё", "е").replace("'", "").replace("’", "")
+    t = unicodedata.normalize("NFC", text).lower().replace("ё", "е")
+    t = t.replace("'", "").replace("’", "")
     return " ".join(_WORD_RE.findall(t))
 
 
-_RU_KEY = str.maketrans({"о": "а", "у": "а", "ю": "а", "е": "и", "я": "и", "э": "и", "ы": "и", "й": "и",
+_RU_KEY = str.maketrans({"о": "а", "у": "а", "ю": "а", "е": "и", "я": "и", "э": "и", "ы": "и",
+                         "й": "и",
                          "б": "п", "в": "ф", "г": "к", "д": "т", "ж": "ш", "з": "с", "щ": "ш",
                          "ь": None, "ъ": None})
 
@@ -99,11 +110,16 @@ def _anchored_distances(text: I32, start: int, pattern: I32, max_len: int) -> I3
     return prev
 
 
+def is_voice_category(name: str) -> TypeGuard[VoiceCategory]:
+    """A lexicon key is one of the contract's keyword categories."""
+    return name in VOICE_CATEGORIES
+
+
 @dataclass(frozen=True, slots=True)
 class KeywordHit:
     """A lexicon phrase found in a transcript; chars index the normalised text."""
 
-    category: str
+    category: VoiceCategory
     word: str
     matched: str
     start_char: int
@@ -113,7 +129,7 @@ class KeywordHit:
 
 @dataclass(frozen=True, slots=True)
 class _Pattern:
-    category: str
+    category: VoiceCategory
     phrase: str
     codes: I32
     allowed: int
@@ -124,18 +140,23 @@ def _codes(s: str) -> I32:
 
 
 class KeywordMatcher:
-    """Matches lexicons ``{lang: {category: [phrase, ...]}}`` in transcripts."""
+    """Matches lexicons ``{lang: {category: [phrase, ...]}}`` in transcripts; a category
+    outside ``VOICE_CATEGORIES`` is a ValueError."""
 
     def __init__(self, lexicons: Mapping[str, Mapping[str, Sequence[str]]]) -> None:
         self._patterns: dict[str, list[_Pattern]] = {}
         for lang, cats in lexicons.items():
             pats = []
             for category, phrases in cats.items():
+                if not is_voice_category(category):
+                    raise ValueError(f"lexicon category {category!r}: expected one of "
+                                     f"{', '.join(VOICE_CATEGORIES)}")
                 for phrase in phrases:
                     words = normalise(phrase).split()
                     if not words:
                         continue
-                    keys = [phonetic(w, lang) for w in words[:-1]] + [phonetic(stem(words[-1], lang), lang)]
+                    keys = ([phonetic(w, lang) for w in words[:-1]]
+                            + [phonetic(stem(words[-1], lang), lang)])
                     allowed = sum(allowance(len(k)) for k in keys)
                     pats.append(_Pattern(category, phrase, _codes("".join(keys)), allowed))
             self._patterns[lang] = pats
@@ -174,7 +195,8 @@ class KeywordMatcher:
                     end, d = st + j, int(dists[j]) + penalty
                     if d > p.allowed or glued[end:word_end[end]] not in endings:
                         continue
-                    if best is None or (d, word_end[end] - end) < (best[1], word_end[best[0]] - best[0]):
+                    rest = word_end[end] - end
+                    if best is None or (d, rest) < (best[1], word_end[best[0]] - best[0]):
                         best = (end, d)
                 if best is not None:
                     w0, w1 = word_of[st], word_of[best[0] - 1]
@@ -189,7 +211,29 @@ class KeywordMatcher:
 
         kept: list[KeywordHit] = []
         for h in sorted(hits, key=rank):
-            if not any(k.category == h.category and k.start_char < h.end_char and h.start_char < k.end_char
-                       for k in kept):
+            if not any(k.category == h.category and k.start_char < h.end_char
+                       and h.start_char < k.end_char for k in kept):
                 kept.append(h)
         return sorted(kept, key=lambda h: h.start_char)
+
+
+def keyword_hits(transcript: Transcript, start_ms: int, matcher: KeywordMatcher,
+                 language: str) -> list[VoiceKeyword]:
+    """The contract ``keywords`` of an utterance that started at ``start_ms`` (epoch ms):
+    each lexicon hit with the time of the transcript word it starts in."""
+    return [VoiceKeyword(h.category, h.word[:256],
+                         start_ms + int(_word_time(transcript.words, h.start_char) * 1000))
+            for h in matcher.match(transcript.text, language)]
+
+
+def _word_time(words: tuple[Word, ...], start_char: int) -> float:
+    """Start (s) of the transcript word holding char ``start_char`` of the normalised text."""
+    pos = 0
+    for w in words:
+        n = len(normalise(w.text))
+        if n == 0:
+            continue
+        if start_char < pos + n + 1:
+            return w.start_s
+        pos += n + 1
+    return words[-1].start_s if words else 0.0

@@ -73,7 +73,8 @@ class Outbox:
                 raise
             except Exception as exc:  # noqa: BLE001 - NATS down or slow: retry, same id
                 self.retries += 1
-                log.warning("outbox: publish to %s failed (%s); retrying in %.1f s", subject, exc, delay)
+                log.warning("outbox: publish to %s failed (%s); retrying in %.1f s", subject,
+                            exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue

@@ -5,7 +5,8 @@ another rate) -> VAD (per-frame decisions) -> segmenter (utterance spans) -> cut
 utterance from a bounded in-memory buffer -> optional silero confirmation -> prosody ->
 emotion against this mic's baseline. Speech recognition is *not* run here: each
 ``Utterance`` carries its 16 kHz samples so the caller can queue them for an ASR worker
-and later turn the transcript into keyword hits with ``keyword_hits``. Audio lives only
+and later turn the transcript into keywords (``voice.keywords.keyword_hits``); the mic's
+session (``voice.session``) makes the contract events. Audio lives only
 in memory and is dropped as soon as no open utterance can need it.
 
 Time: ``ts_ms`` is the epoch time of a chunk's first sample (``Cx-Ts``). The pipeline
@@ -16,7 +17,6 @@ counts samples; when a chunk's ``ts_ms`` disagrees with the count by more than
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TypedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -27,8 +27,6 @@ from dsp.prosody import Prosody, ProsodyOptions, extract
 from dsp.segment import Segment, Segmenter, SegmentOptions
 from dsp.silero import SileroGate
 from dsp.vad import FRAME_SAMPLES, Vad, VadOptions
-from voice.asr import Transcript, Word
-from voice.keywords import KeywordMatcher, normalise
 
 F32 = npt.NDArray[np.float32]
 SAMPLE_RATE_HZ = 16000
@@ -56,16 +54,12 @@ class Utterance:
     speech_ms: int
     audio: F32 = field(repr=False)
 
-    def event_fields(self) -> dict[str, object]:
-        """The contract fields of a ``cx.voice`` event (keywords/transcript added later)."""
-        return {"start": self.start_ms, "end": self.end_ms, "emotion": self.emotion.as_dict(),
-                "loudness_db": round(self.loudness_db, 2)}
-
 
 class VoicePipeline:
     """One microphone's state. ``feed(pcm, ts_ms)`` -> finished utterances."""
 
-    def __init__(self, options: PipelineOptions | None = None, baseline: Baseline | None = None) -> None:
+    def __init__(self, options: PipelineOptions | None = None,
+                 baseline: Baseline | None = None) -> None:
         self.options = o = options or PipelineOptions()
         self._vad = Vad(o.vad)
         self._segmenter = Segmenter(o.segment)
@@ -87,7 +81,8 @@ class VoicePipeline:
         """Feed one chunk of PCM16 (bytes or int16 array); returns utterances finished by it."""
         x = self._to_16k(pcm16_to_float32(pcm), sample_rate_hz)
         self._clock(ts_ms)
-        self._buf = np.concatenate((self._buf, np.clip(x * 32768.0, -32768, 32767).astype(np.int16)))
+        pcm16 = np.clip(x * 32768.0, -32768, 32767).astype(np.int16)
+        self._buf = np.concatenate((self._buf, pcm16))
         self._samples += len(x)
         frames = self._vad.process(x)
         segments = self._segmenter.push(frames.first_frame, frames.speech)
@@ -147,32 +142,3 @@ class VoicePipeline:
             self._buf_start = keep
         while len(self._anchors) > 1 and self._anchors[1][0] <= keep:
             self._anchors.pop(0)
-
-
-class KeywordEntry(TypedDict):
-    """One contract ``keywords`` entry; ``category`` is a lexicon key (``VOICE_CATEGORIES``)."""
-
-    category: str
-    word: str
-    t: int  # epoch ms of the word
-
-
-def keyword_hits(utterance: Utterance, transcript: Transcript, matcher: KeywordMatcher,
-                 language: str) -> list[KeywordEntry]:
-    """Contract ``keywords`` entries ``{category, word, t}`` (t: epoch ms of the word)."""
-    return [{"category": h.category, "word": h.word,
-             "t": utterance.start_ms + int(_word_time(transcript.words, h.start_char) * 1000)}
-            for h in matcher.match(transcript.text, language)]
-
-
-def _word_time(words: tuple[Word, ...], start_char: int) -> float:
-    """Start (s) of the transcript word holding char ``start_char`` of the normalised text."""
-    pos = 0
-    for w in words:
-        n = len(normalise(w.text))
-        if n == 0:
-            continue
-        if start_char < pos + n + 1:
-            return w.start_s
-        pos += n + 1
-    return words[-1].start_s if words else 0.0

@@ -1,21 +1,21 @@
-"""The voice worker: live microphones (``cx.audio``) in, utterances, encounters and voice
-incidents out. A thin NATS adapter around pure parts:
+"""The voice worker: live microphones (``cx.audio``) in, utterances, encounters, voice
+incidents and microphone heartbeats out. A thin NATS adapter around one pure
+``voice.session.MicSession`` per microphone:
 
     worker = VoiceWorker(cfg, nc, js)
-    worker.anger_hooks.append(lambda loc, mic, ts_ms: alerts.voice.record("anger_events", loc, ts_ms))
-    worker.seen_hooks.append(lambda loc, mic, ts_ms: alerts.devices.seen(loc, mic, ts_ms))
     await worker.start()   ...   await worker.stop()
 
 Per ``cx.audio.{location}.{mic}`` message: ``voice.audio.parse_audio`` (bad ones to
-``cx.dlq.audio`` with the reason) -> ``SeqTracker`` (dropouts counted, duplicates and late
-chunks dropped) -> the mic's ``VoicePipeline`` (VAD, segmentation, silero confirmation,
-emotion). Each finished utterance goes to speech recognition (``AsrClient``: NATS
-request/reply to the ``asr`` queue group, bounded backlog) and, when that answers or is
-skipped, out as a ``VoiceEvent`` on ``cx.voice.{location}.{mic}`` (JetStream, id
-``v-{loc}-{mic}-{start_ms}``), into the mic's ``IncidentSensor`` (incidents to
-``cx.incident.{location}``) and ``EncounterTracker`` (``cx.encounter.{location}.{mic}``;
-``cx.feedback.>`` visits and ratings close encounters). VAD and emotion never wait for
-recognition: the anger hook fires as soon as the utterance ends.
+``cx.dlq.audio`` with the reason) -> the mic's session (``SeqTracker``, ``VoicePipeline``:
+VAD, segmentation, silero confirmation, emotion). Each utterance it finishes goes to speech
+recognition (``AsrClient``: NATS request/reply to the ``asr`` queue group, bounded backlog)
+and, when that answers or is skipped, back to the session, which makes the contract events:
+``VoiceEvent`` on ``cx.voice.{location}.{mic}`` (JetStream ``CX_VOICE``), incidents on
+``cx.incident.{location}``, encounters on ``cx.encounter.{location}.{mic}`` (``cx.feedback.>``
+visits and ratings close them), all through the ``Outbox``; heartbeats on
+``cx.mic.{location}.{mic}`` (core NATS). Whoever needs them (the core, the alert service)
+reads these subjects, in any process on any machine. VAD and emotion never wait for
+recognition.
 
 Audio lives in memory only; with ``[voice] store_audio = true`` utterances are also
 written as WAV files under ``[core] data_dir``/audio, never otherwise.
@@ -29,27 +29,23 @@ import logging
 import time
 import wave
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import msgspec
 import numpy as np
 
 from dsp.emotion import Baseline
-from dsp.redact import redact
-from dsp.segment import SegmentOptions
-from dsp.silero import SileroGate
 from stream.events import (
     EncounterEvent,
     FeedbackEvent,
+    IncidentEvent,
     Limits,
+    MicHeartbeat,
     Rejection,
-    VoiceCategory,
-    VoiceEmotion,
     VoiceEvent,
-    VoiceKeyword,
     encode,
     validate_event,
 )
@@ -63,17 +59,15 @@ from stream.nats_io import (
 from stream.subjects import Subjects
 from voice.asr import Transcript
 from voice.asr_client import AsrClient
-from voice.audio import AudioChunk, SeqTracker, mic_event_id, parse_audio
+from voice.audio import parse_audio
 from voice.baselines import BaselineStore, MicKey
 from voice.config import VoiceSettings
-from voice.encounters import EncounterOptions, EncounterTracker, closed_by_of, rating_of
-from voice.incident_sensor import IncidentSensor, SensorOptions, incident_event
-from voice.keywords import KeywordMatcher
+from voice.encounters import closed_by_of, rating_of
 from voice.outbox import Outbox
-from voice.pipeline import PipelineOptions, Utterance, VoicePipeline, keyword_hits
+from voice.pipeline import VoicePipeline
+from voice.session import MicSession, PendingUtterance, SessionEvent, SessionSetup
 
 log = logging.getLogger("cxpulse.voice")
-Hook = Callable[[str, str, int], None]  # (location, mic, ts_ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,79 +77,49 @@ class VoiceWorkerOptions:
     idle_flush_s: float = 2.0        # no audio from a mic this long: close its utterance
     tick_s: float = 0.5              # idle flushes and encounter silence checks
     encounter_settle_ms: int = 5_000
-    seen_every_ms: int = 1_000       # mic last-seen hook at most this often per mic
+    heartbeat_every_ms: int = 15_000  # a mic's cx.mic heartbeat at most this often
     evict_idle_s: float = 3_600.0    # a mic silent this long (and settled) is forgotten
     outbox_max: int = 10_000
     baselines_save_s: float = 60.0   # how often learnt emotion baselines are saved to KV
 
 
-@dataclass(eq=False)
-class _Mic:
-    location: str
-    mic: str
-    language: str
-    pipeline: VoicePipeline
-    encounters: EncounterTracker
-    sensor: IncidentSensor
-    seq: SeqTracker = field(default_factory=SeqTracker)
-    clock_ms: int = 0        # audio clock: epoch ms at the end of the last chunk
-    last_rx: float = 0.0     # monotonic time of the last chunk
-    seen_ms: int = 0
-    unflushed: bool = False  # audio fed since the last flush
-    utterances: int = 0
-
-    def now_ms(self) -> int:
-        """The audio clock, running on while the mic is silent."""
-        return self.clock_ms + int((time.monotonic() - self.last_rx) * 1000)
-
-
-@dataclass(frozen=True, slots=True, eq=False)
-class _Pending:
-    id: str
-    mic: _Mic
-    utt: Utterance
-    language: str
-
-
 class VoiceWorker:
     """Microphones in, voice events out; see the module docstring."""
 
-    def __init__(self, cfg: VoiceSettings, nc: Any, js: Any, *, options: VoiceWorkerOptions | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, cfg: VoiceSettings, nc: Any, js: Any, *,
+                 options: VoiceWorkerOptions | None = None,
+                 clock: Callable[[], float] = time.time,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.cfg = cfg
         self.nc = nc
         self.js = js
         self.options = o = options or VoiceWorkerOptions()
         self.clock = clock
+        self.monotonic = monotonic
         self.subjects = Subjects(cfg.nats.prefix)
         self.limits = Limits.from_config(cfg.core)
-        v = cfg.voice
-        self.matcher = KeywordMatcher(v.lexicons())
-        self.pipeline_options = PipelineOptions(
-            segment=SegmentOptions(v.pad_ms, v.min_speech_ms, v.min_silence_ms, v.max_utterance_ms),
-            confirm=SileroGate() if v.silero_confirm else None)
-        self.sensor_options = SensorOptions.from_config(v)
-        self.encounter_options = EncounterOptions(int(v.encounter_silence_s * 1000), o.encounter_settle_ms)
-        self.asr = AsrClient(nc, self.subjects.asr, v.max_asr_backlog_s, self._on_asr,
-                             timeout_s=o.asr_timeout_s, max_inflight=o.asr_max_inflight, clock=clock)
+        self.setup = SessionSetup.from_config(
+            cfg.voice, encounter_settle_ms=o.encounter_settle_ms, idle_flush_s=o.idle_flush_s,
+            heartbeat_every_ms=o.heartbeat_every_ms)
+        self.asr = AsrClient(nc, self.subjects.asr, cfg.voice.max_asr_backlog_s, self._on_asr,
+                             timeout_s=o.asr_timeout_s, max_inflight=o.asr_max_inflight,
+                             clock=clock)
         self.outbox = Outbox(js, o.outbox_max)
         self.audio_dir = Path(cfg.core.data_dir) / "audio"
-        self.anger_hooks: list[Hook] = []
-        self.seen_hooks: list[Hook] = []
-        self.mics: dict[tuple[str, str], _Mic] = {}
+        self.mics: dict[MicKey, MicSession] = {}
         # every mic's emotion baseline, kept past eviction and saved to KV (voice/baselines.py)
         self.baselines: dict[MicKey, Baseline] = {}
         self.baseline_store = BaselineStore(js, cfg.nats.prefix, cfg.nats.replicas)
         self.counts: Counter[str] = Counter()
         self.rejected: Counter[str] = Counter()
         self._subs: list[Any] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Future[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Warm the kernels up (numba, silero) off the loop, then subscribe."""
+        """Warm the kernels up (numba, silero) off the loop, load the baselines, subscribe."""
         await asyncio.to_thread(self._warm_up)
         try:
             await self.baseline_store.open()
@@ -164,8 +128,9 @@ class VoiceWorker:
             log.warning("voice: stored emotion baselines not loaded: %s", exc)
         self.outbox.start()
         await self.asr.start()
-        self._subs = [await self.nc.subscribe(self.subjects.audio_wildcard, cb=self._on_audio),
-                      await self.nc.subscribe(self.subjects.feedback_wildcard, cb=self._on_feedback)]
+        self._subs = [
+            await self.nc.subscribe(self.subjects.audio_wildcard, cb=self._on_audio),
+            await self.nc.subscribe(self.subjects.feedback_wildcard, cb=self._on_feedback)]
         self._ticker = asyncio.create_task(self._tick_loop(), name="cxpulse-voice-tick")
 
     async def stop(self) -> None:
@@ -178,61 +143,128 @@ class VoiceWorker:
             self._ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
-        for mic in self.mics.values():
-            for utt in mic.pipeline.flush():
-                self._resolve(self._pending(mic, utt), None, "shutdown")
+        for session in self.mics.values():
+            for p in session.flush():
+                session.resolve(p, None, "shutdown")
         await self.asr.stop()
-        for mic in self.mics.values():
-            self._publish_encounters(mic.encounters.flush())
+        for session in self.mics.values():
+            session.close()
+            self._send(session)
         await self._save_baselines()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.outbox.stop()
 
     def _warm_up(self) -> None:
         noise = (np.random.default_rng(0).standard_normal(16000) * 100).astype(np.int16)
-        VoicePipeline(self.pipeline_options).feed(noise.tobytes(), 0)
-        if self.pipeline_options.confirm is not None:
-            self.pipeline_options.confirm.accepts(noise.astype(np.float32) / np.float32(32768))
+        VoicePipeline(self.setup.pipeline).feed(noise.tobytes(), 0)
+        if self.setup.pipeline.confirm is not None:
+            self.setup.pipeline.confirm.accepts(noise.astype(np.float32) / np.float32(32768))
 
     def health(self) -> dict[str, object]:
         seq = Counter[str]()
-        for mic in self.mics.values():
-            seq.update(mic.seq.counters())
+        for session in self.mics.values():
+            seq.update(session.seq.counters())
         return {"mics": len(self.mics), **self.counts, "audio": dict(seq),
                 "rejected": dict(self.rejected), "asr": self.asr.stats(),
                 "outbox": {"queued": len(self.outbox), "published": self.outbox.published,
                            "dropped": self.outbox.dropped, "retries": self.outbox.retries}}
 
-    # -- audio ----------------------------------------------------------------------------
+    # -- in -------------------------------------------------------------------------------
 
     async def _on_audio(self, msg: Any) -> None:
         now_ms = int(self.clock() * 1000)
-        chunk = parse_audio(self.subjects, msg.subject, msg.headers, msg.data, now_ms, self.limits)
+        chunk = parse_audio(self.subjects, msg.subject, msg.headers, msg.data, now_ms,
+                            self.limits)
         if isinstance(chunk, Rejection):
             await self._dead_letter(msg, chunk)
             return
-        mic = self._mic(chunk.location, chunk.mic)
-        if not mic.seq.admit(chunk.seq, chunk.ts_ms, chunk.end_ms):
-            return
+        session = self._mic(chunk.location, chunk.mic)
         try:
-            utterances = self._feed(mic, chunk)
-        except Exception as exc:  # noqa: BLE001 - one bad chunk must not stop the mic
+            pending = session.receive_audio(chunk)
+        except Exception as exc:
             log.exception("voice: %s/%s: chunk %d failed", chunk.location, chunk.mic, chunk.seq)
-            await self._dead_letter(msg, Rejection("unprocessable", f"audio could not be processed: {exc}"))
+            await self._dead_letter(msg, Rejection("unprocessable",
+                                                   f"audio could not be processed: {exc}"))
             return
-        for utt in utterances:
-            self._utterance(mic, utt)
-        self._publish_encounters(mic.encounters.poll(mic.clock_ms))
+        self._recognise(session, pending)
+        self._send(session)
 
-    def _feed(self, mic: _Mic, chunk: AudioChunk) -> list[Utterance]:
-        self.counts["chunks"] += 1
-        mic.clock_ms = max(mic.clock_ms, chunk.end_ms)
-        mic.last_rx = time.monotonic()
-        mic.unflushed = True
-        if chunk.ts_ms - mic.seen_ms >= self.options.seen_every_ms:
-            mic.seen_ms = chunk.ts_ms
-            self._call(self.seen_hooks, mic.location, mic.mic, chunk.ts_ms)
-        return mic.pipeline.feed(chunk.pcm, chunk.ts_ms, chunk.rate_hz)
+    async def _on_feedback(self, msg: Any) -> None:
+        """A visit or rating at a location closes the encounters of its microphones."""
+        parsed = self.subjects.parse(msg.subject)
+        if parsed is None or len(parsed[1]) != 1:
+            return
+        location = parsed[1][0]
+        result = validate_event("feedback", location, msg.data, int(self.clock() * 1000),
+                                self.limits)
+        if isinstance(result, Rejection):
+            return  # the core dead-letters it
+        event, ts_ms = result
+        assert isinstance(event, FeedbackEvent)
+        for session in [s for s in self.mics.values() if s.location == location]:
+            session.receive_feedback(ts_ms, closed_by_of(event), rating_of(event))
+            self._send(session)
+
+    def _on_asr(self, key: tuple[MicSession, PendingUtterance], transcript: Transcript | None,
+                status: str) -> None:
+        session, p = key
+        session.resolve(p, transcript, status)
+        log.debug("voice: %s: published (asr %s), %.0f ms after its end", p.id, status,
+                  self.clock() * 1000 - p.utterance.end_ms)
+        self._send(session)
+
+    def _mic(self, location: str, mic: str) -> MicSession:
+        session = self.mics.get((location, mic))
+        if session is None:
+            loc = self.cfg.location(location)
+            language = (loc.language if loc and loc.language else None) or self.cfg.core.language
+            baseline = self.baselines.setdefault((location, mic), Baseline())
+            session = MicSession(location, mic, language, self.setup, baseline,
+                                 clock=self.monotonic, counts=self.counts)
+            self.mics[(location, mic)] = session
+        return session
+
+    # -- recognition ----------------------------------------------------------------------
+
+    def _recognise(self, session: MicSession, pending: list[PendingUtterance]) -> None:
+        """Finished utterances to speech recognition, or resolved at once without it."""
+        for p in pending:
+            u = p.utterance
+            log.debug("voice: %s: %.1f s utterance, anger %.2f, %.0f ms after its end", p.id,
+                      (u.end_ms - u.start_ms) / 1000, u.emotion.anger,
+                      self.clock() * 1000 - u.end_ms)
+            if self.cfg.voice.store_audio:
+                self._spawn(asyncio.to_thread(self._write_wav, session, p))
+            if not self.cfg.voice.asr_enabled:
+                session.resolve(p, None, "disabled")
+            elif not self.asr.submit((session, p), p.id, u.audio, p.language):
+                session.resolve(p, None, "backlog")
+
+    # -- out ------------------------------------------------------------------------------
+
+    def _send(self, session: MicSession) -> None:
+        """Publish what the session produced: contract events through the outbox
+        (JetStream, ordered, retried), heartbeats straight on core NATS."""
+        for event in session.events_to_send():
+            if isinstance(event, MicHeartbeat):
+                self._spawn(self._publish_core(self.subjects.mic(event.location, event.mic),
+                                               msgspec.json.encode(event)))
+            else:
+                self.outbox.put(self._subject(event), encode(event), event.id)
+
+    def _subject(self, event: SessionEvent) -> str:
+        if isinstance(event, VoiceEvent):
+            return self.subjects.voice(event.location, event.mic)
+        if isinstance(event, EncounterEvent):
+            return self.subjects.encounter(event.location, event.mic)
+        assert isinstance(event, IncidentEvent)
+        return self.subjects.incident(event.location)
+
+    async def _publish_core(self, subject: str, payload: bytes) -> None:
+        try:
+            await self.nc.publish(subject, payload)
+        except Exception as exc:  # noqa: BLE001 - the next heartbeat follows soon
+            log.debug("voice: heartbeat on %s not sent: %s", subject, exc)
 
     async def _dead_letter(self, msg: Any, rejection: Rejection) -> None:
         self.rejected[rejection.code] += 1
@@ -242,102 +274,30 @@ class VoiceWorker:
         except Exception as exc:  # noqa: BLE001 - counted above; NATS trouble is logged
             log.warning("voice: dead letter for %s not stored: %s", msg.subject, exc)
 
-    def _mic(self, location: str, mic_id: str) -> _Mic:
-        mic = self.mics.get((location, mic_id))
-        if mic is None:
-            loc = self.cfg.location(location)
-            language = (loc.language if loc and loc.language else None) or self.cfg.core.language
-            baseline = self.baselines.setdefault((location, mic_id), Baseline())
-            mic = _Mic(location, mic_id, language, VoicePipeline(self.pipeline_options, baseline),
-                       EncounterTracker(location, mic_id, self.encounter_options),
-                       IncidentSensor(self.sensor_options))
-            self.mics[(location, mic_id)] = mic
-        return mic
-
-    # -- utterances -----------------------------------------------------------------------
-
-    def _pending(self, mic: _Mic, utt: Utterance) -> _Pending:
-        mic.utterances += 1
-        self.counts["utterances"] += 1
-        mic.encounters.begin(utt.start_ms)
-        return _Pending(mic_event_id("v", mic.location, mic.mic, utt.start_ms), mic, utt, mic.language)
-
-    def _utterance(self, mic: _Mic, utt: Utterance) -> None:
-        """A finished utterance: anger hook now, audio to recognition (or skipped)."""
-        p = self._pending(mic, utt)
-        log.debug("voice: %s: %.1f s utterance, anger %.2f, %.0f ms after its end", p.id,
-                  (utt.end_ms - utt.start_ms) / 1000, utt.emotion.anger, self.clock() * 1000 - utt.end_ms)
-        if utt.emotion.anger >= self.cfg.voice.anger_threshold:
-            self._call(self.anger_hooks, mic.location, mic.mic, utt.end_ms)
-        if self.cfg.voice.store_audio:
-            self._spawn(asyncio.to_thread(self._write_wav, p))
-        if not self.cfg.voice.asr_enabled:
-            self._resolve(p, None, "disabled")
-        elif not self.asr.submit(p, p.id, utt.audio, p.language):
-            self._resolve(p, None, "backlog")
-
-    def _on_asr(self, key: Any, transcript: Transcript | None, status: str) -> None:
-        self._resolve(key, transcript, status)
-
-    def _resolve(self, p: _Pending, transcript: Transcript | None, status: str) -> None:
-        """Publish the voice event; feed the incident sensor and the encounter tracker."""
-        u, mic = p.utt, p.mic
-        hits = keyword_hits(u, transcript, self.matcher, p.language) if transcript else []
-        text = redact(transcript.text)[:8000] if transcript and transcript.text else None
-        if self.cfg.voice.transcript_retention_days == 0:
-            text = None  # transcripts are not kept: keywords only
-        emotion = VoiceEmotion(_unit(u.emotion.arousal), _unit(u.emotion.anger))
-        event = VoiceEvent(id=p.id, ts=u.end_ms, location=mic.location, mic=mic.mic, start=u.start_ms,
-                           end=u.end_ms, emotion=emotion, loudness_db=round(float(u.loudness_db), 2),
-                           keywords=[VoiceKeyword(cast(VoiceCategory, h["category"]),  # lexicon
-                                                  h["word"][:256], h["t"]) for h in hits],
-                           transcript=text, language=p.language, asr=status)
-        self.outbox.put(self.subjects.voice(mic.location, mic.mic), encode(event), p.id)
-        log.debug("voice: %s: published (asr %s), %.0f ms after its end", p.id, status,
-                  self.clock() * 1000 - u.end_ms)
-        self.counts["voice_events"] += 1
-        self.counts[f"asr_{status}"] += 1
-        trigger = mic.sensor.observe(u.start_ms, u.end_ms, emotion.anger, hits)
-        if trigger is not None:
-            inc = incident_event(mic.location, mic.mic, trigger, text, status)
-            self.outbox.put(self.subjects.incident(mic.location), encode(inc), inc.id)
-            self.counts["incidents"] += 1
-        mic.encounters.finish(u.start_ms, u.end_ms, emotion.anger, frozenset(str(h["category"]) for h in hits))
-        self._publish_encounters(mic.encounters.poll(mic.now_ms()))
-
-    def _publish_encounters(self, encounters: list[EncounterEvent]) -> None:
-        for e in encounters:
-            self.outbox.put(self.subjects.encounter(e.location, e.mic), encode(e), e.id)
-            self.counts["encounters"] += 1
-
-    # -- feedback, ticks ------------------------------------------------------------------
-
-    async def _on_feedback(self, msg: Any) -> None:
-        """A visit or rating at a location closes the encounters of its microphones."""
-        parsed = self.subjects.parse(msg.subject)
-        if parsed is None or len(parsed[1]) != 1:
-            return
-        location = parsed[1][0]
-        result = validate_event("feedback", location, msg.data, int(self.clock() * 1000), self.limits)
-        if isinstance(result, Rejection):
-            return  # the core dead-letters it
-        event, ts_ms = result
-        assert isinstance(event, FeedbackEvent)
-        for mic in [m for m in self.mics.values() if m.location == location]:
-            mic.encounters.close(ts_ms, closed_by_of(event), rating_of(event))
-            self._publish_encounters(mic.encounters.poll(mic.now_ms()))
+    # -- ticks, baselines -------------------------------------------------------------------
 
     async def _tick_loop(self) -> None:
-        last_save = time.monotonic()
+        last_save = self.monotonic()
         while True:
             await asyncio.sleep(self.options.tick_s)
             try:
                 self._tick()
-            except Exception:  # noqa: BLE001 - keep ticking
-                log.exception("voice: tick failed")
-            if time.monotonic() - last_save >= self.options.baselines_save_s:
-                last_save = time.monotonic()
+            except Exception:
+                log.exception("voice: tick failed")  # and keep ticking
+            if self.monotonic() - last_save >= self.options.baselines_save_s:
+                last_save = self.monotonic()
                 await self._save_baselines()
+
+    def _tick(self) -> None:
+        """Idle flushes and encounter silence per mic; forget mics silent for
+        ``evict_idle_s`` (their state is re-learnt, all but the emotion baseline, which
+        ``self.baselines`` keeps)."""
+        for key, session in list(self.mics.items()):
+            self._recognise(session, session.tick())
+            self._send(session)
+            if session.evictable(self.options.evict_idle_s):
+                del self.mics[key]
+                self.counts["mics_evicted"] += 1
 
     async def _save_baselines(self) -> None:
         try:
@@ -346,50 +306,21 @@ class VoiceWorker:
         except Exception as exc:  # noqa: BLE001 - kept in memory; the next save retries
             log.warning("voice: saving emotion baselines failed: %s", exc)
 
-    def _tick(self) -> None:
-        """Close utterances of mics that stopped sending, close encounters by silence,
-        forget mics silent for ``evict_idle_s`` (their state is re-learnt, all but the emotion
-        baseline, which ``self.baselines`` keeps)."""
-        o = self.options
-        now = time.monotonic()
-        for key, mic in list(self.mics.items()):
-            if mic.unflushed and now - mic.last_rx >= o.idle_flush_s:
-                mic.unflushed = False
-                for utt in mic.pipeline.flush():
-                    self._utterance(mic, utt)
-            self._publish_encounters(mic.encounters.poll(mic.now_ms()))
-            if now - mic.last_rx >= o.evict_idle_s and mic.encounters.idle:
-                del self.mics[key]
-                self.counts["mics_evicted"] += 1
-
-    # -- helpers --------------------------------------------------------------------------
-
-    def _call(self, hooks: list[Hook], location: str, mic: str, ts_ms: int) -> None:
-        for hook in hooks:
-            try:
-                hook(location, mic, ts_ms)
-            except Exception:  # noqa: BLE001 - a consumer's bug must not stop the audio
-                log.exception("voice: hook failed")
-
-    def _spawn(self, coro: Any) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _write_wav(self, p: _Pending) -> None:
+    def _write_wav(self, session: MicSession, p: PendingUtterance) -> None:
         """Only with ``store_audio = true``: the utterance as 16 kHz PCM16 WAV."""
-        path = self.audio_dir / p.mic.location / p.mic.mic / f"{p.id}.wav"
+        path = self.audio_dir / session.location / session.mic / f"{p.id}.wav"
         path.parent.mkdir(parents=True, exist_ok=True)
-        pcm = np.clip(p.utt.audio * 32768.0, -32768, 32767).astype("<i2")
+        pcm = np.clip(p.utterance.audio * 32768.0, -32768, 32767).astype("<i2")
         with wave.open(str(path), "wb") as w:
             w.setnchannels(1)
             w.setsampwidth(2)
             w.setframerate(16000)
             w.writeframes(pcm.tobytes())
-
-
-def _unit(x: float) -> float:
-    return round(min(max(float(x), 0.0), 1.0), 4)
 
 
 async def run_voice(cfg: VoiceSettings, url: str) -> None:

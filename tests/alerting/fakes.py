@@ -17,6 +17,7 @@ class FakeReader:
         self._locations = locations
         self.values: dict[tuple[str, str], Metrics] = {}
         self.reads = 0
+        self.seen: dict[tuple[str, str], int] = {}  # the core's device view
 
     def set(self, scope: str, window: str = "1h", **fields) -> None:
         self.values[(scope, window)] = Metrics(scope=scope, window=window, start_ms=0, end_ms=0,
@@ -33,6 +34,9 @@ class FakeReader:
 
     def scopes_of(self, location: str) -> tuple[str, ...]:
         return (location, self._locations[location], "network")
+
+    def devices(self) -> dict[tuple[str, str], int]:
+        return dict(self.seen)
 
 
 @dataclass

@@ -156,11 +156,9 @@ async def test_a_second_asr_worker_in_the_queue_group_shares_the_load(stack, cli
 
 
 async def test_without_asr_workers_utterances_still_arrive(nats, clips, tmp_path) -> None:
-    """No ASR worker; also: hooks, a dropout, audio stored only because config says so."""
+    """No ASR worker; also: mic heartbeats, a dropout, audio stored only because config says so."""
     s = await voice_stack(nats.url, voice_config(str(tmp_path), prefix="solo", store_audio=True), asr=False)
-    anger, seen = [], []
-    s.worker.anger_hooks.append(lambda loc, mic, ts: anger.append((loc, mic, ts)))
-    s.worker.seen_hooks.append(lambda loc, mic, ts: seen.append((loc, mic, ts)))
+    await s.client.subscribe("solo.mic.>", cb=s.out.on_msg)
     try:
         frames = clip_frames(clips, ["en_shouting_1.wav"], now_ms() - 10_000, rate_hz=48000)
         del frames[5:8]  # a dropout before the speech: Cx-Seq 6-8 never arrive
@@ -172,7 +170,8 @@ async def test_without_asr_workers_utterances_still_arrive(nats, clips, tmp_path
         health = s.worker.health()
         assert health["asr"]["outcomes"] == {"no_worker": 1}
         assert health["audio"]["gaps"] == 1 and health["audio"]["lost"] == 3
-        assert anger == [("en1", "desk1", ev["end"])] and seen and seen[0][:2] == ("en1", "desk1")
+        beats = s.out.on("solo.mic.en1.desk1")  # the first chunk's, then one per 15 s of audio
+        assert beats and beats[0] == {"location": "en1", "mic": "desk1", "ts": frames[0].ts_ms}
         [wav] = (tmp_path / "audio" / "en1" / "desk1").glob("*.wav")
         assert wav.name == f"{ev['id']}.wav" and wav.stat().st_size > 16000 * 2
     finally:

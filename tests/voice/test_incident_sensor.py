@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from stream.events import IncidentEvent, encode, validate_event
+from stream.events import IncidentEvent, VoiceCategory, VoiceKeyword, encode, validate_event
 from voice.incident_sensor import IncidentSensor, SensorOptions, incident_event
 
 T0 = 1_767_225_600_000
 OPT = SensorOptions(anger_threshold=0.7, anger_utterances=2, anger_window_ms=60_000, cooldown_ms=300_000)
 
 
-def kw(category: str, word: str) -> dict[str, object]:
-    return {"category": category, "word": word, "t": T0}
+def kw(category: VoiceCategory, word: str) -> VoiceKeyword:
+    return VoiceKeyword(category, word, T0)
 
 
-def utt(s: IncidentSensor, at_s: float, anger: float, *keywords: dict[str, object]):
+def utt(s: IncidentSensor, at_s: float, anger: float, *keywords: VoiceKeyword):
     start = T0 + int(at_s * 1000)
     return s.observe(start, start + 2000, anger, keywords)
 

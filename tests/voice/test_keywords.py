@@ -67,3 +67,8 @@ def test_hit_positions_point_into_the_normalised_text(matcher: KeywordMatcher) -
     norm = normalise("Ну, здравствуйте. Позовите менеджера!")
     assert [norm[h.start_char : h.end_char] for h in hits] == ["здравствуйте", "позовите менеджера"]
     assert matcher.match("", "ru") == [] and matcher.match("hello", "de") == []
+
+
+def test_a_lexicon_category_outside_the_contract_is_refused() -> None:
+    with pytest.raises(ValueError, match="'rudeness'"):
+        KeywordMatcher({"ru": {"rudeness": ("хам",)}})
