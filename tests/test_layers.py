@@ -120,3 +120,11 @@ def test_the_checker_sees_imports() -> None:
     graph = _graph()
     assert "stream.events" in graph["stream.engine"]
     assert any(d.startswith("server.") for d in graph["cxpulse.components"])
+
+
+def test_tests_import_helpers_not_conftests() -> None:
+    """Shared test code lives in ``tests/support``; a conftest only holds fixtures."""
+    offenders = [str(p.relative_to(ROOT)) for p in sorted((ROOT / "tests").rglob("*.py"))
+                 if "conftest import" in p.read_text(encoding="utf-8")
+                 and p.name != "test_layers.py"]
+    assert not offenders, offenders

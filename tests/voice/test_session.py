@@ -15,6 +15,7 @@ from stream.events import (
     encode,
     validate_event,
 )
+from tests.support.voice import clip_frames
 from voice.asr import Transcript, Word
 from voice.audio import AudioChunk
 from voice.config import VoiceConfig
@@ -22,8 +23,6 @@ from voice.encounters import EncounterOptions
 from voice.keywords import KeywordMatcher
 from voice.pipeline import PipelineOptions
 from voice.session import MicSession, PendingUtterance, SessionSetup
-
-from .conftest import clip_frames
 
 T0 = 1_767_225_600_000
 SETUP = SessionSetup(pipeline=PipelineOptions(), matcher=KeywordMatcher(VoiceConfig().lexicons()),

@@ -16,8 +16,7 @@ from alerting.service import AlertService
 from cxpulse.config import load_config
 from stream.nats_io import connect
 from tests.alerting.fakes import FakeReader
-
-from .conftest import clip_frames, play
+from tests.support.voice import clip_frames, play
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = """
