@@ -1,0 +1,206 @@
+"""Validated events -> archive rows (pure apart from the session memory it is handed).
+
+``RowBuilder.add`` files one event under its table with the location's local ``day`` (the
+live engine's ``Place.day_of``), the engine's integer arithmetic for ``units`` and
+durations in deciseconds, and free text masked (``archive.comments``). ``Sessions`` is the
+engine's survey-session rule (``MetricsEngine._session``): a session counts once, on its
+earliest answer; an earlier answer arriving later moves the count to it (the row that
+held it is listed in ``RowBuilder.unfirst`` for the store to update).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from archive.comments import TextHooks
+from stream.dedup import id_hash
+from stream.events import (
+    ButtonEvent,
+    CesEvent,
+    CsatEvent,
+    CsiEvent,
+    EncounterEvent,
+    FlowEvent,
+    IncidentEvent,
+    InputEvent,
+    NpsEvent,
+    VisitEvent,
+    VoiceEvent,
+)
+from stream.geography import Geography
+from stream.layout import UNIT
+
+FEEDBACK_COLS = ("location", "id", "ts", "day", "type", "value", "scale", "units", "factor",
+                 "question", "device", "staff", "touchpoint", "session", "channel",
+                 "sess_first", "comment", "lemmas", "topics", "sentiment", "urgent", "source")
+FLOW_COLS = ("location", "id", "ts", "day", "channel", "answered", "wait_s", "handle_s",
+             "hold_s", "wait_ds", "handle_ds", "hold_ds", "first_contact_resolved", "queue",
+             "source")
+INCIDENT_COLS = ("location", "id", "ts", "day", "incident", "action", "category", "channel",
+                 "department", "severity", "text", "assignee", "source")
+VOICE_COLS = ("location", "id", "ts", "day", "mic", "start_ms", "end_ms", "arousal", "anger",
+              "loudness_db", "keywords", "transcript", "language", "asr")
+ENCOUNTER_COLS = ("location", "id", "ts", "day", "mic", "start_ms", "end_ms", "utterances",
+                  "greeting", "thanks", "farewell", "anger_max", "closed_by", "rating")
+ALERT_COLS = ("seq", "ts", "alert_id", "rule", "severity", "status", "scope", "location",
+              "value", "payload")
+TABLES: dict[str, tuple[str, ...]] = {
+    "feedback": FEEDBACK_COLS, "flow": FLOW_COLS, "incident_steps": INCIDENT_COLS,
+    "voice_utterances": VOICE_COLS, "encounters": ENCOUNTER_COLS, "alert_changes": ALERT_COLS,
+}
+EVENT_TABLES = ("feedback", "flow", "incident_steps", "voice_utterances", "encounters")
+SURVEY = (NpsEvent, CsatEvent, CesEvent, CsiEvent)
+_KEYWORDS = msgspec.json.Encoder()
+
+
+def feedback_type(event: Any) -> str:
+    """The contract's ``type`` of a feedback event (the msgspec tag of its struct)."""
+    return str(type(event).__struct_config__.tag)
+
+
+def event_key(location: str, event_id: str) -> int:
+    """The dedup key of an event: its (location, id), hashed as the core hashes ids."""
+    return id_hash(f"{location}\x1f{event_id}")
+
+
+def deciseconds(value: float | None) -> int | None:
+    """The engine's duration unit (``round(value * 10)``, Python rounding)."""
+    return None if value is None else round(value * 10)
+
+
+def units(value: int, scale: int) -> int:
+    """A Likert/button position in 1/UNIT of the scale, as the engine stores it."""
+    return (value - 1) * UNIT // (scale - 1)
+
+
+class Sessions:
+    """First answer per (location, session): ``key -> (ts_ms, location, id)``."""
+
+    def __init__(self) -> None:
+        self.first: dict[int, tuple[int, str, str]] = {}
+
+    def admit(self, location: str, session: str, ts_ms: int,
+              event_id: str) -> tuple[bool, tuple[int, str, str] | None]:
+        """(is this answer the session's first, the row that stops being first or None)."""
+        key = id_hash(f"{location}\x1f{session}")
+        held = self.first.get(key)
+        if held is None:
+            self.first[key] = (ts_ms, location, event_id)
+            return True, None
+        if ts_ms < held[0]:
+            self.first[key] = (ts_ms, location, event_id)
+            return True, held
+        return False, None
+
+    def expire(self, horizon_ms: int) -> None:
+        """Forget sessions first seen before ``horizon_ms`` (the core keeps the same span)."""
+        self.first = {k: v for k, v in self.first.items() if v[0] >= horizon_ms}
+
+
+class RowBuilder:
+    """Collects the rows of one write, per table, as column lists."""
+
+    def __init__(self, geo: Geography, hooks: TextHooks, sessions: Sessions,
+                 source: str = "live") -> None:
+        self.geo = geo
+        self.hooks = hooks
+        self.sessions = sessions
+        self.source = source
+        self.rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in TABLES}
+        self.unfirst: list[tuple[int, str, str]] = []  # (ts, location, id) to set not-first
+        self.touched: set[tuple[str, dt.date]] = set()  # (location, day) of feedback/flow
+        self._first_at: dict[tuple[str, str], int] = {}  # this batch's first rows -> index
+
+    @staticmethod
+    def table_of(event: InputEvent) -> str:
+        """The table an event's row goes to."""
+        return {FlowEvent: "flow", IncidentEvent: "incident_steps", VoiceEvent: "voice_utterances",
+                EncounterEvent: "encounters"}.get(type(event), "feedback")
+
+    def day(self, location: str, ts_ms: int) -> dt.date:
+        return dt.date.fromordinal(self.geo.place(location).day_of(ts_ms))
+
+    def add(self, event: InputEvent, ts_ms: int) -> None:
+        day = self.day(event.location, ts_ms)
+        head = (event.location, event.id, ts_ms, day)
+        adders: dict[type, Callable[[Any, tuple[Any, ...]], None]] = {
+            FlowEvent: self._flow, IncidentEvent: self._incident, VoiceEvent: self._voice,
+            EncounterEvent: self._encounter,
+        }
+        adders.get(type(event), self._feedback)(event, head)
+
+    def _text(self, text: str | None, rating: float | None = None, kind: str = "unit",
+              scale: int | None = None) -> tuple[str | None, str | None, list[str] | None,
+                                                 float | None, bool | None]:
+        if not text:
+            return None, None, None, None, None
+        row = self.hooks.process(text, rating, kind, scale)
+        return row.masked, row.lemmas or None, row.topics, row.sentiment, row.urgent
+
+    def _feedback(self, ev: Any, head: tuple[Any, ...]) -> None:
+        kind = feedback_type(ev)
+        value = None if isinstance(ev, VisitEvent) else ev.value
+        scale = ev.scale if isinstance(ev, ButtonEvent | CsiEvent) else None
+        u = units(ev.value, ev.scale) if isinstance(ev, ButtonEvent | CsiEvent) else None
+        first = self._first(ev, head[2]) if isinstance(ev, SURVEY) else False
+        comment = self._text(ev.comment, value, kind if value is not None else "unit", scale)
+        self.rows["feedback"].append((
+            *head, kind, value, scale, u, getattr(ev, "factor", None),
+            getattr(ev, "question", None), ev.device, ev.staff, ev.touchpoint, ev.session,
+            ev.channel, first, *comment, self.source))
+        self.touched.add((head[0], head[3]))
+
+    def _first(self, ev: Any, ts_ms: int) -> bool:
+        if not ev.session:
+            return True
+        first, dropped = self.sessions.admit(ev.location, ev.session, ts_ms, ev.id)
+        if dropped is not None:
+            idx = self._first_at.pop((dropped[1], dropped[2]), None)
+            if idx is None:
+                self.unfirst.append(dropped)
+            else:  # the dropped first answer is in this same write
+                row = self.rows["feedback"][idx]
+                self.rows["feedback"][idx] = (*row[:15], False, *row[16:])
+        if first:
+            self._first_at[(ev.location, ev.id)] = len(self.rows["feedback"])
+        return first
+
+    def _flow(self, ev: FlowEvent, head: tuple[Any, ...]) -> None:
+        self.rows["flow"].append((
+            *head, ev.channel, ev.answered, ev.wait_s, ev.handle_s, ev.hold_s,
+            deciseconds(ev.wait_s), deciseconds(ev.handle_s), deciseconds(ev.hold_s),
+            ev.first_contact_resolved, ev.queue, self.source))
+        self.touched.add((head[0], head[3]))
+
+    def _incident(self, ev: IncidentEvent, head: tuple[Any, ...]) -> None:
+        text = self.hooks.mask(ev.text) if ev.text else None
+        self.rows["incident_steps"].append((
+            *head, ev.incident, ev.action, ev.category, ev.channel, ev.department, ev.severity,
+            text, ev.assignee, self.source))
+
+    def _voice(self, ev: VoiceEvent, head: tuple[Any, ...]) -> None:
+        transcript = self.hooks.mask(ev.transcript) if ev.transcript else None
+        self.rows["voice_utterances"].append((
+            *head, ev.mic, ev.start, ev.end, ev.emotion.arousal, ev.emotion.anger,
+            ev.loudness_db, _KEYWORDS.encode(ev.keywords).decode(), transcript, ev.language,
+            ev.asr))
+
+    def _encounter(self, ev: EncounterEvent, head: tuple[Any, ...]) -> None:
+        self.rows["encounters"].append((
+            *head, ev.mic, ev.start, ev.end, ev.utterances, ev.greeting, ev.thanks,
+            ev.farewell, ev.anger_max, ev.closed_by, ev.rating))
+
+    def add_alert(self, seq: int, ts_ms: int, view: dict[str, Any], payload: str) -> None:
+        labels = view.get("labels") or {}
+        value = view.get("value")
+        self.rows["alert_changes"].append((
+            seq, ts_ms, view.get("id"), view.get("rule"), view.get("severity"),
+            view.get("status"), view.get("scope"), labels.get("location"),
+            float(value) if isinstance(value, int | float) else None, payload))
+
+    def count(self) -> int:
+        return sum(len(r) for r in self.rows.values())
