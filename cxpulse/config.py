@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 
 from alerting.schema import AlertsConfig, name_list_items
+from archive.config import ArchiveConfig
 from dashboards.config import DashboardConfig
 from server.config import ServerConfig
 from stream.access import AuthConfig, hash_token
@@ -48,6 +49,7 @@ class Config(Section, frozen=True):
     csi: CsiConfig = CsiConfig()
     alerts: AlertsConfig = AlertsConfig()
     voice: VoiceConfig = VoiceConfig()
+    archive: ArchiveConfig = ArchiveConfig()
     regions: tuple[RegionConfig, ...] = ()
     locations: tuple[LocationConfig, ...] = ()
 
