@@ -47,6 +47,8 @@ class FeedbackQuery(msgspec.Struct, frozen=True, kw_only=True):
     scope: str = NETWORK
     since_ms: int | None = None  # inclusive
     until_ms: int | None = None  # exclusive
+    first: dt.date | None = None  # local dates of each location, inclusive
+    last: dt.date | None = None
     type: str | None = None
     min_value: int | None = None
     max_value: int | None = None
@@ -114,7 +116,8 @@ def _conditions(q: FeedbackQuery, geo: Geography) -> tuple[list[str], list[Any]]
     where.append(cond)
     args += cargs
     checks: Sequence[tuple[object, str]] = (
-        (q.since_ms, "ts >= ?"), (q.until_ms, "ts < ?"), (q.type, "type = ?"),
+        (q.since_ms, "ts >= ?"), (q.until_ms, "ts < ?"), (q.first, "day >= ?"),
+        (q.last, "day <= ?"), (q.type, "type = ?"),
         (q.min_value, "value >= ?"), (q.max_value, "value <= ?"),
         (q.topic, "list_contains(topics, ?)"),
         (q.staff, "staff = ?"), (q.touchpoint, "touchpoint = ?"),
@@ -153,7 +156,7 @@ def feedback_page(con: duckdb.DuckDBPyConnection, geo: Geography, q: FeedbackQue
     limit = max(1, min(q.limit, MAX_LIMIT))
     where, args = _conditions(q, geo)
     rows: list[tuple[Any, ...]] = []
-    if q.since_ms is None:
+    if q.since_ms is None and q.first is None:
         recent = [*where, "ts >= ?"]
         rows = con.execute(_ITEM_SQL.format(where=" AND ".join(recent)),
                            [*args, now_ms - RECENT_MS, limit + 1]).fetchall()
