@@ -235,7 +235,7 @@ class ArchiveService:
                 rejected[result.code] = rejected.get(result.code, 0) + 1
             else:
                 items.append(result)
-        written = store.import_events(items)
+        written = store.import_events(items, req.now_ms)
         return proto.ImportReply(written.stored, written.duplicates, rejected)
 
     def _status(self, store: ArchiveStore) -> dict[str, object]:

@@ -143,7 +143,7 @@ class ArchiveStore:
             result.duplicates = len(items) - len(fresh)
             return result
 
-    def import_events(self, items: Sequence[tuple[InputEvent, int]],
+    def import_events(self, items: Sequence[tuple[InputEvent, int]], now_ms: int,
                       source: str = "import") -> WriteResult:
         """Store past events (``cxpulse import``): duplicates by (location, id) against the
         file, within the live retention of each event's time, and within ``items``."""
@@ -157,7 +157,7 @@ class ArchiveStore:
                     stored.add(key)
                     fresh.append(i)
             result = self._commit([items[i] for i in fresh], {}, (), source)
-            horizon = (int(max(ts for _, ts in items)) if items else 0) - self.dedup_window_ms
+            horizon = now_ms - self.dedup_window_ms - DAY_MS
             recent = [i for i in fresh if items[i][1] >= horizon]
             self.ids.add(keys[recent], np.fromiter((items[i][1] // HOUR_MS for i in recent),
                                                     np.int32, len(recent)))
