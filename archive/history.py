@@ -183,6 +183,11 @@ def _partial(q: HistoryQuery, start: dt.date, members: Sequence[Place], counts: 
     return merge(parts)  # keeps the first part's staff / touchpoint
 
 
+def _any_incident(s: IncidentSums) -> bool:
+    return bool(s.open or s.opened or s.resolved or s.sla_breached or s.thanks
+                or s.open_breached)
+
+
 def history(con: duckdb.DuckDBPyConnection, cfg: StreamSettings, geo: Geography,
             q: HistoryQuery, now_ms: int) -> HistoryResult:
     """Every asked period's value, sample and comparison value."""
@@ -197,9 +202,16 @@ def history(con: duckdb.DuckDBPyConnection, cfg: StreamSettings, geo: Geography,
     csi = _csi_sums(con, q, where, args) if fam == "csi" and not breakdown else {}
     incidents = _incidents(con, cfg, members, q.scope, q, s, now_ms) if fam == "incidents" else {}
     values: dict[dt.date, tuple[float | None, int]] = {}
+    empty: tuple[float | None, int] | None = None  # a period without data: computed once
     for start in s.needed:
-        p = _partial(q, start, members, counts.get(start, {}), csi.get(start, {}),
-                     incidents.get(start, []), now_ms)
+        sums = incidents.get(start, [])
+        if start not in counts and start not in csi and not any(map(_any_incident, sums)):
+            if empty is None:
+                p = _partial(q, start, members, {}, {}, [], now_ms)
+                empty = (value(q.metric, assemble(cfg, p)), sample(q.metric, assemble(cfg, p), p))
+            values[start] = empty
+            continue
+        p = _partial(q, start, members, counts.get(start, {}), csi.get(start, {}), sums, now_ms)
         m = assemble(cfg, p)
         values[start] = (value(q.metric, m), sample(q.metric, m, p))
     points = []

@@ -15,7 +15,7 @@ import duckdb
 
 from archive.counters import CSI, FEEDBACK, FLOW, select_list
 
-GAP_DAYS = 7  # dirty days further apart than this are refreshed in separate passes
+GAP_DAYS = 31  # dirty days further apart than this are refreshed in separate passes
 
 _TARGETS = (
     ("feedback_daily", "feedback", "location, day", select_list(FEEDBACK), ""),
