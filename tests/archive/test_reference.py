@@ -195,7 +195,7 @@ def _close(got: float | None, want: float | None) -> bool:
     return got == pytest.approx(want, rel=1e-9, abs=1e-9)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(event, min_size=1, max_size=150), st.sampled_from(SCOPES),
        st.sampled_from(["day", "week", "month"]))
 def test_history_equals_naive_and_live(events, scope, by):
