@@ -17,7 +17,6 @@ from typing import Any
 import msgspec
 
 from archive.comments import TextHooks
-from stream.dedup import id_hash
 from stream.events import (
     ButtonEvent,
     CesEvent,
@@ -62,9 +61,7 @@ def feedback_type(event: Any) -> str:
     return str(type(event).__struct_config__.tag)
 
 
-def event_key(location: str, event_id: str) -> int:
-    """The dedup key of an event: its (location, id), hashed as the core hashes ids."""
-    return id_hash(f"{location}\x1f{event_id}")
+KEY_SQL = "hash(location || chr(31) || id)"  # the dedup key of a row: its (location, id)
 
 
 def deciseconds(value: float | None) -> int | None:
@@ -86,7 +83,7 @@ class Sessions:
     def admit(self, location: str, session: str, ts_ms: int,
               event_id: str) -> tuple[bool, tuple[int, str, str] | None]:
         """(is this answer the session's first, the row that stops being first or None)."""
-        key = id_hash(f"{location}\x1f{session}")
+        key = hash((location, session))  # this process's memory only: rebuilt at start
         held = self.first.get(key)
         if held is None:
             self.first[key] = (ts_ms, location, event_id)

@@ -29,12 +29,13 @@ from typing import Any
 
 import duckdb
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from archive import rollup
 from archive.comments import TextHooks
 from archive.db import connect
-from archive.rows import EVENT_TABLES, TABLES, RowBuilder, Sessions, event_key
+from archive.rows import EVENT_TABLES, KEY_SQL, TABLES, RowBuilder, Sessions
 from archive.schema import migrate
 from stream.config import StreamSettings
 from stream.dedup import IdIndex
@@ -53,6 +54,13 @@ class WriteResult:
 
 def _frame(rows: Sequence[tuple[Any, ...]], cols: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=list(cols))
+
+
+def _as_keys(hashes: Any) -> npt.NDArray[np.int64]:
+    """DuckDB's unsigned 64-bit hashes as the id index's keys (0 marks an empty slot)."""
+    keys = np.asarray(hashes, np.uint64).view(np.int64).copy()
+    keys[keys == 0] = 1
+    return keys
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
@@ -96,12 +104,10 @@ class ArchiveStore:
 
     def _load_recent(self, horizon_ms: int) -> None:
         for table in EVENT_TABLES:
-            rows = self.con.execute(f"SELECT location, id, ts FROM {table} WHERE ts >= ?",
-                                    [horizon_ms]).fetchall()
-            if rows:
-                keys = np.fromiter((event_key(loc, i) for loc, i, _ in rows), np.int64, len(rows))
-                stamps = np.fromiter((ts // HOUR_MS for _, _, ts in rows), np.int32, len(rows))
-                self.ids.add(keys, stamps)
+            cols = self.con.execute(f"SELECT {KEY_SQL} AS key, ts // {HOUR_MS} AS hour "
+                                    f"FROM {table} WHERE ts >= ?", [horizon_ms]).fetchnumpy()
+            if len(cols["key"]):
+                self.ids.add(_as_keys(cols["key"]), np.asarray(cols["hour"], np.int32))
         first = self.con.execute(
             "SELECT location, session, arg_min(id, ts), min(ts) FROM feedback "
             "WHERE ts >= ? AND session IS NOT NULL AND type IN ('nps', 'csat', 'ces', 'csi') "
@@ -127,8 +133,7 @@ class ArchiveStore:
         """Store the new ones of ``items`` (and alert changes ``(seq, ts, view, json)``) with
         the stream sequences ``seqs`` in one transaction."""
         with self.lock:
-            keys = np.fromiter((event_key(ev.location, ev.id) for ev, _ in items), np.int64,
-                               len(items))
+            keys = self.keys(items)
             known = self.ids.contains(keys)
             fresh: list[int] = []
             seen: set[int] = set()
@@ -148,8 +153,7 @@ class ArchiveStore:
         """Store past events (``cxpulse import``): duplicates by (location, id) against the
         file, within the live retention of each event's time, and within ``items``."""
         with self.lock:
-            keys = np.fromiter((event_key(ev.location, ev.id) for ev, _ in items), np.int64,
-                               len(items))
+            keys = self.keys(items)
             stored = self._stored_keys(items) | set(keys[self.ids.contains(keys)].tolist())
             fresh: list[int] = []
             for i, key in enumerate(keys.tolist()):
@@ -163,6 +167,17 @@ class ArchiveStore:
                                                     np.int32, len(recent)))
             result.duplicates = len(items) - len(fresh)
             return result
+
+    def keys(self, items: Sequence[tuple[InputEvent, int]]) -> npt.NDArray[np.int64]:
+        """Dedup keys of events (DuckDB's hash of location and id, as in ``_load_recent``)."""
+        if not items:
+            return np.zeros(0, np.int64)
+        cols = self.con.execute(
+            f"SELECT {KEY_SQL} AS key FROM (SELECT unnest(?::VARCHAR[]) AS location, "
+            "unnest(?::VARCHAR[]) AS id, unnest(range(?)) AS o) ORDER BY o",
+            [[ev.location for ev, _ in items], [ev.id for ev, _ in items], len(items)],
+        ).fetchnumpy()
+        return _as_keys(cols["key"])
 
     def _stored_keys(self, items: Sequence[tuple[InputEvent, int]]) -> set[int]:
         """Keys of ``items`` already in the file (within the dedup window of their times)."""
@@ -181,12 +196,12 @@ class ArchiveStore:
             self.con.register("cand", frame)
             try:
                 found = self.con.execute(
-                    f"SELECT c.location, c.id FROM cand c SEMI JOIN "
+                    f"SELECT {KEY_SQL} FROM cand c SEMI JOIN "
                     f"(SELECT location, id FROM {table} WHERE ts BETWEEN ? AND ?) t "
                     f"ON c.location = t.location AND c.id = t.id", [lo, hi]).fetchall()
             finally:
                 self.con.unregister("cand")
-            out.update(event_key(loc, i) for loc, i in found)
+            out.update(_as_keys(np.array([k for (k,) in found], np.uint64)).tolist())
         return out
 
     def _commit(self, items: Sequence[tuple[InputEvent, int]], seqs: dict[str, int],
