@@ -74,28 +74,30 @@ def units(value: int, scale: int) -> int:
     return (value - 1) * UNIT // (scale - 1)
 
 
+SESSION_KEY_SQL = "hash(location || chr(31) || session)"
+
+
 class Sessions:
-    """First answer per (location, session): ``key -> (ts_ms, location, id)``."""
+    """Time of the first answer per (location, session) key (``SESSION_KEY_SQL``)."""
 
     def __init__(self) -> None:
-        self.first: dict[int, tuple[int, str, str]] = {}
+        self.first: dict[int, int] = {}
 
-    def admit(self, location: str, session: str, ts_ms: int,
-              event_id: str) -> tuple[bool, tuple[int, str, str] | None]:
-        """(is this answer the session's first, the row that stops being first or None)."""
-        key = hash((location, session))  # this process's memory only: rebuilt at start
+    def admit(self, key: int, ts_ms: int) -> tuple[bool, int | None]:
+        """(is this answer the session's first, the time of the answer that stops being
+        first, or None)."""
         held = self.first.get(key)
         if held is None:
-            self.first[key] = (ts_ms, location, event_id)
+            self.first[key] = ts_ms
             return True, None
-        if ts_ms < held[0]:
-            self.first[key] = (ts_ms, location, event_id)
+        if ts_ms < held:
+            self.first[key] = ts_ms
             return True, held
         return False, None
 
     def expire(self, horizon_ms: int) -> None:
         """Forget sessions first seen before ``horizon_ms`` (the core keeps the same span)."""
-        self.first = {k: v for k, v in self.first.items() if v[0] >= horizon_ms}
+        self.first = {k: v for k, v in self.first.items() if v >= horizon_ms}
 
 
 class RowBuilder:
@@ -108,9 +110,10 @@ class RowBuilder:
         self.sessions = sessions
         self.source = source
         self.rows: dict[str, list[tuple[Any, ...]]] = {t: [] for t in TABLES}
-        self.unfirst: list[tuple[int, str, str]] = []  # (ts, location, id) to set not-first
+        self._session_key: int | None = None
+        self.unfirst: list[tuple[int, str, str]] = []  # (ts, location, session): not first
         self.touched: set[tuple[str, dt.date]] = set()  # (location, day) of feedback/flow
-        self._first_at: dict[tuple[str, str], int] = {}  # this batch's first rows -> index
+        self._first_at: dict[int, int] = {}  # session key -> index of its first row here
 
     @staticmethod
     def table_of(event: InputEvent) -> str:
@@ -121,7 +124,10 @@ class RowBuilder:
     def day(self, location: str, ts_ms: int) -> dt.date:
         return dt.date.fromordinal(self.geo.place(location).day_of(ts_ms))
 
-    def add(self, event: InputEvent, ts_ms: int) -> None:
+    def add(self, event: InputEvent, ts_ms: int, session_key: int | None = None) -> None:
+        """File one event; ``session_key``: its (location, session) key, for a survey
+        answer with a session."""
+        self._session_key = session_key
         day = self.day(event.location, ts_ms)
         head = (event.location, event.id, ts_ms, day)
         adders: dict[type, Callable[[Any, tuple[Any, ...]], None]] = {
@@ -152,18 +158,19 @@ class RowBuilder:
         self.touched.add((head[0], head[3]))
 
     def _first(self, ev: Any, ts_ms: int) -> bool:
-        if not ev.session:
+        key = self._session_key
+        if not ev.session or key is None:
             return True
-        first, dropped = self.sessions.admit(ev.location, ev.session, ts_ms, ev.id)
+        first, dropped = self.sessions.admit(key, ts_ms)
         if dropped is not None:
-            idx = self._first_at.pop((dropped[1], dropped[2]), None)
+            idx = self._first_at.pop(key, None)
             if idx is None:
-                self.unfirst.append(dropped)
+                self.unfirst.append((dropped, ev.location, ev.session))
             else:  # the dropped first answer is in this same write
                 row = self.rows["feedback"][idx]
                 self.rows["feedback"][idx] = (*row[:15], False, *row[16:])
         if first:
-            self._first_at[(ev.location, ev.id)] = len(self.rows["feedback"])
+            self._first_at[key] = len(self.rows["feedback"])
         return first
 
     def _flow(self, ev: FlowEvent, head: tuple[Any, ...]) -> None:

@@ -35,7 +35,15 @@ import pandas as pd
 from archive import rollup
 from archive.comments import TextHooks
 from archive.db import connect
-from archive.rows import EVENT_TABLES, KEY_SQL, TABLES, RowBuilder, Sessions
+from archive.rows import (
+    EVENT_TABLES,
+    KEY_SQL,
+    SESSION_KEY_SQL,
+    SURVEY,
+    TABLES,
+    RowBuilder,
+    Sessions,
+)
 from archive.schema import migrate
 from stream.config import StreamSettings
 from stream.dedup import IdIndex
@@ -108,12 +116,7 @@ class ArchiveStore:
                                     f"FROM {table} WHERE ts >= ?", [horizon_ms]).fetchnumpy()
             if len(cols["key"]):
                 self.ids.add(_as_keys(cols["key"]), np.asarray(cols["hour"], np.int32))
-        first = self.con.execute(
-            "SELECT location, session, arg_min(id, ts), min(ts) FROM feedback "
-            "WHERE ts >= ? AND session IS NOT NULL AND type IN ('nps', 'csat', 'ces', 'csi') "
-            "GROUP BY ALL", [horizon_ms]).fetchall()
-        for loc, session, event_id, ts in first:
-            self.sessions.admit(loc, session, ts, event_id)
+        self._reload_sessions(horizon_ms)
         for (loc,) in self.con.execute("SELECT DISTINCT location FROM feedback_daily").fetchall():
             self.geo.place(loc)
 
@@ -179,6 +182,20 @@ class ArchiveStore:
         ).fetchnumpy()
         return _as_keys(cols["key"])
 
+    def _session_keys(self, items: Sequence[tuple[InputEvent, int]]) -> dict[int, int]:
+        """Index in ``items`` -> (location, session) key of each survey answer with a
+        session (``SESSION_KEY_SQL``, one query for the batch)."""
+        at = [i for i, (ev, _) in enumerate(items)
+              if isinstance(ev, SURVEY) and getattr(ev, "session", None)]
+        if not at:
+            return {}
+        cols = self.con.execute(
+            f"SELECT {SESSION_KEY_SQL} AS key FROM (SELECT unnest(?::VARCHAR[]) AS location, "
+            "unnest(?::VARCHAR[]) AS session, unnest(range(?)) AS o) ORDER BY o",
+            [[items[i][0].location for i in at], [getattr(items[i][0], "session", "") for i in at],
+             len(at)]).fetchnumpy()
+        return dict(zip(at, _as_keys(cols["key"]).tolist(), strict=True))
+
     def _stored_keys(self, items: Sequence[tuple[InputEvent, int]]) -> set[int]:
         """Keys of ``items`` already in the file (within the dedup window of their times)."""
         if not items:
@@ -208,8 +225,9 @@ class ArchiveStore:
                 alerts: Sequence[tuple[int, int, dict[str, Any], str]],
                 source: str) -> WriteResult:
         builder = RowBuilder(self.geo, self.hooks, self.sessions, source)
-        for ev, ts in items:
-            builder.add(ev, ts)
+        session_keys = self._session_keys(items)
+        for i, (ev, ts) in enumerate(items):
+            builder.add(ev, ts, session_keys.get(i))
         for seq, ts, view, payload in alerts:
             builder.add_alert(seq, ts, view, payload)
         result = WriteResult(stored=len(items))
@@ -220,9 +238,9 @@ class ArchiveStore:
                 if rows:
                     _insert(con, table, rows)
                     result.by_table[table] = len(rows)
-            for ts, loc, event_id in builder.unfirst:
-                con.execute("UPDATE feedback SET sess_first = false "
-                            "WHERE ts = ? AND location = ? AND id = ?", [ts, loc, event_id])
+            for ts, loc, session in builder.unfirst:
+                con.execute("UPDATE feedback SET sess_first = false WHERE ts = ? AND "
+                            "location = ? AND session = ? AND sess_first", [ts, loc, session])
             if builder.touched:
                 con.register("touched", _frame(sorted(builder.touched), ("location", "day")))
                 con.execute("INSERT INTO dirty SELECT location, day FROM touched")
@@ -242,15 +260,15 @@ class ArchiveStore:
     def _forget_sessions(self) -> None:
         """A failed write must not leave its sessions marked as seen: reload them."""
         self.sessions = Sessions()
-        self._reload_sessions()
+        self._reload_sessions(self._horizon_ms())
 
-    def _reload_sessions(self) -> None:
-        rows = self.con.execute(
-            "SELECT location, session, arg_min(id, ts), min(ts) FROM feedback "
-            "WHERE ts >= ? AND session IS NOT NULL AND type IN ('nps', 'csat', 'ces', 'csi') "
-            "GROUP BY ALL", [self._horizon_ms()]).fetchall()
-        for loc, session, event_id, ts in rows:
-            self.sessions.admit(loc, session, ts, event_id)
+    def _reload_sessions(self, horizon_ms: int) -> None:
+        cols = self.con.execute(
+            f"SELECT {SESSION_KEY_SQL} AS key, min(ts) AS ts FROM feedback WHERE ts >= ? AND "
+            "session IS NOT NULL AND type IN ('nps', 'csat', 'ces', 'csi') GROUP BY 1",
+            [horizon_ms]).fetchnumpy()
+        self.sessions.first = dict(zip(_as_keys(cols["key"]).tolist(), cols["ts"].tolist(),
+                                       strict=True))
 
     def _horizon_ms(self) -> int:
         row = self.con.execute("SELECT max(ts) FROM feedback").fetchone()
