@@ -79,7 +79,8 @@ def _location(obj: dict[str, Any]) -> str:
     return loc if isinstance(loc, str) and is_id(loc) else ""
 
 
-def jsonl_lines(lines: Iterable[bytes], first_number: int = 1) -> Iterator[Line | tuple[int, Rejection]]:
+def jsonl_lines(lines: Iterable[bytes],
+                first_number: int = 1) -> Iterator[Line | tuple[int, Rejection]]:
     """Each non-blank line as a ``Line``, or (number, Rejection) when it is not an object."""
     for number, raw in enumerate(lines, first_number):
         text = raw.strip()
