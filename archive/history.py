@@ -21,7 +21,7 @@ import msgspec
 
 from archive import periods
 from archive.counters import CSI, FEEDBACK, FLOW, select_list, sum_list
-from archive.metricpath import MetricError, check, sample, value
+from archive.metricpath import MetricError, check, counters_of, sample, value
 from archive.periods import By
 from stream.config import StreamSettings
 from stream.engine import MetricsEngine
@@ -113,6 +113,9 @@ def _counter_sums(con: duckdb.DuckDBPyConnection, q: HistoryQuery, fam: str, whe
     table, counters = ("flow_daily", FLOW) if fam == "flow" else ("feedback_daily", FEEDBACK)
     if fam == "incidents":
         return {}
+    wanted = counters_of(q.metric)
+    if wanted is not None and fam == "feedback":
+        counters = tuple(c for c in counters if c[0] in wanted)
     sql = f"SELECT {key}, {sum_list(counters)} FROM {table} WHERE {where} GROUP BY 1"
     return _sums(con, sql, args, [n for n, _ in counters])
 
@@ -132,8 +135,9 @@ def _bounds(members: Sequence[Place], start: dt.date, end: dt.date) -> tuple[int
     """(earliest local start, latest local end) in ms of a period over the members."""
     if not members:
         return 0, 0
-    return (min(p.calendar.day_start_ms(start) for p in members),
-            max(p.calendar.day_start_ms(end) for p in members))
+    zones = list({p.tz.key: p for p in members}.values())  # one calendar per zone is enough
+    return (min(p.calendar.day_start_ms(start) for p in zones),
+            max(p.calendar.day_start_ms(end) for p in zones))
 
 
 def _incidents(con: duckdb.DuckDBPyConnection, cfg: StreamSettings, members: Sequence[Place],

@@ -37,6 +37,27 @@ DIMENSION_OK = re.compile(r"^(nps|promoters|passives|detractors|responses|csat|c
                           r"ces|ces_responses|csi\.total|csi\.answers|buttons\..+)\Z")
 
 
+_NPS = ("nps_promoters", "nps_passives", "nps_detractors")
+_NEEDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("nps_with_non_responders", (*_NPS, "visits", "sessions")),
+    ("response_rate", ("visits", "sessions")), ("visits", ("visits", "sessions")),
+    ("sessions", ("visits", "sessions")), ("csat", ("csat_n", "csat_sat")),
+    ("ces", ("ces_n", "ces_sum")), ("buttons.", ("btn_n", "btn_idx", *(f"btn_{v}" for v in
+                                                                        range(1, 6)))),
+    ("csi.", ("csi_n", "csi_sum")),
+    ("", _NPS),  # nps, promoters, passives, detractors, responses
+)
+
+
+def counters_of(metric: str) -> frozenset[str] | None:
+    """The feedback counters a feedback metric reads (the others stay 0 for it); None:
+    all of them."""
+    for prefix, names in _NEEDS:
+        if metric.startswith(prefix):
+            return frozenset(names)
+    return None
+
+
 class MetricError(ValueError):
     """An unknown metric, or one a breakdown does not keep."""
 

@@ -58,6 +58,26 @@ def refresh(con: duckdb.DuckDBPyConnection) -> int:
     return int(row[0]) if row else 0
 
 
+def compact(con: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite the rollup tables sorted by (location, day), in one transaction: refreshes
+    append, and a location's history then reads one row group instead of every one (the
+    min/max zone maps on ``location`` skip the rest). Daily, with the pruning."""
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for table in ("feedback_daily", "csi_daily", "flow_daily"):
+            con.execute(f"CREATE OR REPLACE TEMP TABLE compact_rows AS SELECT * FROM {table}")
+            con.execute(f"DELETE FROM {table}")
+            con.execute(f"INSERT INTO {table} SELECT * FROM compact_rows ORDER BY location, day")
+            con.execute("DROP TABLE compact_rows")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+
+
 def _refresh_run(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> None:
     for target, source, keys, counters, extra in _TARGETS:
         qualified = ", ".join(f"f.{k.strip()}" for k in keys.split(","))

@@ -290,7 +290,8 @@ class ArchiveStore:
             self.sessions.expire(horizon)
 
     def prune(self, now_ms: int, retention_days: int) -> dict[str, int]:
-        """Delete rows older than ``retention_days`` (daily); returns rows deleted per table."""
+        """Delete rows older than ``retention_days`` and re-sort the rollups (daily);
+        returns rows deleted per table."""
         cutoff_ms = now_ms - retention_days * DAY_MS
         cutoff_day = (dt.datetime.fromtimestamp(cutoff_ms / 1000, dt.UTC).date()
                       - dt.timedelta(days=1))
@@ -308,6 +309,8 @@ class ArchiveStore:
             except BaseException:
                 self.con.execute("ROLLBACK")
                 raise
+            rollup.refresh(self.con)
+            rollup.compact(self.con)
         return out
 
     def erase(self, who: str, now_ms: int, *, location: str | None = None,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from archive import rollup
 from archive.comments import lemma_text
 from archive.counters import CSI, FEEDBACK, select_list
 from archive.db import connect
@@ -143,6 +144,7 @@ def generate(path: Path, rows: int, locations: int, end_ms: int, days: int,
                 "FROM feedback GROUP BY ALL")
     con.execute(f"INSERT INTO csi_daily SELECT location, day, factor, question, "
                 f"{select_list(CSI)} FROM feedback WHERE type = 'csi' GROUP BY ALL")
+    rollup.compact(con)  # what the daily housekeeping does
     con.execute("CHECKPOINT")
     t2 = time.perf_counter()
     con.close()

@@ -102,7 +102,10 @@ class DirectSink(Sink):
         summary.duplicates += result.duplicates
 
     async def close(self) -> None:
+        from archive import rollup
+
         await asyncio.to_thread(self.store_.refresh)
+        await asyncio.to_thread(rollup.compact, self.store_.con)
         self.store_.close()
 
 
