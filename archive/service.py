@@ -91,7 +91,6 @@ class ArchiveService:
         self._sub: Any = None
         self._tasks: list[asyncio.Task[None]] = []
         self._lead_tasks: list[asyncio.Task[None]] = []
-        self._pruned_on: dt.date | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -190,11 +189,11 @@ class ArchiveService:
     async def _prune_if_due(self, store: ArchiveStore) -> None:
         now = dt.datetime.fromtimestamp(self.clock() / 1000,
                                         ZoneInfo(self.cfg.core.default_timezone))
-        if self._pruned_on == now.date() or now.strftime("%H:%M") < self.cfg.archive.prune_at:
-            return
-        self._pruned_on = now.date()
+        if (store.applied.get("pruned") == now.date().toordinal()
+                or now.strftime("%H:%M") < self.cfg.archive.prune_at):
+            return  # done today (by this or an earlier process), or not yet time
         deleted = await asyncio.to_thread(store.prune, self.clock(),
-                                          self.cfg.archive.retention_days)
+                                          self.cfg.archive.retention_days, now.date())
         log.info("archive: pruned rows older than %d days: %s", self.cfg.archive.retention_days,
                  deleted)
 

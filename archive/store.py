@@ -289,9 +289,10 @@ class ArchiveStore:
             self.ids.expire(horizon // HOUR_MS)
             self.sessions.expire(horizon)
 
-    def prune(self, now_ms: int, retention_days: int) -> dict[str, int]:
-        """Delete rows older than ``retention_days`` and re-sort the rollups (daily);
-        returns rows deleted per table."""
+    def prune(self, now_ms: int, retention_days: int,
+              today: dt.date | None = None) -> dict[str, int]:
+        """Delete rows older than ``retention_days`` and re-sort the rollups (daily; the
+        day is recorded as ``applied['pruned']``); returns rows deleted per table."""
         cutoff_ms = now_ms - retention_days * DAY_MS
         cutoff_day = (dt.datetime.fromtimestamp(cutoff_ms / 1000, dt.UTC).date()
                       - dt.timedelta(days=1))
@@ -305,12 +306,18 @@ class ArchiveStore:
                     out[table] = int(row[0]) if row else 0
                 for table in ("feedback_daily", "csi_daily", "flow_daily"):
                     self.con.execute(f"DELETE FROM {table} WHERE day < ?", [cutoff_day])
+                if today is not None:
+                    self.con.execute("DELETE FROM applied WHERE stream = 'pruned'")
+                    self.con.execute("INSERT INTO applied VALUES ('pruned', ?)",
+                                     [today.toordinal()])
                 self.con.execute("COMMIT")
             except BaseException:
                 self.con.execute("ROLLBACK")
                 raise
             rollup.refresh(self.con)
             rollup.compact(self.con)
+            if today is not None:
+                self.applied["pruned"] = today.toordinal()
         return out
 
     def erase(self, who: str, now_ms: int, *, location: str | None = None,

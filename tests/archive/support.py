@@ -6,7 +6,7 @@ import json
 import random
 
 from cxpulse.config import Config, load_config_text
-from stream.events import InputEvent, Rejection, validate_event
+from stream.events import InputEvent, Limits, Rejection, validate_event
 
 CONFIG = """
 [core]
@@ -34,7 +34,8 @@ timezone = "Asia/Kolkata"
 
 
 def config(extra: str = "", data_dir: str = "var") -> Config:
-    return load_config_text(f'{CONFIG}\n{extra}'.replace("[core]\n", f'[core]\ndata_dir = "{data_dir}"\n', 1))
+    text = f"{CONFIG}\n{extra}".replace("[core]\n", f'[core]\ndata_dir = "{data_dir}"\n', 1)
+    return load_config_text(text)
 
 
 COMMENTS = ("Очень долго ждал в очереди", "Спасибо, всё отлично!", "Грязно в зале",
@@ -82,11 +83,12 @@ def make_events(n: int, now_ms: int, rng: random.Random, *, span_ms: int = 2 * 3
     return out
 
 
-def validated(events: list[tuple[str, dict]], now_ms: int) -> list[tuple[InputEvent, int]]:
+def validated(events: list[tuple[str, dict]], now_ms: int,
+              limits: Limits | None = None) -> list[tuple[InputEvent, int]]:
     out = []
     for subject, body in events:
         kind, loc = subject.split(".")[1:]
-        result = validate_event(kind, loc, json.dumps(body).encode(), now_ms)
+        result = validate_event(kind, loc, json.dumps(body).encode(), now_ms, limits)
         assert not isinstance(result, Rejection), result
         out.append(result)
     return out
