@@ -100,12 +100,36 @@ class Sessions:
         self.first = {k: v for k, v in self.first.items() if v >= horizon_ms}
 
 
+class LocalDays:
+    """Local calendar day of (location, time), memoised per time zone and quarter hour:
+    every zone's offset and every transition fall on a quarter hour, so a slot never spans
+    two local dates. The day itself is the engine's (``Place.day_of``)."""
+
+    SLOT_MS = 900_000
+    MAX_ENTRIES = 1_000_000
+
+    def __init__(self, geo: Geography) -> None:
+        self.geo = geo
+        self._days: dict[tuple[str, int], dt.date] = {}
+
+    def __call__(self, location: str, ts_ms: int) -> dt.date:
+        place = self.geo.place(location)
+        key = (place.tz.key, ts_ms // self.SLOT_MS)
+        day = self._days.get(key)
+        if day is None:
+            if len(self._days) >= self.MAX_ENTRIES:
+                self._days.clear()
+            day = self._days[key] = dt.date.fromordinal(place.day_of(ts_ms))
+        return day
+
+
 class RowBuilder:
     """Collects the rows of one write, per table, as column lists."""
 
     def __init__(self, geo: Geography, hooks: TextHooks, sessions: Sessions,
-                 source: str = "live") -> None:
+                 source: str = "live", days: LocalDays | None = None) -> None:
         self.geo = geo
+        self.days = days or LocalDays(geo)
         self.hooks = hooks
         self.sessions = sessions
         self.source = source
@@ -122,7 +146,7 @@ class RowBuilder:
                 EncounterEvent: "encounters"}.get(type(event), "feedback")
 
     def day(self, location: str, ts_ms: int) -> dt.date:
-        return dt.date.fromordinal(self.geo.place(location).day_of(ts_ms))
+        return self.days(location, ts_ms)
 
     def add(self, event: InputEvent, ts_ms: int, session_key: int | None = None) -> None:
         """File one event; ``session_key``: its (location, session) key, for a survey

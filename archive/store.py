@@ -41,6 +41,7 @@ from archive.rows import (
     SESSION_KEY_SQL,
     SURVEY,
     TABLES,
+    LocalDays,
     RowBuilder,
     Sessions,
 )
@@ -92,6 +93,7 @@ class ArchiveStore:
         self.con = connect(path, memory_limit_mb=memory_limit_mb, threads=threads)
         self.lock = threading.RLock()
         self.geo = Geography(cfg)
+        self.days = LocalDays(self.geo)
         self.ids = IdIndex()
         self.sessions = Sessions()
         self.applied: dict[str, int] = {}
@@ -224,7 +226,7 @@ class ArchiveStore:
     def _commit(self, items: Sequence[tuple[InputEvent, int]], seqs: dict[str, int],
                 alerts: Sequence[tuple[int, int, dict[str, Any], str]],
                 source: str) -> WriteResult:
-        builder = RowBuilder(self.geo, self.hooks, self.sessions, source)
+        builder = RowBuilder(self.geo, self.hooks, self.sessions, source, self.days)
         session_keys = self._session_keys(items)
         for i, (ev, ts) in enumerate(items):
             builder.add(ev, ts, session_keys.get(i))
