@@ -9,6 +9,8 @@ import json
 import random
 import time
 
+import pytest
+
 from archive.comments import TextHooks
 from archive.history import HistoryQuery
 from archive.records import FeedbackQuery
@@ -100,3 +102,33 @@ async def test_follower_forwards_queries_and_exports(nats_server, tmp_path):
     await follower.stop()
     await nc1.close()
     await nc2.close()
+
+
+async def test_voice_utterances_and_encounters_are_kept_masked_never_audio(nats_server, tmp_path):
+    cfg = config(data_dir=str(tmp_path))
+    now = int(time.time() * 1000)
+    nc = await connect(cfg.nats, nats_server.url, "voice")
+    js = nc.jetstream()
+    await ensure_streams(js, cfg)
+    utterance = {"id": "u1", "ts": now, "location": "a", "mic": "desk1", "start": now - 2000,
+                 "end": now, "emotion": {"arousal": 0.4, "anger": 0.8}, "loudness_db": -20.0,
+                 "keywords": [{"category": "greeting", "word": "здравствуйте", "t": now - 1900}],
+                 "transcript": "Здравствуйте, мой номер +7 916 123-45-67"}
+    encounter = {"id": "n1", "ts": now, "location": "a", "mic": "desk1", "start": now - 60000,
+                 "end": now, "utterances": 3, "greeting": True, "thanks": False,
+                 "farewell": True, "closed_by": "feedback", "rating": 0.75}
+    await js.publish("cx.voice.a.desk1", json.dumps(utterance).encode())
+    await js.publish("cx.encounter.a.desk1", json.dumps(encounter).encode())
+    await nc.publish("cx.audio.a.desk1", b"\x00\x01" * 800)  # core NATS only, never stored
+    archive = ArchiveService(cfg, nc, hooks=_hooks())
+    await archive.start()
+    assert await archive.writer.wait_idle(20)
+    con = archive.store.reader()
+    assert con.execute("SELECT mic, anger, transcript FROM voice_utterances").fetchall() == [
+        ("desk1", pytest.approx(0.8), "Здравствуйте, мой номер [телефон]")]
+    assert con.execute("SELECT greeting, farewell, rating FROM encounters").fetchall() == [
+        (True, True, 0.75)]
+    csv = b"".join([c async for c in archive.export("voice", "network", None, None)])
+    assert b"[\xd1\x82" in csv and b"916" not in csv  # masked in the export too
+    await archive.stop()
+    await nc.close()
