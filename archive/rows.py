@@ -36,6 +36,26 @@ from stream.layout import UNIT
 FEEDBACK_COLS = ("location", "id", "ts", "day", "type", "value", "scale", "units", "factor",
                  "question", "device", "staff", "touchpoint", "session", "channel",
                  "sess_first", "comment", "lemmas", "topics", "sentiment", "urgent", "source")
+# Feedback rows are staged as the validated event re-encoded (canonical JSON: one value per
+# key, defaults filled) beside the columns only Python knows; DuckDB extracts the rest in
+# one vectorised pass (``FEEDBACK_INSERT``). The raw comment inside the staged JSON is never
+# selected: only the masked one is stored.
+FEEDBACK_STAGED = ("location", "id", "ts", "day", "sess_first", "comment", "lemmas", "topics",
+                   "sentiment", "urgent", "source", "event")
+_FIELDS = ", ".join(f"json_extract_string(event, '$.{f}') AS {f}" for f in (
+    "factor", "question", "device", "staff", "touchpoint", "session", "channel"))
+FEEDBACK_INSERT = f"""
+INSERT INTO feedback ({", ".join(FEEDBACK_COLS)})
+SELECT location, id, ts, day, type, value, scale,
+       CASE WHEN type IN ('button', 'csi') THEN CAST((value - 1) * {UNIT} // (scale - 1) AS SMALLINT)
+       END, factor, question, device, staff, touchpoint, session, channel, sess_first, comment,
+       lemmas, topics, sentiment, urgent, source
+FROM (SELECT location, id, ts, day, sess_first, comment, lemmas, topics, sentiment, urgent, source,
+             CAST(json_extract_string(event, '$.type') AS feedback_type) AS type,
+             CAST(json_extract(event, '$.value') AS SMALLINT) AS value,
+             CAST(json_extract(event, '$.scale') AS SMALLINT) AS scale, {_FIELDS}
+      FROM staged)
+"""
 FLOW_COLS = ("location", "id", "ts", "day", "channel", "answered", "wait_s", "handle_s",
              "hold_s", "wait_ds", "handle_ds", "hold_ds", "first_contact_resolved", "queue",
              "source")
@@ -45,6 +65,7 @@ VOICE_COLS = ("location", "id", "ts", "day", "mic", "start_ms", "end_ms", "arous
               "loudness_db", "keywords", "transcript", "language", "asr")
 ENCOUNTER_COLS = ("location", "id", "ts", "day", "mic", "start_ms", "end_ms", "utterances",
                   "greeting", "thanks", "farewell", "anger_max", "closed_by", "rating")
+_STAGE = msgspec.json.Encoder()
 ALERT_COLS = ("seq", "ts", "alert_id", "rule", "severity", "status", "scope", "location",
               "value", "payload")
 TABLES: dict[str, tuple[str, ...]] = {
@@ -67,11 +88,6 @@ KEY_SQL = "hash(location || chr(31) || id)"  # the dedup key of a row: its (loca
 def deciseconds(value: float | None) -> int | None:
     """The engine's duration unit (``round(value * 10)``, Python rounding)."""
     return None if value is None else round(value * 10)
-
-
-def units(value: int, scale: int) -> int:
-    """A Likert/button position in 1/UNIT of the scale, as the engine stores it."""
-    return (value - 1) * UNIT // (scale - 1)
 
 
 SESSION_KEY_SQL = "hash(location || chr(31) || session)"
@@ -169,16 +185,15 @@ class RowBuilder:
         return row.masked, row.lemmas or None, row.topics, row.sentiment, row.urgent
 
     def _feedback(self, ev: Any, head: tuple[Any, ...]) -> None:
-        kind = feedback_type(ev)
-        value = None if isinstance(ev, VisitEvent) else ev.value
-        scale = ev.scale if isinstance(ev, ButtonEvent | CsiEvent) else None
-        u = units(ev.value, ev.scale) if isinstance(ev, ButtonEvent | CsiEvent) else None
         first = self._first(ev, head[2]) if isinstance(ev, SURVEY) else False
-        comment = self._text(ev.comment, value, kind if value is not None else "unit", scale)
-        self.rows["feedback"].append((
-            *head, kind, value, scale, u, getattr(ev, "factor", None),
-            getattr(ev, "question", None), ev.device, ev.staff, ev.touchpoint, ev.session,
-            ev.channel, first, *comment, self.source))
+        comment: tuple[Any, ...] = (None, None, None, None, None)
+        if ev.comment:
+            value = None if isinstance(ev, VisitEvent) else ev.value
+            scale = ev.scale if isinstance(ev, ButtonEvent | CsiEvent) else None
+            kind = feedback_type(ev) if value is not None else "unit"
+            comment = self._text(ev.comment, value, kind, scale)
+        self.rows["feedback"].append((*head, first, *comment, self.source,
+                                      _STAGE.encode(ev).decode()))
         self.touched.add((head[0], head[3]))
 
     def _first(self, ev: Any, ts_ms: int) -> bool:
@@ -192,7 +207,7 @@ class RowBuilder:
                 self.unfirst.append((dropped, ev.location, ev.session))
             else:  # the dropped first answer is in this same write
                 row = self.rows["feedback"][idx]
-                self.rows["feedback"][idx] = (*row[:15], False, *row[16:])
+                self.rows["feedback"][idx] = (*row[:4], False, *row[5:])
         if first:
             self._first_at[key] = len(self.rows["feedback"])
         return first

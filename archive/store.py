@@ -37,6 +37,8 @@ from archive.comments import TextHooks
 from archive.db import connect
 from archive.rows import (
     EVENT_TABLES,
+    FEEDBACK_INSERT,
+    FEEDBACK_STAGED,
     KEY_SQL,
     SESSION_KEY_SQL,
     SURVEY,
@@ -73,7 +75,15 @@ def _as_keys(hashes: Any) -> npt.NDArray[np.int64]:
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """Append rows (tuples in ``TABLES[table]`` order) through one columnar scan."""
+    """Append rows (tuples in ``TABLES[table]`` order; feedback: ``FEEDBACK_STAGED``)
+    through one columnar scan."""
+    if table == "feedback":
+        con.register("staged", _frame(rows, FEEDBACK_STAGED))
+        try:
+            con.execute(FEEDBACK_INSERT)
+        finally:
+            con.unregister("staged")
+        return
     cols = ", ".join(TABLES[table])
     con.register("batch_rows", _frame(rows, TABLES[table]))
     try:

@@ -4,7 +4,8 @@ per batch.
 Order of work per batch: fetch from the consumer -> decode each message by the core's
 rules (``archive.intake``; refused ones are skipped, the core dead-letters them) -> write
 the new events together with the batch's last stream sequence in ONE transaction
-(``ArchiveStore.write``) -> ack. On start each consumer is (re)created to deliver from
+(``ArchiveStore.write``, in a worker thread, while the next batch is fetched and decoded;
+one write at a time, so batches commit in stream order) -> ack. On start each consumer is (re)created to deliver from
 the sequence after the stored one, so a crash between commit and ack redelivers nothing
 twice and a crash before the commit loses nothing.
 
@@ -118,7 +119,9 @@ class ArchiveWriter:
         return True
 
     async def _consume(self, name: str) -> None:
+        """Fetch and decode batch N + 1 while batch N is written (in a worker thread)."""
         batch = self.cfg.archive.batch_size
+        writing: asyncio.Task[None] | None = None
         while self._running:
             feed = self.feeds.get(name)
             if feed is None:  # the alerts stream appears when the alert service starts
@@ -134,16 +137,29 @@ class ArchiveWriter:
                 log.warning("archive: fetch from %s failed (%s); retrying", feed.stream, exc)
                 await asyncio.sleep(0.5)
                 continue
-            if msgs:
-                await self._until_written(feed, msgs)
+            if not msgs:
+                continue
+            decoded = self._decode(feed, msgs)
+            if writing is not None:  # one write in flight: batches commit in stream order
+                await writing
+            writing = asyncio.create_task(self._until_written(feed, msgs, *decoded))
+        if writing is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await writing
 
-    async def _until_written(self, feed: Feed, msgs: list[Msg]) -> None:
+    async def _until_written(self, feed: Feed, msgs: list[Msg],
+                             items: list[tuple[InputEvent, int]],
+                             alerts: list[tuple[int, int, dict[str, Any], str]]) -> None:
         """Write then ack; a failed write (disk full...) is retried, never acked."""
         self.busy += 1
+        seq = msgs[-1].metadata.sequence.stream
         try:
             while self._running:
                 try:
-                    await self._process(feed, msgs)
+                    written = await asyncio.to_thread(self.store.write, items, {feed.name: seq},
+                                                      alerts=alerts)
+                    self.applied += written.stored
+                    await feed.puller.ack(msgs)
                     return
                 except asyncio.CancelledError:
                     raise
@@ -154,8 +170,10 @@ class ArchiveWriter:
         finally:
             self.busy -= 1
 
-    async def _process(self, feed: Feed, msgs: list[Msg]) -> None:
-        seq = msgs[-1].metadata.sequence.stream
+    def _decode(self, feed: Feed, msgs: list[Msg]) -> tuple[
+            list[tuple[InputEvent, int]], list[tuple[int, int, dict[str, Any], str]]]:
+        """The batch's events by the core's rules (skipping what it refuses), or its alert
+        state changes; decoded while the previous batch is being written."""
         items: list[tuple[InputEvent, int]] = []
         alerts: list[tuple[int, int, dict[str, Any], str]] = []
         for msg in msgs:
@@ -170,10 +188,7 @@ class ArchiveWriter:
                 self.skipped[result.code] = self.skipped.get(result.code, 0) + 1
             else:
                 items.append(result)
-        written = await asyncio.to_thread(self.store.write, items, {feed.name: seq},
-                                          alerts=alerts)
-        self.applied += written.stored
-        await feed.puller.ack(msgs)
+        return items, alerts
 
     async def wait_idle(self, timeout_s: float = 10.0) -> bool:
         """True once every message of the bound streams has been written and acked."""
