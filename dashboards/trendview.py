@@ -17,9 +17,9 @@ METRICS = (("nps", "NPS", "NPS"), ("csat", "CSAT", "CSAT"),
            ("buttons.index", "Индекс кнопок", "Buttons index"))
 WORDS = {
     "ru": {"title": "Тренды из архива", "month": "13 месяцев", "day": "30 дней",
-           "last_year": "год назад", "empty": "нет данных"},
+           "now": "сейчас", "last_year": "год назад"},
     "en": {"title": "Trends from the archive", "month": "13 months", "day": "30 days",
-           "last_year": "a year ago", "empty": "no data"},
+           "now": "now", "last_year": "a year ago"},
 }
 _MONTHS = {"ru": ("янв", "фев", "мар", "апр", "май", "июн", "июл", "авг", "сен", "окт", "ноя",
                   "дек"),
@@ -48,7 +48,7 @@ def _path(values: Sequence[float | None], sx: object, sy: object) -> list[str]:
     return [" ".join(r) for r in runs if r]
 
 
-def chart(points: Sequence[Point], width: int = 300, height: int = 90) -> str:
+def chart(points: Sequence[Point], width: int = 300, height: int = 62) -> str:
     """This period's line (solid) over last year's (dashed); empty SVG without data."""
     now = [p[1] for p in points]
     before = [p[2] for p in points]
@@ -111,10 +111,10 @@ def trend_tile(series: Mapping[tuple[str, str], Sequence[Point]], lang: str) -> 
         rows.append(f'<div class="tr-row"><div class="tr-name"><b>{escape(name)}</b>'
                     f'<div class="mid" style="font-size:34px">{value}</div></div>'
                     f'{"".join(cells)}</div>')
-    legend = (f'<span class="win"><b style="color:{ACCENT}">━</b> {escape(w["title"].split()[0])}'
+    legend = (f'<span class="win"><b style="color:{ACCENT}">━</b> {escape(w["now"])}'
               f' &nbsp; <b style="color:{MUTED}">┅</b> {escape(w["last_year"])}</span>')
     style = ("<style>.tr-row{display:grid;grid-template-columns:150px 1fr 1fr;gap:10px;"
-             "align-items:center;margin-top:6px}.tr-cell svg{display:block}"
+             "align-items:center;margin-top:2px}.tr-cell svg{display:block}"
              f".tr-name b{{color:{TEXT};font-size:19px}}</style>")
     return (f'{style}<div class="card" data-k="trends"><div class="h"><b>'
             f'{escape(w["title"])}</b>{legend}</div>{"".join(rows)}</div>')

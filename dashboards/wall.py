@@ -100,7 +100,7 @@ class Wall(Viewer):
         self.alerts = AlertsPanel(self.lang, who, self._acknowledge, height=370, width=800)
         self.voice = html(370, 480 if self.kind != "location" else None)
         self.board = html(370) if self.kind != "location" else None
-        self.trends = html(330)
+        self.trends = html(350)
         nps_card = pn.Column(self.nps, self.trend.pane, width=560, height=226, margin=(4, 5),
                              styles={"background": "#141b24", "border-radius": "10px"})
         bottom = [self.alerts, self.voice] + ([self.board] if self.board is not None else [])

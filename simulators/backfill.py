@@ -6,7 +6,9 @@ yearly season (summer better and busier, the New Year rush worse), one location 
 steadily and one declining. ``backfill`` sends them to the archive writer of a running
 deployment (``ArchiveService.import_events``, de-duplicated there, so a second run adds
 nothing) and publishes the days inside the live retention to live input too, so the
-core's 7- and 30-day windows hold them. It does nothing when the archive already holds
+core's 7- and 30-day windows hold them — except the contacts: the live demo runs at several
+times an ordinary branch's traffic, and its hour-of-day profile would read against ordinary
+history as a permanent surge. It does nothing when the archive already holds
 feedback older than two months (not a fresh install) or when no archive runs.
 """
 
@@ -181,7 +183,7 @@ async def _send(service: ArchiveService, js: Any, subjects: Subjects, part: list
     reply = await service.import_events(part)
     for kind, location, payload in part:
         body = msgspec.json.decode(payload)
-        if body["ts"] >= live_after:
+        if body["ts"] >= live_after and kind != "flow":
             await js.publish_async(subjects.input(kind, location), payload,
                                    headers={"Nats-Msg-Id": f"{location}:{body['id']}"})
     await js.publish_async_completed()
