@@ -47,8 +47,9 @@ _FIELDS = ", ".join(f"json_extract_string(event, '$.{f}') AS {f}" for f in (
 FEEDBACK_INSERT = f"""
 INSERT INTO feedback ({", ".join(FEEDBACK_COLS)})
 SELECT location, id, ts, day, type, value, scale,
-       CASE WHEN type IN ('button', 'csi') THEN CAST((value - 1) * {UNIT} // (scale - 1) AS SMALLINT)
-       END, factor, question, device, staff, touchpoint, session, channel, sess_first, comment,
+       CASE WHEN type IN ('button', 'csi')
+            THEN CAST((value - 1) * {UNIT} // (scale - 1) AS SMALLINT) END,
+       factor, question, device, staff, touchpoint, session, channel, sess_first, comment,
        lemmas, topics, sentiment, urgent, source
 FROM (SELECT location, id, ts, day, sess_first, comment, lemmas, topics, sentiment, urgent, source,
              CAST(json_extract_string(event, '$.type') AS feedback_type) AS type,

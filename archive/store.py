@@ -129,7 +129,8 @@ class ArchiveStore:
             if len(cols["key"]):
                 self.ids.add(_as_keys(cols["key"]), np.asarray(cols["hour"], np.int32))
         self._reload_sessions(horizon_ms)
-        for (loc,) in self.con.execute("SELECT DISTINCT location FROM feedback_daily").fetchall():
+        for (loc,) in self.con.execute("SELECT DISTINCT location FROM feedback_daily UNION "
+                                       "SELECT DISTINCT location FROM flow_daily").fetchall():
             self.geo.place(loc)
 
     def close(self) -> None:

@@ -5,9 +5,9 @@ Order of work per batch: fetch from the consumer -> decode each message by the c
 rules (``archive.intake``; refused ones are skipped, the core dead-letters them) -> write
 the new events together with the batch's last stream sequence in ONE transaction
 (``ArchiveStore.write``, in a worker thread, while the next batch is fetched and decoded;
-one write at a time, so batches commit in stream order) -> ack. On start each consumer is (re)created to deliver from
-the sequence after the stored one, so a crash between commit and ack redelivers nothing
-twice and a crash before the commit loses nothing.
+one write at a time, so batches commit in stream order) -> ack. On start each consumer is
+(re)created to deliver from the sequence after the stored one, so a crash between commit
+and ack redelivers nothing twice and a crash before the commit loses nothing.
 
 Feeds: ``{P}_INPUT`` (feedback, flow, incidents), ``{P}_VOICE`` (utterances, encounters)
 and ``{P}_ALERTS`` (alert state changes; bound when the alert service has created it).

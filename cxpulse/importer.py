@@ -90,7 +90,8 @@ class Sink:
 
 class DirectSink(Sink):
     def __init__(self, cfg: Config, now_ms: int, path: str | None) -> None:
-        self.store_ = ArchiveStore(cfg, path or _path(cfg), memory_limit_mb=cfg.archive.memory_limit_mb,
+        self.store_ = ArchiveStore(cfg, path or _path(cfg),
+                                   memory_limit_mb=cfg.archive.memory_limit_mb,
                                    threads=cfg.archive.threads)
         self.store_.open(now_ms)
         self.now_ms = now_ms

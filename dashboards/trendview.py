@@ -7,7 +7,7 @@ SVG (vector: sharp on a scaled page, no canvas to mis-measure itself).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
 from dashboards.theme import ACCENT, MUTED, TEXT
@@ -36,7 +36,8 @@ def _bounds(values: Sequence[float]) -> tuple[float, float]:
     return low - pad, high + pad
 
 
-def _path(values: Sequence[float | None], sx: object, sy: object) -> list[str]:
+def _path(values: Sequence[float | None], sx: Callable[[int], float],
+          sy: Callable[[float], float]) -> list[str]:
     """Polyline point lists, broken where a period has no value."""
     runs: list[list[str]] = [[]]
     for i, v in enumerate(values):
@@ -44,7 +45,7 @@ def _path(values: Sequence[float | None], sx: object, sy: object) -> list[str]:
             if runs[-1]:
                 runs.append([])
             continue
-        runs[-1].append(f"{sx(i):.1f},{sy(v):.1f}")  # type: ignore[operator]
+        runs[-1].append(f"{sx(i):.1f},{sy(v):.1f}")
     return [" ".join(r) for r in runs if r]
 
 
@@ -105,7 +106,7 @@ def trend_tile(series: Mapping[tuple[str, str], Sequence[Point]], lang: str) -> 
             cells.append(
                 f'<div class="tr-cell" data-k="trend-{metric}-{by}" data-n="{len(points)}">'
                 f'<div class="sub">{escape(w[by])} <span style="float:right">'
-                f'{escape(first)} – {escape(last)}</span></div>{chart(points)}</div>')
+                f'{escape(first)} \u2013 {escape(last)}</span></div>{chart(points)}</div>')
         name = ru if lang == "ru" else en
         value = _value(_last(series.get((metric, "month"), [])), metric)
         rows.append(f'<div class="tr-row"><div class="tr-name"><b>{escape(name)}</b>'
