@@ -3,10 +3,11 @@
 Every metric is a ratio of these sums, in the engine and here; ``archive.history`` sums
 them per period and hands them to the engine's own assembly (``stream.query.assemble``),
 so a metric has one definition. The per-row integers that need the engine's exact
-arithmetic are computed at insert in Python (``archive.rows``), not in SQL: ``units`` =
-``(value - 1) * UNIT // (scale - 1)`` for buttons and CSI answers, ``*_ds`` =
-``round(seconds * 10)`` (Python's rounding), and ``sess_first`` (a survey session counts
-once, on its earliest answer, as ``MetricsEngine._session`` does).
+arithmetic are computed once, at insert (``archive.rows``): ``units`` =
+``(value - 1) * UNIT // (scale - 1)`` for buttons and CSI answers (integer division of
+non-negative numbers: the same in SQL as in the engine), ``*_ds`` = ``round(seconds * 10)``
+in Python (its rounding), and ``sess_first`` in Python (a survey session counts once, on
+its earliest answer, as ``MetricsEngine._session`` does).
 
 The rollup tables (``feedback_daily``, ``csi_daily``, ``flow_daily``) hold exactly these
 aggregates per (location, local day): a cache of the same SQL, refreshed for the days a
