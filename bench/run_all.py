@@ -11,7 +11,8 @@ script hands its rows over in one of two ways:
   the peer column of the rows after it that share its unit, and the ratio is computed.
 
 A missing script is skipped with a note; a failing one is reported with its exit code and
-the tail of its output (full logs in bench/out/). Order: ingest, voice, fanout, wall, soak.
+the tail of its output (full logs in bench/out/). Order: ingest, voice, fanout, wall, soak,
+archive.
 
     .venv/bin/python bench/run_all.py [--only ingest,soak] [--quick] [--timeout 1800]
     .venv/bin/python bench/run_all.py --from-logs     # re-render the last run's outputs
@@ -40,6 +41,7 @@ BENCHMARKS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("fanout", (), ("--clients", "200", "--duration", "10")),
     ("wall", (), ()),
     ("soak", (), ("--event-minutes", "120", "--speed", "60")),
+    ("archive", (), ("--quick",)),
 )
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 

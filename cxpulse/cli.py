@@ -1,4 +1,5 @@
-"""The ``cxpulse`` command: ``run``, ``simulate``, ``check-config``, ``hash-token``."""
+"""The ``cxpulse`` command: ``run``, ``simulate``, ``import``, ``archive``, ``check-config``,
+``hash-token``."""
 
 from __future__ import annotations
 
@@ -83,6 +84,11 @@ def build_parser() -> argparse.ArgumentParser:
         worker.set_defaults(func=_cmd_worker)
 
     sub.add_parser("simulate", help="publish simulated traffic (see `cxpulse simulate -h`)")
+
+    from cxpulse import archiver, importer  # the archive's commands: `import`, `archive`
+
+    importer.add_parser(sub)
+    archiver.add_parser(sub)
 
     chk = sub.add_parser("check-config", help="validate a config file and exit")
     chk.add_argument("--config", default="config.toml")

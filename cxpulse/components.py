@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator
 import msgspec
 
 from alerting.service import AlertService
+from archive.comments import TextHooks
+from archive.service import ArchiveService
 from cxpulse.config import Config
 from dashboards.serve import serve_dashboards
 from server.app import create_app, serve
@@ -59,6 +61,16 @@ async def start_voice(cfg: Config, core: Core | RemoteReader) -> list[object]:
     return workers
 
 
+async def start_archive(cfg: Config, core: Core | RemoteReader) -> ArchiveService | None:
+    """The archive (``[archive] enabled``): writer where this instance holds the lease,
+    forwarding queries otherwise. Comments are masked and tagged by the text package."""
+    if not cfg.archive.enabled:
+        return None
+    archive = ArchiveService(cfg, core.nc, hooks=TextHooks.default(cfg.comments))
+    await archive.start()
+    return archive
+
+
 @contextlib.asynccontextmanager
 async def run_components(cfg: Config, core: Core | RemoteReader, *,
                          dashboards: bool = True) -> AsyncIterator[None]:
@@ -69,9 +81,10 @@ async def run_components(cfg: Config, core: Core | RemoteReader, *,
     tasks: list[asyncio.Task[None]] = []
     alerts = AlertService(cfg, core.nc, core)
     await alerts.start()
+    archive = await start_archive(cfg, core)
     workers = await start_voice(cfg, core)
     try:
-        app = create_app(cfg, core, alerts)
+        app = create_app(cfg, core, alerts, archive)
         tasks.append(asyncio.create_task(serve(app, cfg.server.host, cfg.server.port)))
         log.info("server: http://%s:%d", cfg.server.host, cfg.server.port)
         if wall:
@@ -87,4 +100,6 @@ async def run_components(cfg: Config, core: Core | RemoteReader, *,
         for worker in reversed(workers):
             with contextlib.suppress(Exception):
                 await worker.stop()  # type: ignore[attr-defined]
+        if archive is not None:
+            await archive.stop()
         await alerts.stop()

@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 
 from alerting.schema import AlertsConfig, name_list_items
+from archive.config import ArchiveConfig
 from dashboards.config import DashboardConfig
 from server.config import ServerConfig
 from stream.access import AuthConfig, hash_token
@@ -31,6 +32,7 @@ from stream.config import (
     SlaConfig,
 )
 from stream.ids import NETWORK
+from text.config import CommentsConfig
 from voice.config import VoiceConfig
 
 __all__ = ["Config", "ConfigError", "load_config", "load_config_text"]
@@ -48,6 +50,8 @@ class Config(Section, frozen=True):
     csi: CsiConfig = CsiConfig()
     alerts: AlertsConfig = AlertsConfig()
     voice: VoiceConfig = VoiceConfig()
+    archive: ArchiveConfig = ArchiveConfig()
+    comments: CommentsConfig = CommentsConfig()
     regions: tuple[RegionConfig, ...] = ()
     locations: tuple[LocationConfig, ...] = ()
 

@@ -10,6 +10,7 @@ import time
 from urllib.parse import urlsplit
 
 from cxpulse.config import Config, load_config
+from simulators.backfill import backfill
 from simulators.model import build_network
 from simulators.publisher import Publisher
 from simulators.runner import RunOptions, run
@@ -44,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="locations whose microphones stream audio at speed 1 (0: no audio)")
     p.add_argument("--events", type=int, default=200_000, metavar="N",
                    help="load: how many events to pre-generate and publish")
+    p.add_argument("--no-history", action="store_true",
+                   help="demo: skip the 13-month back-fill of a fresh archive")
     return p
 
 
@@ -90,7 +93,13 @@ async def _main(cfg: Config, args: argparse.Namespace) -> int:
             duration_s=args.duration, seed=args.seed, target=args.target,
             mic_locations=args.mics, load_events=args.events,
         )
-        return await run(cfg, pub, opts)
+        history = (asyncio.create_task(backfill(cfg, nc, int(time.time() * 1000)))
+                   if args.scenario == "demo" and not args.no_history else None)
+        try:
+            return await run(cfg, pub, opts)
+        finally:
+            if history is not None and not history.done():
+                history.cancel()
     finally:
         await nc.drain()
 

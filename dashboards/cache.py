@@ -83,6 +83,10 @@ class Cache:
             return
         ring.append((ts_ms, float(m.nps)))
 
+    def notify(self, key: str) -> None:
+        """Tell the sessions ``key`` changed (data kept beside the cache: the history)."""
+        self._notify(key)
+
     def fail(self, topic: str, code: str, message: str) -> None:
         """The server refused ``topic`` (forbidden, not found)."""
         self.errors[topic] = (code, message)

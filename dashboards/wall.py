@@ -17,12 +17,13 @@ from panel.io.document import hold
 from panel.io.state import set_curdoc
 from panel.viewable import Viewer
 
-from dashboards import alertview, board, csiview, fmt, incidents, render, render_live
+from dashboards import alertview, board, csiview, fmt, incidents, render, render_live, trendview
 from dashboards.access import Gate
 from dashboards.cache import Cache
 from dashboards.config import WallSettings
 from dashboards.feed import Feed
 from dashboards.flowview import heatmap
+from dashboards.history import history_of
 from dashboards.i18n import t
 from dashboards.scopes import page_topics
 from dashboards.stats import RENDERS
@@ -67,7 +68,7 @@ class Wall(Viewer):
         self.texts = {(q.factor, q.id): (q.text_en if lang == "en" else q.text_ru) or q.id
                       for q in ctx.cfg.csi.questions}
         self._build(who)
-        self.topics = set(page_topics(self.geo, scope))
+        self.topics = {*page_topics(self.geo, scope), f"history:{scope}"}
         self._pending: set[str] = set()
         self._scheduled = False
         self._last_render_ms = 0
@@ -76,6 +77,7 @@ class Wall(Viewer):
         self.session_id = context.id if context is not None else f"local-{id(self)}"
         ctx.feed.want(page_topics(self.geo, scope))
         ctx.feed.want_profile(scope)
+        history_of(ctx.feed).want(scope)
         ctx.cache.listen(self.on_change)
         pn.state.on_session_destroyed(self._destroyed)
         self.periodic = pn.state.add_periodic_callback(self.tick, period=1000)
@@ -98,6 +100,7 @@ class Wall(Viewer):
         self.alerts = AlertsPanel(self.lang, who, self._acknowledge, height=370, width=800)
         self.voice = html(370, 480 if self.kind != "location" else None)
         self.board = html(370) if self.kind != "location" else None
+        self.trends = html(350)
         nps_card = pn.Column(self.nps, self.trend.pane, width=560, height=226, margin=(4, 5),
                              styles={"background": "#141b24", "border-radius": "10px"})
         bottom = [self.alerts, self.voice] + ([self.board] if self.board is not None else [])
@@ -106,6 +109,7 @@ class Wall(Viewer):
             pn.Row(nps_card, self.nr, self.csat, self.ces, self.buttons, sizing_mode="stretch_width"),
             pn.Row(self.csi, self.flow, self.incidents, sizing_mode="stretch_width"),
             pn.Row(*bottom, sizing_mode="stretch_width"),
+            pn.Row(self.trends, sizing_mode="stretch_width"),
             sizing_mode="stretch_width", margin=(0, 6))
 
     def __panel__(self) -> pn.Column:
@@ -185,6 +189,9 @@ class Wall(Viewer):
             self._alerts()
         if keys & {"tick", own} or any(k.startswith("voice:") for k in keys):
             self._voice()
+        if f"history:{self.scope}" in keys:
+            series = history_of(self.ctx.feed).series.get(self.scope, {})
+            set_html(self.trends, trendview.trend_tile(series, self.lang))
         if self.board is not None and (keys & {"alerts"} or any(
                 k.startswith("metrics:") and k != own for k in keys)):
             self._board()

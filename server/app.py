@@ -24,7 +24,7 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 
-from server import alerts_api, api, pages
+from server import alerts_api, api, history, pages, records
 from server.alerts import AlertsAdapter
 from server.config import ServerSettings
 from server.context import LiveCore, ServerContext, warn_if_open
@@ -40,8 +40,10 @@ from stream.access import Geo, TokenTable
 log = logging.getLogger("cxpulse.server")
 
 
-def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None) -> Litestar:
-    """The HTTP/WebSocket app over a running core (and optionally an ``AlertService``)."""
+def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
+               archive: Any | None = None) -> Litestar:
+    """The HTTP/WebSocket app over a running core (and optionally an ``AlertService`` and
+    an ``ArchiveService``: history, records and export)."""
     warn_if_open(cfg)
     adapter = AlertsAdapter(alerts) if alerts is not None else None
     hub = Hub(cfg, core, adapter)
@@ -64,6 +66,9 @@ def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None) -
     routes: list[Any] = [*api.ROUTES, ws_endpoint, *pages.ROUTES]
     if adapter is not None:
         routes += alerts_api.ROUTES
+    if archive is not None:
+        ctx.extra["archive"] = archive
+        routes += history.ROUTES + records.ROUTES
     cors = None
     if cfg.server.cors_origins:
         cors = CORSConfig(allow_origins=list(cfg.server.cors_origins),

@@ -1,0 +1,150 @@
+"""History, records, export and erasure over HTTP: the real server, core and archive."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import time
+
+import duckdb
+import httpx
+import pytest
+
+from archive.comments import TextHooks
+from archive.service import ArchiveService
+from cxpulse.config import load_config_text
+from server.app import create_app, serve
+from stream.access import hash_token
+from stream.core import Core
+from stream.nats_server import free_port
+from tests.archive.support import CONFIG, make_events
+
+TOKENS = {"admin": ("admin", []), "sup": ("supervisor", ["r"]), "disp": ("display", [])}
+
+
+def _config(tmp_path) -> object:
+    tokens = "".join(
+        f'[[auth.tokens]]\nname = "{n}"\nsha256 = "{hash_token("tok-" + n)}"\nrole = "{role}"\n'
+        f'regions = {json.dumps(regs)}\nlocations = {json.dumps(["a"] if role == "display" else [])}\n'
+        for n, (role, regs) in TOKENS.items())
+    text = CONFIG.replace("[core]\n", f'[core]\ndata_dir = "{tmp_path}"\n', 1)
+    return load_config_text(f"{text}\n[auth]\nenabled = true\n{tokens}")
+
+
+@pytest.fixture
+async def stack(nats_server, tmp_path):
+    cfg = _config(tmp_path)
+    core = Core(cfg, nats_server.url)
+    await core.start()
+    archive = ArchiveService(cfg, core.nc, hooks=TextHooks.default())
+    await archive.start()
+    port = free_port()
+    task = asyncio.create_task(serve(create_app(cfg, core, None, archive), "127.0.0.1", port,
+                                     started=(started := asyncio.Event())))
+    await asyncio.wait_for(started.wait(), 10)
+    now = int(time.time() * 1000)
+    events = make_events(600, now, random.Random(11), span_ms=3_600_000)
+    for subject, body in events:
+        kind, loc = subject.split(".")[1:]
+        assert await core.publish_input(kind, loc, json.dumps(body).encode()) is None
+    assert await core.wait_idle(20)
+    assert await archive.writer.wait_idle(20)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        yield client, core, archive, events
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await archive.stop()
+    await core.stop()
+
+
+def _auth(name: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer tok-{name}"}
+
+
+async def test_history_today_equals_live_metrics(stack):
+    client, _core, _archive, _ = stack
+    for scope in ("network", "r", "a", "b"):
+        live = (await client.get(f"/api/metrics/{scope}?window=today", headers=_auth("admin"))).json()
+        for metric, want in (("nps", live["nps"]), ("csat", live["csat"]),
+                             ("response_rate", live["response_rate"]),
+                             ("buttons.index", live["buttons"]["index"]),
+                             ("flow.mean_wait_s", live["flow"]["mean_wait_s"]),
+                             ("flow.contacts", live["flow"]["contacts"]),
+                             ("csi.total", live["csi"]["total"]),
+                             ("incidents.opened", live["incidents"]["opened"]),
+                             ("incidents.within_sla", live["incidents"]["within_sla"])):
+            r = await client.get(f"/api/history/{scope}", params={"metric": metric, "by": "day"},
+                                 headers=_auth("admin"))
+            assert r.status_code == 200, r.text
+            points = r.json()["points"]
+            assert points[-1]["value"] == pytest.approx(want), (scope, metric)
+
+
+async def test_access_and_errors(stack):
+    client, *_ = stack
+    h = "/api/history/network?metric=nps"
+    assert (await client.get(h)).status_code == 401
+    assert (await client.get(h, headers=_auth("disp"))).status_code == 403
+    assert (await client.get(h, headers=_auth("sup"))).status_code == 403
+    assert (await client.get("/api/history/r?metric=nps", headers=_auth("sup"))).status_code == 200
+    assert (await client.get("/api/feedback?scope=a", headers=_auth("disp"))).status_code == 403
+    assert (await client.get("/api/export/flow?scope=network", headers=_auth("sup"))).status_code == 403
+    r = await client.get("/api/history/r?metric=bogus", headers=_auth("admin"))
+    assert r.status_code == 400 and r.json()["field"] == "metric"
+    r = await client.get("/api/history/nowhere?metric=nps", headers=_auth("admin"))
+    assert r.status_code == 404
+    r = await client.get("/api/history/r?metric=nps&from=2025-13-01", headers=_auth("admin"))
+    assert r.status_code == 400 and r.json()["field"] == "from"
+    r = await client.delete("/api/feedback?session=s1", headers=_auth("sup"))
+    assert r.status_code == 403
+
+
+async def test_records_search_paging_export_and_erasure(stack):
+    client, _core, archive, events = stack
+    r = await client.get("/api/feedback", params={"scope": "r", "q": "очередь", "limit": 3},
+                         headers=_auth("sup"))
+    assert r.status_code == 200, r.text
+    page = r.json()
+    assert page["items"] and all("очеред" in i["comment"].lower() for i in page["items"])
+    assert all(i["location"] in ("a", "b") for i in page["items"])
+    seen = [i["id"] for i in page["items"]]
+    while page["next"]:
+        page = (await client.get("/api/feedback", params={"scope": "r", "q": "очередь", "limit": 3,
+                                                          "before": page["next"]},
+                                 headers=_auth("sup"))).json()
+        seen += [i["id"] for i in page["items"]]
+    want = [b for s, b in events if b["location"] in ("a", "b") and "очеред" in b.get("comment", "")]
+    assert sorted(seen) == sorted(b["id"] for b in want)
+    assert len(set(seen)) == len(seen)
+    masked = (await client.get("/api/feedback", params={"q": "нагрубил"},
+                               headers=_auth("admin"))).json()["items"]
+    assert masked and all("916" not in i["comment"] and "[телефон]" in i["comment"] for i in masked)
+    csv = await client.get("/api/export/feedback?scope=network", headers=_auth("admin"))
+    assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
+    lines = csv.text.strip().splitlines()
+    assert len(lines) == 1 + sum(s.startswith("cx.feedback") for s, _ in events)
+    assert "916 123" not in csv.text
+    pq = await client.get("/api/export/flow?scope=r&format=parquet", headers=_auth("admin"))
+    rows = duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)",
+                                    [_save(pq.content)]).fetchone()[0]
+    assert rows == sum(s.startswith("cx.flow") and b["location"] in ("a", "b") for s, b in events)
+    target = masked[0]
+    r = await client.delete("/api/feedback", params={"id": target["id"], "location": target["location"]},
+                            headers=_auth("admin"))
+    assert r.status_code == 200 and r.json()["erased"] == 1
+    left = (await client.get("/api/feedback", params={"q": "нагрубил"},
+                             headers=_auth("admin"))).json()["items"]
+    assert target["id"] not in [i["id"] for i in left]
+    audit = archive.store.reader().execute("SELECT who, id, rows FROM erasures").fetchall()
+    assert audit == [("admin", target["id"], 1)]
+
+
+def _save(data: bytes) -> str:
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".parquet", delete=False) as fh:
+        fh.write(data)
+    return fh.name
