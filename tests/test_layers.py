@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS: dict[str, int] = {
     "dsp": 0, "stream": 0, "text": 0,
     "alerting": 1, "voice": 1, "archive": 1,
-    "server": 2, "dashboards": 2, "simulators": 2,
+    "server": 2, "dashboards": 2, "simulators": 2, "digests": 2,
     "cxpulse": 3,
 }
 # what each foundation may use of the others (a foundation is otherwise self-contained)
