@@ -239,6 +239,8 @@ class CoreConsumer:
                                                        "is not <prefix>.voice.<location>.<mic>")
             kind, location, mic = voice
             result = validate_event(kind, location, msg.data, now_ms, self.limits, subject_mic=mic)
+            if not isinstance(result, Rejection):
+                result = self.engine.admit(result[0]) or result
             return kind, msg.subject, result
         parsed = self.subjects.input_of(msg.subject)
         if parsed is None:

@@ -90,7 +90,8 @@ def _services(prefix: str, names: Mapping[str, str]) -> dict[str, Permissions]:
             publish=(f"{p}.voice.>", f"{p}.encounter.>", f"{p}.mic.>", f"{p}.incident.*",
                      f"{p}.asr.transcribe",
                      f"{p}.dlq.audio", *ensure, *_kv(f"{n['voice']}_BASELINES")),
-            subscribe=(f"{p}.audio.*.*", f"{inbox_prefix('voice')}.>")),
+            # feedback closes encounters (a visit or a rating at the mic's location)
+            subscribe=(f"{p}.audio.*.*", f"{p}.feedback.>", f"{inbox_prefix('voice')}.>")),
         "asr": Permissions(publish=(), subscribe=(f"{p}.asr.transcribe",), allow_responses=True),
         "archive": Permissions(
             publish=(*ensure, *_js(n["alerts"]), *_kv(n["archive"]), f"{p}.archive.query"),
