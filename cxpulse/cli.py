@@ -1,4 +1,5 @@
-"""The ``cxpulse`` command: ``run``, ``simulate``, ``check-config``, ``hash-token``."""
+"""The ``cxpulse`` command: ``run``, ``core``, ``voice``, ``asr``, ``simulate``, ``nats-user``,
+``check-config``, ``hash-token``."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import logging
 import sys
 
 from cxpulse.config import load_config
+from cxpulse.connections import credentials_text, nats_logins, nats_url_of
 from stream.access import hash_token
 from stream.config import ConfigError
+from stream.natsauth import SERVICE_ROLES
+from stream.natscreds import CredentialsError, login_for
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -52,9 +56,16 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from voice.worker import run_voice
 
     cfg = load_config(args.config)
-    url = args.nats_url or cfg.nats.url or f"nats://{cfg.nats.embedded_host}:{cfg.nats.embedded_port}"
+    url = args.nats_url or nats_url_of(cfg)
     run = run_voice if args.command == "voice" else run_asr
-    asyncio.run(run(cfg, url))
+    asyncio.run(run(cfg, url, login_for(nats_logins(cfg), args.command)))
+    return 0
+
+
+def _cmd_nats_user(args: argparse.Namespace) -> int:
+    """Print a NATS user's credentials (devices, simulators, operators' tools)."""
+    cfg = load_config(args.config)
+    print(credentials_text(cfg, args.role, args.location))
     return 0
 
 
@@ -83,6 +94,15 @@ def build_parser() -> argparse.ArgumentParser:
         worker.set_defaults(func=_cmd_worker)
 
     sub.add_parser("simulate", help="publish simulated traffic (see `cxpulse simulate -h`)")
+
+    user = sub.add_parser("nats-user", help="print the NATS credentials of a user: `device` "
+                          "(all locations) or `device --location ID` for terminals and "
+                          "simulators, a service, or `admin`")
+    user.add_argument("role", choices=[*SERVICE_ROLES, "device", "admin"])
+    user.add_argument("--location", default=None, metavar="ID",
+                      help="the device user restricted to this configured location")
+    user.add_argument("--config", default="config.toml")
+    user.set_defaults(func=_cmd_nats_user)
 
     chk = sub.add_parser("check-config", help="validate a config file and exit")
     chk.add_argument("--config", default="config.toml")
@@ -114,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"cxpulse: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except CredentialsError as exc:
+        print(f"cxpulse: NATS credentials: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -18,10 +18,12 @@ import msgspec
 
 from alerting.service import AlertService
 from cxpulse.config import Config
+from cxpulse.connections import ServerCore, connection
 from dashboards.serve import serve_dashboards
 from server.app import create_app, serve
 from stream.access import TokenConfig
 from stream.core import Core
+from stream.natscreds import Login
 from stream.remote import RemoteReader
 from voice.asr_worker import AsrWorker
 from voice.worker import VoiceWorker
@@ -42,36 +44,48 @@ def with_internal_wall_token(cfg: Config) -> Config:
         dashboards=msgspec.structs.replace(cfg.dashboards, token=token))
 
 
-async def start_voice(cfg: Config, core: Core | RemoteReader) -> list[object]:
-    """The voice worker (live microphones) and one speech-recognition worker. They talk to
-    the rest only over NATS (the alert service reads ``cx.voice`` and ``cx.mic``), exactly
-    as when ``cxpulse voice`` and ``cxpulse asr`` run elsewhere."""
+async def start_voice(cfg: Config, conns: contextlib.AsyncExitStack, url: str,
+                      logins: dict[str, Login]) -> list[object]:
+    """The voice worker (live microphones) and one speech-recognition worker, each on its
+    own connection as its own user. They talk to the rest only over NATS (the alert
+    service reads ``cx.voice`` and ``cx.mic``), exactly as when ``cxpulse voice`` and
+    ``cxpulse asr`` run elsewhere."""
     workers: list[object] = []
     if not cfg.voice.enabled:
         return workers
-    voice = VoiceWorker(cfg, core.nc, core.js)
+    nc = await conns.enter_async_context(connection(cfg, url, "voice", "cxpulse-voice", logins))
+    voice = VoiceWorker(cfg, nc, nc.jetstream())
     await voice.start()
     workers.append(voice)
     if cfg.voice.asr_enabled:
-        asr = AsrWorker(cfg, core.nc)
+        asr_nc = await conns.enter_async_context(connection(cfg, url, "asr", "cxpulse-asr",
+                                                            logins))
+        asr = AsrWorker(cfg, asr_nc)
         await asr.start()
         workers.append(asr)
     return workers
 
 
 @contextlib.asynccontextmanager
-async def run_components(cfg: Config, core: Core | RemoteReader, *,
+async def run_components(cfg: Config, core: Core | RemoteReader, url: str,
+                         logins: dict[str, Login], *,
                          dashboards: bool = True) -> AsyncIterator[None]:
-    """Start alerts -> voice -> server -> wall around a running core; stop them in reverse."""
+    """Start alerts -> voice -> server -> wall around a running core, each service on its
+    own NATS connection as its own user (``cxpulse.connections``); stop them in reverse."""
     wall = dashboards and cfg.dashboards.enabled
     if wall:
         cfg = with_internal_wall_token(cfg)
     tasks: list[asyncio.Task[None]] = []
-    alerts = AlertService(cfg, core.nc, core)
+    conns = contextlib.AsyncExitStack()
+    alerts_nc = await conns.enter_async_context(
+        connection(cfg, url, "alerts", "cxpulse-alerts", logins))
+    alerts = AlertService(cfg, alerts_nc, core)
     await alerts.start()
-    workers = await start_voice(cfg, core)
+    workers = await start_voice(cfg, conns, url, logins)
     try:
-        app = create_app(cfg, core, alerts)
+        server_nc = await conns.enter_async_context(
+            connection(cfg, url, "server", "cxpulse-server", logins))
+        app = create_app(cfg, ServerCore(core, server_nc), alerts)
         tasks.append(asyncio.create_task(serve(app, cfg.server.host, cfg.server.port)))
         log.info("server: http://%s:%d", cfg.server.host, cfg.server.port)
         if wall:
@@ -88,3 +102,4 @@ async def run_components(cfg: Config, core: Core | RemoteReader, *,
             with contextlib.suppress(Exception):
                 await worker.stop()  # type: ignore[attr-defined]
         await alerts.stop()
+        await conns.aclose()

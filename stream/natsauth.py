@@ -52,10 +52,14 @@ def _device(prefix: str, user: str, location: str | None) -> Permissions:
 
 
 def _js(stream: str) -> tuple[str, ...]:
-    """JetStream API subjects a service needs for its own streams, consumers and buckets."""
-    return ("$JS.API.INFO", f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.CREATE.{stream}",
-            f"$JS.API.STREAM.UPDATE.{stream}", f"$JS.API.CONSUMER.*.{stream}",
-            f"$JS.API.CONSUMER.*.{stream}.>", f"$JS.API.STREAM.MSG.GET.{stream}",
+    """JetStream API subjects a service needs for its own streams, consumers and buckets:
+    create/update/inspect them, its consumers (create, durable create, info, delete, next
+    batch), message reads, acks and flow control. Never stream delete or purge."""
+    return ("$JS.API.INFO", "$JS.API.STREAM.NAMES", f"$JS.API.STREAM.INFO.{stream}",
+            f"$JS.API.STREAM.CREATE.{stream}", f"$JS.API.STREAM.UPDATE.{stream}",
+            f"$JS.API.CONSUMER.*.{stream}", f"$JS.API.CONSUMER.*.{stream}.>",
+            f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.>",
+            f"$JS.API.CONSUMER.MSG.NEXT.{stream}.>", f"$JS.API.STREAM.MSG.GET.{stream}",
             f"$JS.API.DIRECT.GET.{stream}", f"$JS.API.DIRECT.GET.{stream}.>",
             f"$JS.ACK.{stream}.>", f"$JS.FC.{stream}.>")
 

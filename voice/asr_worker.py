@@ -31,6 +31,7 @@ import msgspec
 
 from dsp.redact import redact
 from stream.nats_io import connect, serve_until, stop_on_signals
+from stream.natscreds import Login
 from stream.subjects import Subjects
 from voice.asr import AsrOptions, Transcriber, Transcript, Word
 from voice.asr_client import (
@@ -220,13 +221,14 @@ class AsrWorker:
             log.warning("asr: reply failed: %s", exc)
 
 
-async def run_asr(cfg: VoiceSettings, url: str) -> None:
-    """``cxpulse asr``: one ASR worker process until SIGINT/SIGTERM."""
+async def run_asr(cfg: VoiceSettings, url: str, login: Login | None = None) -> None:
+    """``cxpulse asr``: one ASR worker process until SIGINT/SIGTERM, connected as ``login``
+    (the ``asr`` user: it may only answer recognition requests)."""
     if not (cfg.voice.enabled and cfg.voice.asr_enabled):
         log.warning("asr worker: speech recognition is disabled in [voice]; nothing to do")
         return
     stop = stop_on_signals()
-    nc = await connect(cfg.nats, url, "cxpulse-asr")
+    nc = await connect(cfg.nats, url, "cxpulse-asr", login=login)
     worker = AsrWorker(cfg, nc)
     await worker.start()
     log.info("asr worker %s serving %s (queue group %s)", worker.name, worker.subjects.asr,

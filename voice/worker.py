@@ -56,6 +56,7 @@ from stream.nats_io import (
     serve_until,
     stop_on_signals,
 )
+from stream.natscreds import Login
 from stream.subjects import Subjects
 from voice.asr import Transcript
 from voice.asr_client import AsrClient
@@ -323,13 +324,14 @@ class VoiceWorker:
             w.writeframes(pcm.tobytes())
 
 
-async def run_voice(cfg: VoiceSettings, url: str) -> None:
-    """``cxpulse voice``: the voice worker as its own process, until SIGINT/SIGTERM."""
+async def run_voice(cfg: VoiceSettings, url: str, login: Login | None = None) -> None:
+    """``cxpulse voice``: the voice worker as its own process, until SIGINT/SIGTERM,
+    connected as ``login`` (the ``voice`` user)."""
     if not cfg.voice.enabled:
         log.warning("voice worker: [voice] enabled = false; nothing to do")
         return
     stop = stop_on_signals()
-    nc = await connect(cfg.nats, url, "cxpulse-voice")
+    nc = await connect(cfg.nats, url, "cxpulse-voice", login=login)
     js = nc.jetstream()
     await ensure_streams(js, cfg)
     worker = VoiceWorker(cfg, nc, js)
