@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import ssl
@@ -26,10 +27,10 @@ from nats.js.api import (
     StreamConfig,
     SubjectTransform,
 )
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import BucketNotFoundError, NotFoundError, ServerError
 from nats.js.kv import KeyValue
 
-from stream.config import NatsConfig, StreamSettings
+from stream.config import MIB, NatsConfig, StreamSettings
 from stream.events import Limits, Rejection, validate_event
 from stream.natsauth import inbox_prefix
 from stream.natscreds import Login
@@ -42,6 +43,7 @@ REASON_CODE_HEADER = "Cx-Reason-Code"
 ORIGINAL_SUBJECT_HEADER = "Cx-Original-Subject"
 PAYLOAD_BYTES_HEADER = "Cx-Payload-Bytes"
 PAYLOAD_DROPPED_HEADER = "Cx-Payload"
+INSUFFICIENT_STORAGE = 10047  # JetStream: a stream's max_bytes cannot be reserved
 
 
 def stream_names(prefix: str) -> dict[str, str]:
@@ -136,7 +138,34 @@ async def connect(cfg: NatsConfig, url: str, name: str, *, login: Login | None =
 
 
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
-    """Create a stream, or bring an existing one to ``config``."""
+    """Create a stream, or bring an existing one to ``config`` (its ``max_bytes`` fitted to
+    the disk as ``ensure_bounded`` does)."""
+    await ensure_bounded(js, [config])
+
+
+async def ensure_bounded(js: JetStreamContext, configs: list[StreamConfig]) -> None:
+    """Create or update ``configs`` together. JetStream reserves every stream's
+    ``max_bytes`` on its disk up front; when the disk is too small for the configured
+    limits, all of them are halved together until they fit (a warning names the factor),
+    so a small machine still starts, each stream bounded in the same proportion."""
+    scale = 1
+    while True:
+        try:
+            for config in configs:
+                limit = config.max_bytes or 0
+                await _create_or_update(js, config if limit <= 0 or scale == 1 else
+                                        dataclasses.replace(config, max_bytes=limit // scale))
+            return
+        except ServerError as exc:
+            limits = [c.max_bytes or 0 for c in configs if (c.max_bytes or 0) > 0]
+            if exc.err_code != INSUFFICIENT_STORAGE or not limits or min(limits) // scale < 2 * MIB:
+                raise
+            scale *= 2
+            log.warning("nats: not enough disk for the streams' max_bytes (%s); using 1/%d "
+                        "of each", ", ".join(c.name or "" for c in configs), scale)
+
+
+async def _create_or_update(js: JetStreamContext, config: StreamConfig) -> None:
     try:
         await js.stream_info(config.name or "")
     except NotFoundError:
@@ -171,24 +200,25 @@ async def ensure_streams(js: JetStreamContext, cfg: StreamSettings) -> None:
         "duplicate_window": cfg.nats.duplicate_window_s,
     }
     src, dest = subjects.partition_transform(cfg.scale.partitions)
-    await ensure_stream(js, StreamConfig(
-        name=names["input"], subjects=subjects.input_filters, **common,  # type: ignore[arg-type]
-        max_bytes=cfg.nats.max_bytes_input,
-        description="cxpulse input: feedback, flow and incident events",
-        subject_transform=SubjectTransform(src=src, dest=dest),
-    ))
     voice_days = max(cfg.voice.transcript_retention_days, 1)
-    await ensure_stream(js, StreamConfig(
-        name=names["voice"], subjects=subjects.voice_filters,
-        **{**common, "max_age": float(voice_days * 86400)},  # type: ignore[arg-type]
-        max_bytes=cfg.nats.max_bytes_voice,
-        description="cxpulse voice: utterances (transcripts) and service encounters",
-    ))
-    await ensure_stream(js, StreamConfig(
-        name=names["dlq"], subjects=[subjects.dlq_wildcard], **common,  # type: ignore[arg-type]
-        max_bytes=cfg.nats.max_bytes_dlq,
-        description="cxpulse dead letters: rejected input with the reason",
-    ))
+    await ensure_bounded(js, [
+        StreamConfig(
+            name=names["input"], subjects=subjects.input_filters,
+            **common,  # type: ignore[arg-type]
+            max_bytes=cfg.nats.max_bytes_input,
+            description="cxpulse input: feedback, flow and incident events",
+            subject_transform=SubjectTransform(src=src, dest=dest)),
+        StreamConfig(
+            name=names["voice"], subjects=subjects.voice_filters,
+            **{**common, "max_age": float(voice_days * 86400)},  # type: ignore[arg-type]
+            max_bytes=cfg.nats.max_bytes_voice,
+            description="cxpulse voice: utterances (transcripts) and service encounters"),
+        StreamConfig(
+            name=names["dlq"], subjects=[subjects.dlq_wildcard],
+            **common,  # type: ignore[arg-type]
+            max_bytes=cfg.nats.max_bytes_dlq,
+            description="cxpulse dead letters: rejected input with the reason"),
+    ])
 
 
 def dead_letter_headers(
