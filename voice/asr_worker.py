@@ -10,7 +10,8 @@ are batched into one ``Transcriber.transcribe_many`` call -- it packs utterances
 language into 30 s whisper windows, which is what keeps the real-time factor near 0.1 --
 run in a thread so the event loop keeps receiving. Requests past their deadline are
 skipped (the caller has given up). Transcripts and their words are masked with
-``dsp.redact.redact`` before they leave the worker. Audio is never written anywhere.
+``text.mask`` (phones, e-mails, cards, accounts, passports, names, addresses)
+before they leave the worker. Audio is never written anywhere.
 """
 
 from __future__ import annotations
@@ -29,10 +30,10 @@ from typing import Any
 
 import msgspec
 
-from dsp.redact import redact
 from stream.nats_io import connect, serve_until, stop_on_signals
 from stream.natscreds import Login
 from stream.subjects import Subjects
+from text import mask
 from voice.asr import AsrOptions, Transcriber, Transcript, Word
 from voice.asr_client import (
     DEADLINE_HEADER,
@@ -51,12 +52,13 @@ _LANG = re.compile(r"^[a-z]{2,3}$")
 
 def redact_transcript(t: Transcript) -> tuple[str, list[Word]]:
     """Masked text and words. Words and masked text are aligned token by token: the words of
-    a masked number become one ``[phone]``/``[card]``/``[number]`` word spanning their times."""
+    masked span (a number, a name, an address) become one placeholder word (``[телефон]``,
+    ``[имя]``...) spanning their times."""
     words = [w for w in t.words if w.text]
     joined = " ".join(w.text for w in words)
-    masked = redact(joined)
+    masked = mask(joined)
     if masked == joined:
-        return (redact(t.text) if t.text else joined), words
+        return (mask(t.text) if t.text else joined), words
     tokens = masked.split(" ")
     out: list[Word] = []
     matcher = difflib.SequenceMatcher(None, [w.text for w in words], tokens, autojunk=False)
