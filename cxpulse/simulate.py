@@ -89,7 +89,7 @@ async def _main(cfg: Config, args: argparse.Namespace) -> int:
                   "--nats-url", url, exc)
         return 1
     try:
-        if login is None:  # a device may not touch streams; the core has made them
+        if login is None:  # a device may not touch streams (the core has made them)
             await ensure_streams(nc.jetstream(), cfg)
         pub = Publisher(nc, Subjects(cfg.nats.prefix))
         opts = RunOptions(
