@@ -1,5 +1,5 @@
 """The ``cxpulse`` command: ``run``, ``core``, ``voice``, ``asr``, ``simulate``, ``nats-user``,
-``check-config``, ``hash-token``."""
+``nats-conf``, ``check-config``, ``hash-token``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import argparse
 import getpass
 import logging
 import sys
+from pathlib import Path
 
 from cxpulse.config import load_config
 from cxpulse.connections import credentials_text, nats_logins, nats_url_of
 from stream.access import hash_token
 from stream.config import ConfigError
+from stream.nats_io import stream_names
 from stream.natsauth import SERVICE_ROLES
-from stream.natscreds import CredentialsError, login_for
+from stream.natscreds import CREDENTIALS_FILE, CredentialsError, login_for, prepare_auth
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -62,6 +64,19 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_nats_conf(args: argparse.Namespace) -> int:
+    """Write the users of this config for an external nats-server: ``auth.conf`` (bcrypt
+    hashes, to include in its config) and ``credentials.json`` (for ``[nats]
+    credentials_file``; existing passwords kept)."""
+    cfg = load_config(args.config)
+    conf, logins = prepare_auth(Path(args.out), cfg.nats.prefix, stream_names(cfg.nats.prefix),
+                                [loc.id for loc in cfg.locations])
+    print(f"{conf}: include it in the nats-server config (authorization block, {len(logins)} "
+          f"users)\n{conf.parent / CREDENTIALS_FILE}: set [nats] credentials_file to it (0600; "
+          "hand each machine only the logins it runs)")
+    return 0
+
+
 def _cmd_nats_user(args: argparse.Namespace) -> int:
     """Print a NATS user's credentials (devices, simulators, operators' tools)."""
     cfg = load_config(args.config)
@@ -103,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the device user restricted to this configured location")
     user.add_argument("--config", default="config.toml")
     user.set_defaults(func=_cmd_nats_user)
+
+    conf = sub.add_parser("nats-conf", help="write the NATS users of this config for an "
+                          "external nats-server (auth.conf + credentials.json in --out)")
+    conf.add_argument("--out", required=True, metavar="DIR")
+    conf.add_argument("--config", default="config.toml")
+    conf.set_defaults(func=_cmd_nats_conf)
 
     chk = sub.add_parser("check-config", help="validate a config file and exit")
     chk.add_argument("--config", default="config.toml")
