@@ -32,12 +32,12 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import nats  # noqa: E402
+import nats
 
-from stream.access import hash_token  # noqa: E402
-from stream.nats_io import stream_names  # noqa: E402
-from stream.nats_server import free_port  # noqa: E402
-from stream.natsauth import inbox_prefix  # noqa: E402
+from stream.access import hash_token
+from stream.nats_io import stream_names
+from stream.nats_server import free_port
+from stream.natsauth import inbox_prefix
 
 TOKEN = "flood-bench-admin"
 MB = 1 << 20
@@ -205,7 +205,7 @@ async def settle(base: str, n: int, timeout_s: float = 120.0) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=base, timeout=10, headers=headers) as http:
         last: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            health = (await http.get("/api/health")).json()
+            health: dict[str, Any] = (await http.get("/api/health")).json()
             if health == last or health.get("last_seq", 0) >= n:
                 return health
             last = health
