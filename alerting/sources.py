@@ -114,6 +114,10 @@ class EventCounter:
         return [Reading(float(count), count)]
 
 
+SEEN_GRACE_MS = 60_000  # a sign of life stamped this much before the start counts as after
+# it (audio and events carry the time they were taken, a little before they arrive)
+
+
 class LastSeen:
     """Device heartbeats; ``silent_minutes`` per device of the scope's locations."""
 
@@ -149,7 +153,7 @@ class LastSeen:
         since = query.since_ms
         minutes = max(0, query.now_ms - (last if since is None else max(last, since))) / 60_000
         started = self.started_ms
-        if started is None or (last >= started and key not in self._unheard):
+        if started is None or (last >= started - SEEN_GRACE_MS and key not in self._unheard):
             return round(minutes, 2)  # heard since the start: known
         if query.threshold is None:
             return round(minutes, 2)
