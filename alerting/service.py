@@ -98,6 +98,7 @@ class AlertService:
         self.evaluator.store = store
         self.evaluator.adopt(await store.load() if store is not None else None)
         now = self.clock()
+        self.devices.start(now)  # unheard devices are unknown, not silent, for a while
         for loc in self.cfg.locations:
             for device in loc.devices:
                 self.devices.expect(loc.id, device, now)

@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -27,17 +28,29 @@ from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.alerts")
 SIGNATURE_HEADER = "X-Cxpulse-Signature"
+TIMESTAMP_HEADER = "X-Cxpulse-Timestamp"
+MAX_AGE_S = 300  # what receivers should accept (docs/alerting.md), either side of their clock
 Message = Notification | SilenceNotice
 _encoder = msgspec.json.Encoder()
 
 
-def sign(secret: str, body: bytes) -> str:
-    """``sha256=<hex HMAC-SHA256 of the raw body>``; receivers recompute and compare."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(secret: str, body: bytes, timestamp: int) -> str:
+    """``sha256=<hex HMAC-SHA256(secret, "{timestamp}." + raw body)>``: the time is signed
+    with the body, so a captured request cannot be replayed once it is ``MAX_AGE_S`` old,
+    nor its timestamp refreshed without the secret."""
+    signed = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
 
 
-def verify(secret: str, body: bytes, header: str) -> bool:
-    return hmac.compare_digest(sign(secret, body), header)
+def verify(secret: str, body: bytes, signature: str, timestamp: str, *, now_s: float,
+           max_age_s: float = MAX_AGE_S) -> bool:
+    """What a receiver checks: the timestamp header is a Unix time within ``max_age_s`` of
+    its clock, and the signature covers it and the body."""
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        return False
+    if abs(now_s - int(timestamp)) > max_age_s:
+        return False
+    return hmac.compare_digest(sign(secret, body, int(timestamp)), signature)
 
 
 @dataclass
@@ -101,13 +114,15 @@ class WebhookSink(_Worker):
     """POSTs notifications as JSON, signed, with a timeout and retries with backoff."""
 
     def __init__(self, cfg: WebhookConfig, client: httpx.AsyncClient,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 clock: Callable[[], float] = time.time) -> None:
         super().__init__(f"webhook:{cfg.id}", cfg.queue_size)
         self.cfg = cfg
         self._client = client
         self._secret = cfg.resolved_secret()
         self._matchers = parse_matchers(cfg.matchers)
         self._sleep = sleep
+        self._clock = clock
 
     def offer(self, message: Message) -> bool:
         """Queue a message, keeping only the alerts this webhook's matchers select."""
@@ -120,19 +135,22 @@ class WebhookSink(_Worker):
         return True
 
     def headers(self, message: Message, body: bytes) -> dict[str, str]:
+        """Headers of one attempt: signed now (a retry is signed afresh, so a receiver's
+        maximum age applies to each delivery, not to when the alert happened)."""
         out = {**self.cfg.headers, "Content-Type": "application/json",
                "X-Cxpulse-Delivery": message.id,
                "X-Cxpulse-Event": "alerts" if isinstance(message, Notification) else "silence"}
         if self._secret:
-            out[SIGNATURE_HEADER] = sign(self._secret, body)
+            now = int(self._clock())
+            out[TIMESTAMP_HEADER] = str(now)
+            out[SIGNATURE_HEADER] = sign(self._secret, body, now)
         return out
 
     async def _handle(self, item: object) -> None:
         assert isinstance(item, Notification | SilenceNotice)
         body = _encoder.encode(item)
-        headers = self.headers(item, body)
         for attempt in range(self.cfg.retries + 1):
-            error = await self._post(body, headers)
+            error = await self._post(body, self.headers(item, body))
             if error is None:
                 self.stats.delivered += 1
                 return

@@ -6,7 +6,11 @@ events in a sliding window (``feeds.VoiceFeed`` records each voice event's
 ``voice_metrics`` into it); ``LastSeen`` turns signs of life (the core's device view,
 microphone heartbeats) into silent minutes, counted from the later of the last sign of
 life and the start of today's opening hours, so every terminal does not "go silent"
-overnight and page at opening. ``collect`` builds the engine's evaluations.
+overnight and page at opening. A device not heard since the service started is unknown
+(no reading), not silent, until it has been watched for a full silence period (the
+rule's threshold) in opening hours: a fresh start, or the core still catching up on the
+stream, raises no storm of ``device-silent`` alerts. ``collect`` builds the engine's
+evaluations.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from stream.readmodel import CoreReader, Metrics
 
 class Query(msgspec.Struct, frozen=True):
     """One read: ``locations`` are the members of ``scope``; ``since_ms`` is the start of
-    the rule's active period (opening time) or None for always-on rules."""
+    the rule's active period (opening time) or None for always-on rules; ``threshold`` the
+    rule's (how long a device must be watched before its silence means something)."""
 
     metric: MetricRef
     sample: tuple[str, ...] | None
@@ -45,6 +50,7 @@ class Query(msgspec.Struct, frozen=True):
     locations: tuple[str, ...]
     now_ms: int
     since_ms: int | None = None
+    threshold: float | None = None
 
 
 class MetricSource(Protocol):
@@ -108,22 +114,51 @@ class EventCounter:
         return [Reading(float(count), count)]
 
 
+SEEN_GRACE_MS = 60_000  # a sign of life stamped this much before the start counts as after
+# it (audio and events carry the time they were taken, a little before they arrive)
+
+
 class LastSeen:
     """Device heartbeats; ``silent_minutes`` per device of the scope's locations."""
 
-    def __init__(self, feed: Callable[[], Mapping[tuple[str, str], int]] | None = None) -> None:
+    def __init__(self, feed: Callable[[], Mapping[tuple[str, str], int]] | None = None, *,
+                 started_ms: int | None = None) -> None:
         """``feed`` returns the core's device view (``CoreReader.devices``: the last event
-        time per device named on events, and per microphone that spoke)."""
+        time per device named on events, and per microphone that spoke). ``started_ms``:
+        when the service started watching (``start``); None counts every device at once."""
         self._seen: dict[tuple[str, str], int] = {}
+        self._unheard: set[tuple[str, str]] = set()  # configured, no sign of life yet
         self._feed = feed
+        self.started_ms = started_ms
+
+    def start(self, now_ms: int) -> None:
+        """Begin watching: devices not heard from now on are unknown for a silence period."""
+        self.started_ms = now_ms
 
     def expect(self, location: str, device: str, since_ms: int) -> None:
         """Register a configured device, silent since ``since_ms`` until first heard."""
-        self._seen.setdefault((location, device), since_ms)
+        key = (location, device)
+        if key not in self._seen:
+            self._seen[key] = since_ms
+            self._unheard.add(key)
 
     def seen(self, location: str, device: str, ts_ms: int) -> None:
         key = (location, device)
         self._seen[key] = max(ts_ms, self._seen.get(key, ts_ms))
+        self._unheard.discard(key)
+
+    def _minutes(self, key: tuple[str, str], last: int, query: Query) -> float | None:
+        """Silent minutes of a device last heard (or registered) at ``last``; None while it
+        is unknown: not heard since the start, and watched for less than the threshold."""
+        since = query.since_ms
+        minutes = max(0, query.now_ms - (last if since is None else max(last, since))) / 60_000
+        started = self.started_ms
+        if started is None or (last >= started - SEEN_GRACE_MS and key not in self._unheard):
+            return round(minutes, 2)  # heard since the start: known
+        if query.threshold is None:
+            return round(minutes, 2)
+        watched = max(0, query.now_ms - (started if since is None else max(started, since)))
+        return round(minutes, 2) if watched / 60_000 >= query.threshold else None
 
     def read(self, query: Query) -> list[Reading]:
         if query.metric.name != "silent_minutes":
@@ -132,13 +167,9 @@ class LastSeen:
             for (loc, dev), ts in self._feed().items():
                 self.seen(loc, dev, ts)
         members = set(query.locations)
-        out = []
-        for (loc, dev), last in sorted(self._seen.items()):
-            if loc in members:
-                start = max(last, query.since_ms) if query.since_ms is not None else last
-                minutes = max(0, query.now_ms - start) / 60_000
-                out.append(Reading(round(minutes, 2), None, {"location": loc, "device": dev}))
-        return out
+        return [Reading(self._minutes(key, last, query), None,
+                        {"location": key[0], "device": key[1]})
+                for key, last in sorted(self._seen.items()) if key[0] in members]
 
 
 class ScopeRef(msgspec.Struct, frozen=True):
@@ -206,7 +237,8 @@ def collect(
                 since = calendars.of(scope).open_since_ms(now_ms)
                 if since is None:
                     continue
-            query = Query(ref, sample, rule.window, scope, ref_scope.locations, now_ms, since)
+            query = Query(ref, sample, rule.window, scope, ref_scope.locations, now_ms, since,
+                          rule.threshold)
             readings = source.read(query) if source is not None else []
             out.append(Evaluation(rule.id, scope, ref_scope.labels, tuple(readings)))
     return out

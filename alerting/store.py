@@ -31,13 +31,14 @@ def bucket_name(prefix: str) -> str:
 
 
 async def ensure_alert_stream(js: JetStreamContext, cfg: AlertingSettings) -> None:
-    """Create or update the stream that keeps every ``{prefix}.alert.>`` message."""
+    """Create or update the stream that keeps every ``{prefix}.alert.>`` message (at most
+    ``[nats] max_bytes_alerts``, the oldest dropped first)."""
     config = StreamConfig(
         name=stream_names(cfg.nats.prefix)["alerts"],
         subjects=[Subjects(cfg.nats.prefix).alert_wildcard],
         storage=StorageType.FILE, retention=RetentionPolicy.LIMITS, discard=DiscardPolicy.OLD,
         max_age=float(cfg.core.retention_days * 86400), num_replicas=cfg.nats.replicas,
-        duplicate_window=cfg.nats.duplicate_window_s,
+        duplicate_window=cfg.nats.duplicate_window_s, max_bytes=cfg.nats.max_bytes_alerts,
         description="cxpulse alert state changes (firing/resolved)",
     )
     await ensure_stream(js, config)

@@ -129,8 +129,10 @@ class Publisher:
     """Steady feedback/flow traffic for a scope's locations; every 4th event a loyalty
     press at the probe location, whose cumulative count the latency is measured on."""
 
-    def __init__(self, nats_url: str, locations: list[str], rate: float) -> None:
+    def __init__(self, nats_url: str, locations: list[str], rate: float,
+                 data_dir: Path | None = None) -> None:
         self.url, self.locations, self.rate = nats_url, locations, rate
+        self.data_dir = data_dir  # of `cxpulse run`: its NATS has users; we are a device
         self.presses: list[tuple[int, int]] = []  # (publish ms, cumulative presses)
         self.sent = 0
         self.run_id = os.urandom(4).hex()  # ids never repeat across phases (the core dedups)
@@ -138,7 +140,15 @@ class Publisher:
     async def run(self, seconds: float, base_presses: int) -> None:
         import nats
 
-        nc = await nats.connect(self.url)
+        from stream.natsauth import inbox_prefix
+        from stream.natscreds import CREDENTIALS_FILE, auth_dir, load_logins
+
+        auth: dict[str, str] = {}
+        if self.data_dir is not None:
+            device = load_logins(auth_dir(self.data_dir) / CREDENTIALS_FILE)["device"]
+            auth = {"user": device.user, "password": device.password,
+                    "inbox_prefix": inbox_prefix(device.user)}
+        nc = await nats.connect(self.url, **auth)
         js = nc.jetstream()
         n, presses, start = 0, base_presses, time.monotonic()
         try:
@@ -153,7 +163,7 @@ class Publisher:
                     self.presses.append((now_ms, presses))
                 ev.update(id=f"bench-{self.run_id}-{n}", ts=now_ms, location=loc)
                 await js.publish(f"cx.{kind}.{loc}", json.dumps(ev).encode(),
-                                 headers={"Nats-Msg-Id": ev["id"]})
+                                 headers={"Nats-Msg-Id": f"{loc}:{ev['id']}"})
                 n += 1
         finally:
             self.sent += n
@@ -276,7 +286,7 @@ async def phase(ports: dict[str, int], procs: dict[str, psutil.Process], args: a
                 locations: list[str]) -> tuple[Publisher, dict[str, float]]:
     """Publish for ``--seconds``; CPU is sampled over the middle of the run."""
     await asyncio.sleep(1.0)  # let the previous phase's backlog drain
-    pub = Publisher(f"nats://127.0.0.1:{ports['nats']}", locations, args.rate)
+    pub = Publisher(f"nats://127.0.0.1:{ports['nats']}", locations, args.rate, args.data_dir)
     base = await presses_now(ports, args.scope)
     task = asyncio.create_task(pub.run(args.seconds, base))
     await asyncio.sleep(2.0)
@@ -301,6 +311,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         [loc.id for loc in cfg.locations]
     with tempfile.TemporaryDirectory(prefix="cxpulse-wall-bench-") as tmp:
         proc, ports = start_system(Path(tmp))
+        args.data_dir = Path(tmp) / "var"
         try:
             await wait_up(ports)
             procs = children(psutil.Process(proc.pid))

@@ -13,14 +13,15 @@ from typing import Any
 from archive.comments import TextHooks
 from archive.service import ArchiveService
 from cxpulse.config import Config, load_config
-from stream.nats_io import connect, ensure_streams, serve_until, stop_on_signals
+from cxpulse.connections import connect_as
+from stream.nats_io import ensure_streams, serve_until, stop_on_signals
 
 
 async def _archive_only(cfg: Config, url: str) -> None:
     stop = stop_on_signals()
-    nc = await connect(cfg.nats, url, "cxpulse-archive")
+    nc = await connect_as(cfg, url, "archive", "cxpulse-archive")
     await ensure_streams(nc.jetstream(), cfg)
-    service = ArchiveService(cfg, nc, hooks=TextHooks.default(getattr(cfg, "comments", None)))
+    service = ArchiveService(cfg, nc, hooks=TextHooks.default(cfg.comments))
     await service.start()
     await serve_until(stop, service, nc)
 

@@ -1,5 +1,5 @@
-"""The ``cxpulse`` command: ``run``, ``simulate``, ``import``, ``archive``, ``check-config``,
-``hash-token``."""
+"""The ``cxpulse`` command: ``run``, ``core``, ``voice``, ``asr``, ``simulate``, ``import``,
+``archive``, ``nats-user``, ``nats-conf``, ``check-config``, ``hash-token``."""
 
 from __future__ import annotations
 
@@ -7,10 +7,15 @@ import argparse
 import getpass
 import logging
 import sys
+from pathlib import Path
 
 from cxpulse.config import load_config
+from cxpulse.connections import credentials_text, nats_logins, nats_url_of
 from stream.access import hash_token
 from stream.config import ConfigError
+from stream.nats_io import stream_names
+from stream.natsauth import SERVICE_ROLES
+from stream.natscreds import CREDENTIALS_FILE, CredentialsError, login_for, prepare_auth
 
 
 def _cmd_check_config(args: argparse.Namespace) -> int:
@@ -53,9 +58,29 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from voice.worker import run_voice
 
     cfg = load_config(args.config)
-    url = args.nats_url or cfg.nats.url or f"nats://{cfg.nats.embedded_host}:{cfg.nats.embedded_port}"
+    url = args.nats_url or nats_url_of(cfg)
     run = run_voice if args.command == "voice" else run_asr
-    asyncio.run(run(cfg, url))
+    asyncio.run(run(cfg, url, login_for(nats_logins(cfg), args.command)))
+    return 0
+
+
+def _cmd_nats_conf(args: argparse.Namespace) -> int:
+    """Write the users of this config for an external nats-server: ``auth.conf`` (bcrypt
+    hashes, to include in its config) and ``credentials.json`` (for ``[nats]
+    credentials_file``; existing passwords kept)."""
+    cfg = load_config(args.config)
+    conf, logins = prepare_auth(Path(args.out), cfg.nats.prefix, stream_names(cfg.nats.prefix),
+                                [loc.id for loc in cfg.locations])
+    print(f"{conf}: include it in the nats-server config (authorization block, {len(logins)} "
+          f"users)\n{conf.parent / CREDENTIALS_FILE}: set [nats] credentials_file to it (0600; "
+          "hand each machine only the logins it runs)")
+    return 0
+
+
+def _cmd_nats_user(args: argparse.Namespace) -> int:
+    """Print a NATS user's credentials (devices, simulators, operators' tools)."""
+    cfg = load_config(args.config)
+    print(credentials_text(cfg, args.role, args.location))
     return 0
 
 
@@ -90,6 +115,21 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_parser(sub)
     archiver.add_parser(sub)
 
+    user = sub.add_parser("nats-user", help="print the NATS credentials of a user: `device` "
+                          "(all locations) or `device --location ID` for terminals and "
+                          "simulators, a service, or `admin`")
+    user.add_argument("role", choices=[*SERVICE_ROLES, "device", "admin"])
+    user.add_argument("--location", default=None, metavar="ID",
+                      help="the device user restricted to this configured location")
+    user.add_argument("--config", default="config.toml")
+    user.set_defaults(func=_cmd_nats_user)
+
+    conf = sub.add_parser("nats-conf", help="write the NATS users of this config for an "
+                          "external nats-server (auth.conf + credentials.json in --out)")
+    conf.add_argument("--out", required=True, metavar="DIR")
+    conf.add_argument("--config", default="config.toml")
+    conf.set_defaults(func=_cmd_nats_conf)
+
     chk = sub.add_parser("check-config", help="validate a config file and exit")
     chk.add_argument("--config", default="config.toml")
     chk.set_defaults(func=_cmd_check_config)
@@ -120,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except ConfigError as exc:
         print(f"cxpulse: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except CredentialsError as exc:
+        print(f"cxpulse: NATS credentials: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -20,10 +20,12 @@ from alerting.service import AlertService
 from archive.comments import TextHooks
 from archive.service import ArchiveService
 from cxpulse.config import Config
+from cxpulse.connections import ServerCore, connection
 from dashboards.serve import serve_dashboards
 from server.app import create_app, serve
 from stream.access import TokenConfig
 from stream.core import Core
+from stream.natscreds import Login
 from stream.remote import RemoteReader
 from voice.asr_worker import AsrWorker
 from voice.worker import VoiceWorker
@@ -44,47 +46,63 @@ def with_internal_wall_token(cfg: Config) -> Config:
         dashboards=msgspec.structs.replace(cfg.dashboards, token=token))
 
 
-async def start_voice(cfg: Config, core: Core | RemoteReader) -> list[object]:
-    """The voice worker (live microphones) and one speech-recognition worker. They talk to
-    the rest only over NATS (the alert service reads ``cx.voice`` and ``cx.mic``), exactly
-    as when ``cxpulse voice`` and ``cxpulse asr`` run elsewhere."""
+async def start_voice(cfg: Config, conns: contextlib.AsyncExitStack, url: str,
+                      logins: dict[str, Login]) -> list[object]:
+    """The voice worker (live microphones) and one speech-recognition worker, each on its
+    own connection as its own user. They talk to the rest only over NATS (the alert
+    service reads ``cx.voice`` and ``cx.mic``), exactly as when ``cxpulse voice`` and
+    ``cxpulse asr`` run elsewhere."""
     workers: list[object] = []
     if not cfg.voice.enabled:
         return workers
-    voice = VoiceWorker(cfg, core.nc, core.js)
+    nc = await conns.enter_async_context(connection(cfg, url, "voice", "cxpulse-voice", logins))
+    voice = VoiceWorker(cfg, nc, nc.jetstream())
     await voice.start()
     workers.append(voice)
     if cfg.voice.asr_enabled:
-        asr = AsrWorker(cfg, core.nc)
+        asr_nc = await conns.enter_async_context(connection(cfg, url, "asr", "cxpulse-asr",
+                                                            logins))
+        asr = AsrWorker(cfg, asr_nc)
         await asr.start()
         workers.append(asr)
     return workers
 
 
-async def start_archive(cfg: Config, core: Core | RemoteReader) -> ArchiveService | None:
-    """The archive (``[archive] enabled``): writer where this instance holds the lease,
-    forwarding queries otherwise. Comments are masked and tagged by the text package."""
+async def start_archive(cfg: Config, conns: contextlib.AsyncExitStack, url: str,
+                        logins: dict[str, Login]) -> ArchiveService | None:
+    """The archive (``[archive] enabled``) on its own connection as the ``archive`` user:
+    writer where this instance holds the lease, forwarding queries otherwise. Comments are
+    masked and tagged by the text package."""
     if not cfg.archive.enabled:
         return None
-    archive = ArchiveService(cfg, core.nc, hooks=TextHooks.default(cfg.comments))
+    nc = await conns.enter_async_context(
+        connection(cfg, url, "archive", "cxpulse-archive", logins))
+    archive = ArchiveService(cfg, nc, hooks=TextHooks.default(cfg.comments))
     await archive.start()
     return archive
 
 
 @contextlib.asynccontextmanager
-async def run_components(cfg: Config, core: Core | RemoteReader, *,
+async def run_components(cfg: Config, core: Core | RemoteReader, url: str,
+                         logins: dict[str, Login], *,
                          dashboards: bool = True) -> AsyncIterator[None]:
-    """Start alerts -> voice -> server -> wall around a running core; stop them in reverse."""
+    """Start alerts -> voice -> server -> wall around a running core, each service on its
+    own NATS connection as its own user (``cxpulse.connections``); stop them in reverse."""
     wall = dashboards and cfg.dashboards.enabled
     if wall:
         cfg = with_internal_wall_token(cfg)
     tasks: list[asyncio.Task[None]] = []
-    alerts = AlertService(cfg, core.nc, core)
+    conns = contextlib.AsyncExitStack()
+    alerts_nc = await conns.enter_async_context(
+        connection(cfg, url, "alerts", "cxpulse-alerts", logins))
+    alerts = AlertService(cfg, alerts_nc, core)
     await alerts.start()
-    archive = await start_archive(cfg, core)
-    workers = await start_voice(cfg, core)
+    archive = await start_archive(cfg, conns, url, logins)
+    workers = await start_voice(cfg, conns, url, logins)
     try:
-        app = create_app(cfg, core, alerts, archive)
+        server_nc = await conns.enter_async_context(
+            connection(cfg, url, "server", "cxpulse-server", logins))
+        app = create_app(cfg, ServerCore(core, server_nc), alerts, archive)
         tasks.append(asyncio.create_task(serve(app, cfg.server.host, cfg.server.port)))
         log.info("server: http://%s:%d", cfg.server.host, cfg.server.port)
         if wall:
@@ -103,3 +121,4 @@ async def run_components(cfg: Config, core: Core | RemoteReader, *,
         if archive is not None:
             await archive.stop()
         await alerts.stop()
+        await conns.aclose()

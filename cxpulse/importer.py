@@ -30,9 +30,9 @@ from archive.importfile import Format, Line, Summary, read_lines, validate
 from archive.service import ArchiveService, ArchiveUnavailable, import_limits
 from archive.store import ArchiveStore
 from cxpulse.config import Config, load_config
+from cxpulse.connections import connect_as
 from stream.clock import wall_ms
 from stream.events import InputEvent, Rejection
-from stream.nats_io import connect
 from stream.subjects import Subjects
 from stream.windows import DAY_MS
 
@@ -160,7 +160,9 @@ async def _sink(cfg: Config, args: argparse.Namespace, now_ms: int) -> Sink:
         f"nats://{cfg.nats.embedded_host}:{cfg.nats.embedded_port}" if not args.direct else "")
     if url and not args.direct:
         try:
-            nc = await connect(cfg.nats, url, "cxpulse-import", attempts=1)
+            # an operator's tool: the admin user (it forwards to the writer and publishes
+            # recent events to live input)
+            nc = await connect_as(cfg, url, "admin", "cxpulse-import", attempts=1)
         except Exception:  # noqa: BLE001 - nothing running: write the file directly
             nc = None
         if nc is not None:

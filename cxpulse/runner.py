@@ -18,22 +18,31 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from cxpulse.config import Config, load_config
+from cxpulse.connections import connect_as, embedded_auth, nats_logins
 from stream.core import Core
-from stream.nats_io import connect, ensure_streams, stop_on_signals
+from stream.nats_io import ensure_streams, stop_on_signals
 from stream.nats_server import EmbeddedNats, _die_with_parent
+from stream.natscreds import Login, login_for
 from stream.remote import RemoteReader
 
 log = logging.getLogger("cxpulse.run")
 
 
 def start_embedded_nats(cfg: Config) -> EmbeddedNats:
+    """The embedded nats-server with its generated users (``cxpulse.connections``): no
+    anonymous client gets in, each service and device only does its own job."""
     store = Path(cfg.core.data_dir) / "jetstream"
-    server = EmbeddedNats(store, cfg.nats.embedded_host, cfg.nats.embedded_port).start()
-    log.info("embedded nats-server on %s (JetStream in %s)", server.url, store)
+    auth_conf, _ = embedded_auth(cfg)
+    server = EmbeddedNats(store, cfg.nats.embedded_host, cfg.nats.embedded_port,
+                          auth_conf=auth_conf).start()
+    log.info("embedded nats-server on %s (JetStream in %s, users in %s; device credentials: "
+             "`cxpulse nats-user device`)", server.url, store, auth_conf.parent)
     return server
 
 
 def start_simulator(config_path: str, scenario: str, nats_url: str) -> subprocess.Popen[bytes]:
+    """``cxpulse simulate`` as a child process; it connects as the device user, like any
+    terminal (it finds the login in the data dir itself)."""
     cmd = [sys.executable, "-m", "cxpulse.cli", "simulate", "--config", config_path,
            "--scenario", scenario, "--nats-url", nats_url]
     log.info("simulator: %s", " ".join(cmd[2:]))
@@ -48,9 +57,11 @@ async def _serve(cfg: Config, args: argparse.Namespace, url: str,
 
     stack = contextlib.AsyncExitStack()
     sim = None
+    logins = nats_logins(cfg)
     try:
-        core = await stack.enter_async_context(_reader(cfg, url))
-        await stack.enter_async_context(run_components(cfg, core, dashboards=not args.no_dashboards))
+        core = await stack.enter_async_context(_reader(cfg, url, logins))
+        await stack.enter_async_context(run_components(cfg, core, url, logins,
+                                                       dashboards=not args.no_dashboards))
         if args.simulate:
             sim = start_simulator(args.config, args.simulate, url)
         await stop.wait()
@@ -66,11 +77,13 @@ async def _serve(cfg: Config, args: argparse.Namespace, url: str,
 
 
 @contextlib.asynccontextmanager
-async def _reader(cfg: Config, url: str) -> AsyncIterator[Core | RemoteReader]:
+async def _reader(cfg: Config, url: str,
+                  logins: dict[str, Login]) -> AsyncIterator[Core | RemoteReader]:
     """The core in this process, or, with ``[scale] workers > 1``, the roll-up of the
-    partitioned core workers running elsewhere (``cxpulse core``)."""
+    partitioned core workers running elsewhere (``cxpulse core``; read as the ``server``
+    user, which may query them)."""
     if cfg.scale.workers > 1:
-        nc = await connect(cfg.nats, url, "cxpulse-readers")
+        nc = await connect_as(cfg, url, "server", "cxpulse-readers", logins)
         await ensure_streams(nc.jetstream(), cfg)
         remote = RemoteReader(cfg, nc)
         await remote.start()
@@ -81,14 +94,14 @@ async def _reader(cfg: Config, url: str) -> AsyncIterator[Core | RemoteReader]:
             await remote.stop()
             await nc.close()
         return
-    async with _local_core(cfg, url) as core:
+    async with _local_core(cfg, url, logins) as core:
         yield core
 
 
 @contextlib.asynccontextmanager
-async def _local_core(cfg: Config, url: str) -> AsyncIterator[Core]:
+async def _local_core(cfg: Config, url: str, logins: dict[str, Login]) -> AsyncIterator[Core]:
     """The streaming core in this process, started (snapshot + replay) and stopped."""
-    core = Core(cfg, url)
+    core = Core(cfg, url, login=login_for(logins, "core"))
     await core.start()
     log.info("core: replayed to seq %d, consuming from %s", core.engine.last_seq, url)
     try:
@@ -99,7 +112,7 @@ async def _local_core(cfg: Config, url: str) -> AsyncIterator[Core]:
 
 async def _core_only(cfg: Config, url: str) -> None:
     stop = stop_on_signals()
-    async with _local_core(cfg, url):
+    async with _local_core(cfg, url, nats_logins(cfg)):
         await stop.wait()
 
 

@@ -1,4 +1,7 @@
-"""Publish simulated traffic to the NATS of a config (cxpulse simulate)."""
+"""Publish simulated traffic to the NATS of a config (cxpulse simulate), as a device does:
+against the embedded server of ``cxpulse run`` it connects as the ``device`` user (the
+login is in the data dir), against an external cluster with the ``device`` entry of
+``[nats] credentials_file``."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import time
 from urllib.parse import urlsplit
 
 from cxpulse.config import Config, load_config
+from cxpulse.connections import device_login
 from simulators.backfill import backfill
 from simulators.model import build_network
 from simulators.publisher import Publisher
@@ -79,14 +83,17 @@ async def _main(cfg: Config, args: argparse.Namespace) -> int:
         log.error("simulate: nothing listens at %s; is `cxpulse run` running? (or pass "
                   "--nats-url)", url)
         return 1
+    login = device_login(cfg)
     try:
-        nc = await connect(cfg.nats, url, f"cxpulse-simulate-{args.scenario}", attempts=4)
+        nc = await connect(cfg.nats, url, f"cxpulse-simulate-{args.scenario}", login=login,
+                           attempts=4)
     except Exception as exc:  # noqa: BLE001 - any connect failure gets the same advice
         log.error("simulate: cannot reach NATS at %s (%s); is `cxpulse run` running, or pass "
                   "--nats-url", url, exc)
         return 1
     try:
-        await ensure_streams(nc.jetstream(), cfg)  # harmless if the core already made them
+        if login is None:  # a device may not touch streams (the core has made them)
+            await ensure_streams(nc.jetstream(), cfg)
         pub = Publisher(nc, Subjects(cfg.nats.prefix))
         opts = RunOptions(
             scenario=args.scenario, extra_locations=args.locations, speed=args.speed,

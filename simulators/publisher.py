@@ -1,8 +1,11 @@
 """The publisher adapter: the only simulator code that talks to NATS.
 
-Events go to JetStream with ``publish_async`` (many in flight; ``Nats-Msg-Id`` set to the
-event id so a re-sent event is deduplicated) and ``flush()`` waits for every ack. Audio
-frames are live data, not history: plain core-NATS publishes, never stored.
+Events go to JetStream with ``publish_async`` (many in flight; ``Nats-Msg-Id`` set to
+``{location}:{id}``, ``stream.subjects.msg_id``, so a re-sent event is deduplicated and no
+location's id can suppress another's) and ``flush()`` waits for every ack. Incident text is
+masked (``text.mask``) before it leaves, as every publisher of the project does. Audio
+frames are live data, not history: plain core-NATS publishes, never stored. The connection
+is a device's: ``cxpulse simulate`` logs in as the ``device`` user.
 """
 
 from __future__ import annotations
@@ -12,12 +15,15 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import msgspec
 from nats.aio.client import Client as NATS
 from nats.js.api import PubAck
 
 from simulators.audio import AudioFrame
 from simulators.model import Emission, wire
-from stream.subjects import Subjects
+from stream.events import IncidentEvent
+from stream.subjects import Subjects, msg_id
+from text import mask
 
 log = logging.getLogger("cxpulse.simulate")
 
@@ -46,11 +52,18 @@ class Publisher:
     def subject_of(self, e: Emission) -> str:
         return self.subjects.input(e.kind, e.location)
 
+    def prepare(self, e: Emission) -> tuple[str, bytes, str]:
+        """(subject, payload, Nats-Msg-Id) of an event as it goes out (incident text masked)."""
+        event = e.event
+        if isinstance(event, IncidentEvent) and event.text:
+            event = msgspec.structs.replace(event, text=mask(event.text))
+        return self.subject_of(e), wire(event), msg_id(e.location, event.id)
+
     async def publish_events(self, events: Iterable[Emission]) -> int:
         """Encode, publish and wait for the acks of a batch of events; returns how many."""
         n = 0
         for e in events:
-            await self.publish_raw(self.subject_of(e), wire(e.event), e.event.id)
+            await self.publish_raw(*self.prepare(e))
             n += 1
         if n:
             await self.flush()

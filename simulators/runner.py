@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from simulators.audio import MicFeed, load_clips
-from simulators.model import SimLocation, build_network, wire
+from simulators.model import SimLocation, build_network
 from simulators.publisher import Publisher
 from simulators.scenarios import SCENARIOS, Plan
 from simulators.traffic import Traffic, make_plan, questionnaire
@@ -158,8 +158,7 @@ async def run_load(cfg: StreamSettings, pub: Publisher, network: tuple[SimLocati
     cursor = start_ms
     while len(prepared) < opts.load_events and cursor < now_ms:
         cursor = min(cursor + 600_000, now_ms)
-        prepared.extend((pub.subject_of(e), wire(e.event), e.event.id)
-                        for e in traffic.advance(cursor))
+        prepared.extend(pub.prepare(e) for e in traffic.advance(cursor))
     del prepared[opts.load_events:]
     gen_s = time.perf_counter() - t_gen
     log.info("load: %d events generated and encoded in %.1f s", len(prepared), gen_s)

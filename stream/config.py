@@ -137,11 +137,26 @@ class ScaleConfig(Section, frozen=True):
         return [p for p in range(self.partitions) if p % self.workers == self.worker]
 
 
+MaxBytes = Annotated[int, msgspec.Meta(ge=-1)]  # -1: unlimited (JetStream's own meaning)
+MIB = 1 << 20
+
+
 class NatsConfig(Section, frozen=True):
+    """Where NATS is and how the services log in.
+
+    Empty ``url``: ``cxpulse run`` starts the embedded server with the generated users of
+    ``stream.natsauth`` (passwords under ``[core] data_dir``/nats). An external cluster:
+    ``credentials_file`` maps each service (core, server, alerts, voice, asr, archive,
+    device) to its own login (``stream.natscreds``); ``user``/``password``/``token``/``creds``
+    remain a single identity for every service (only for a cluster without per-service
+    users). The ``max_bytes_*`` limits bound each stream on disk; when one is reached the
+    oldest messages go first (DiscardPolicy.OLD), so a flood can never fill the disk."""
+
     url: str = ""
     prefix: Id = "cx"
     embedded_host: str = "127.0.0.1"
     embedded_port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 4222
+    credentials_file: str = ""
     user: str = ""
     password: str = ""
     token: str = ""
@@ -152,6 +167,17 @@ class NatsConfig(Section, frozen=True):
     duplicate_window_s: Annotated[float, msgspec.Meta(gt=0, le=86400)] = 120.0
     max_reconnect_wait_s: Annotated[float, msgspec.Meta(gt=0)] = 10.0
     replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
+    max_bytes_input: MaxBytes = 8192 * MIB
+    max_bytes_voice: MaxBytes = 1024 * MIB
+    max_bytes_dlq: MaxBytes = 512 * MIB
+    max_bytes_alerts: MaxBytes = 256 * MIB
+
+    def __post_init__(self) -> None:
+        for key in ("max_bytes_input", "max_bytes_voice", "max_bytes_dlq", "max_bytes_alerts"):
+            value = getattr(self, key)
+            if 0 <= value < MIB:
+                raise ValueError(f"nats.{key}: {value} bytes is too small (at least 1 MiB, "
+                                 "or -1 for no limit)")
 
 
 class CoreConfig(Section, frozen=True):

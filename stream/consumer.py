@@ -36,6 +36,7 @@ from stream.core_state import SnapshotStore
 from stream.engine import MetricsEngine
 from stream.events import InputEvent, Limits, Rejection, validate_event
 from stream.nats_io import connect, ensure_streams, publish_dead_letter, publish_input, stream_names
+from stream.natscreds import Login
 from stream.pull import BatchPuller
 from stream.readmodel import ChangeFeed
 from stream.rollup import serve_queries
@@ -64,10 +65,11 @@ class CoreConsumer:
     """Consumes the input (and, on worker 0, the voice) stream into one engine."""
 
     def __init__(self, cfg: StreamSettings, nats_url: str, *, clock: Clock = wall_ms,
-                 name: str = "cxpulse-core") -> None:
+                 name: str = "cxpulse-core", login: Login | None = None) -> None:
         self.cfg = cfg
         self.url = nats_url
         self.name = name
+        self.login = login
         self.clock = clock
         self.subjects = Subjects(cfg.nats.prefix)
         self.names = stream_names(cfg.nats.prefix)
@@ -98,7 +100,7 @@ class CoreConsumer:
     async def start(self) -> None:
         """Connect, load the snapshot, bind the consumers right after it, start consuming."""
         heap.pin_thresholds()
-        self.nc = await connect(self.cfg.nats, self.url, self.name)
+        self.nc = await connect(self.cfg.nats, self.url, self.name, login=self.login)
         self.js = self.nc.jetstream()
         await ensure_streams(self.js, self.cfg)
         self._store = SnapshotStore(self.js, self.names, self.cfg.nats.replicas,
@@ -239,6 +241,8 @@ class CoreConsumer:
                                                        "is not <prefix>.voice.<location>.<mic>")
             kind, location, mic = voice
             result = validate_event(kind, location, msg.data, now_ms, self.limits, subject_mic=mic)
+            if not isinstance(result, Rejection):
+                result = self.engine.admit(result[0]) or result
             return kind, msg.subject, result
         parsed = self.subjects.input_of(msg.subject)
         if parsed is None:

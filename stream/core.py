@@ -15,8 +15,9 @@ from stream.clock import Clock, wall_ms
 from stream.config import StreamSettings
 from stream.consumer import CoreConsumer
 from stream.engine import MetricsEngine
-from stream.events import Rejection
+from stream.events import Limits, Rejection
 from stream.local import LocalReader
+from stream.natscreds import Login
 from stream.subjects import Subjects
 
 
@@ -25,12 +26,16 @@ class Core(LocalReader):
     lifecycle (``start``/``stop``), writes (``publish_input``) and ``wait_idle``."""
 
     def __init__(self, cfg: StreamSettings, nats_url: str, *, clock: Clock = wall_ms,
-                 name: str = "cxpulse-core") -> None:
-        self.consumer = CoreConsumer(cfg, nats_url, clock=clock, name=name)
+                 name: str = "cxpulse-core", login: Login | None = None) -> None:
+        """``login``: the core's own NATS user (``stream.natscreds``); None connects with
+        the ``[nats]`` credentials."""
+        self.consumer = CoreConsumer(cfg, nats_url, clock=clock, name=name, login=login)
         super().__init__(lambda: self.consumer.engine, self.consumer.changes, clock,
                          self.consumer.status)
         self.cfg = cfg
         self.url = nats_url
+        self.clock = clock
+        self.limits: Limits = self.consumer.limits
         self.subjects: Subjects = self.consumer.subjects
 
     @property

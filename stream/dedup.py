@@ -1,7 +1,9 @@
 """The core's own index of accepted event ids: exactly-once effect beyond JetStream's window.
 
 JetStream drops a re-published ``Nats-Msg-Id`` only within its duplicate window (minutes);
-this index remembers every accepted id over the whole retention window. Ids are stored as
+this index remembers every accepted (location, id) over the whole retention window
+(``event_key``; snapshot format 3 -- older snapshots keyed by the id alone are not
+restored, the core replays its stream instead). Keys are stored as
 stable 64-bit hashes (blake2b) in an open-addressing numba hash set with an expiry stamp
 (the event's hour), so 10 million ids take ~320 MB less than a Python set would and a batch
 is checked in one compiled call.
@@ -22,6 +24,13 @@ def id_hash(text: str) -> int:
     """Stable, process-independent 64-bit hash of an id (never 0: 0 marks an empty slot)."""
     h = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
     return (h & 0x7FFF_FFFF_FFFF_FFFF) or 1
+
+
+def event_key(location: str, event_id: str) -> int:
+    """The index key of an event: ids are unique per location (contract v2 "Ids"), so the
+    same id at two locations is two events and neither suppresses the other. (A location
+    id has no ``\x1f``, so the pair is unambiguous.)"""
+    return id_hash(f"{location}\x1f{event_id}")
 
 
 @njit(cache=True)

@@ -1,6 +1,6 @@
 """The metrics engine: pure, synchronous state fed with validated events.
 
-``apply_batch`` de-duplicates by event id, turns each event into counter increments and
+``apply_batch`` de-duplicates by (location, event id), turns each event into counter increments and
 writes them into event-time buckets of every scope the location rolls up into. Queries
 (``stream.query``) read the same tables. No I/O here: the NATS adapter (``stream.core``)
 feeds it, snapshots it and publishes what changed.
@@ -15,7 +15,7 @@ import numpy as np
 
 from stream.buckets import RingTable
 from stream.config import StreamSettings
-from stream.dedup import IdIndex, id_hash
+from stream.dedup import IdIndex, event_key, id_hash
 from stream.events import (
     ButtonEvent,
     CesEvent,
@@ -119,7 +119,14 @@ class MetricsEngine:
     # -- writing ----------------------------------------------------------------------------
 
     def admit(self, event: InputEvent) -> Rejection | None:
-        """Capacity checks that keep memory bounded; None when the event can be applied."""
+        """Scope and capacity checks; None when the event can be applied. A location id
+        that names the network or a region would write into that roll-up: refused
+        (``bad_subject``), as config load refuses such a location."""
+        kind = self.geo.geo.known_kind(event.location)
+        if kind in ("network", "region"):
+            return Rejection("bad_subject", f"location {event.location!r} is the name of the "
+                             f"{kind}, not of a location: an event there would rewrite that "
+                             "roll-up")
         core = self.cfg.core
         if event.location not in self.geo.by_id and len(self.geo.places) >= core.max_locations:
             return Rejection("too_many_locations", f"location {event.location!r} would exceed "
@@ -141,7 +148,8 @@ class MetricsEngine:
         self.voice_seq = max(self.voice_seq, voice_seq)
         if not items:
             return set()
-        hashes = np.fromiter((id_hash(ev.id) for ev, _ in items), np.int64, len(items))
+        hashes = np.fromiter((event_key(ev.location, ev.id) for ev, _ in items), np.int64,
+                             len(items))
         stamps = np.fromiter((ts // HOUR_MS for _, ts in items), np.int64, len(items))
         is_new = self.ids.add(hashes, stamps.astype(np.int32))
         writes = Writes()

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from stream.config import CoreConfig
-from stream.ids import Id
+from stream.ids import NETWORK, Id
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 
@@ -282,6 +282,9 @@ def validate_event(
         event = decoder.decode(payload)
     except msgspec.MsgspecError as exc:
         return _explain(exc)
+    if event.location == NETWORK:
+        return Rejection("bad_subject", f"{NETWORK!r} is the network-wide scope, not a "
+                         "location: an event there would rewrite the network's roll-up")
     if event.location != subject_location:
         return Rejection(
             "location_mismatch",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import ssl
@@ -26,18 +27,23 @@ from nats.js.api import (
     StreamConfig,
     SubjectTransform,
 )
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import BucketNotFoundError, NotFoundError, ServerError
 from nats.js.kv import KeyValue
 
-from stream.config import NatsConfig, StreamSettings
+from stream.config import MIB, NatsConfig, StreamSettings
 from stream.events import Limits, Rejection, validate_event
-from stream.subjects import Subjects
+from stream.natsauth import inbox_prefix
+from stream.natscreds import Login
+from stream.subjects import MSG_ID_HEADER, Subjects, msg_id
 
 log = logging.getLogger("cxpulse.nats")
 
 REASON_HEADER = "Cx-Reason"
 REASON_CODE_HEADER = "Cx-Reason-Code"
 ORIGINAL_SUBJECT_HEADER = "Cx-Original-Subject"
+PAYLOAD_BYTES_HEADER = "Cx-Payload-Bytes"
+PAYLOAD_DROPPED_HEADER = "Cx-Payload"
+INSUFFICIENT_STORAGE = 10047  # JetStream: a stream's max_bytes cannot be reserved
 
 
 def stream_names(prefix: str) -> dict[str, str]:
@@ -63,9 +69,35 @@ def _tls_context(cfg: NatsConfig) -> ssl.SSLContext | None:
     return ctx
 
 
-async def connect(cfg: NatsConfig, url: str, name: str, *, attempts: int = 8) -> NATS:
-    """Connect with the configured credentials; retries the first connect with backoff and
-    reconnects forever afterwards (nats-py resubscribes on reconnect)."""
+def _credentials(cfg: NatsConfig, login: Login | None,
+                 inbox: str | None) -> dict[str, object]:
+    """Connect options of an identity: a service's own ``login`` (with its own inbox prefix,
+    the only reply subjects its user may read), else the single ``[nats]`` identity."""
+    options: dict[str, object] = {}
+    if login is not None:
+        if login.creds:
+            options["user_credentials"] = login.creds
+        else:
+            options["user"], options["password"] = login.user, login.password
+        inbox = inbox or inbox_prefix(login.user)
+    else:
+        if cfg.user:
+            options["user"], options["password"] = cfg.user, cfg.password
+        if cfg.token:
+            options["token"] = cfg.token
+        if cfg.creds:
+            options["user_credentials"] = cfg.creds
+    if inbox:
+        options["inbox_prefix"] = inbox
+    return options
+
+
+async def connect(cfg: NatsConfig, url: str, name: str, *, login: Login | None = None,
+                  inbox_prefix: str | None = None, attempts: int = 8) -> NATS:
+    """Connect as ``login`` (a service's or device's own user; see ``stream.natscreds``) or,
+    without one, with the ``[nats]`` credentials; retries the first connect with backoff
+    and reconnects forever afterwards (nats-py resubscribes on reconnect). A wrong password
+    fails at once: retrying cannot fix it."""
     options: dict[str, object] = {
         "servers": [u.strip() for u in url.split(",") if u.strip()],
         "name": name,
@@ -76,12 +108,7 @@ async def connect(cfg: NatsConfig, url: str, name: str, *, attempts: int = 8) ->
         "max_outstanding_pings": 3,
         "pending_size": 64 * 1024 * 1024,
     }
-    if cfg.user:
-        options["user"], options["password"] = cfg.user, cfg.password
-    if cfg.token:
-        options["token"] = cfg.token
-    if cfg.creds:
-        options["user_credentials"] = cfg.creds
+    options.update(_credentials(cfg, login, inbox_prefix))
     tls = _tls_context(cfg)
     if tls:
         options["tls"] = tls
@@ -102,7 +129,7 @@ async def connect(cfg: NatsConfig, url: str, name: str, *, attempts: int = 8) ->
         try:
             return await nats.connect(**options, connect_timeout=2)  # type: ignore[arg-type]
         except Exception as exc:
-            if attempt == attempts - 1:
+            if attempt == attempts - 1 or "authorization" in str(exc).lower():
                 raise
             log.warning("nats: connect to %s failed (%s); retrying in %.1f s", url, exc, delay)
             await asyncio.sleep(delay)
@@ -111,7 +138,34 @@ async def connect(cfg: NatsConfig, url: str, name: str, *, attempts: int = 8) ->
 
 
 async def ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
-    """Create a stream, or bring an existing one to ``config``."""
+    """Create a stream, or bring an existing one to ``config`` (its ``max_bytes`` fitted to
+    the disk as ``ensure_bounded`` does)."""
+    await ensure_bounded(js, [config])
+
+
+async def ensure_bounded(js: JetStreamContext, configs: list[StreamConfig]) -> None:
+    """Create or update ``configs`` together. JetStream reserves every stream's
+    ``max_bytes`` on its disk up front; when the disk is too small for the configured
+    limits, all of them are halved together until they fit (a warning names the factor),
+    so a small machine still starts, each stream bounded in the same proportion."""
+    scale = 1
+    while True:
+        try:
+            for config in configs:
+                limit = config.max_bytes or 0
+                await _create_or_update(js, config if limit <= 0 or scale == 1 else
+                                        dataclasses.replace(config, max_bytes=limit // scale))
+            return
+        except ServerError as exc:
+            limits = [c.max_bytes or 0 for c in configs if (c.max_bytes or 0) > 0]
+            if exc.err_code != INSUFFICIENT_STORAGE or not limits or min(limits) // scale < 2 * MIB:
+                raise
+            scale *= 2
+            log.warning("nats: not enough disk for the streams' max_bytes (%s); using 1/%d "
+                        "of each", ", ".join(c.name or "" for c in configs), scale)
+
+
+async def _create_or_update(js: JetStreamContext, config: StreamConfig) -> None:
     try:
         await js.stream_info(config.name or "")
     except NotFoundError:
@@ -132,7 +186,8 @@ async def ensure_kv(js: JetStreamContext, bucket: str, *, replicas: int, history
 
 
 async def ensure_streams(js: JetStreamContext, cfg: StreamSettings) -> None:
-    """Create or update the input and dead-letter streams of the contract."""
+    """Create or update the input, voice and dead-letter streams of the contract, each
+    bounded by its ``[nats] max_bytes_*`` (the oldest messages go first when one is full)."""
     names = stream_names(cfg.nats.prefix)
     subjects = Subjects(cfg.nats.prefix)
     retention_s = float(cfg.core.retention_days * 86400)
@@ -145,21 +200,25 @@ async def ensure_streams(js: JetStreamContext, cfg: StreamSettings) -> None:
         "duplicate_window": cfg.nats.duplicate_window_s,
     }
     src, dest = subjects.partition_transform(cfg.scale.partitions)
-    await ensure_stream(js, StreamConfig(
-        name=names["input"], subjects=subjects.input_filters, **common,  # type: ignore[arg-type]
-        description="cxpulse input: feedback, flow and incident events",
-        subject_transform=SubjectTransform(src=src, dest=dest),
-    ))
     voice_days = max(cfg.voice.transcript_retention_days, 1)
-    await ensure_stream(js, StreamConfig(
-        name=names["voice"], subjects=subjects.voice_filters,
-        **{**common, "max_age": float(voice_days * 86400)},  # type: ignore[arg-type]
-        description="cxpulse voice: utterances (transcripts) and service encounters",
-    ))
-    await ensure_stream(js, StreamConfig(
-        name=names["dlq"], subjects=[subjects.dlq_wildcard], **common,  # type: ignore[arg-type]
-        description="cxpulse dead letters: rejected input with the reason",
-    ))
+    await ensure_bounded(js, [
+        StreamConfig(
+            name=names["input"], subjects=subjects.input_filters,
+            **common,  # type: ignore[arg-type]
+            max_bytes=cfg.nats.max_bytes_input,
+            description="cxpulse input: feedback, flow and incident events",
+            subject_transform=SubjectTransform(src=src, dest=dest)),
+        StreamConfig(
+            name=names["voice"], subjects=subjects.voice_filters,
+            **{**common, "max_age": float(voice_days * 86400)},  # type: ignore[arg-type]
+            max_bytes=cfg.nats.max_bytes_voice,
+            description="cxpulse voice: utterances (transcripts) and service encounters"),
+        StreamConfig(
+            name=names["dlq"], subjects=[subjects.dlq_wildcard],
+            **common,  # type: ignore[arg-type]
+            max_bytes=cfg.nats.max_bytes_dlq,
+            description="cxpulse dead letters: rejected input with the reason"),
+    ])
 
 
 def dead_letter_headers(
@@ -173,7 +232,7 @@ def dead_letter_headers(
     out[ORIGINAL_SUBJECT_HEADER] = subject
     out[REASON_CODE_HEADER] = rejection.code
     out[REASON_HEADER] = " ".join(rejection.reason.split())[:1000]
-    out["Nats-Msg-Id"] = msg_id or f"dlq-{uuid.uuid4().hex}"
+    out[MSG_ID_HEADER] = msg_id or f"dlq-{uuid.uuid4().hex}"
     return out
 
 
@@ -186,22 +245,32 @@ async def publish_dead_letter(
     payload: bytes,
     rejection: Rejection,
     msg_id: str | None = None,
+    *,
+    keep_payload: bool = True,
 ) -> None:
     """Send a rejected input to ``{prefix}.dlq.{source}``: payload unchanged, reason in headers.
 
-    ``msg_id`` makes re-sending idempotent (the core passes the input's stream sequence)."""
+    ``msg_id`` makes re-sending idempotent (the core passes the input's stream sequence).
+    ``keep_payload=False`` stores the metadata only (headers, reason and the payload's size
+    in ``Cx-Payload-Bytes``): rejected microphone audio is never kept."""
     hdrs = dead_letter_headers(subject, headers, rejection, msg_id)
+    if not keep_payload:
+        hdrs[PAYLOAD_BYTES_HEADER] = str(len(payload))
+        hdrs[PAYLOAD_DROPPED_HEADER] = "not stored"
+        payload = b""
     await js.publish(subjects.dlq(source), payload, headers=hdrs)
 
 
 async def publish_input(js: JetStreamContext, subjects: Subjects, kind: str, location: str,
                         payload: bytes, now_ms: int, limits: Limits) -> Rejection | None:
-    """Validate an input event as the core will, then publish it to JetStream with its id
-    as ``Nats-Msg-Id`` (the server and integrators use this; devices publish directly)."""
+    """Validate an input event as the core will, then publish it to JetStream with
+    ``Nats-Msg-Id`` = ``{location}:{id}`` (``stream.subjects.msg_id``; the server and
+    integrators use this; devices publish directly)."""
     result = validate_event(kind, location, payload, now_ms, limits)
     if isinstance(result, Rejection):
         return result
-    await js.publish(subjects.input(kind, location), payload, headers={"Nats-Msg-Id": result[0].id})
+    await js.publish(subjects.input(kind, location), payload,
+                     headers={MSG_ID_HEADER: msg_id(location, result[0].id)})
     return None
 
 

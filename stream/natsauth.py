@@ -51,13 +51,27 @@ def _device(prefix: str, user: str, location: str | None) -> Permissions:
     )
 
 
-def _js(stream: str) -> tuple[str, ...]:
-    """JetStream API subjects a service needs for its own streams, consumers and buckets."""
-    return ("$JS.API.INFO", f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.STREAM.CREATE.{stream}",
-            f"$JS.API.STREAM.UPDATE.{stream}", f"$JS.API.CONSUMER.*.{stream}",
-            f"$JS.API.CONSUMER.*.{stream}.>", f"$JS.API.STREAM.MSG.GET.{stream}",
-            f"$JS.API.DIRECT.GET.{stream}", f"$JS.API.DIRECT.GET.{stream}.>",
-            f"$JS.ACK.{stream}.>", f"$JS.FC.{stream}.>")
+def _manage(*streams: str) -> tuple[str, ...]:
+    """Create, update and inspect ``streams`` (``ensure_streams`` at start-up). Never delete
+    or purge them."""
+    return ("$JS.API.INFO", "$JS.API.STREAM.NAMES",
+            *(f"$JS.API.STREAM.{op}.{s}" for s in streams for op in ("INFO", "CREATE", "UPDATE")))
+
+
+def _read(*streams: str) -> tuple[str, ...]:
+    """Consume ``streams``: its own consumers (create, durable create, info, delete, next
+    batch), message reads, acks and flow control."""
+    out: list[str] = []
+    for s in streams:
+        out += [f"$JS.API.CONSUMER.*.{s}", f"$JS.API.CONSUMER.*.{s}.>",
+                f"$JS.API.CONSUMER.DURABLE.CREATE.{s}.>", f"$JS.API.CONSUMER.MSG.NEXT.{s}.>",
+                f"$JS.API.STREAM.MSG.GET.{s}", f"$JS.API.DIRECT.GET.{s}",
+                f"$JS.API.DIRECT.GET.{s}.>", f"$JS.ACK.{s}.>", f"$JS.FC.{s}.>"]
+    return tuple(out)
+
+
+def _js(*streams: str) -> tuple[str, ...]:
+    return (*_manage(*streams), *_read(*streams))
 
 
 def _kv(bucket: str) -> tuple[str, ...]:
@@ -65,35 +79,44 @@ def _kv(bucket: str) -> tuple[str, ...]:
 
 
 def _services(prefix: str, names: Mapping[str, str]) -> dict[str, Permissions]:
+    """What each service does on NATS (checked by running them: tests/support/stack.py
+    fails a test on any service's permission violation)."""
     p, n = prefix, names
     inputs = tuple(f"{p}.{k}.*" for k in INPUT_KINDS)
-    ensure = (*_js(n["input"]), *_js(n["voice"]), *_js(n["dlq"]))
+    contract = (n["input"], n["voice"], n["dlq"])
+    obj = f"OBJ_{n['objects']}"
     return {
+        # consumes input and voice, dead-letters, snapshots, answers roll-up queries
         "core": Permissions(
-            publish=(*ensure, *_kv(n["kv"]), *_js(f"OBJ_{n['objects']}"),
-                     f"$JS.API.STREAM.PURGE.OBJ_{n['objects']}", f"$O.{n['objects']}.>",
-                     f"{p}.dlq.>", f"{p}.core.changed", f"{p}.core.query"),
+            publish=(*_js(*contract), *_kv(n["kv"]), *_js(obj), f"$JS.API.STREAM.PURGE.{obj}",
+                     f"$O.{n['objects']}.>", f"{p}.dlq.>", f"{p}.core.changed",
+                     f"{p}.core.query"),
             subscribe=(f"{p}.core.query", f"{p}.core.changed", f"{inbox_prefix('core')}.>"),
             allow_responses=True),
+        # publishes API/survey/case input and their dead letters, reads live voice, and in
+        # a partitioned deployment queries the core workers (stream.remote)
         "server": Permissions(
-            publish=(*inputs, *ensure, f"{p}.dlq.>", f"{p}.alerts.control", f"{p}.core.query",
+            publish=(*inputs, *_manage(*contract), f"{p}.dlq.>", f"{p}.core.query",
                      f"{p}.archive.query"),
-            subscribe=(f"{p}.voice.>", f"{p}.alert.>", f"{p}.core.changed",
-                       f"{inbox_prefix('server')}.>")),
+            subscribe=(f"{p}.voice.>", f"{p}.core.changed", f"{inbox_prefix('server')}.>")),
+        # evaluates, keeps its state and lease, notifies; reads voice events and mic beats
         "alerts": Permissions(
-            publish=(f"{p}.alert.>", f"{p}.alerts.control", f"{p}.core.query",
-                     *_js(n["alerts"]), *_kv(f"{n['alerts']}_STATE"), *ensure),
-            subscribe=(f"{p}.alerts.control", f"{p}.core.changed", f"{p}.mic.>",
-                       f"{inbox_prefix('alerts')}.>"),
+            publish=(f"{p}.alert.>", f"{p}.alerts.control", *_js(n["alerts"]),
+                     *_kv(f"{n['alerts']}_STATE"), *_read(n["voice"])),
+            subscribe=(f"{p}.alerts.control", f"{p}.mic.>", f"{inbox_prefix('alerts')}.>"),
             allow_responses=True),
+        # audio in; utterances, encounters, heartbeats, voice incidents, audio dead letters
+        # out; asks the asr group; feedback closes encounters
         "voice": Permissions(
             publish=(f"{p}.voice.>", f"{p}.encounter.>", f"{p}.mic.>", f"{p}.incident.*",
-                     f"{p}.asr.transcribe",
-                     f"{p}.dlq.audio", *ensure, *_kv(f"{n['voice']}_BASELINES")),
-            subscribe=(f"{p}.audio.*.*", f"{inbox_prefix('voice')}.>")),
+                     f"{p}.asr.transcribe", f"{p}.dlq.audio", *_manage(*contract),
+                     *_kv(f"{n['voice']}_BASELINES")),
+            subscribe=(f"{p}.audio.*.*", f"{p}.feedback.>", f"{inbox_prefix('voice')}.>")),
+        # only answers recognition requests
         "asr": Permissions(publish=(), subscribe=(f"{p}.asr.transcribe",), allow_responses=True),
+        # the archive writer (issue 15): reads every stored record, answers its queries
         "archive": Permissions(
-            publish=(*ensure, *_js(n["alerts"]), *_kv(n["archive"]), f"{p}.archive.query"),
+            publish=(*_js(*contract, n["alerts"]), *_kv(n["archive"]), f"{p}.archive.query"),
             subscribe=(f"{p}.archive.query", f"{inbox_prefix('archive')}.>"),
             allow_responses=True),
     }
@@ -103,13 +126,19 @@ def permission_matrix(prefix: str, names: Mapping[str, str],
                       locations: Iterable[str] = ()) -> dict[str, Permissions]:
     """User name -> permissions: the services, ``device`` (every location), one
     ``device-<location>`` per configured location, and ``admin`` (operators' tools)."""
-    users: dict[str, Permissions] = {**_services(prefix, names)}
+    users = {user: _unique(perm) for user, perm in _services(prefix, names).items()}
     users["device"] = _device(prefix, "device", None)
     for loc in locations:
         user = device_user(loc)
         users[user] = _device(prefix, user, loc)
     users["admin"] = Permissions(publish=(">",), subscribe=(">",), allow_responses=True)
     return users
+
+
+def _unique(perm: Permissions) -> Permissions:
+    """The same permissions with each subject once, in first-seen order."""
+    return msgspec.structs.replace(perm, publish=tuple(dict.fromkeys(perm.publish)),
+                                   subscribe=tuple(dict.fromkeys(perm.subscribe)))
 
 
 def _quote(items: Iterable[str]) -> str:

@@ -19,6 +19,8 @@ import msgspec
 
 from stream.natsauth import permission_matrix, render_conf
 
+CREDENTIALS_FILE = "credentials.json"
+
 
 class Login(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     """How one user connects: a password, or a JWT ``.creds`` file of an operator setup."""
@@ -26,6 +28,15 @@ class Login(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     user: str
     password: str = ""
     creds: str = ""
+
+
+class CredentialsError(ValueError):
+    """A credentials file that cannot be read, or a service it has no login for."""
+
+
+def auth_dir(data_dir: str | Path) -> Path:
+    """Where the embedded server's ``auth.conf`` and ``credentials.json`` live."""
+    return Path(data_dir) / "nats"
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -39,10 +50,40 @@ def _write_private(path: Path, data: bytes) -> None:
 
 
 def load_logins(path: Path) -> dict[str, Login]:
-    """User -> login from a credentials file (empty when it does not exist)."""
+    """User (or service) -> login from a credentials file (empty when it does not exist).
+    A value is ``{"user", "password"}``, ``{"user", "creds"}``, or just the path of a
+    ``.creds`` file (JWT/nkeys: the user is in the file)."""
     if not path.exists():
         return {}
-    return msgspec.json.decode(path.read_bytes(), type=dict[str, Login])
+    try:
+        raw = msgspec.json.decode(path.read_bytes(), type=dict[str, Login | str])
+    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+        raise CredentialsError(f"{path}: {exc}") from None
+    return {k: Login(user=k, creds=v) if isinstance(v, str) else v for k, v in raw.items()}
+
+
+def service_logins(url: str, credentials_file: str, data_dir: str | Path) -> dict[str, Login]:
+    """The logins the services of this deployment use (empty: connect with the single
+    ``[nats]`` identity): ``[nats] credentials_file`` for an external cluster, else, for
+    the embedded server (``[nats] url`` empty), the generated ``credentials.json``."""
+    if credentials_file:
+        path = Path(credentials_file)
+        if not path.exists():
+            raise CredentialsError(f"nats.credentials_file: {path} does not exist")
+        return load_logins(path)
+    if url:
+        return {}
+    return load_logins(auth_dir(data_dir) / CREDENTIALS_FILE)
+
+
+def login_for(logins: dict[str, Login], role: str) -> Login | None:
+    """The login of ``role``; None when the deployment has no per-service logins."""
+    if not logins:
+        return None
+    found = logins.get(role)
+    if found is None:
+        raise CredentialsError(f"no NATS login for {role!r} (known: {', '.join(sorted(logins))})")
+    return found
 
 
 def ensure_logins(path: Path, users: Iterable[str]) -> dict[str, Login]:
@@ -73,7 +114,7 @@ def prepare_auth(directory: Path, prefix: str, names: dict[str, str],
     """Generate (or refresh) the embedded server's authorization: ``auth.conf`` and
     ``credentials.json`` in ``directory``. Returns the config path and every login."""
     users = permission_matrix(prefix, names, locations)
-    logins = ensure_logins(directory / "credentials.json", users)
+    logins = ensure_logins(directory / CREDENTIALS_FILE, users)
     conf = render_conf(users, {u: password_hash(logins[u].password) for u in users})
     path = directory / "auth.conf"
     write_server_conf(path, conf)

@@ -18,7 +18,9 @@ import numpy.typing as npt
 
 from stream.events import IncidentEvent
 
-FORMAT = 2  # bump when the layout below changes incompatibly (a restart then replays)
+FORMAT = 3  # bump when the layout below changes incompatibly (a restart then replays)
+# 3: the id index is keyed by (location, id) (``stream.dedup.event_key``); a format-2 index
+# holds hashes of the bare id, which cannot be re-keyed, so a restart replays the stream
 CHUNK_BYTES = 4 << 20
 
 

@@ -7,6 +7,16 @@ from msgspec import Struct
 from stream.ids import is_id
 
 INPUT_KINDS = ("feedback", "flow", "incident")
+MSG_ID_HEADER = "Nats-Msg-Id"
+
+
+def msg_id(location: str, event_id: str) -> str:
+    """The ``Nats-Msg-Id`` every publisher of the project sets on an event: ``{location}:{id}``
+    (contract v2 "Ids"), so JetStream's duplicate window is per location like the core's
+    index. v1 publishers that send the bare id still work, but within the window (``[nats]
+    duplicate_window_s``) their event is dropped when another location's event with the same
+    bare id came first; the core itself keys on (location, id) and counts both."""
+    return f"{location}:{event_id}"
 
 
 class Subjects(Struct, frozen=True):

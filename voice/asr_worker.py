@@ -10,7 +10,8 @@ are batched into one ``Transcriber.transcribe_many`` call -- it packs utterances
 language into 30 s whisper windows, which is what keeps the real-time factor near 0.1 --
 run in a thread so the event loop keeps receiving. Requests past their deadline are
 skipped (the caller has given up). Transcripts and their words are masked with
-``dsp.redact.redact`` before they leave the worker. Audio is never written anywhere.
+``text.mask`` (phones, e-mails, cards, accounts, passports, names, addresses)
+before they leave the worker. Audio is never written anywhere.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from typing import Any
 
 import msgspec
 
-from dsp.redact import redact
 from stream.nats_io import connect, serve_until, stop_on_signals
+from stream.natscreds import Login
 from stream.subjects import Subjects
+from text import mask
 from voice.asr import AsrOptions, Transcriber, Transcript, Word
 from voice.asr_client import (
     DEADLINE_HEADER,
@@ -50,12 +52,13 @@ _LANG = re.compile(r"^[a-z]{2,3}$")
 
 def redact_transcript(t: Transcript) -> tuple[str, list[Word]]:
     """Masked text and words. Words and masked text are aligned token by token: the words of
-    a masked number become one ``[phone]``/``[card]``/``[number]`` word spanning their times."""
+    masked span (a number, a name, an address) become one placeholder word (``[телефон]``,
+    ``[имя]``...) spanning their times."""
     words = [w for w in t.words if w.text]
     joined = " ".join(w.text for w in words)
-    masked = redact(joined)
+    masked = mask(joined)
     if masked == joined:
-        return (redact(t.text) if t.text else joined), words
+        return (mask(t.text) if t.text else joined), words
     tokens = masked.split(" ")
     out: list[Word] = []
     matcher = difflib.SequenceMatcher(None, [w.text for w in words], tokens, autojunk=False)
@@ -220,13 +223,14 @@ class AsrWorker:
             log.warning("asr: reply failed: %s", exc)
 
 
-async def run_asr(cfg: VoiceSettings, url: str) -> None:
-    """``cxpulse asr``: one ASR worker process until SIGINT/SIGTERM."""
+async def run_asr(cfg: VoiceSettings, url: str, login: Login | None = None) -> None:
+    """``cxpulse asr``: one ASR worker process until SIGINT/SIGTERM, connected as ``login``
+    (the ``asr`` user: it may only answer recognition requests)."""
     if not (cfg.voice.enabled and cfg.voice.asr_enabled):
         log.warning("asr worker: speech recognition is disabled in [voice]; nothing to do")
         return
     stop = stop_on_signals()
-    nc = await connect(cfg.nats, url, "cxpulse-asr")
+    nc = await connect(cfg.nats, url, "cxpulse-asr", login=login)
     worker = AsrWorker(cfg, nc)
     await worker.start()
     log.info("asr worker %s serving %s (queue group %s)", worker.name, worker.subjects.asr,

@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from dsp.redact import redact
 from stream.events import IncidentEvent, VoiceKeyword
+from text import mask
 from voice.audio import mic_event_id
 from voice.config import VoiceConfig
 
@@ -114,10 +114,11 @@ class IncidentSensor:
 def incident_event(location: str, mic: str, trigger: Trigger, transcript: str | None,
                    asr: str | None = None) -> IncidentEvent:
     """The contract ``open`` event of a voice incident (deterministic ids: a re-send is a
-    duplicate). The transcript is masked (phone and card numbers) before it goes in."""
+    duplicate). The transcript is masked (``text.mask``: numbers, e-mails, names,
+    addresses) before it goes in."""
     incident = mic_event_id("vi", location, mic, trigger.start_ms)
     if transcript:
-        said = f"Transcript: «{redact(transcript)}»"
+        said = f"Transcript: «{mask(transcript)}»"
     else:
         said = f"No transcript (speech recognition: {asr or 'not run'})."
     text = f"Voice at microphone {mic}: {trigger.reason}; anger {trigger.anger:.2f}. {said}"

@@ -22,7 +22,8 @@ audio clock running on while it is silent.
 
 Each utterance is resolved exactly once: with its transcript, or with the reason
 recognition was skipped (``status``). Its voice event carries the keywords found in the
-transcript and the transcript itself, masked (phone and card numbers), unless
+transcript and the transcript itself, masked (``text.mask``: phones, e-mails, cards,
+accounts, passports, names, addresses), unless
 ``[voice] transcript_retention_days = 0`` (keywords only).
 """
 
@@ -34,7 +35,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dsp.emotion import Baseline
-from dsp.redact import redact
 from dsp.segment import SegmentOptions
 from dsp.silero import SileroGate
 from stream.events import (
@@ -44,6 +44,7 @@ from stream.events import (
     VoiceEmotion,
     VoiceEvent,
 )
+from text import mask
 from voice.asr import Transcript
 from voice.audio import AudioChunk, SeqTracker, mic_event_id
 from voice.config import VoiceConfig
@@ -101,7 +102,7 @@ def voice_event(location: str, mic: str, p: PendingUtterance, transcript: Transc
     keywords = keyword_hits(transcript, u.start_ms, matcher, p.language) if transcript else []
     text = None
     if keep_transcript and transcript is not None and transcript.text:
-        text = redact(transcript.text)[:MAX_TRANSCRIPT]
+        text = mask(transcript.text)[:MAX_TRANSCRIPT]
     return VoiceEvent(
         id=p.id, ts=u.end_ms, location=location, mic=mic, start=u.start_ms, end=u.end_ms,
         emotion=VoiceEmotion(unit(u.emotion.arousal), unit(u.emotion.anger)),

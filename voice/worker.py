@@ -6,7 +6,7 @@ incidents and microphone heartbeats out. A thin NATS adapter around one pure
     await worker.start()   ...   await worker.stop()
 
 Per ``cx.audio.{location}.{mic}`` message: ``voice.audio.parse_audio`` (bad ones to
-``cx.dlq.audio`` with the reason) -> the mic's session (``SeqTracker``, ``VoicePipeline``:
+``cx.dlq.audio`` with the reason, without their PCM) -> the mic's session (``SeqTracker``, ``VoicePipeline``:
 VAD, segmentation, silero confirmation, emotion). Each utterance it finishes goes to speech
 recognition (``AsrClient``: NATS request/reply to the ``asr`` queue group, bounded backlog)
 and, when that answers or is skipped, back to the session, which makes the contract events:
@@ -56,7 +56,9 @@ from stream.nats_io import (
     serve_until,
     stop_on_signals,
 )
-from stream.subjects import Subjects
+from stream.natscreds import Login
+from stream.subjects import Subjects, msg_id
+from text import mask
 from voice.asr import Transcript
 from voice.asr_client import AsrClient
 from voice.audio import parse_audio
@@ -155,6 +157,7 @@ class VoiceWorker:
         await self.outbox.stop()
 
     def _warm_up(self) -> None:
+        mask("Ольга, тел. 8 916 123-45-67")  # loads the name rules once, off the loop
         noise = (np.random.default_rng(0).standard_normal(16000) * 100).astype(np.int16)
         VoicePipeline(self.setup.pipeline).feed(noise.tobytes(), 0)
         if self.setup.pipeline.confirm is not None:
@@ -250,7 +253,8 @@ class VoiceWorker:
                 self._spawn(self._publish_core(self.subjects.mic(event.location, event.mic),
                                                msgspec.json.encode(event)))
             else:
-                self.outbox.put(self._subject(event), encode(event), event.id)
+                self.outbox.put(self._subject(event), encode(event),
+                                msg_id(event.location, event.id))
 
     def _subject(self, event: SessionEvent) -> str:
         if isinstance(event, VoiceEvent):
@@ -267,10 +271,13 @@ class VoiceWorker:
             log.debug("voice: heartbeat on %s not sent: %s", subject, exc)
 
     async def _dead_letter(self, msg: Any, rejection: Rejection) -> None:
+        """Headers, subject, reason and size of a rejected audio message; its PCM only with
+        ``[voice] store_audio`` (audio is never stored otherwise, not even in the DLQ)."""
         self.rejected[rejection.code] += 1
         try:
             await publish_dead_letter(self.js, self.subjects, "audio", msg.subject,
-                                      msg.headers, msg.data, rejection)
+                                      msg.headers, msg.data, rejection,
+                                      keep_payload=self.cfg.voice.store_audio)
         except Exception as exc:  # noqa: BLE001 - counted above; NATS trouble is logged
             log.warning("voice: dead letter for %s not stored: %s", msg.subject, exc)
 
@@ -323,13 +330,14 @@ class VoiceWorker:
             w.writeframes(pcm.tobytes())
 
 
-async def run_voice(cfg: VoiceSettings, url: str) -> None:
-    """``cxpulse voice``: the voice worker as its own process, until SIGINT/SIGTERM."""
+async def run_voice(cfg: VoiceSettings, url: str, login: Login | None = None) -> None:
+    """``cxpulse voice``: the voice worker as its own process, until SIGINT/SIGTERM,
+    connected as ``login`` (the ``voice`` user)."""
     if not cfg.voice.enabled:
         log.warning("voice worker: [voice] enabled = false; nothing to do")
         return
     stop = stop_on_signals()
-    nc = await connect(cfg.nats, url, "cxpulse-voice")
+    nc = await connect(cfg.nats, url, "cxpulse-voice", login=login)
     js = nc.jetstream()
     await ensure_streams(js, cfg)
     worker = VoiceWorker(cfg, nc, js)

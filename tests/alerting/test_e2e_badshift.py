@@ -198,7 +198,8 @@ async def test_bad_shift_alert_fires_reaches_every_sink_survives_restart_and_res
             assert hook.requests, "the webhook received nothing"
             first = hook.requests[0]
             headers = {k.lower(): v for k, v in first.headers.items()}
-            assert verify(SECRET, first.body, headers["x-cxpulse-signature"])
+            assert verify(SECRET, first.body, headers["x-cxpulse-signature"],
+                          headers["x-cxpulse-timestamp"], now_s=time.time())
             assert b"red-button" in first.body
             ws_alerts = [a for f in ws_frames if f.get("topic") == "alerts"
                          for a in f.get("data", {}).get("alerts", [])]

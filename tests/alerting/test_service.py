@@ -10,7 +10,7 @@ import time
 import pytest
 
 from alerting.service import AlertService
-from alerting.sinks import verify
+from alerting.sinks import MAX_AGE_S, verify
 from alerting.store import bucket_name
 from cxpulse.config import Config, load_config_text
 from stream.nats_io import connect, stream_names
@@ -98,8 +98,13 @@ async def test_alerts_reach_nats_a_signed_webhook_and_the_feed(nats_server, read
         await svc.evaluate()
 
         req = (await rx.wait(1))[0]
-        assert verify("s3cret", req.body, req.headers["x-cxpulse-signature"])
-        assert not verify("s3cret", req.body + b" ", req.headers["x-cxpulse-signature"])
+        sig, ts = req.headers["x-cxpulse-signature"], req.headers["x-cxpulse-timestamp"]
+        now = time.time()
+        assert verify("s3cret", req.body, sig, ts, now_s=now)
+        assert not verify("s3cret", req.body + b" ", sig, ts, now_s=now)
+        # replayed later: refused; the timestamp refreshed without the secret: refused
+        assert not verify("s3cret", req.body, sig, ts, now_s=now + MAX_AGE_S + 1)
+        assert not verify("s3cret", req.body, sig, str(int(now) + 60), now_s=now + 60)
         body = json.loads(req.body)
         assert (body["kind"], body["status"], body["group"]) == ("alerts", "firing",
                                                                  {"location": "loc-a"})

@@ -134,3 +134,50 @@ def test_scope_selectors_resolve_to_members_and_labels():
     assert TOPO.resolve("network")[0].locations == ("loc-a", "loc-b")
     new = TOPO.resolve("location:loc-new")[0]  # not seen by the core yet
     assert (new.locations, new.labels) == (("loc-new",), {"location": "loc-new"})
+
+
+async def test_a_fresh_start_raises_no_device_silent_storm():
+    """Issue 20: at start the core's device view holds old times (the demo's back-fill, a
+    replay still catching up): a device not heard since the start is unknown, not silent,
+    until it has been watched for a full silence period (30 min) in opening hours."""
+    from alerting.service import AlertService
+
+    t0 = utc(2026, 3, 4, 7, 0)  # 12:00 in Yekaterinburg, 10:00 in Moscow: both open
+    clock = [t0]
+    reader = FakeReader({"loc-a": "r1", "loc-b": "r2"})
+    reader.seen = {("loc-a", "a-btn"): t0 - 115 * 60_000, ("loc-b", "b-term"): t0 - 115 * 60_000}
+    svc = AlertService(CFG, None, reader, clock=lambda: clock[0])
+    await svc.start()
+
+    def device_alerts() -> set[tuple[str, str]]:
+        return {(a.labels["device"], a.status) for a in svc.engine.alerts()
+                if a.rule == "device-silent"}
+
+    for minutes in (0, 1, 10, 29):
+        clock[0] = t0 + minutes * 60_000
+        if minutes == 10:
+            reader.seen[("loc-b", "b-term")] = clock[0]  # heard again after the start
+        await svc.evaluate()
+        assert device_alerts() == set(), minutes
+    clock[0] = t0 + 31 * 60_000  # watched a full period: the unheard ones are silent now
+    await svc.evaluate()
+    assert device_alerts() == {("a-btn", "firing"), ("term-1", "firing")}
+    values = {a.labels["device"]: a.value for a in svc.engine.alerts()}
+    assert values == {"a-btn": 146.0, "term-1": 31.0}  # a-btn: silent since 115 min before
+    await svc.stop()
+
+
+def test_an_alert_firing_before_a_restart_is_kept_while_its_device_is_unknown():
+    devices = LastSeen(started_ms=utc(2026, 3, 4, 6, 0))
+    devices.seen("loc-b", "mic-7", utc(2026, 3, 4, 5, 0))  # before the restart
+    now = utc(2026, 3, 4, 6, 40)  # 09:40 Moscow: opened 40 min ago, watched 40 min
+    eng = AlertEngine(CFG.alerts, CALS)
+    fired = eng.step(now, collect(CFG.alerts.rules, TOPO, sources(FakeReader({}), devices=devices),
+                                  CALS, now)).changes
+    assert [(c.labels["device"], c.status, c.value) for c in fired] == [("mic-7", "firing", 40.0)]
+    restarted = LastSeen(started_ms=utc(2026, 3, 4, 6, 45))  # a restart: unknown again
+    restarted.seen("loc-b", "mic-7", utc(2026, 3, 4, 5, 0))
+    later = utc(2026, 3, 4, 6, 50)
+    evs = collect(CFG.alerts.rules, TOPO, sources(FakeReader({}), devices=restarted), CALS, later)
+    assert by_rule(evs)[("device-silent", "loc-b")].readings[0].value is None  # unknown
+    assert eng.step(later, evs).changes == ()  # neither resolved nor fired again

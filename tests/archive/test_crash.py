@@ -22,8 +22,8 @@ from stream.events import Rejection
 from stream.nats_io import connect, ensure_streams, stream_names
 from stream.nats_server import free_port
 from tests.archive.support import CONFIG, config, make_events
-from tests.support.faults import publish_reliably, stop_process
 from tests.reliability.test_run_kill import start_run, wait_healthy
+from tests.support.faults import publish_reliably, stop_process
 
 
 def _items(events, resend: int, rng: random.Random) -> list[tuple[str, bytes, str]]:

@@ -18,7 +18,7 @@ import time
 
 import msgspec
 
-from stream.nats_io import connect
+from cxpulse.connections import connect_as
 from stream.query import metrics
 from tests.support.faults import assert_equals_scratch, publish_reliably, sim_items
 from tests.support.network import config_text, serving
@@ -55,7 +55,7 @@ async def test_slow_client_during_burst(tmp_path):
         reader = asyncio.create_task(read_fast())
         talker = asyncio.create_task(voice())
         items = sim_items(live.cfg, 20, seed=31)
-        nc = await connect(live.cfg.nats, live.core.url, "burst")
+        nc = await connect_as(live.cfg, live.core.url, "device", "burst", live.logins)
         t0 = time.monotonic()
         await publish_reliably(nc.jetstream(), items, chunk=500, pause_s=0.05)
         assert await live.core.wait_idle(20)

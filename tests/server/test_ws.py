@@ -88,7 +88,7 @@ async def test_updates_are_coalesced_and_computed_once_per_tick(live):
     started = time.monotonic()
     for burst in range(10):  # 200 events over ~1 s
         for i in range(20):
-            rejection = await live.core.publish_input(
+            rejection = await live.publish_input(
                 "feedback", "msk-a", json.dumps(button("msk-a", 1 + (burst + i) % 3)).encode())
             assert rejection is None
         await asyncio.sleep(0.1)
@@ -171,8 +171,9 @@ async def test_voice_utterances_on_nats_reach_the_topic(live):
     utterance = {"start": 1.0, "end": 2.5, "emotion": {"arousal": 0.8, "anger": 0.7},
                  "loudness_db": -12.0, "keywords": [{"category": "escalation",
                                                      "word": "жалоба", "t": 1.4}]}
-    await live.core.nc.publish("cx.voice.msk-a.desk-2", json.dumps(utterance).encode())
-    await live.core.nc.publish("cx.voice.msk-a.desk-2", b"not json")  # ignored
+    voice = await live.nats("voice")  # as the voice worker publishes
+    await voice.publish("cx.voice.msk-a.desk-2", json.dumps(utterance).encode())
+    await voice.publish("cx.voice.msk-a.desk-2", b"not json")  # ignored
     update = await ws.next(type="update", topic="voice:msk-a")
     (event,) = [e["event"] for e in update["data"]["events"]]
     assert event == {**utterance, "mic": "desk-2"}

@@ -43,7 +43,7 @@ async def test_events_land_in_the_input_stream_once(cfg, nats_server):
     for msg in await sub.fetch(20, timeout=2):
         kind, location = _kind_loc(msg.subject)
         event, _ = validate_event(kind, location, msg.data, now)
-        assert msg.headers["Nats-Msg-Id"] == event.id
+        assert msg.headers["Nats-Msg-Id"] == f"{location}:{event.id}"  # scoped per location
     await nc.close()
 
 

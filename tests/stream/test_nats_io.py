@@ -7,7 +7,9 @@ import sys
 import textwrap
 import time
 
-from cxpulse.config import Config
+import pytest
+
+from cxpulse.config import Config, ConfigError, load_config_text
 from stream.events import Rejection
 from stream.nats_io import connect, ensure_streams, publish_dead_letter, stream_names
 from stream.nats_server import port_open
@@ -61,3 +63,26 @@ def test_embedded_server_dies_with_its_parent(tmp_path):
     except (ProcessLookupError, ChildProcessError):
         alive = False
     assert not alive
+
+
+async def test_streams_are_bounded_and_keep_the_newest(nats_server):
+    """``[nats] max_bytes_*`` reach the streams; a full stream drops its oldest messages."""
+    cfg = load_config_text("[nats]\nmax_bytes_input = 1048576\nmax_bytes_dlq = 2097152\n")
+    nc = await connect(cfg.nats, nats_server.url, "test")
+    js = nc.jetstream()
+    await ensure_streams(js, cfg)
+    names = stream_names("cx")
+    assert (await js.stream_info(names["dlq"])).config.max_bytes == 2 << 20
+    body = b"x" * 4000
+    for i in range(600):  # ~2.4 MB into a 1 MiB stream
+        await js.publish("cx.feedback.a", body, headers={"Nats-Msg-Id": f"a:{i}"})
+    info = await js.stream_info(names["input"])
+    assert info.config.max_bytes == 1 << 20 and info.state.bytes <= 1 << 20
+    assert info.state.last_seq == 600 and info.state.first_seq > 300
+    await nc.close()
+
+
+def test_max_bytes_is_at_least_a_mebibyte_or_unlimited():
+    with pytest.raises(ConfigError, match="max_bytes_input"):
+        load_config_text("[nats]\nmax_bytes_input = 1000\n")
+    assert load_config_text("[nats]\nmax_bytes_input = -1\n").nats.max_bytes_input == -1

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -115,3 +116,47 @@ async def test_asr_only_answers_requests(secured: tuple[EmbeddedNats, dict[str, 
     assert await _denied(errors, "cx.incident.msk-1")
     await asr.close()
     await voice.close()
+
+
+async def test_partitioned_core_workers_and_their_reader_run_as_their_users(
+        secured: tuple[EmbeddedNats, dict[str, Login]]) -> None:
+    """``[scale] workers = 2``: each ``cxpulse core`` worker as ``core``, the roll-up
+    reader of ``cxpulse run`` as ``server``; a device's events are counted and no
+    service is denied anything."""
+    from stream.core import Core
+    from stream.nats_io import connect
+    from stream.remote import RemoteReader
+
+    server, logins = secured
+    base = CONFIG + "\n[scale]\npartitions = 4\nworkers = 2\n"
+    workers = [Core(load_config_text(base + f"worker = {i}\n"), server.url,
+                    login=logins["core"]) for i in range(2)]
+    for w in workers:
+        await w.start()
+    cfg = load_config_text(base)
+    nc = await connect(cfg.nats, server.url, "readers", login=logins["server"])
+    await ensure_streams(nc.jetstream(), cfg)
+    reader = RemoteReader(cfg, nc)
+    await reader.start()
+    device, _ = await _connect(server, logins["device"])
+    now = int(time.time() * 1000)
+    for i, loc in enumerate(["msk-1", "spb-1"] * 5):
+        body = (f'{{"id": "e-{i}", "ts": {now}, "location": "{loc}", "type": "nps", '
+                f'"value": 10}}').encode()
+        await device.jetstream().publish(f"cx.feedback.{loc}", body,
+                                         headers={"Nats-Msg-Id": f"{loc}:e-{i}"})
+    for w in workers:
+        assert await w.wait_idle()
+    for _ in range(50):
+        m = await reader.wait(lambda: reader.metrics("network", "1h"))
+        if m.responses == 10:
+            break
+        await asyncio.sleep(0.1)
+    assert m.responses == 10 and m.nps == 100.0
+    await reader.stop()
+    await nc.close()
+    await device.close()
+    for w in workers:
+        await w.stop()
+    log = server.log_file.read_text()
+    assert "Violation" not in log, [line for line in log.splitlines() if "Violation" in line]

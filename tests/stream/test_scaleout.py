@@ -228,10 +228,11 @@ async def test_device_silent_fires_with_two_workers(nats_server):
     nc = await connect(cfgs[0].nats, nats_server.url, "readers")
     reader = RemoteReader(cfgs[0], nc)
     await reader.start()
-    later = now + 45 * 60_000
-    alerts = AlertService(cfgs[0], nc, reader, clock=lambda: later)
+    clock = [now]  # started now; 45 min later the devices are known to be silent (a
+    alerts = AlertService(cfgs[0], nc, reader, clock=lambda: clock[0])  # fresh start waits)
     await alerts.start()
     try:
+        clock[0] = now + 45 * 60_000
         await alerts.evaluate()
         firing = {(a.scope, a.labels["device"]) for a in alerts.list_alerts()
                   if a.rule == "device-silent" and a.status == "firing"}

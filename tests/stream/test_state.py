@@ -73,7 +73,7 @@ def test_round_trip_through_bytes_answers_and_continues_the_same() -> None:
     restored = MetricsEngine.restore(CFG, snapshot.decode(snapshot.encode(engine.snapshot())))
     assert answers(restored) == answers(engine)
     # both go on alike: the same new events, and the old ones again (known ids: duplicates)
-    more = items(500, 3) + items(200, 1)[:200]
+    more = items(500, 3) + items(3000, 1)[:200]
     for e in (engine, restored):
         e.apply_batch(more, 3700)
     assert answers(restored) == answers(engine)

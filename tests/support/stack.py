@@ -3,7 +3,9 @@
 ``running(config, data_dir, ...)`` starts what a test asks for, in the order production
 starts it, and stops it in reverse:
 
-- a real nats-server (its own, or ``nats_url`` of the ``nats_server`` fixture);
+- a real nats-server: its own, secured like ``cxpulse run``'s (the generated users of
+  ``cxpulse.connections.embedded_auth``; every part below connects as its own user), or
+  ``nats_url`` of the ``nats_server`` fixture (open, no users);
 - the core (``core=True``; off for tests of the voice workers alone);
 - the alert service (``alerts=True``);
 - ``prepare(stack)``, e.g. seeding events before anything serves them;
@@ -12,8 +14,9 @@ starts it, and stops it in reverse:
 - a voice worker and an ASR worker (``voice=VoiceWorkerOptions``, ``asr=``).
 
 The ``Stack`` it yields has the helpers the tests share: ``http(who)`` and ``ws(who)``
-(``who`` names a token of ``tokens``), ``publish`` through the core, the wall's page URL,
-and ``start_server`` / ``stop_server`` / ``restart`` for restart tests.
+(``who`` names a token of ``tokens``), ``publish`` (as the server publishes input),
+``nats(role)`` (a connection as a NATS user: ``device``, ``voice``, ``admin``...), the
+wall's page URL, and ``start_server`` / ``stop_server`` / ``restart`` for restart tests.
 """
 
 from __future__ import annotations
@@ -33,8 +36,12 @@ import msgspec
 import websockets
 
 from cxpulse.config import Config, load_config_text
+from cxpulse.connections import ServerCore, connect_as, embedded_auth
 from stream.core import Core
+from stream.events import Rejection
+from stream.nats_io import publish_input
 from stream.nats_server import EmbeddedNats
+from stream.natscreds import Login, login_for
 
 Prepare = Callable[["Stack"], Awaitable[None]]
 
@@ -92,6 +99,8 @@ class Stack:
     cfg: Config
     nats_url: str
     tokens: Mapping[str, str] = field(default_factory=dict)
+    logins: dict[str, Login] = field(default_factory=dict)  # empty: an open server
+    server_nats: Any = None  # embedded servers: ``EmbeddedNats`` (tests kill/restart it)
     core: Core | None = None
     alerts: Any = None  # alerting.service.AlertService
     voice: Any = None  # tests.support.voice.voice_stack's parts
@@ -100,6 +109,7 @@ class Stack:
     server_task: asyncio.Task[None] | None = None
     wall_task: asyncio.Task[None] | None = None
     clients: list[WsClient] = field(default_factory=list)
+    connections: dict[str, Any] = field(default_factory=dict)
 
     # -- where things are ------------------------------------------------------------------
 
@@ -149,26 +159,42 @@ class Stack:
             r.raise_for_status()
             return r.json()
 
-    # -- feeding the core ------------------------------------------------------------------
+    # -- NATS as one of its users, feeding the core ------------------------------------------
+
+    async def nats(self, role: str = "admin") -> Any:
+        """A connection as NATS user ``role`` (kept open until the stack stops); on an open
+        server (no users) an anonymous one."""
+        if role not in self.connections:
+            self.connections[role] = await connect_as(self.cfg, self.nats_url, role,
+                                                      f"test-{role}", self.logins)
+        return self.connections[role]
+
+    async def publish_input(self, kind: str, location: str, payload: bytes) -> Rejection | None:
+        """Validate and publish one input event as the HTTP server does (``server`` user)."""
+        core = self._core()
+        js = (await self.nats("server")).jetstream()
+        return await publish_input(js, core.subjects, kind, location, payload, core.clock(),
+                                   core.limits)
 
     async def publish(self, *events: dict[str, Any], kind: str = "feedback") -> None:
-        """Publish contract events through the core and wait until it applied them; kind
-        ``encounter`` goes to the core's voice stream as the voice worker would send it."""
+        """Publish contract events as the server does and wait until the core applied them;
+        kind ``encounter`` goes to the core's voice stream as the voice worker sends it."""
         core = self._core()
         if kind == "encounter":
             await self._publish_encounters(list(events))
             return
         for ev in events:
-            rejection = await core.publish_input(kind, ev["location"], msgspec.json.encode(ev))
+            rejection = await self.publish_input(kind, ev["location"], msgspec.json.encode(ev))
             assert rejection is None, (rejection, ev)
         assert await core.wait_idle(20)
 
     async def _publish_encounters(self, events: list[dict[str, Any]]) -> None:
         core = self._core()
-        assert core.js is not None
+        js = (await self.nats("voice")).jetstream()
         for ev in events:
-            await core.js.publish(core.subjects.encounter(ev["location"], ev["mic"]),
-                                  msgspec.json.encode(ev), headers={"Nats-Msg-Id": ev["id"]})
+            await js.publish(core.subjects.encounter(ev["location"], ev["mic"]),
+                             msgspec.json.encode(ev),
+                             headers={"Nats-Msg-Id": f"{ev['location']}:{ev['id']}"})
         locations = {ev["location"] for ev in events}
 
         async def counted() -> bool:
@@ -186,7 +212,8 @@ class Stack:
     async def start_server(self) -> None:
         from server.app import create_app, serve
 
-        self.app = create_app(self.cfg, self._core(), self.alerts)
+        self.app = create_app(self.cfg, ServerCore(self._core(), await self.nats("server")),
+                              self.alerts)
         started = asyncio.Event()
         self.server_task = asyncio.create_task(serve(
             self.app, "127.0.0.1", self.port, started=started, direct_frames=self.direct_frames))
@@ -223,13 +250,12 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
 async def _start(stack: Stack, *, core: bool, alerts: bool, server: bool, wall: bool,
                  voice: Any, asr: Any, prepare: Prepare | None) -> None:
     if core:
-        stack.core = Core(stack.cfg, stack.nats_url)
+        stack.core = Core(stack.cfg, stack.nats_url, login=login_for(stack.logins, "core"))
         await stack.core.start()
     if alerts:
         from alerting.service import AlertService
 
-        core_ = stack._core()
-        stack.alerts = AlertService(stack.cfg, core_.nc, core_)
+        stack.alerts = AlertService(stack.cfg, await stack.nats("alerts"), stack._core())
         await stack.alerts.start()
     if prepare is not None:
         await prepare(stack)
@@ -240,7 +266,8 @@ async def _start(stack: Stack, *, core: bool, alerts: bool, server: bool, wall: 
     if voice is not None:
         from tests.support.voice import voice_stack
 
-        stack.voice = await voice_stack(stack.nats_url, stack.cfg, asr=asr, options=voice)
+        stack.voice = await voice_stack(stack.nats_url, stack.cfg, asr=asr, options=voice,
+                                        logins=stack.logins)
 
 
 async def _stop(stack: Stack) -> None:
@@ -257,6 +284,9 @@ async def _stop(stack: Stack) -> None:
         await stack.alerts.stop()
     if stack.core is not None:
         await stack.core.stop(snapshot_state=False)
+    for nc in stack.connections.values():
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(nc.close(), 2)
 
 
 @contextlib.asynccontextmanager
@@ -271,10 +301,12 @@ async def running(config: str | Config, data_dir: Path, *, nats_url: str | None 
     cfg = (load_config_text(with_data_dir(config, data_dir)) if isinstance(config, str)
            else config)
     nats = None
-    if nats_url is None:
-        nats = EmbeddedNats(data_dir / "nats").start()
+    logins: dict[str, Login] = {}
+    if nats_url is None:  # secured as `cxpulse run` secures its embedded server
+        auth_conf, logins = embedded_auth(cfg)
+        nats = EmbeddedNats(data_dir / "jetstream", auth_conf=auth_conf).start()
         nats_url = nats.url
-    stack = Stack(cfg, nats_url, dict(tokens or {}), direct_frames=direct_frames)
+    stack = Stack(cfg, nats_url, dict(tokens or {}), logins, nats, direct_frames=direct_frames)
     try:
         await _start(stack, core=core, alerts=alerts, server=server, wall=wall, voice=voice,
                      asr=asr, prepare=prepare)
@@ -283,3 +315,16 @@ async def running(config: str | Config, data_dir: Path, *, nats_url: str | None 
         await _stop(stack)
         if nats is not None:
             nats.stop()
+    if nats is not None:  # every part did its job within its user's permissions
+        denied = permission_violations(nats)
+        assert not denied, f"NATS permission violations: {denied[:5]}"
+
+
+def permission_violations(nats: EmbeddedNats) -> list[str]:
+    """The permission violations of the services (not of devices: a test may probe what a
+    device may not do) an embedded server logged: user and subject."""
+    if not nats.log_file.exists():
+        return []
+    lines = nats.log_file.read_text(errors="replace").splitlines()
+    return [line.split(" - ", 2)[-1] for line in lines
+            if "Violation" in line and '"$G/user:device' not in line]

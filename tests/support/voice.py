@@ -18,6 +18,7 @@ import numpy as np
 from cxpulse.config import Config, load_config_text
 from simulators.audio import CLIP_RATE_HZ, AudioFrame, resample
 from stream.nats_io import connect, ensure_streams
+from stream.natscreds import Login, login_for
 from voice.asr import DEFAULT_CACHE_DIR
 from voice.asr_worker import AsrWorker
 from voice.worker import VoiceWorker, VoiceWorkerOptions
@@ -105,21 +106,24 @@ class Collector:
 
 
 async def voice_stack(url: str, cfg: Config, *, asr: AsrWorker | bool | None = True,
-                      options: VoiceWorkerOptions = FAST) -> SimpleNamespace:
+                      options: VoiceWorkerOptions = FAST,
+                      logins: dict[str, Login] | None = None) -> SimpleNamespace:
     """A voice worker (and, unless ``asr`` is False, an ASR worker) on their own connections,
-    plus a test connection collecting ``voice``/``encounter`` output."""
-    nc = await connect(cfg.nats, url, "test-voice")
+    plus a test connection collecting ``voice``/``encounter`` output; with ``logins`` (a
+    secured server) as the ``voice``, ``asr`` and ``admin`` users."""
+    logins = logins or {}
+    nc = await connect(cfg.nats, url, "test-voice", login=login_for(logins, "voice"))
     js = nc.jetstream()
     await ensure_streams(js, cfg)
     worker = VoiceWorker(cfg, nc, js, options=options)
     await worker.start()
     asr_nc = asr_worker = None
     if asr is not False:
-        asr_nc = await connect(cfg.nats, url, "test-asr")
+        asr_nc = await connect(cfg.nats, url, "test-asr", login=login_for(logins, "asr"))
         asr_worker = AsrWorker(cfg, asr_nc, name="asr-1",
                                transcriber=asr.transcriber if isinstance(asr, AsrWorker) else None)
         await asr_worker.start()
-    client = await connect(cfg.nats, url, "test-client")
+    client = await connect(cfg.nats, url, "test-client", login=login_for(logins, "admin"))
     out = Collector()
     p = cfg.nats.prefix
     await client.subscribe(f"{p}.voice.>", cb=out.on_msg)

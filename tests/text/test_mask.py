@@ -83,7 +83,7 @@ def test_each_kind(text: str, expected: str) -> None:
 
 
 def test_covers_dsp_redact() -> None:
-    """Everything dsp.redact masks in its tests is masked here too (it will be replaced)."""
+    """Every case of the former dsp.redact (transcripts; now masked with text.mask)."""
     cases = {
         "Мой номер 8 800 555-35-35, перезвоните.": "Мой номер [телефон], перезвоните.",
         "Номер +7 916 123 45 67.": "Номер [телефон].",

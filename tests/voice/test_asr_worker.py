@@ -30,9 +30,18 @@ def transcript(text: str) -> Transcript:
 
 def test_masked_numbers_become_one_word_with_their_times() -> None:
     text, words = redact_transcript(transcript("Мой номер 8 916 123 45 67, карта 4276 3800 1234 5678 спасибо"))
-    assert text == "Мой номер [phone], карта [card] спасибо"
-    assert [w.text for w in words] == ["Мой", "номер", "[phone],", "карта", "[card]", "спасибо"]
+    assert text == "Мой номер [телефон], карта [карта] спасибо"
+    assert [w.text for w in words] == ["Мой", "номер", "[телефон],", "карта", "[карта]", "спасибо"]
     assert (words[2].start_s, words[2].end_s, words[4].start_s, words[4].end_s) == (1.0, 3.4, 4.0, 5.9)
+
+
+def test_names_emails_and_addresses_are_masked_in_text_and_words() -> None:
+    """One masking module for transcripts (text.mask), beyond numbers: issue 14 #8."""
+    text, words = redact_transcript(transcript(
+        "Меня зовут Ольга Петрова пишите olga@mail.ru я живу на улице Ленина дом 5"))
+    assert "Ольга" not in text and "olga@mail.ru" not in text and "Ленина" not in text
+    assert "[имя]" in text and "[email]" in text and "[адрес]" in text
+    assert [w.text for w in words if w.text.startswith("[")] == ["[имя]", "[email]", "[адрес]"]
 
 
 def test_prices_and_plain_text_are_untouched() -> None:

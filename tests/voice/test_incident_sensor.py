@@ -58,7 +58,7 @@ def test_incident_event_is_a_valid_contract_open() -> None:
     ev = incident_event("shop1", "desk1", t, "Верните деньги! Мой номер 8 916 123 45 67")
     assert isinstance(ev, IncidentEvent)
     assert (ev.action, ev.category, ev.channel, ev.severity) == ("open", "claim", "voice", "high")
-    assert "[phone]" in ev.text and "916" not in ev.text and "anger 0.91" in ev.text
+    assert "[телефон]" in ev.text and "916" not in ev.text and "anger 0.91" in ev.text
     assert ev.incident == f"vi-shop1-desk1-{T0}" and ev.id == incident_event("shop1", "desk1", t, "").id
     ok = validate_event("incident", "shop1", encode(ev), T0 + 5000)
     assert not hasattr(ok, "code"), ok

@@ -77,7 +77,7 @@ def test_an_angry_complaint_becomes_a_voice_event_and_an_incident(clips) -> None
     [voice] = of_type(events, VoiceEvent)
     assert (voice.start, voice.end, voice.asr) == (p.utterance.start_ms, p.utterance.end_ms, "ok")
     assert voice.emotion.anger >= 0.7 and voice.transcript is not None
-    assert "[phone]" in voice.transcript and "916" not in voice.transcript  # masked
+    assert "[телефон]" in voice.transcript and "916" not in voice.transcript  # masked
     assert voice.keywords == [VoiceKeyword("escalation", "money back", p.utterance.start_ms + 750)]
     [incident] = of_type(events, IncidentEvent)
     assert (incident.category, incident.channel, incident.severity) == ("claim", "voice", "high")
