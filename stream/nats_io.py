@@ -196,12 +196,14 @@ async def publish_dead_letter(
 
 async def publish_input(js: JetStreamContext, subjects: Subjects, kind: str, location: str,
                         payload: bytes, now_ms: int, limits: Limits) -> Rejection | None:
-    """Validate an input event as the core will, then publish it to JetStream with its id
-    as ``Nats-Msg-Id`` (the server and integrators use this; devices publish directly)."""
+    """Validate an input event as the core will, then publish it to JetStream with
+    ``Nats-Msg-Id`` = ``{location}:{id}`` (contract v2 "Ids": JetStream's duplicate window is
+    per location; the server and integrators use this; devices publish directly)."""
     result = validate_event(kind, location, payload, now_ms, limits)
     if isinstance(result, Rejection):
         return result
-    await js.publish(subjects.input(kind, location), payload, headers={"Nats-Msg-Id": result[0].id})
+    await js.publish(subjects.input(kind, location), payload,
+                     headers={"Nats-Msg-Id": f"{location}:{result[0].id}"})
     return None
 
 
