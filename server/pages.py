@@ -48,8 +48,10 @@ def render(template: str, **values: str) -> str:
 
 
 def script_json(data: Any) -> str:
-    """JSON safe inside ``<script type="application/json">``."""
-    return msgspec.json.encode(data).decode().replace("</", "<\\/")
+    """JSON safe inside ``<script type="application/json">``: no ``<`` at all (``\\u003c`` in
+    strings), so neither ``</script>`` nor ``<!--<script>`` can change the HTML parser's
+    state, whatever a configured name contains."""
+    return msgspec.json.encode(data).decode().replace("<", "\\u003c")
 
 
 def html_response(text: str, script: str, style: str, status: int = 200,

@@ -96,3 +96,18 @@ def test_a_public_listener_without_trusted_proxies_is_warned_about(caplog):
     assert any("trusted_proxies" in w for w in startup_warnings(public))
     assert not any("trusted_proxies" in w for w in startup_warnings(behind))
     assert not any("trusted_proxies" in w for w in startup_warnings(local))
+
+
+async def test_server_text_reaches_the_pages_as_text_only(tmp_path):
+    """A location name is configuration, but never markup: escaped in the survey page and
+    kept inside the display's JSON config (the display script sets text, not HTML)."""
+    evil = '</script><script>alert(1)</script><img src=x onerror=alert(2)>'
+    text = config_text().replace('name = "Москва, Тверская"', f"name = '{evil}'")
+    async with serving(tmp_path, text) as live, live.http() as h:
+        survey = (await h.get("/q/msk-a")).text
+        display = (await h.get("/display/msk-a", params={"token": "t-display-a"},
+                               follow_redirects=True)).text
+    for page in (survey, display):
+        assert "<script>alert(1)" not in page and "<img src=x" not in page
+    assert "&lt;img src=x onerror=alert(2)&gt;" in survey
+    assert "\\u003c/script>\\u003cscript>alert(1)" in display  # inert JSON text
