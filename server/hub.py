@@ -177,6 +177,8 @@ class Hub:
         """One message from a client: subscribe, unsubscribe or ping. Each costs one
         operation of the client's budget, and one more per further topic it names; a
         client out of budget is flooding and is closed (4029)."""
+        if client.close_code is not None:  # kicked: its reader may still deliver a message
+            return
         try:
             op = proto.decode_op(text)
         except proto.OpError as exc:
