@@ -198,6 +198,18 @@ def test_changes_coalesce_at_the_rate_limit_and_one_computation_serves_all(
         assert payload(got[-1].topic, got[-1].data).windows["today"].responses == 5  # type: ignore[union-attr]
 
 
+def test_the_channels_of_one_scope_are_computed_together(hub: Hub, core: FakeCore,
+                                                        clock: FakeClock) -> None:
+    """They share the tick's reads: a ``metrics:`` frame computed long after its location's
+    ``display:`` frame would carry that older ``today`` read (stale by the whole tick)."""
+    admin = connect(hub)
+    subscribe(hub, admin, "display:msk-a", "display:msk-b", "metrics:msk-a", "metrics:msk-b")
+    clock.now += 1.0
+    hub.mark_scopes({"msk-a", "msk-b"})
+    order = [channel.topic.name for channel in hub.deliver(clock.now)]
+    assert order == ["display:msk-a", "metrics:msk-a", "display:msk-b", "metrics:msk-b"]
+
+
 def test_each_refused_topic_gets_its_own_error(hub: Hub) -> None:
     sup = connect(hub, "sup_msk")
     got = subscribe(hub, sup, "metrics:msk-a", "metrics:network", "metrics:ekb", "display:msk",
