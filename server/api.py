@@ -15,13 +15,14 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, FromQuery, PathParameter, QueryParameter
+from nats.errors import MaxPayloadError
 
 from server.context import ServerContext, read
 from server.errors import ApiError, rejection_error
 from server.payloads import Reads, display_data
 from stream.access import Principal, scope_allowed
 from stream.clock import wall_ms
-from stream.events import Rejection, validate_event
+from stream.events import MAX_PAYLOAD_BYTES, Rejection, validate_event
 from stream.ids import is_id
 from stream.incident_views import by_urgency
 from stream.nats_io import publish_dead_letter
@@ -30,9 +31,12 @@ from stream.readmodel import FlowProfile, IncidentView, LocationView, Metrics, Q
 from stream.windows import WINDOWS, Window
 
 
-async def provide_principal(request: Request[Any, Any, Any], ctx: NamedDependency[ServerContext]) -> Principal | None:
-    """The caller (None for a missing or unknown token; handlers decide 401 vs open)."""
-    return ctx.authenticate(request.headers, request.query_params)
+async def provide_principal(request: Request[Any, Any, Any],
+                            ctx: NamedDependency[ServerContext]) -> Principal | None:
+    """The caller by token (None for a missing or unknown one; handlers decide 401 vs
+    open). The page session cookie does not count here: a cookie would let other sites'
+    pages call the API in a logged-in browser."""
+    return await ctx.caller(request)
 
 
 class Accepted(msgspec.Struct, frozen=True):
@@ -46,15 +50,21 @@ def _known(ctx: NamedDependency[ServerContext], scope: str) -> None:
         raise ApiError(404, f"unknown scope {scope!r}", field="scope")
 
 
-@get("/api/health", summary="Liveness: NATS connected and the core running (no token)")
-async def health(ctx: NamedDependency[ServerContext]) -> Response[dict[str, Any]]:
-    out: dict[str, Any] = dict(ctx.core.health())
-    out["server"] = ctx.hub.snapshot_stats()
+@get("/api/health", summary="Liveness: NATS connected and the core running (no token)",
+     description="`{\"status\": \"ok\"}` (200) or `unavailable` (503) for anyone; the "
+     "details (NATS, core, hub and alert counters) with an admin token only.")
+async def health(ctx: NamedDependency[ServerContext],
+                 principal: NamedDependency[Principal | None]) -> Response[dict[str, Any]]:
+    details: dict[str, Any] = dict(ctx.core.health())
+    ok = details.get("status") == "ok"
+    status = "ok" if ok else "unavailable"
+    if principal is None or principal.role != "admin":  # no host, pid or webhook errors
+        return Response({"status": status}, status_code=200 if ok else 503)
+    details["server"] = ctx.hub.snapshot_stats()
     if ctx.alerts is not None:
-        out["alerts"] = ctx.alerts.status()
-    ok = out.get("status") == "ok"
-    out["status"] = "ok" if ok else "unavailable"
-    return Response(out, status_code=200 if ok else 503)
+        details["alerts"] = ctx.alerts.status()
+    details["status"] = status
+    return Response(details, status_code=200 if ok else 503)
 
 
 @get("/api/metrics/{scope_id:str}", summary="Every metric of a scope over a window")
@@ -136,19 +146,36 @@ def _sniff_location(payload: bytes) -> str | None:
     return loc if isinstance(loc, str) and is_id(loc) else None
 
 
+DLQ_HEADROOM = 8 * 1024  # the dead letter's headers: subject, reason (<= 1,000 chars), ids
+
+
+def fit_dead_letter(payload: bytes, max_payload: int) -> tuple[bytes, dict[str, str]]:
+    """The payload cut to fit NATS's ``max_payload`` with the dead letter's headers, and
+    the header that says so (``Cx-Truncated-From``: the original length)."""
+    limit = max(1024, max_payload - DLQ_HEADROOM)
+    if len(payload) <= limit:
+        return payload, {}
+    return payload[:limit], {"Cx-Truncated-From": str(len(payload))}
+
+
 async def dead_letter(ctx: NamedDependency[ServerContext], location: str | None, payload: bytes,
                       rejection: Rejection, client: str) -> None:
-    """Bad API input goes to ``{prefix}.dlq.api`` like any rejected input."""
+    """Bad API input goes to ``{prefix}.dlq.api`` like any rejected input (truncated to
+    fit when the NATS server's ``max_payload`` is smaller than the input)."""
     core = ctx.core
     subject = core.subjects.feedback(location) if location else f"{core.subjects.prefix}.feedback"
-    await publish_dead_letter(core.js, core.subjects, "api", subject, {"Cx-Api-Client": client},
-                              payload, rejection)
+    max_payload = getattr(getattr(core, "nc", None), "max_payload", None) or MAX_PAYLOAD_BYTES * 16
+    data, cut = fit_dead_letter(payload, max_payload)
+    await publish_dead_letter(core.js, core.subjects, "api", subject,
+                              {"Cx-Api-Client": client, **cut}, data, rejection)
 
 
 @post("/api/feedback", status_code=202, summary="Submit one cx.feedback event (integrators)",
-      description="The body is the same JSON as a `cx.feedback.{location}` message. 202 when "
-      "accepted (published to JetStream with its id); 422 naming the field otherwise, and "
-      "the input is dead-lettered to `cx.dlq.api`.")
+      description="The body is the same JSON as a `cx.feedback.{location}` message (at most "
+      "64 KiB: 413 beyond, before it is read). 202 when accepted (published to JetStream "
+      "with `Nats-Msg-Id` = `{location}:{id}`); 422 naming the field otherwise, and the "
+      "input is dead-lettered to `cx.dlq.api`. Admin and terminal tokens only (a terminal "
+      "for its locations); supervisors and displays get 403.")
 async def post_feedback(request: Request[Any, Any, Any], ctx: NamedDependency[ServerContext],
                         principal: NamedDependency[Principal | None]) -> Accepted:
     ctx.authorize(principal, "feedback", None)
@@ -163,7 +190,11 @@ async def post_feedback(request: Request[Any, Any, Any], ctx: NamedDependency[Se
         await dead_letter(ctx, None, payload, rejection, principal.name)
         raise rejection_error(rejection)
     ctx.authorize(principal, "feedback", location)
-    refusal = await ctx.core.publish_input("feedback", location, payload)
+    try:
+        refusal = await ctx.core.publish_input("feedback", location, payload)
+    except MaxPayloadError:
+        raise ApiError(413, "the event is larger than the NATS server's max_payload",
+                       code="too_large") from None
     if refusal is not None:
         await dead_letter(ctx, location, payload, refusal, principal.name)
         raise rejection_error(refusal)

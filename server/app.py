@@ -4,8 +4,12 @@
     await serve(app, cfg.server.host, cfg.server.port)   # until cancelled; graceful stop
 
 ``create_app`` wires the JSON API, ``/ws``, the display and survey pages, and ``/api/alerts``
-when an alert service is given; ``cx.voice.>`` on NATS feeds the ``voice:`` topics. The hub starts and stops with the app (lifespan); the core
-and the alert service belong to the caller. ``app.state.ctx.hub.publish(topic, payload)``
+when an alert service is given; ``cx.voice.>`` on NATS feeds the ``voice:`` topics. The hub
+starts and stops with the app (lifespan); the core and the alert service belong to the
+caller. Every response carries the security headers (``server.headers``); request bodies
+are refused (413) beyond the contract's 64 KiB before they are read; page sessions live
+under ``{[core] data_dir}/server/sessions`` (``server.sessions``).
+``app.state.ctx.hub.publish(topic, payload)``
 is the hook other in-process producers (the voice worker) push through.
 """
 
@@ -17,6 +21,7 @@ import logging
 import os
 import re
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -24,18 +29,22 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 
-from server import alerts_api, api, history, pages, records
+from server import alerts_api, api, history, pages, records, survey_pages, survey_review
 from server.alerts import AlertsAdapter
 from server.config import ServerSettings
 from server.context import LiveCore, ServerContext, warn_if_open
 from server.errors import EXCEPTION_HANDLERS
+from server.headers import add_security_headers, refuse_oversize
 from server.hub import Hub
+from server.limits import Strikes
 from server.openapi import StructSchema, openapi_config
-from server.survey import SurveyGuard
+from server.sessions import PageSessions
+from server.survey_guard import SurveyGuard
 from server.voicefeed import VoiceBridge
 from server.wire import WS_PROTOCOL
 from server.ws import ws_endpoint
 from stream.access import Geo, TokenTable
+from stream.events import MAX_PAYLOAD_BYTES
 
 log = logging.getLogger("cxpulse.server")
 
@@ -47,14 +56,18 @@ def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
     warn_if_open(cfg)
     adapter = AlertsAdapter(alerts) if alerts is not None else None
     hub = Hub(cfg, core, adapter)
-    ctx = ServerContext(cfg=cfg, core=core, hub=hub, alerts=adapter,
-                        tokens=TokenTable(cfg.auth.tokens), geo=Geo.from_config(cfg),
-                        survey=SurveyGuard(cfg, os.urandom(32)))
+    tokens = TokenTable(cfg.auth.tokens)
+    sessions = PageSessions(Path(cfg.core.data_dir) / "server" / "sessions", tokens,
+                            cfg.server.session_days * 86400)
+    ctx = ServerContext(cfg=cfg, core=core, hub=hub, alerts=adapter, tokens=tokens,
+                        geo=Geo.from_config(cfg), survey=SurveyGuard(cfg, os.urandom(32)),
+                        sessions=sessions, strikes=Strikes(cfg.server.auth_failures_per_min))
 
     voice = VoiceBridge(getattr(core, "nc", None), core.subjects, hub)
 
     @contextlib.asynccontextmanager
     async def run_hub(_: Litestar) -> AsyncIterator[None]:
+        await sessions.sweep()
         await hub.start()
         await voice.start()
         try:
@@ -63,7 +76,8 @@ def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
             await voice.stop()
             await hub.stop()
 
-    routes: list[Any] = [*api.ROUTES, ws_endpoint, *pages.ROUTES]
+    routes: list[Any] = [*api.ROUTES, ws_endpoint, *pages.ROUTES, *survey_pages.ROUTES,
+                         *survey_review.ROUTES]
     if adapter is not None:
         routes += alerts_api.ROUTES
     if archive is not None:
@@ -83,7 +97,9 @@ def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
                       "principal": Provide(api.provide_principal)},
         lifespan=[run_hub], exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         cors_config=cors, openapi_config=openapi_config(), logging_config=None,
-        plugins=[StructSchema()],
+        plugins=[StructSchema()], before_send=[add_security_headers],
+        before_request=refuse_oversize,
+        request_max_body_size=MAX_PAYLOAD_BYTES,  # 413 before reading (Content-Length)
     )
     app.state.ctx = ctx
     return app

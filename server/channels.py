@@ -106,8 +106,15 @@ class Channels:
                 self.mark(channel)
 
     def due(self, now: float) -> list[str]:
-        """Keys of the marked channels whose interval has passed (now marked clean)."""
-        return self.gate.due(now)
+        """Keys of the marked channels whose interval has passed (now marked clean), those
+        of one scope next to each other: they share the tick's memoised reads
+        (``payloads.Reads``), and a read made for a channel computed much earlier would
+        go out stale (the core applies events between two channels of a tick)."""
+        def by_scope(key: str) -> tuple[str, str]:
+            channel = self.by_key.get(key)
+            return ((channel.topic.arg or "") if channel is not None else "", key)
+
+        return sorted(self.gate.due(now), key=by_scope)
 
     def next_due(self, now: float) -> float | None:
         return self.gate.next_due(now)

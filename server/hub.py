@@ -35,8 +35,9 @@ from server.channels import Channels
 from server.config import ServerSettings
 from server.fanout import TopicFrame
 from server.hubclient import Channel, Client
+from server.limits import TokenBucket
 from server.payloads import Reads, display_data, incidents_data, metrics_data
-from server.registry import Registry
+from server.registry import Caps, Registry
 from server.timers import Timers
 from server.voicering import VoiceRing
 from server.wire import FrameSink
@@ -44,6 +45,7 @@ from stream.access import Geo, Principal
 from stream.clock import Clock, wall_ms
 from stream.push import (
     CLOSE_GOING_AWAY,
+    CLOSE_RATE_LIMITED,
     COMPUTED_KINDS,
     PROTOCOL,
     ClientOp,
@@ -77,7 +79,9 @@ class Hub:
         self.wall = wall
         self._dirty = asyncio.Event()
         self.channels = Channels(srv.ws_max_updates_per_s, self._dirty.set)
-        self.registry = Registry(self.channels, srv.ws_max_connections, srv.ws_queue_limit)
+        caps = Caps(srv.ws_max_connections, srv.ws_max_per_token, srv.ws_max_per_address)
+        self.registry = Registry(self.channels, caps, srv.ws_queue_limit, lambda: TokenBucket(
+            srv.ws_client_ops_per_s, srv.ws_client_ops_burst, self.clock()))
         self.voice = VoiceRing(wall=wall)
         self.timers = Timers(srv.ws_heartbeat_s, srv.ws_refresh_s, srv.ws_stuck_timeout_s,
                              clock())
@@ -121,10 +125,12 @@ class Hub:
 
     # -- clients ---------------------------------------------------------------------------
 
-    def register(self, principal: Principal, sink: FrameSink | None = None) -> Client | None:
-        """A new client, greeted with ``hello``; None when ``[server] ws_max_connections``
-        are connected. ``sink`` is the socket's direct frame path, when the server offers one."""
-        client = self.registry.add(principal, sink)
+    def register(self, principal: Principal, sink: FrameSink | None = None,
+                 address: str = "") -> Client | None:
+        """A new client, greeted with ``hello``; None when a connection cap is reached
+        (``registry.refusal`` says which). ``sink`` is the socket's direct frame path, when
+        the server offers one; ``address`` the client's, for the per-address cap."""
+        client = self.registry.add(principal, sink, address)
         if client is None:
             return None
         srv = self.cfg.server
@@ -168,12 +174,19 @@ class Hub:
     # -- operations ------------------------------------------------------------------------
 
     def handle(self, client: Client, text: str) -> None:
-        """One message from a client: subscribe, unsubscribe or ping."""
+        """One message from a client: subscribe, unsubscribe or ping. Each costs one
+        operation of the client's budget, and one more per further topic it names; a
+        client out of budget is flooding and is closed (4029)."""
+        if client.close_code is not None:  # kicked: its reader may still deliver a message
+            return
         try:
             op = proto.decode_op(text)
         except proto.OpError as exc:
-            client.control(proto.error("bad_request", str(exc), field=exc.field))
-            client.flush()
+            if self._spend(client, 1):
+                client.control(proto.error("bad_request", str(exc), field=exc.field))
+                client.flush()
+            return
+        if not self._spend(client, max(1, len(op.topics))):
             return
         if op.op == "ping":
             client.control(encode(Pong(id=op.id, ts_ms=self.wall())))
@@ -184,6 +197,16 @@ class Hub:
                 self.channels.leave(client, name)
             client.control(encode(Unsubscribed(id=op.id, topics=op.topics)))
         client.flush()
+
+    def _spend(self, client: Client, cost: int) -> bool:
+        budget = client.budget
+        if budget is None or budget.spend(cost, self.clock()):
+            return True
+        srv = self.cfg.server
+        self.kick(client, CLOSE_RATE_LIMITED, f"too many messages: at most "
+                  f"{srv.ws_client_ops_per_s:g} topic operations a second "
+                  f"(bursts of {srv.ws_client_ops_burst})")
+        return False
 
     def _subscribe(self, client: Client, op: ClientOp) -> None:
         """Each topic is refused with its own ``error`` or joined and sent its snapshot;

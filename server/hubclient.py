@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from server.fanout import FrameKind, Mailbox, TopicFrame
+from server.limits import TokenBucket
 from server.wire import FrameSink
 from stream.access import Principal
 from stream.push import Topic
@@ -31,6 +32,8 @@ class Client:
     """One websocket connection: who it is, what it follows, what it still has to get."""
 
     __slots__ = (
+        "address",
+        "budget",
         "channels",
         "close_code",
         "close_reason",
@@ -45,9 +48,12 @@ class Client:
     )
 
     def __init__(self, client_id: int, principal: Principal, mailbox: Mailbox,
-                 sink: FrameSink | None = None) -> None:
+                 sink: FrameSink | None = None, *, address: str = "",
+                 budget: TokenBucket | None = None) -> None:
         self.id = client_id
         self.principal = principal
+        self.address = address  # the client's address (per-address connection cap)
+        self.budget = budget  # its operations (subscribe/unsubscribe floods); None: no limit
         self.mailbox = mailbox
         self.sink = sink  # direct frame writes to the socket, when the server offers them
         self.channels: dict[str, Channel] = {}  # client-facing topic name -> channel

@@ -46,8 +46,9 @@ class StructSchema(StructSchemaPlugin):
         if info.tag_field:
             properties[info.tag_field] = FieldDefinition.from_annotation(Literal[info.tag])
             required.append(info.tag_field)
-        return schema_creator.create_component_schema(
+        schema: Schema = schema_creator.create_component_schema(
             field_definition, required=sorted(required), property_fields=properties)
+        return schema
 
 
 def _version() -> str:

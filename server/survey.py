@@ -5,7 +5,8 @@
 - ``survey_events`` — one NPS answer (the "why" as its comment) and the CSI answers, all
   ``channel: "qr"`` with one ``session``, as contract ``cx.feedback`` JSON.
 - ``CooldownCookie`` — one survey per device per N minutes: the cookie holds only the time
-  of the last survey and an HMAC over it and the location; nothing is kept server-side.
+  of the last survey and an HMAC over it and the location (the server-side half, keyed on
+  the address and User-Agent, is ``server.survey_guard.DeviceCooldown``).
 - ``RateLimiter`` — requests per client address per minute (bounded memory).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
+import re
 from collections import OrderedDict, deque
 from collections.abc import Sequence
 from typing import Annotated
@@ -24,6 +26,7 @@ from server.config import ServerSettings
 from stream.config import CsiQuestion
 
 COOKIE = "cxq"
+_COOKIE_VALUE = re.compile(r"([0-9]{1,12})\.([0-9a-f]{32})")  # what ``issue`` writes
 
 
 class SurveyAnswers(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -84,10 +87,13 @@ class CooldownCookie:
         """Seconds until this device may answer again (0: now). Bad cookies are ignored."""
         if not value or self.cooldown_s <= 0:
             return 0.0
-        stamp_text, _, mac = value.partition(".")
-        if not stamp_text.isdigit() or not hmac.compare_digest(mac, self._mac(location, int(stamp_text))):
+        m = _COOKIE_VALUE.fullmatch(value)  # anything else (5,000 digits, non-ASCII): ignored
+        if m is None:
             return 0.0
-        return max(0.0, int(stamp_text) + self.cooldown_s - now_s)
+        stamp = int(m.group(1))
+        if not hmac.compare_digest(m.group(2), self._mac(location, stamp)):
+            return 0.0
+        return max(0.0, stamp + self.cooldown_s - now_s)
 
 
 class RateLimiter:
@@ -116,11 +122,3 @@ class RateLimiter:
     def retry_after_s(self, key: str, now_s: float) -> float:
         hits = self._hits.get(key)
         return max(0.0, hits[0] + 60.0 - now_s) if hits else 0.0
-
-
-class SurveyGuard:
-    """The survey's limits together: per-address rate and per-device cooldown."""
-
-    def __init__(self, cfg: ServerSettings, secret: bytes) -> None:
-        self.rate = RateLimiter(cfg.server.survey_rate_per_min)
-        self.cooldown = CooldownCookie(secret, cfg.server.survey_cooldown_min * 60.0)

@@ -10,27 +10,30 @@ from typing import Any
 
 import msgspec
 
+from stream.clock import wall_ms
+from stream.events import Rejection, validate_event
 from stream.ids import is_id
 from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.server.voice")
 
 
-def voice_event(subjects: Subjects, subject: str, data: bytes) -> tuple[str, dict[str, Any]] | None:
-    """(hub topic, utterance with its ``mic``) of one NATS message, or None when malformed."""
+def voice_event(subjects: Subjects, subject: str, data: bytes,
+                now_ms: int | None = None) -> tuple[str, dict[str, Any]] | None:
+    """(hub topic, utterance) of one NATS message, or None unless it is a contract voice
+    event (``stream.events.VoiceEvent``) of the subject's location and mic, fresh enough.
+    Only the contract's fields pass: whatever else a publisher adds never reaches a page."""
     parsed = subjects.parse(subject)
     if parsed is None or parsed[0] != "voice" or len(parsed[1]) != 2:
         return None
     location, mic = parsed[1]
     if not (is_id(location) and is_id(mic)):
         return None
-    try:
-        body = msgspec.json.decode(data)
-    except msgspec.DecodeError:
+    now = wall_ms() if now_ms is None else now_ms
+    result = validate_event("voice", location, data, now, subject_mic=mic)
+    if isinstance(result, Rejection):
         return None
-    if not isinstance(body, dict):
-        return None
-    return f"voice:{location}", {**body, "mic": mic}
+    return f"voice:{location}", msgspec.to_builtins(result[0])
 
 
 class VoiceBridge:
@@ -52,7 +55,7 @@ class VoiceBridge:
         if self._sub is not None:
             try:
                 await self._sub.unsubscribe()
-            except Exception:  # noqa: BLE001 - the connection may already be closed
+            except Exception:  # the connection may already be closed
                 log.debug("voice bridge: unsubscribe failed", exc_info=True)
             self._sub = None
 

@@ -7,7 +7,9 @@ with every configured digest using ``hmac.compare_digest``. Roles:
 - ``supervisor`` — the configured locations and regions (a region includes its locations),
   never the whole network;
 - ``display`` — the display-safe data of its location(s) only: no metrics beyond the
-  display subset, no incidents, staff ids, comments, alerts or voice.
+  display subset, no incidents, staff ids, comments, alerts or voice;
+- ``terminal`` — a feedback terminal or web form posting ``/api/feedback`` for its
+  location(s); it reads nothing. Supervisors read but do not post feedback.
 
 ``decide`` returns the HTTP status the adapters use: 200 allowed, 401 no/unknown token,
 403 out of role or scope.
@@ -25,7 +27,7 @@ import msgspec
 from stream.config import Section
 from stream.geography import Geo
 
-Role = Literal["display", "supervisor", "admin"]
+Role = Literal["display", "supervisor", "admin", "terminal"]
 
 
 class TokenConfig(Section, frozen=True):
@@ -45,10 +47,11 @@ class AuthConfig(Section, frozen=True):
 # What a request touches; each needs a scope except the unscoped ones below.
 Action = Literal[
     "metrics", "profile", "incidents", "locations", "feedback", "alerts", "alerts_ack",
-    "display", "voice",
+    "display", "voice", "survey_review",
 ]
 UNSCOPED: frozenset[str] = frozenset({"locations", "alerts"})  # results are filtered instead
 DISPLAY_ACTIONS: frozenset[str] = frozenset({"display", "locations"})
+TERMINAL_ACTIONS: frozenset[str] = frozenset({"feedback"})
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -105,6 +108,15 @@ class TokenTable:
                 found = principal
         return found
 
+    def lookup_digest(self, digest: str) -> Principal | None:
+        """The principal of a stored token digest (a page session holds the digest, never
+        the token), or None once that token is no longer configured."""
+        found = None
+        for stored, principal in self._entries:
+            if hmac.compare_digest(stored, digest.encode()):
+                found = principal
+        return found
+
 
 def token_from(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
     """``Authorization: Bearer <token>`` first, then ``?token=``."""
@@ -133,6 +145,10 @@ def decide(p: Principal | None, action: Action, scope: str | None, geo: Geo) -> 
         return Decision(401, "missing or unknown token")
     if p.role == "display" and action not in DISPLAY_ACTIONS:
         return Decision(403, f"a display token may not access {action}")
+    if p.role == "terminal" and action not in TERMINAL_ACTIONS:
+        return Decision(403, f"a terminal token may not access {action}")
+    if p.role == "supervisor" and action == "feedback":
+        return Decision(403, "supervisors may not post feedback (use a terminal or admin token)")
     if scope is None or action in UNSCOPED:
         return ALLOWED
     if not scope_allowed(p, scope, geo):

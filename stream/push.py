@@ -31,7 +31,9 @@ MAX_INCIDENTS = 200  # incidents an ``incidents:`` payload holds, most urgent fi
 
 CLOSE_UNAUTHORIZED = 4001  # missing or unknown token (after an ``error`` message)
 CLOSE_TOO_SLOW = 4008  # no send progress for ``[server] ws_stuck_timeout_s``
-CLOSE_TOO_MANY = 1013  # ``[server] ws_max_connections`` reached
+CLOSE_TOO_MANY = 1013  # ``[server] ws_max_connections`` / ``_per_token`` / ``_per_address``
+CLOSE_RATE_LIMITED = 4029  # too many operations (``[server] ws_client_ops_per_s``), or too
+#                            many wrong tokens from this address (after a ``rate_limited`` error)
 CLOSE_GOING_AWAY = 1001  # server shutting down
 
 TopicKind = Literal["metrics", "display", "incidents", "voice", "alerts"]
@@ -136,7 +138,7 @@ class Heartbeat(_Message, frozen=True, kw_only=True, tag="heartbeat"):
 
 
 ErrorCode = Literal["bad_request", "bad_topic", "unauthorized", "forbidden", "not_found",
-                    "too_many_topics"]
+                    "too_many_topics", "rate_limited"]
 
 
 class Error(_Message, frozen=True, kw_only=True, tag="error"):

@@ -5,7 +5,6 @@
   "use strict";
   var cfg = JSON.parse(document.getElementById("cx-config").textContent);
   var S = cfg.strings;
-  var token = new URLSearchParams(window.location.search).get("token") || "";
   var topic = "display:" + cfg.location;
   var PALETTE = { 2: ["#e5484d", "#30a46c"], 3: ["#e5484d", "#f5a524", "#30a46c"],
     4: ["#e5484d", "#f76b15", "#8bc34a", "#30a46c"],
@@ -23,21 +22,35 @@
       '" stroke="#1b1b1b" stroke-width="6" fill="none" stroke-linecap="round"/></svg>';
   }
 
-  function build(n) {
-    var box = el("buttons"), colors = PALETTE[n] || PALETTE[5], html = "";
+  function div(cls, text) {
+    var d = document.createElement("div");
+    d.className = cls;
+    if (text !== undefined) d.textContent = text;
+    return d;
+  }
+
+  function build(n) {                          // DOM nodes and textContent: no server text as HTML
+    n = Math.min(5, Math.max(2, parseInt(n, 10) || 3));
+    var box = el("buttons"), colors = PALETTE[n];
+    box.textContent = "";
     for (var v = n; v >= 1; v--) {                                 // best on the left
-      var label = S["btn_" + v + "_of_" + n] || "";
-      html += '<div class="button" data-value="' + v + '">' + face(v, n, colors[v - 1]) +
-        '<div class="pct" data-value="' + v + '">—</div>' +
-        '<div class="bar"><div class="fill" style="background:' + colors[v - 1] + '"></div></div>' +
-        (label ? '<div class="label">' + label + "</div>" : "") + "</div>";
+      var cell = div("button"), pct = div("pct", "—"), bar = div("bar"), fill = div("fill");
+      cell.setAttribute("data-value", v);
+      cell.innerHTML = face(v, n, colors[v - 1]);                 // numbers and the palette only
+      pct.setAttribute("data-value", v);
+      fill.style.background = colors[v - 1];                      // CSSOM: allowed by the CSP
+      bar.appendChild(fill);
+      cell.appendChild(pct);
+      cell.appendChild(bar);
+      var label = S["btn_" + v + "_of_" + n];
+      if (label) cell.appendChild(div("label", label));
+      box.appendChild(cell);
     }
-    box.innerHTML = html;
     shown = n;
   }
 
   function render(d) {
-    if (shown !== d.buttons) build(d.buttons);
+    if (shown !== d.buttons) build(d.buttons);  // d.buttons: 2..5
     var cells = el("buttons").querySelectorAll(".button");
     for (var i = 0; i < cells.length; i++) {
       var v = parseInt(cells[i].getAttribute("data-value"), 10);
@@ -59,7 +72,8 @@
 
   function connect() {
     var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
-    ws = new WebSocket(scheme + window.location.host + cfg.ws_path + "?token=" + encodeURIComponent(token));
+    // no token here: the page session cookie (HttpOnly) goes with the handshake
+    ws = new WebSocket(scheme + window.location.host + cfg.ws_path);
     ws.onopen = function () {
       lastMessage = Date.now();
       ws.send(JSON.stringify({ op: "subscribe", topics: [topic] }));

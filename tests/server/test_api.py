@@ -11,13 +11,13 @@ import pytest
 from tests.support.network import button, config_text, now_ms, serving
 
 
-async def test_health_is_open_and_reports_the_core(live):
-    async with live.http() as h:
+async def test_health_is_open_and_reports_the_core_to_admins(live):
+    async with live.http() as h, live.http("admin") as admin:
         r = await h.get("/api/health")
-    assert r.status_code == 200
-    body = r.json()
-    assert body["status"] == "ok" and body["nats"] == "connected" and body["core"] == "running"
-    assert body["server"]["clients"] == 0
+        full = (await admin.get("/api/health")).json()
+    assert r.status_code == 200 and r.json() == {"status": "ok"}
+    assert full["status"] == "ok" and full["nats"] == "connected" and full["core"] == "running"
+    assert full["server"]["clients"] == 0
 
 
 async def test_metrics_follow_published_events(live):

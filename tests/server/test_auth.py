@@ -36,6 +36,7 @@ ADMIN = Principal("a", "admin")
 SUP = Principal("s", "supervisor", regions=frozenset({"msk"}))
 SUP_LOC = Principal("s2", "supervisor", locations=frozenset({"ekb"}))
 DISPLAY = Principal("d", "display", locations=frozenset({"msk-a"}))
+TERMINAL = Principal("t", "terminal", locations=frozenset({"msk-a"}))
 
 
 def test_tokens_are_matched_by_digest_only():
@@ -46,6 +47,8 @@ def test_tokens_are_matched_by_digest_only():
     assert table.lookup("other") == Principal("y", "display", frozenset({"msk-a"}))
     assert table.lookup("nope") is None and table.lookup("") is None and table.lookup(None) is None
     assert table.lookup(hash_token("secret")) is None  # the digest itself is no token
+    assert table.lookup_digest(hash_token("secret")).name == "x"  # a page session's digest
+    assert table.lookup_digest(hash_token("gone")) is None
 
 
 def test_token_sources():
@@ -81,7 +84,11 @@ def test_scope_rules(who, scope, ok):
     (DISPLAY, "locations", None, 200),
     (SUP, "metrics", "msk", 200), (SUP, "metrics", "network", 403),
     (SUP, "incidents", "msk-b", 200), (SUP, "incidents", "ekb", 403),
-    (SUP, "feedback", "msk-a", 200), (SUP, "feedback", "ekb", 403),
+    (SUP, "feedback", "msk-a", 403), (SUP, "feedback", "ekb", 403),  # supervisors read only
+    (TERMINAL, "feedback", "msk-a", 200), (TERMINAL, "feedback", "msk-b", 403),
+    (TERMINAL, "metrics", "msk-a", 403), (TERMINAL, "display", "msk-a", 403),
+    (TERMINAL, "locations", None, 403), (SUP, "survey_review", "msk-a", 200),
+    (SUP, "survey_review", "ekb", 403), (DISPLAY, "survey_review", "msk-a", 403),
     (SUP, "alerts", None, 200), (SUP, "alerts_ack", None, 200), (SUP, "voice", "msk-a", 200),
     (ADMIN, "metrics", "network", 200), (ADMIN, "feedback", "anything", 200),
 ])

@@ -93,9 +93,11 @@ async def test_qr_survey_in_the_browser_changes_nps(live, browser):
         before = (await h.get("/api/metrics/msk-a?window=today")).json()
     assert before["nps"] == -100
     context = await browser.new_context(viewport={"width": 390, "height": 844},
-                                        device_scale_factor=2, is_mobile=True, has_touch=True,
-                                        bypass_csp=True)
-    page = await context.new_page()
+                                        device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = await context.new_page()  # under the page's own strict CSP
+    blocked: list[str] = []
+    page.on("console", lambda m: blocked.append(m.text)
+            if "Content Security Policy" in m.text else None)
     await page.goto(f"{live.url}/q/msk-a")
     await page.screenshot(path=shot("survey.png"), full_page=True)
     submit = page.locator("button.submit")
@@ -118,6 +120,7 @@ async def test_qr_survey_in_the_browser_changes_nps(live, browser):
     assert after["csi"]["answers"] == 2
     await page.goto(f"{live.url}/q/msk-a")  # the same phone, right after: thanked, no form
     assert await page.locator("form").count() == 0
+    assert blocked == []
     await context.close()
 
 
@@ -135,3 +138,33 @@ async def test_display_before_the_first_rating_and_with_five_buttons(tmp_path, b
                                             "1": "20%"}
         await page.wait_for_timeout(900)
         await page.screenshot(path=shot("display-5.png"))
+
+
+async def test_display_opened_from_another_site_drops_its_token_and_stays_live(live, browser):
+    """A display link shared in a chat or an e-mail (another site: here ``localhost`` links
+    to ``127.0.0.1``): the token leaves the address bar and the history, the page runs under
+    its strict CSP (not bypassed) and its websocket authenticates with the session cookie."""
+    await live.publish(*[button("msk-a", v) for v in (3, 3, 1)])
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    await page.goto(f"http://localhost:{live.port}/q/msk-b")
+    target = f"{live.url}/display/msk-a?token={token('display_a')}"
+    await page.evaluate("""(href) => { const a = document.createElement('a');
+        a.href = href; a.id = 'go'; a.textContent = 'display'; document.body.append(a); }""",
+                        target)
+    await page.click("#go")
+    await page.wait_for_url(f"{live.url}/display/msk-a")
+    await page.locator(".button").nth(2).wait_for()
+    assert await page.locator("#count").inner_text() == "Оценок сегодня: 3"
+    assert token("display_a") not in await page.evaluate("location.href + document.referrer")
+    cookies = {c["name"]: c for c in await context.cookies(live.url)}
+    assert cookies["cx_session"]["httpOnly"] and cookies["cx_session"]["sameSite"] == "Lax"
+    await live.publish(button("msk-a", 3))  # pushed over the cookie-authenticated websocket
+    await page.locator("#count", has_text="Оценок сегодня: 4").wait_for(timeout=5000)
+    await page.screenshot(path=shot("display-from-link.png"))
+    await page.go_back()
+    assert page.url == f"http://localhost:{live.port}/q/msk-b"  # the token URL is not in history
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    await context.close()

@@ -20,6 +20,7 @@ from server.hub import Hub
 from server.hubclient import Client
 from stream.access import Principal, TokenTable
 from stream.push import (
+    CLOSE_RATE_LIMITED,
     CLOSE_TOO_SLOW,
     MetricsData,
     VoiceData,
@@ -197,6 +198,18 @@ def test_changes_coalesce_at_the_rate_limit_and_one_computation_serves_all(
         assert payload(got[-1].topic, got[-1].data).windows["today"].responses == 5  # type: ignore[union-attr]
 
 
+def test_the_channels_of_one_scope_are_computed_together(hub: Hub, core: FakeCore,
+                                                        clock: FakeClock) -> None:
+    """They share the tick's reads: a ``metrics:`` frame computed long after its location's
+    ``display:`` frame would carry that older ``today`` read (stale by the whole tick)."""
+    admin = connect(hub)
+    subscribe(hub, admin, "display:msk-a", "display:msk-b", "metrics:msk-a", "metrics:msk-b")
+    clock.now += 1.0
+    hub.mark_scopes({"msk-a", "msk-b"})
+    order = [channel.topic.name for channel in hub.deliver(clock.now)]
+    assert order == ["display:msk-a", "metrics:msk-a", "display:msk-b", "metrics:msk-b"]
+
+
 def test_each_refused_topic_gets_its_own_error(hub: Hub) -> None:
     sup = connect(hub, "sup_msk")
     got = subscribe(hub, sup, "metrics:msk-a", "metrics:network", "metrics:ekb", "display:msk",
@@ -227,6 +240,46 @@ def test_a_connection_follows_at_most_ws_queue_limit_topics(core: FakeCore,
     assert [(m.topic, m.code) for m in got if m.type == "error"] == [
         ("metrics:msk-b", "too_many_topics")]
     assert [m.topics for m in got if m.type == "subscribed"] == [["metrics:msk"]]
+
+
+def test_a_flooding_client_is_closed_and_then_ignored(core: FakeCore, clock: FakeClock) -> None:
+    """Each message costs one operation, plus one per further topic; the budget refills
+    at ``ws_client_ops_per_s``. A client out of budget is kicked (4029) and whatever its
+    reader still delivers joins nothing."""
+    hub = Hub(config(ws_client_ops_per_s=2, ws_client_ops_burst=6), core, clock=clock,
+              wall=clock.wall)  # type: ignore[arg-type]
+    admin, calm = connect(hub), connect(hub)
+    subscribe(hub, admin, "metrics:msk", "metrics:ural", "metrics:msk-a")  # 6 - 3 left
+    hub.handle(admin, json.dumps({"op": "ping"}))  # 2 left
+    clock.now += 1.0  # refilled: 4
+    subscribe(hub, admin, "metrics:network")  # 3
+    subscribe(hub, admin, "metrics:msk-b", "metrics:ekb")  # 1
+    assert admin.close_code is None and len(hub.channels) == 6
+    subscribe(hub, admin, "metrics:msk", "metrics:ural")  # costs 2 of 1: flooding
+    assert admin.close_code == CLOSE_RATE_LIMITED and "too many" in admin.close_reason
+    assert admin not in hub.clients and len(hub.channels) == 0
+    clock.now += 60.0
+    subscribe(hub, admin, "metrics:msk")  # its reader's last message: ignored
+    assert len(hub.channels) == 0 and admin.close_code == CLOSE_RATE_LIMITED
+    hub.handle(calm, json.dumps({"op": "ping", "id": 1}))  # others are untouched
+    assert [m.type for m in inbox(calm)] == ["pong"]
+
+
+def test_connections_are_capped_in_all_per_token_and_per_address(core: FakeCore,
+                                                                 clock: FakeClock) -> None:
+    hub = Hub(config(ws_max_connections=5, ws_max_per_token=2, ws_max_per_address=2), core,
+              clock=clock, wall=clock.wall)  # type: ignore[arg-type]
+    admin, sup = principal(hub, "admin"), principal(hub, "sup_msk")
+    first = hub.register(admin, None, "10.0.0.1")
+    assert first is not None and hub.register(admin, None, "10.0.0.2") is not None
+    assert hub.registry.refusal(admin, "10.0.0.3") == (
+        "too many connections per token (at most 2)")
+    assert hub.register(sup, None, "10.0.0.1") is not None
+    assert hub.registry.refusal(sup, "10.0.0.1") == (
+        "too many connections per address (at most 2)")
+    hub.unregister(first)  # a slot of the token and of the address comes free
+    assert hub.register(admin, None, "10.0.0.1") is not None
+    assert hub.registry.refused == 2
 
 
 async def test_a_client_that_stops_reading_holds_up_no_one_and_is_disconnected(

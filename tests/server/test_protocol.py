@@ -54,8 +54,13 @@ def test_voice_subjects_map_to_topics():
     from stream.subjects import Subjects
 
     subjects = Subjects("cx")
-    assert voice_event(subjects, "cx.voice.loc-1.mic-2", b'{"start": 1}') == (
-        "voice:loc-1", {"start": 1, "mic": "mic-2"})
+    now = 1_780_000_000_000
+    event = {"id": "u1", "ts": now, "location": "loc-1", "mic": "mic-2", "start": now - 900,
+             "end": now - 100, "emotion": {"arousal": 0.2, "anger": 0.1}, "loudness_db": -20.0}
+    topic, got = voice_event(subjects, "cx.voice.loc-1.mic-2", json.dumps(event).encode(), now)
+    assert topic == "voice:loc-1" and {k: got[k] for k in event} == event
+    assert voice_event(subjects, "cx.voice.loc-1.mic-2", b'{"start": 1}', now) is None
+    assert voice_event(subjects, "cx.voice.loc-1.mic-3", json.dumps(event).encode(), now) is None
     assert voice_event(subjects, "cx.voice.loc-1", b"{}") is None
     assert voice_event(subjects, "cx.voice.loc-1.m", b"[1]") is None
     assert voice_event(subjects, "cx.voice.loc-1.m", b"{oops") is None

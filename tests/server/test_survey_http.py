@@ -48,8 +48,11 @@ async def test_survey_posts_through_the_core_then_cools_down(live):
     m = live.core.metrics("msk-a", "today")
     assert (m.promoters, m.responses, m.sessions) == (1, 1, 1)
     assert m.csi.factors["responsiveness"] == 1.0 and m.csi.answers == 2
-    async with live.http() as new_phone:
-        assert (await new_phone.post("/q/msk-a", json={"nps": 3})).status_code == 202
+    async with live.http() as new_phone:  # another phone (User-Agent) on the same Wi-Fi
+        assert (await new_phone.post("/q/msk-a", json={"nps": 3}, headers={
+            "User-Agent": "Mozilla/5.0 (Linux; Android 14)"})).status_code == 202
+    async with live.http() as cleared:  # the first phone without its cookie: still cooling
+        assert (await cleared.post("/q/msk-a", json={"nps": 0})).status_code == 429
 
 
 async def test_survey_errors_name_the_field(live):
