@@ -26,11 +26,11 @@ from bokeh.server.contexts import BokehSessionContext
 from panel.io.application import build_applications
 
 from dashboards.access import Gate
-from dashboards.config import WallSettings, check_public_origins, origin_host
+from dashboards.config import WILDCARD_HOSTS, WallSettings, check_public_origins, origin_host
 from dashboards.feed import Feed
 from dashboards.headers import add_security_headers
 from dashboards.i18n import pick_lang, t
-from dashboards.keys import derived, secret_key
+from dashboards.keys import dashboards_token, derived, secret_key
 from dashboards.login import ViewerClaim, WallAuth, viewer_of
 from dashboards.render_live import banner, wall_link
 from dashboards.stats import StatsHandler
@@ -116,7 +116,7 @@ def origins(cfg: WallSettings, port: int) -> list[str]:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     public = {origin_host(o) for o in cfg.dashboards.public_origins}
-    if host in ("", "0.0.0.0", "::"):
+    if host in WILDCARD_HOSTS:
         return sorted(public)
     shown = f"[{host}]" if ":" in host and not host.startswith("[") else host
     return sorted(public | {f"{shown}:{port}", f"localhost:{port}", f"127.0.0.1:{port}"})
@@ -158,23 +158,38 @@ def build_server(cfg: WallSettings, port: int, ctx: WallContext) -> Any:
     return server
 
 
+def preflight(cfg: WallSettings, port: int) -> tuple[list[str], bytes, str]:
+    """What the wall needs before anything starts, each a ConfigError naming its key when
+    missing: the allowed origins, the deployment's secret, the dashboards' token."""
+    return origins(cfg, port), secret_key(cfg), dashboards_token(cfg)
+
+
 async def serve_dashboards(cfg: WallSettings, *, port: int | None = None,
                            started: asyncio.Event | None = None) -> None:
-    """Run the feed and the Panel server until cancelled."""
+    """Run the feed and the Panel server until cancelled. A configuration problem is logged
+    and raised before anything starts."""
     logging.getLogger("tornado.access").setLevel(logging.WARNING)  # one line per static file
+    port = cfg.dashboards.port if port is None else port
+    try:
+        preflight(cfg, port)
+    except ConfigError as exc:
+        log.error("dashboards not started: %s", exc)
+        raise
     feed = Feed(cfg)
     ctx = _CONTEXT["ctx"] = WallContext(cfg, feed, Gate.from_config(cfg))
     configure_panel()
-    await feed.start()
-    server = build_server(cfg, cfg.dashboards.port if port is None else port, ctx)
-    server.start()
-    log.info("dashboards: http://%s:%d/wall", cfg.server.host, server.port)
-    if started is not None:
-        started.set()
+    server = None
     try:
+        server = build_server(cfg, port, ctx)
+        await feed.start()
+        server.start()
+        log.info("dashboards: http://%s:%d/wall", cfg.server.host, server.port)
+        if started is not None:
+            started.set()
         await asyncio.Event().wait()
     finally:
-        with contextlib.suppress(Exception):
-            server.stop()
+        if server is not None:
+            with contextlib.suppress(Exception):
+                server.stop()
         await feed.stop()
         _CONTEXT.pop("ctx", None)

@@ -13,7 +13,8 @@ from msgspec.structs import replace
 
 from cxpulse.config import ConfigError, load_config_text
 from dashboards.keys import dashboards_token, secret_key
-from dashboards.serve import origins
+from dashboards.serve import origins, serve_dashboards
+from stream.nats_server import free_port, port_open
 
 
 def config(tmp_path: Path, extra: str = "") -> str:
@@ -77,3 +78,12 @@ def test_the_dashboards_token_never_sits_in_config(tmp_path: Path,
     # ``cxpulse run`` gives its generated token in memory
     in_memory = replace(cfg, dashboards=replace(cfg.dashboards, token="generated", token_file=""))
     assert dashboards_token(in_memory) == "generated"
+
+
+async def test_the_wall_does_not_start_on_a_config_problem(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    cfg = load_config_text(config(tmp_path, '[dashboards]\ntoken_file = "missing.token"\n'))
+    port = free_port()
+    with pytest.raises(ConfigError, match="token_file"):
+        await serve_dashboards(cfg, port=port)
+    assert "dashboards not started" in caplog.text and not port_open("127.0.0.1", port)
