@@ -3,7 +3,7 @@
     .venv/bin/python bench/wall.py [--sessions 10] [--rate 200] [--seconds 20] [--scope msk]
 
 Starts the real system as a child (``cxpulse run`` on a copy of config.toml with free
-ports and the demo admin token for the dashboards), then:
+ports; the walls open with the demo admin token, exchanged for the wall's cookie), then:
 
 1. *idle walls*: a steady publisher sends ``--rate`` feedback/flow events per second to
    JetStream for the locations of ``--scope`` (every topic of the page changes all the time,
@@ -101,7 +101,7 @@ def start_system(tmp: Path) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
         "core": {"data_dir": json.dumps(str(tmp / "var"))},
         "nats": {"embedded_port": str(ports["nats"])},
         "server": {"port": str(ports["server"])},
-        "dashboards": {"port": str(ports["dash"]), "token": json.dumps(TOKEN)},
+        "dashboards": {"port": str(ports["dash"])},
     })
     cfg_path = tmp / "config.toml"
     cfg_path.write_text(text, encoding="utf-8")
@@ -326,7 +326,9 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(2.0)
                 seen = [await p.evaluate("window.__cxSeen") for p in pages]
                 async with httpx.AsyncClient(trust_env=False) as c:
-                    renders = (await c.get(f"http://127.0.0.1:{ports['dash']}/stats")).json()["renders"]
+                    stats = await c.get(f"http://127.0.0.1:{ports['dash']}/stats",
+                                        headers={"Authorization": f"Bearer {TOKEN}"})
+                    renders = stats.json()["renders"]
             finally:
                 probe_task.cancel()
                 await browser.close()

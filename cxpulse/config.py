@@ -16,7 +16,7 @@ import msgspec
 
 from alerting.schema import AlertsConfig, name_list_items
 from archive.config import ArchiveConfig
-from dashboards.config import DashboardConfig
+from dashboards.config import DashboardConfig, check_public_origins
 from server.config import ServerConfig
 from stream.access import AuthConfig, hash_token
 from stream.config import (
@@ -62,6 +62,7 @@ class Config(Section, frozen=True):
             raise ValueError("csi.questions: duplicate (factor, id) pair")
         check_tokens(self.auth)
         check_open_access(self.auth, self.server)
+        check_public_origins(self.dashboards, self.server.host)
 
     def location(self, location_id: str) -> LocationConfig | None:
         for loc in self.locations:

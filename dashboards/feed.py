@@ -7,7 +7,7 @@ heartbeat periods) is reconnected with jittered exponential backoff, and every t
 subscribed again, so the server's fresh snapshots repaint the walls after a restart.
 Topics are spread over several connections when one would exceed the server's per-
 connection topic limit. The few HTTP calls (flow profile, locations, acknowledge) use
-the same token.
+the same token (``dashboards.keys.dashboards_token``: never from config.toml).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from dashboards.cache import Cache, ConnState, Status
 from dashboards.config import WallSettings
+from dashboards.keys import dashboards_token
 from dashboards.scopes import METRIC_WINDOWS
 from stream.clock import wall_ms
 from stream.geography import Geo
@@ -40,7 +41,7 @@ PROFILE_REFRESH_S = 600.0  # the hour x weekday profile moves slowly
 def backoff_s(attempt: int, rand: float, base_s: float = 0.5, cap_s: float = 10.0) -> float:
     """Delay before reconnect ``attempt`` (0-based): doubling from ``base_s`` up to
     ``cap_s``, times a jitter factor in [0.75, 1.25) so walls do not reconnect in step."""
-    return min(cap_s, base_s * 2 ** min(attempt, 16)) * (0.75 + 0.5 * rand)
+    return min(cap_s, base_s * 2.0 ** min(attempt, 16)) * (0.75 + 0.5 * rand)
 
 
 def server_urls(cfg: WallSettings) -> tuple[str, str]:
@@ -119,7 +120,8 @@ class Link:
         async with websockets.connect(self.feed.ws_url, additional_headers=headers, proxy=None,
                                       open_timeout=5, close_timeout=2, max_size=None,
                                       ping_interval=None, compression=None) as ws:
-            hello = envelope(await asyncio.wait_for(ws.recv(), 5))
+            async with asyncio.timeout(5):  # not wait_for: on 3.11 it can swallow a cancel
+                hello = envelope(await ws.recv())
             if hello.type != "hello":
                 if hello.code == "unauthorized":
                     self._set("denied", detail=hello.message or "")
@@ -132,7 +134,8 @@ class Link:
             if self.topics:
                 await ws.send(subscribe(sorted(self.topics), METRIC_WINDOWS))
             while True:
-                text = await asyncio.wait_for(ws.recv(), silence_s)
+                async with asyncio.timeout(silence_s):
+                    text = await ws.recv()
                 self.feed.handle(envelope(text))
 
     def start(self) -> None:
@@ -145,7 +148,7 @@ class Feed:
     def __init__(self, cfg: WallSettings, cache: Cache | None = None) -> None:
         self.cfg = cfg
         self.http_base, self.ws_url = server_urls(cfg)
-        self.token = cfg.dashboards.token
+        self.token = dashboards_token(cfg)
         self.cache = cache or Cache(Geo.from_config(cfg), min_sample=cfg.dashboards.min_sample)
         self.per_link = max(4, cfg.server.ws_queue_limit - 4)
         self.links: list[Link] = []

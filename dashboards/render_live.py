@@ -23,26 +23,32 @@ INCIDENTS_SHOWN = 11
 Names = Mapping[str, str]
 
 
-def wall_href(scope: str, lang: str, keep: Mapping[str, str]) -> str:
-    """``./wall?scope=..&lang=..`` plus the page's own parameters to keep (its token)."""
-    return escape(f'./wall?{urlencode({"scope": scope, "lang": lang, **keep})}')
+def wall_href(scope: str, lang: str) -> str:
+    """``./wall?scope=..&lang=..``: no token (the login cookie says who is looking)."""
+    return escape(f'./wall?{urlencode({"scope": scope, "lang": lang})}')
 
 
-def wall_link(scope: str, lang: str, text: str, keep: Mapping[str, str] | None = None) -> str:
-    return f'<a href="{wall_href(scope, lang, keep or {})}">{escape(text)}</a>'
+def wall_link(scope: str, lang: str, text: str) -> str:
+    return f'<a href="{wall_href(scope, lang)}">{escape(text)}</a>'
+
+
+def banner(text: str) -> str:
+    """A notice across the page; ``text`` may come from the address or the server, so it is
+    always escaped."""
+    return f'<div class="banner">{escape(text)}</div>'
 
 
 def header(title: str, kind: str, nav: Sequence[tuple[str, str]], status: tuple[str, str],
-           clock: str, scope: str, lang: str, keep: Mapping[str, str]) -> str:
+           clock: str, scope: str, lang: str) -> str:
     """Scope name, where to go from here, the connection state (always visible), the time."""
-    links = "".join(wall_link(target, lang, text, keep) for target, text in nav)
+    links = "".join(wall_link(target, lang, text) for target, text in nav)
     other = "en" if lang == "ru" else "ru"
     tone, text = status
     return (f'<div class="hdr"><span class="title">{escape(title)}</span>'
             f'<span class="kind">{escape(kind)}</span><span class="nav">{links}</span>'
             f'<span class="conn {tone}" data-k="conn" data-v="{tone}">● {escape(text)}</span>'
             f'<span class="clock">{escape(clock)}</span>'
-            f'<a href="{wall_href(scope, other, keep)}" class="kind" '
+            f'<a href="{wall_href(scope, other)}" class="kind" '
             f'data-k="lang">{other.upper()}</a></div>')
 
 
@@ -180,7 +186,7 @@ def voice(summary: VoiceSummary, std: Standard, names: Names, show_location: boo
             f'</div>')
 
 
-def board(rows: Sequence[BoardRow], lang: str, keep: Mapping[str, str]) -> str:
+def board(rows: Sequence[BoardRow], lang: str) -> str:
     """Locations worst first; each name leads to that location's wall."""
     body = []
     for i, r in enumerate(rows, 1):
@@ -190,7 +196,7 @@ def board(rows: Sequence[BoardRow], lang: str, keep: Mapping[str, str]) -> str:
         alerts = f' <span class="tag bad">{r.alerts}</span>' if r.alerts else ""
         breached = f' <span class="bad">/{r.breached}</span>' if r.breached else ""
         body.append(f'<tr data-loc="{escape(r.location)}"><td class="n">{i}</td>'
-                    f'<td>{wall_link(r.location, lang, r.name, keep)}{alerts}</td>'
+                    f'<td>{wall_link(r.location, lang, r.name)}{alerts}</td>'
                     f'<td class="n">{nps}</td><td class="n muted">{fmt.count(r.nps.sample)}</td>'
                     f'<td class="n">{csat}</td><td class="n">{fmt.decimal(r.button_index, 0)}</td>'
                     f'<td class="n">{r.open_incidents}{breached}</td></tr>')

@@ -56,10 +56,10 @@ class Wall(Viewer):
     """One browser session's wall for ``scope`` in ``lang``."""
 
     def __init__(self, ctx: WallContext, scope: str, lang: str, *, who: str = "",
-                 viewer: str = "", keep: dict[str, str] | None = None, **params: Any) -> None:
+                 viewer: str = "", **params: Any) -> None:
         super().__init__(**params)
         self.ctx, self.scope, self.lang = ctx, scope, lang
-        self.viewer, self.keep = viewer, keep or {}
+        self.viewer = viewer
         self.geo = ctx.cache.geo
         self.kind = self.geo.kind(scope)
         self.tz = self.geo.timezone(scope)
@@ -225,11 +225,11 @@ class Wall(Viewer):
         kind = "" if self.kind == "network" else t(self.lang, self.kind)
         clock = fmt.clock(now, self.tz, seconds=True)
         set_html(self.header, render_live.header(name, kind, self._nav(), status, clock,
-                                                 self.scope, self.lang, self.keep))
+                                                 self.scope, self.lang))
         error = cache.errors.get(f"metrics:{self.scope}")
         self.banner.visible = error is not None
-        if error is not None:
-            set_html(self.banner, f'<div class="banner">{t(self.lang, "forbidden")}: {error[1]}</div>')
+        if error is not None:  # the server's text: escaped like everything else
+            set_html(self.banner, render_live.banner(f'{t(self.lang, "forbidden")}: {error[1]}'))
 
     def _nav(self) -> list[tuple[str, str]]:
         net = t(self.lang, "network")
@@ -307,7 +307,7 @@ class Wall(Viewer):
         counts = alertview.per_location(data.alerts) if isinstance(data, AlertsData) else {}
         rows = board.leaderboard(today, self._names(), counts, self.min_sample,
                                  self.nps_target, self.csat_target)
-        set_html(self.board, render_live.board(rows, self.lang, self.keep))
+        set_html(self.board, render_live.board(rows, self.lang))
 
     async def _acknowledge(self, alert_id: str, who: str) -> None:
         """The server records the dashboard's token; the comment names the supervisor (typed

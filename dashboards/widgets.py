@@ -7,6 +7,7 @@ import datetime as dt
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from html import escape
 from typing import Any
 
 import panel as pn
@@ -175,7 +176,8 @@ class AlertsPanel(Viewer):
             self.message.visible = False
         except Exception as exc:  # noqa: BLE001 - shown to the supervisor, who can retry
             slot.button.disabled = False
-            set_html(self.message, f'<div class="bad sub">{t(self.lang, "ack_failed", e=exc)}</div>')
+            text = escape(t(self.lang, "ack_failed", e=exc))  # the server's text, as text
+            set_html(self.message, f'<div class="bad sub">{text}</div>')
             self.message.visible = True
 
     def update(self, cards: Sequence[AlertCard], names: dict[str, str], tz: dt.tzinfo) -> None:

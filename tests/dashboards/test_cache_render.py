@@ -52,7 +52,8 @@ def test_backoff_doubles_to_a_cap_with_jitter():
 def test_server_urls():
     cfg = Config()
     assert server_urls(cfg) == ("http://127.0.0.1:8700", "ws://127.0.0.1:8700/ws")
-    wild = replace(cfg, server=replace(cfg.server, host="0.0.0.0", port=9000))
+    wild = replace(cfg, server=replace(cfg.server, host="0.0.0.0", port=9000),
+                   dashboards=replace(cfg.dashboards, public_origins=("wall.example",)))
     assert server_urls(wild)[1] == "ws://127.0.0.1:9000/ws"
     v6 = replace(cfg, server=replace(cfg.server, host="::1"))
     assert server_urls(v6)[0] == "http://[::1]:8700"
@@ -86,12 +87,17 @@ def test_buttons_bar_and_data_attributes():
     assert "too few answers: 4 of 10" in render.buttons({"1": 1.0}, {"1": 4}, 4, 0.0, "en", 10)
 
 
-def test_header_and_board_links_keep_the_scope_and_language():
+def test_header_links_keep_the_scope_and_language_but_no_token():
     html = render_live.header("Moscow", "region", [("network", "↑ All")], ("bad", "lost"),
-                              "12:00:00", "msk", "en", {"token": "t 1"})
+                              "12:00:00", "msk", "en")
     assert 'data-v="bad"' in html and "lost" in html
-    assert 'href="./wall?scope=msk&amp;lang=ru&amp;token=t+1"' in html
-    assert 'href="./wall?scope=network&amp;lang=en&amp;token=t+1"' in html
+    assert 'href="./wall?scope=msk&amp;lang=ru"' in html
+    assert 'href="./wall?scope=network&amp;lang=en"' in html and "token" not in html
+
+
+def test_a_banner_shows_markup_as_text():
+    assert render_live.banner("refused: <img src=x onerror=alert(1)>") == \
+        '<div class="banner">refused: &lt;img src=x onerror=alert(1)&gt;</div>'
 
 
 def test_alert_card_shows_event_tasks_actions_and_who_took_it():

@@ -125,10 +125,12 @@ async def test_region_leaderboard_worst_first_and_click_into_location(system: St
     network = await browser.new_page(viewport={"width": 1920, "height": 1080})
     await network.goto(system.page("network"))  # a supervisor token: no network
     await network.locator(".banner").wait_for(timeout=15_000)
-    await network.goto(system.page("msk", who=None))  # no token: nothing but the notice
-    await network.locator(".banner", has_text="токен").wait_for(timeout=15_000)
-    assert await network.locator("[data-k=buttons]").count() == 0
     await network.close()
+    stranger = await browser.new_page(viewport={"width": 1920, "height": 1080})  # no cookie
+    await stranger.goto(system.page("msk", who=None))  # no token: nothing but the notice
+    await stranger.locator(".banner", has_text="токен").wait_for(timeout=15_000)
+    assert await stranger.locator("[data-k=buttons]").count() == 0
+    await stranger.close()
     await rows.first.locator("a").click()
     await page.wait_for_url(f"**/wall?scope={worst_first[0]}*")
     await shows_api(page, system, worst_first[0], "location wall after click")

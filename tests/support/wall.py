@@ -3,11 +3,21 @@ served by the whole system, and a page opened once the wall's tiles have rendere
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import re
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import httpx
+import websockets
+from msgspec.structs import replace
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from cxpulse.config import load_config_text
 from stream.nats_server import free_port
 from tests.support.browser import artifact
 from tests.support.stack import Stack, running
@@ -28,17 +38,26 @@ def wall_stack(tmp_path: Path, nats_url: str, token: str = SUPERVISOR,
                seeded: bool = True) -> contextlib.AbstractAsyncContextManager[Stack]:
     """Core, alerts, server and dashboards of the seeded network; the dashboards connect
     with ``token``."""
-    text = config_text(str(tmp_path), free_port(), free_port(), token)
-    return running(text, tmp_path, nats_url=nats_url, tokens=WALL_TOKENS, alerts=True,
+    cfg = load_config_text(config_text(str(tmp_path), free_port(), free_port()))
+    cfg = replace(cfg, dashboards=replace(cfg.dashboards, token=token))  # in memory only
+    return running(cfg, tmp_path, nats_url=nats_url, tokens=WALL_TOKENS, alerts=True,
                    server=True, wall=True, prepare=seed if seeded else None)
+
+
+def watched(page: Any) -> Any:
+    """``page`` with its uncaught errors, external requests and Content-Security-Policy
+    violations recorded in ``PAGE_ERRORS`` (the ``browser`` fixture fails on any)."""
+    page.on("pageerror", lambda e: PAGE_ERRORS.append(str(e)))
+    page.on("request", lambda r: None if r.url.startswith(LOCAL)
+            else PAGE_ERRORS.append(f"external request (the machine is offline): {r.url}"))
+    page.on("console", lambda m: PAGE_ERRORS.append(m.text) if m.type == "error"
+            and "Content Security Policy" in m.text else None)
+    return page
 
 
 async def open_wall(browser: Any, url: str) -> Any:
     """A 1920x1080 page on ``url`` once the wall's tiles have rendered."""
-    page = await browser.new_page(viewport={"width": 1920, "height": 1080})
-    page.on("pageerror", lambda e: PAGE_ERRORS.append(str(e)))
-    page.on("request", lambda r: None if r.url.startswith(LOCAL)
-            else PAGE_ERRORS.append(f"external request (the machine is offline): {r.url}"))
+    page = watched(await browser.new_page(viewport={"width": 1920, "height": 1080}))
     await page.goto(url)
     await page.locator("[data-k=buttons]").first.wait_for(timeout=20_000)
     return page
@@ -48,3 +67,46 @@ async def shot(page: Any, name: str) -> Path:
     path = artifact(f"{name}.png")
     await page.screenshot(path=str(path))
     return path
+
+
+# -- the wall over plain HTTP and websockets (no browser) ----------------------------------
+
+COOKIE = "cxpulse_wall"  # the wall's login cookie (``dashboards.login.COOKIE``)
+
+
+@contextlib.asynccontextmanager
+async def wall_client(stack: Stack, who: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of the wall that opened ``/wall?token=`` of ``who`` once (following
+    the redirects, keeping whatever cookie the wall set)."""
+    async with httpx.AsyncClient(trust_env=False, timeout=20, follow_redirects=True) as client:
+        await client.get(stack.page("msk-a" if who != "admin" else "network", who))
+        yield client
+
+
+def wall_url(stack: Stack, scope: str, **params: str) -> str:
+    """The wall of ``scope`` with ``params`` and no token unless one is among them (else the
+    cookie says who is looking)."""
+    return f"{stack.wall}?{urlencode({'scope': scope, **params})}"
+
+
+def page_token(html: str) -> str:
+    """The Bokeh session token a wall page embeds for its websocket."""
+    found = re.search(r'"token"\s*:\s*"([^"]+)"', html.replace('\\"', '"'))
+    assert found, "no session token in the page"
+    return found.group(1)
+
+
+async def attaches(stack: Stack, token: str, cookie: str | None) -> bool:
+    """Whether a websocket with ``token`` (and the wall cookie ``cookie``) is accepted by
+    the wall's Bokeh server: it answers a session it serves with an ``ACK``."""
+    port = stack.cfg.dashboards.port
+    headers = {"Cookie": f"{COOKIE}={cookie}"} if cookie else {}
+    try:
+        async with websockets.connect(
+                f"ws://127.0.0.1:{port}/wall/ws", subprotocols=["bokeh", token],  # type: ignore[list-item]
+                origin=f"http://127.0.0.1:{port}", additional_headers=headers,  # type: ignore[arg-type]
+                open_timeout=5, proxy=None) as ws:
+            first = await asyncio.wait_for(ws.recv(), 5)
+    except (InvalidStatus, ConnectionClosed, TimeoutError, OSError):
+        return False
+    return '"ACK"' in str(first)

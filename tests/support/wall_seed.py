@@ -18,7 +18,9 @@ SUPERVISOR = "t-wall-sup"
 ADMIN = "t-wall-admin"
 
 
-def config_text(data_dir: str, server_port: int, dash_port: int, token: str = SUPERVISOR) -> str:
+def config_text(data_dir: str, server_port: int, dash_port: int) -> str:
+    """The scenario's config; the dashboards' own token is given in memory, as ``cxpulse
+    run`` does (``tests.support.wall.wall_stack``), never in the text."""
     return f"""
 [core]
 data_dir = "{data_dir}"
@@ -43,7 +45,6 @@ sha256 = "{hash_token(ADMIN)}"
 role = "admin"
 [dashboards]
 port = {dash_port}
-token = "{token}"
 nps_target = 50
 csat_target = 85
 min_sample = 10
