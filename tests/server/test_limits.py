@@ -126,10 +126,10 @@ async def test_the_voice_bridge_passes_contract_voice_events_only(live):
            {**good, "id": "u2", "location": "msk-b"},  # another location's subject
            {**good, "id": "u3", "mic": "desk-9"},
            {**good, "id": "u4", "emotion": {"arousal": 7, "anger": 0.1}}]
+    voice = await live.nats("voice")  # as the voice worker publishes
     for event in bad:
-        await live.core.nc.publish("cx.voice.msk-a.desk-2", json.dumps(event).encode())
-    await live.core.nc.publish("cx.voice.msk-a.desk-2",
-                               msgspec.json.encode({**good, "extra": "<b>x</b>"}))
+        await voice.publish("cx.voice.msk-a.desk-2", json.dumps(event).encode())
+    await voice.publish("cx.voice.msk-a.desk-2", msgspec.json.encode({**good, "extra": "<b>x</b>"}))
     update = await ws.next(type="update", topic="voice:msk-a")
     (event,) = [e["event"] for e in update["data"]["events"]]
     assert event["id"] == "u1" and event["mic"] == "desk-2" and "extra" not in event
