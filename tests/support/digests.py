@@ -1,0 +1,141 @@
+# ruff: noqa: RUF001  (Russian text and typographic signs by design)
+"""Helpers of the digest tests and tools: a config, an archive filled with the demo's
+seeded history (``simulators.backfill``), and an in-process SMTP server (aiosmtpd)."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from archive.service import ArchiveService, import_limits
+from cxpulse.config import Config, load_config_text
+from simulators.backfill import history_events
+from stream.events import Rejection, validate_event
+
+CONFIG = """
+[core]
+data_dir = "{data_dir}"
+language = "ru"
+retention_days = 35
+[archive]
+lease_s = 1.5
+rollup_interval_s = 0.2
+[smtp]
+host = "127.0.0.1"
+port = {smtp_port}
+from = "cxpulse@example.test"
+retries = 2
+backoff_s = 60
+[[regions]]
+id = "msk"
+name = "Москва"
+timezone = "Europe/Moscow"
+[[regions]]
+id = "ny"
+name = "New York"
+timezone = "America/New_York"
+[[locations]]
+id = "msk-tverskaya"
+name = "Москва, Тверская"
+region = "msk"
+timezone = "Europe/Moscow"
+[[locations]]
+id = "msk-arbat"
+name = "Москва, Арбат"
+region = "msk"
+timezone = "Europe/Moscow"
+[[locations]]
+id = "ny-broadway"
+name = "New York, Broadway"
+region = "ny"
+timezone = "America/New_York"
+language = "en"
+[[csi.questions]]
+id = "clean"
+factor = "tangibles"
+text_ru = "Насколько чисто и удобно в зале?"
+text_en = "How clean is the hall?"
+[[csi.questions]]
+id = "speed"
+factor = "responsiveness"
+text_ru = "Насколько быстро Вас обслужили?"
+text_en = "How quickly were you served?"
+{extra}
+"""
+
+
+def config(data_dir: Path, smtp_port: int = 2525, extra: str = "") -> Config:
+    return load_config_text(CONFIG.format(data_dir=data_dir, smtp_port=smtp_port, extra=extra))
+
+
+def fill(archive: ArchiveService, cfg: Config, end_ms: int, days: int,
+         volume: float = 1.0) -> int:
+    """Write the demo generator's ``days`` days before ``end_ms`` into a leading archive."""
+    assert archive.store is not None
+    limits = import_limits(cfg)
+    items = []
+    for kind, location, payload in history_events(cfg, end_ms, days, volume=volume):
+        result = validate_event(kind, location, payload, end_ms, limits)
+        assert not isinstance(result, Rejection), result
+        items.append(result)
+    stored = archive.store.import_events(items, end_ms).stored
+    archive.store.refresh()
+    return stored
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Inbox:
+    """What the in-process SMTP server received; ``fail`` answers every DATA with 451."""
+
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    fail: bool = False
+    refused: int = 0
+    event: threading.Event = field(default_factory=threading.Event)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.fail:
+            self.refused += 1
+            return "451 4.3.0 try again later"
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        self.messages.append(msg)
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        self.event.set()
+        return "250 OK"
+
+
+class SmtpServer:
+    """aiosmtpd's ``Controller`` on a free port (its own thread and loop)."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.inbox = Inbox()
+        self.port = free_port()
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
+
+
+def html_of(msg: EmailMessage) -> str:
+    part = msg.get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content())
