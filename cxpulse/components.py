@@ -20,6 +20,7 @@ from alerting.service import AlertService
 from archive.comments import TextHooks
 from archive.service import ArchiveService
 from cxpulse.config import Config
+from cxpulse.digest import start_digests
 from dashboards.serve import serve_dashboards
 from server.app import create_app, serve
 from stream.access import TokenConfig
@@ -82,6 +83,7 @@ async def run_components(cfg: Config, core: Core | RemoteReader, *,
     alerts = AlertService(cfg, core.nc, core)
     await alerts.start()
     archive = await start_archive(cfg, core)
+    digests = await start_digests(cfg, core, archive)
     workers = await start_voice(cfg, core)
     try:
         app = create_app(cfg, core, alerts, archive)
@@ -100,6 +102,8 @@ async def run_components(cfg: Config, core: Core | RemoteReader, *,
         for worker in reversed(workers):
             with contextlib.suppress(Exception):
                 await worker.stop()  # type: ignore[attr-defined]
+        if digests is not None:
+            await digests.stop()
         if archive is not None:
             await archive.stop()
         await alerts.stop()

@@ -42,7 +42,8 @@ def kpi_table(lang: str, period: str, metrics: Sequence[str],
         for _, other in cmp.others:
             before = points.get(other)
             had = before is not None and before.n > 0  # no sample: nothing to compare with
-            row.append(fmt.delta(metric, v, before.value if before and had else None, lang))
+            d = fmt.delta(metric, v, before.value if before and had else None, lang)
+            row.append(Cell(d.text, d.tone, ref=f"d:{metric}@{cmp.label}@{other}"))
         rows.append(tuple(row))
     visits, sessions = data.get("visits", {}).get(cmp.label), data.get("sessions", {}).get(
         cmp.label)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 from archive.history import HistoryQuery, HistoryResult
 from archive.periods import By
@@ -34,7 +35,7 @@ class Archive(Protocol):
     async def feedback(self, query: FeedbackQuery) -> FeedbackPage: ...
 
     def export(self, kind: str, scope: str, first: dt.date | None, last: dt.date | None,
-               fmt: str = "csv") -> object: ...
+               fmt: Literal["csv", "parquet"] = "csv") -> AsyncIterator[bytes]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,6 @@ class Source:
         path = self.workdir / f"{kind}.csv"
         stream = self.archive.export(kind, self.scope, first, last, "csv")
         with path.open("wb") as fh:
-            async for chunk in stream:  # type: ignore[attr-defined]
+            async for chunk in stream:
                 await asyncio.to_thread(fh.write, chunk)
         return path
