@@ -99,9 +99,10 @@ class DigestAlerts:
         try:
             await self.js.publish(self.subject, body, headers={"Nats-Msg-Id": msg_id},
                                   timeout=2.0)
-        except Exception as exc:  # noqa: BLE001 - no alerts stream (no alert service): core NATS
-            log.debug("digests: alert not stored by JetStream (%s); published plainly", exc)
-            await self.nc.publish(self.subject, body)
+        except Exception as exc:  # noqa: BLE001 - subscribers got it; no stream stored it
+            # (a JetStream publish is a core publish that asks for an ack: without the alerts
+            # stream, i.e. without an alert service, there is no ack but it did go out)
+            log.debug("digests: alert not stored by JetStream (%s)", exc)
         self.published += 1
         log.warning("alert %s %s [%s] %s: %s", alert.status, RULE, SEVERITY, alert.scope,
                     alert.labels.get("error", ""))
