@@ -39,9 +39,9 @@ def test_errors_name_the_key(tmp_path: Path, extra: str, key: str) -> None:
 
 
 def test_smtp_password_only_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(ConfigError, match="smtp.password"):
+    with pytest.raises(ConfigError, match=r"smtp\.password"):
         load_config_text('[smtp]\npassword = "secret"')
-    with pytest.raises(ConfigError, match="smtp.password_env"):
+    with pytest.raises(ConfigError, match=r"smtp\.password_env"):
         load_config_text('[smtp]\nuser = "u"')
     smtp = load_config_text('[smtp]\nfrom = "x@y.z"\nuser = "u"\npassword_env = "CX_SMTP_PW"'
                             "\nstarttls = true").smtp

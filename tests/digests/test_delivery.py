@@ -48,7 +48,7 @@ REF = re.compile(r'<td style="[^"]*" data-ref="([^"]+)">([^<]*)</td>')
 
 
 def ms(*args: int) -> int:
-    return int(dt.datetime(*args, tzinfo=UTC).timestamp() * 1000)  # type: ignore[misc]
+    return int(dt.datetime(*args, tzinfo=UTC).timestamp() * 1000)  # type: ignore[misc,arg-type]
 
 
 @dataclass
@@ -131,14 +131,14 @@ async def test_daily_digest_arrives_at_local_time_in_two_zones(world: World) -> 
         page = html_of(msg)
         assert "<script" not in page and "http://" not in page and "https://" not in page
         assert await check_numbers(world.archive, scope, lang, page) >= 30
-        files = {p.get_filename(): p.get_content() for p in msg.iter_attachments()}
+        files = {str(p.get_filename()): p.get_content() for p in msg.iter_attachments()}
         pdf = next(v for k, v in files.items() if k.endswith(".pdf"))
         assert pdf[:5] == b"%PDF-"
         csvs = zipfile.ZipFile(io.BytesIO(next(v for k, v in files.items()
                                                if k.endswith(".zip"))))
         assert sorted(csvs.namelist()) == ["feedback.csv", "flow.csv", "incidents.csv"]
         assert csvs.read("feedback.csv").startswith(b"kind,id,ts,location,type")
-    status = (a if a.leading else b).status()
+    status: dict[str, Any] = (a if a.leading else b).status()
     assert status["status"] == "ok"
     assert status["digests"]["daily-ny"]["next_due"] == "2025-03-06T08:00:00-05:00"
 
@@ -175,7 +175,8 @@ async def test_crash_between_marked_and_sent_neither_duplicates_nor_loses(
     inbox = world.smtp.inbox
     assert [m["X-Cxpulse-Digest"] for m in inbox.messages] == ["slot.daily-msk.2025-03-04"]
     assert "Отправлено с опозданием" in html_of(inbox.messages[0])
-    assert "была прервана" in inbox.messages[0].get_body(("plain",)).get_content()
+    plain = inbox.messages[0].get_body(("plain",))
+    assert plain is not None and "была прервана" in plain.get_content()
     kv = await survivor.nc.jetstream().key_value(bucket_name("cx"))
     record = await _get(kv, "slot.daily-msk.2025-03-04")
     assert record is not None and record.state == "sent" and record.note
@@ -193,7 +194,7 @@ async def test_failing_smtp_retries_with_backoff_and_raises_the_alert(world: Wor
     world.now[0] = ms(2025, 3, 5, 5, 0)
     assert await svc.tick() == []
     assert world.smtp.inbox.refused == 1
-    health = svc.status()
+    health: dict[str, Any] = svc.status()
     assert health["status"] == "failing" and health["failing"] == ["daily-msk"]
     assert "451" in health["digests"]["daily-msk"]["error"]
     world.now[0] += 30_000  # before the back-off (60 s): no attempt

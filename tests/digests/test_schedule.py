@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,7 +27,7 @@ def spec(**kw: object) -> DigestConfig:
 
 
 def ms(*args: int, tz: dt.tzinfo = UTC) -> int:
-    return int(dt.datetime(*args, tzinfo=tz).timestamp() * 1000)  # type: ignore[misc]
+    return int(dt.datetime(*args, tzinfo=tz).timestamp() * 1000)  # type: ignore[misc,arg-type]
 
 
 def utc(ms_: int) -> dt.datetime:
@@ -67,7 +68,7 @@ def test_a_day_every_24_hours_in_a_zone_without_dst() -> None:
     s = spec(at="08:00")
     slots = slots_between(s, MSK, ms(2025, 1, 1), ms(2025, 12, 31))
     assert len({x.label for x in slots}) == len(slots) == 364
-    assert {b.due_ms - a.due_ms for a, b in zip(slots, slots[1:], strict=False)} == {86_400_000}
+    assert {b.due_ms - a.due_ms for a, b in itertools.pairwise(slots)} == {86_400_000}
 
 
 def test_weekly_covers_the_last_iso_week() -> None:
