@@ -26,7 +26,7 @@ from cxpulse.config import Config
 from digests import fmt, mail
 from digests.ledger import STALE_SENDING_MS, SlotRecord
 from digests.service import DigestService, bucket_name
-from tests.support.digests import SmtpServer, config, fill, html_of
+from tests.support.digests import SmtpServer, add_alert, config, fill, html_of
 
 UTC = dt.UTC
 DIGESTS = """
@@ -77,6 +77,8 @@ async def world(tmp_path: Path, nats_server: Any) -> AsyncIterator[World]:
         archive = ArchiveService(cfg, None, clock=lambda: now[0])
         await archive.start()
         fill(archive, cfg, now[0], days=9, volume=0.3)
+        add_alert(archive, ms(2025, 3, 4, 9, 30), "nps-drop", "msk-arbat", "msk-arbat")
+        add_alert(archive, ms(2025, 3, 3, 9, 30), "red-buttons", "msk-arbat", "msk-arbat")
         yield World(cfg, now, archive, smtp, nats_server.url)
         await archive.stop()
 
@@ -129,6 +131,8 @@ async def test_daily_digest_arrives_at_local_time_in_two_zones(world: World) -> 
     assert ny["Subject"].startswith("Daily digest · New York · Tuesday, 4 March 2025")
     for msg, scope, lang in ((msk, "msk", "ru"), (ny, "ny", "en")):
         page = html_of(msg)
+        assert ("nps-drop" in page) == (scope == "msk")  # 12:30 Moscow on the 4th
+        assert "red-buttons" not in page  # the day before
         assert "<script" not in page and "http://" not in page and "https://" not in page
         assert await check_numbers(world.archive, scope, lang, page) >= 30
         files = {str(p.get_filename()): p.get_content() for p in msg.iter_attachments()}

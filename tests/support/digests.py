@@ -5,6 +5,7 @@ seeded history (``simulators.backfill``), and an in-process SMTP server (aiosmtp
 from __future__ import annotations
 
 import email
+import json
 import email.policy
 import socket
 import threading
@@ -87,6 +88,16 @@ def fill(archive: ArchiveService, cfg: Config, end_ms: int, days: int,
     stored = archive.store.import_events(items, end_ms).stored
     archive.store.refresh()
     return stored
+
+
+def add_alert(archive: ArchiveService, ts_ms: int, rule: str, location: str, scope: str,
+              status: str = "firing") -> None:
+    """One alert state change in the archive's ``alert_changes``, as the writer stores it."""
+    assert archive.store is not None
+    view = {"id": f"{rule}-{ts_ms}", "rule": rule, "severity": "critical", "status": status,
+            "scope": scope, "labels": {"location": location}, "value": 12.0,
+            "metric": "nps", "threshold": 20.0}
+    archive.store.write([], alerts=[(ts_ms, ts_ms, view, json.dumps(view))])
 
 
 def free_port() -> int:
