@@ -50,7 +50,7 @@ async def start_digests(cfg: Config, core: CoreReader,
         return None
     from digests.service import DigestService
 
-    service = DigestService(cfg, nc, archive)
+    service = DigestService(cfg, nc, archive, live=core)
     await service.start()
     return service
 

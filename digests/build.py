@@ -28,14 +28,15 @@ from digests.source import Archive, Point, Source
 from digests.words import say
 from stream.geography import Geo
 from stream.ids import NETWORK
-from stream.readmodel import IncidentView
+from stream.incident_views import is_overdue
+from stream.readmodel import CoreReader, IncidentView
 
 DAY_METRICS = ("nps", "nps_with_non_responders", "csat", "ces", "buttons.index",
                "response_rate", "responses", "visits", "sessions", "flow.contacts",
                "incidents.opened", "incidents.sla_breached")
 WEEK_METRICS = (*DAY_METRICS, "flow.answered_share", "flow.mean_wait_s", "flow.mean_hold_s",
                 "incidents.within_sla")
-MONTH_METRICS = (*WEEK_METRICS, "csi.total", "incidents.thanks_share")
+MONTH_METRICS = (*WEEK_METRICS, "csi.total")
 TRENDS = ("nps", "csat", "ces", "buttons.index", "response_rate", "csi.total")
 HEADLINE = ("nps", "csat", "response_rate")
 LIST_LIMIT = 20  # rows of a list section
@@ -101,7 +102,10 @@ def compare_of(ctx: Ctx) -> tuple[sections.Compare, dt.date]:
 
 
 async def build_digest(cfg: DigestSettings, spec: DigestConfig, slot: Slot, archive: Archive,
-                       now_ms: int, *, late_note: str = "") -> Built:
+                       now_ms: int, *, late_note: str = "",
+                       live: CoreReader | None = None) -> Built:
+    """The digest of ``slot``; ``live``: the core of this process (the open incidents),
+    when there is one."""
     ctx = context(cfg, spec, slot, now_ms)
     with tempfile.TemporaryDirectory(prefix="cxpulse-digest-") as tmp:
         source = Source(archive, spec.scope, Path(tmp))
@@ -109,7 +113,7 @@ async def build_digest(cfg: DigestSettings, spec: DigestConfig, slot: Slot, arch
         report, _ = await _key_figures(ctx, source, late_note)
         t1 = time.perf_counter()
         if spec.period == "day":
-            report.blocks += await _daily(ctx, source)
+            report.blocks += await _daily(ctx, source, live)
         elif spec.period == "week":
             report.blocks += await _weekly(ctx, source)
         else:
@@ -128,7 +132,16 @@ async def _key_figures(ctx: Ctx, source: Source,
     by, lang = ctx.spec.period, ctx.lang
     cmp, first = compare_of(ctx)
     metrics = {"day": DAY_METRICS, "week": WEEK_METRICS, "month": MONTH_METRICS}[by]
-    data = await source.many(list(metrics), by, first, ctx.slot.start)
+    cheap = [m for m in metrics if not m.startswith("incidents.")]
+    data = await source.many(cheap, by, first, ctx.slot.start)
+    # incident metrics replay the archived steps of their whole span: a month's digest
+    # asks for the last two months and the one a year before, not the 11 months between
+    spans = [(first, ctx.slot.start)]
+    if by == "month":
+        spans = [(periods.previous_start(ctx.slot.start, by), ctx.slot.start), (first, first)]
+    for metric in (m for m in metrics if m.startswith("incidents.")):
+        found = await asyncio.gather(*(source.series(metric, by, a, b) for a, b in spans))
+        data[metric] = {p.label: p for pts in found for p in pts}
     period_text = fmt.period_text(by, ctx.slot.start, ctx.slot.last, lang)
     scope_name = ctx.names.get(ctx.spec.scope, ctx.spec.scope)
     title = say(lang, f"title.{by}")
@@ -144,37 +157,51 @@ async def _key_figures(ctx: Ctx, source: Source,
     return report, data
 
 
+def _today(ctx: Ctx) -> dt.date:
+    return dt.datetime.fromtimestamp(ctx.now_ms / 1000, ctx.tz).date() + dt.timedelta(days=1)
+
+
 def _at(data: dict[str, dict[str, Point]], metric: str, label: str) -> float | None:
     p = data.get(metric, {}).get(label)
     return p.value if p else None
 
 
-async def _daily(ctx: Ctx, source: Source) -> list[Block]:
+async def _daily(ctx: Ctx, source: Source, live: CoreReader | None) -> list[Block]:
     lang, day = ctx.lang, ctx.slot.start
     items = await source.low_ratings(day, day, LIST_LIMIT)
     detractors = int((await source.series("detractors", "day", day, day))[0].value or 0)
     blocks: list[Block] = [sections.low_ratings_table(lang, items, ctx.names, ctx.topic_names,
                                                       detractors)]
-    blocks.append(await _cases(ctx, source))
+    blocks.append(await _cases(ctx, source, live))
     alerts = await source.export("alerts", day, day)
     rows = await asyncio.to_thread(_read_rows, alerts)
     blocks.append(sections.alerts_table(lang, "day", rows, ctx.names, ctx.tz))
     return blocks
 
 
-async def _cases(ctx: Ctx, source: Source) -> Block:
-    """Overdue now and closed late in the period, from the replayed incident steps."""
+async def _cases(ctx: Ctx, source: Source, live: CoreReader | None) -> Block:
+    """Overdue now and closed late in the period: from the live core when this process
+    has one (it holds the incidents of the live retention), else from the archived steps
+    replayed through the engine's incident book."""
     first, last = ctx.slot.start, ctx.slot.last
-    lookback = first - dt.timedelta(days=ctx.cfg.core.retention_days)
-    steps = await source.export("incidents", lookback, last)
     lo, hi = records.period_bounds_ms(ctx.tz, first, last)
+    scope, now = ctx.spec.scope, ctx.now_ms
+    if live is not None:
+        views = await live.wait(lambda: live.incidents(scope))
+        overdue = [v for v in views if v.status != "resolved" and v.category != "thanks"
+                   and is_overdue(v, now)]
+        breached = [v for v in views if v.status == "resolved" and v.breached
+                    and v.resolved_ms is not None and lo <= v.resolved_ms < hi]
+    else:
+        lookback = first - dt.timedelta(days=ctx.cfg.core.retention_days)
+        steps = await source.export("incidents", lookback, _today(ctx))
 
-    def work() -> tuple[list[IncidentView], list[IncidentView]]:
-        engine = records.replay(ctx.cfg, steps)
-        return (records.overdue(engine, ctx.spec.scope, ctx.now_ms),
-                records.breached_between(engine, ctx.spec.scope, lo, hi, ctx.now_ms))
+        def work() -> tuple[list[IncidentView], list[IncidentView]]:
+            engine = records.replay(ctx.cfg, steps, lo, hi, unresolved=True)
+            return (records.overdue(engine, scope, now),
+                    records.breached_between(engine, scope, lo, hi, now))
 
-    overdue, breached = await asyncio.to_thread(work)
+        overdue, breached = await asyncio.to_thread(work)
     return sections.cases_table(ctx.lang, overdue, breached, ctx.names, ctx.tz,
                                 fmt.stamp(ctx.now_ms, ctx.tz), LIST_LIMIT)
 
@@ -182,10 +209,14 @@ async def _cases(ctx: Ctx, source: Source) -> Block:
 async def _categories(ctx: Ctx, source: Source) -> Block:
     first, last = ctx.slot.start, ctx.slot.last
     lookback = first - dt.timedelta(days=ctx.cfg.core.retention_days)
-    steps = await source.export("incidents", lookback, last)
+    # up to today: a resolution after the period decides, as in the history, whether an
+    # incident opened in it counts as breached
+    steps = await source.export("incidents", lookback, _today(ctx))
+    lo, hi = records.period_bounds_ms(ctx.tz, first - dt.timedelta(days=1),
+                                      last + dt.timedelta(days=1))  # any member's zone
 
     def work() -> dict[str, records.CategoryCases]:
-        engine = records.replay(ctx.cfg, steps)
+        engine = records.replay(ctx.cfg, steps, lo, hi)
         return records.by_category(engine, ctx.spec.scope, first, last, ctx.now_ms)
 
     cats = await asyncio.to_thread(work)

@@ -99,22 +99,39 @@ class CategoryCases:
     on_time: int = 0  # of those, within SLA (``within_sla`` = on_time / resolved)
 
 
-def _steps(incidents_csv: Path) -> list[tuple[Any, ...]]:
+def _steps(incidents_csv: Path, lo_ms: int | None, hi_ms: int | None,
+           unresolved: bool = False) -> list[tuple[Any, ...]]:
+    """The steps, in time order; with bounds only those of incidents opened or resolved
+    (or reopened) within them (the others cannot change a period's figures), and with
+    ``unresolved`` also of those whose last word is not a resolution (still open)."""
+    src = _csv(incidents_csv, INCIDENT_TYPES)
+    cols = (f"id, {_TS_MS} AS ms, location, incident, action, category, channel, department, "
+            "severity, text, assignee")
     con = _connect()
     try:
+        if lo_ms is None or hi_ms is None:
+            return con.execute(f"SELECT {cols} FROM {src} ORDER BY ms, location, id").fetchall()
+        still_open = (" UNION SELECT location, incident FROM s WHERE action IN ('open', "
+                      "'resolve', 'reopen') GROUP BY ALL HAVING arg_max(action, ms) <> 'resolve' "
+                      "AND NOT bool_or(coalesce(category = 'thanks', false))"
+                      if unresolved else "")
         return con.execute(
-            f"SELECT id, {_TS_MS} AS ms, location, incident, action, category, channel, "
-            f"department, severity, text, assignee FROM {_csv(incidents_csv, INCIDENT_TYPES)} "
-            "ORDER BY ms, location, id").fetchall()
+            f"WITH s AS (SELECT {cols} FROM {src}), k AS (SELECT DISTINCT location, incident "
+            "FROM s WHERE action IN ('open', 'resolve', 'reopen') AND ms >= ? AND ms < ?"
+            f"{still_open}) SELECT s.* FROM s SEMI JOIN k ON s.location = k.location AND "
+            "s.incident = k.incident ORDER BY ms, location, id", [lo_ms, hi_ms]).fetchall()
     finally:
         con.close()
 
 
-def replay(cfg: StreamSettings, incidents_csv: Path) -> MetricsEngine:
-    """An engine that holds the exported incident steps (and nothing else)."""
+def replay(cfg: StreamSettings, incidents_csv: Path, lo_ms: int | None = None,
+           hi_ms: int | None = None, *, unresolved: bool = False) -> MetricsEngine:
+    """An engine that holds the exported incident steps (and nothing else); with bounds,
+    only the incidents opened, resolved or reopened in ``[lo_ms, hi_ms)`` (and with
+    ``unresolved`` those still open)."""
     engine = MetricsEngine(cfg)
     for eid, ms, loc, incident, action, category, channel, dept, severity, text, who in \
-            _steps(incidents_csv):
+            _steps(incidents_csv, lo_ms, hi_ms, unresolved):
         event = IncidentEvent(id=eid, ts=ms, location=loc, incident=incident, action=action,
                               category=category, channel=channel, department=dept,
                               severity=severity, text=text, assignee=who)
@@ -129,9 +146,11 @@ def by_category(engine: MetricsEngine, scope: str, first: dt.date, last: dt.date
     end = last + dt.timedelta(days=1)
     bounds = {p.id: (p.calendar.day_start_ms(first), p.calendar.day_start_ms(end))
               for p in engine.geo.members(scope)}
-    at_ms = min(max((hi for _, hi in bounds.values()), default=now_ms) - 1, now_ms)
+    ends = {min(hi - 1, now_ms) for _, hi in bounds.values()}  # one per zone
     out: dict[str, CategoryCases] = {}
-    for v in incident_views(engine, scope, at_ms):
+    views = [v for until in sorted(ends) for v in incident_views(engine, scope, until)
+             if min(bounds[v.location][1] - 1, now_ms) == until]  # each as of its own end
+    for v in views:
         lo, hi = bounds[v.location]
         until = min(hi - 1, now_ms)
         c = out.setdefault(v.category, CategoryCases())

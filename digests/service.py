@@ -1,6 +1,6 @@
 """``DigestService``: the scheduler in a ``cxpulse run`` process.
 
-    digests = DigestService(cfg, nc, archive)     # archive: an ArchiveService
+    digests = DigestService(cfg, nc, archive, live=core)  # an ArchiveService, the core
     await digests.start()   # takes the lease or follows; the leader sends what is due
     digests.status()        # for /api/health
     await digests.stop()    # hands the lease back
@@ -39,6 +39,7 @@ from stream.clock import wall_ms
 from stream.geography import Geo
 from stream.lease import LeaseKeeper, instance_name
 from stream.nats_io import ensure_kv, stream_names
+from stream.readmodel import CoreReader
 
 log = logging.getLogger("cxpulse.digests")
 RETRY_HORIZON_MS = 3 * 86_400_000  # how far back a slot that is still retrying is looked at
@@ -53,8 +54,8 @@ def bucket_name(prefix: str) -> str:
 class DigestService:
     def __init__(self, cfg: DigestSettings, nc: NATS, archive: Archive, *,
                  clock: Callable[[], int] = wall_ms, poll_s: float = 15.0,
-                 send: Sender = mail.send) -> None:
-        self.cfg, self.nc, self.archive = cfg, nc, archive
+                 send: Sender = mail.send, live: CoreReader | None = None) -> None:
+        self.cfg, self.nc, self.archive, self.live = cfg, nc, archive, live
         self.clock, self.poll_s, self._send = clock, poll_s, send
         self.me = instance_name()
         self.specs = tuple(d for d in cfg.digests if d.enabled)
@@ -167,7 +168,7 @@ class DigestService:
         error = ""
         try:
             built = await build_digest(self.cfg, spec, slot, self.archive, self.clock(),
-                                       late_note=mark.note)
+                                       late_note=mark.note, live=self.live)
             msg = mail.compose(built, sender=self.cfg.smtp.sender, to=spec.to, key=slot.key,
                                date_s=self.clock() / 1000)
             refused = await asyncio.to_thread(self._send, msg, self.cfg.smtp, spec.to)

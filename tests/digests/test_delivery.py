@@ -11,76 +11,24 @@ import io
 import re
 import threading
 import zipfile
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import msgspec
-import nats
 import pytest
 
 from archive.history import HistoryQuery
 from archive.service import ArchiveService
-from cxpulse.config import Config
-from digests import fmt, mail
+from digests import fmt
 from digests.ledger import STALE_SENDING_MS, SlotRecord
-from digests.service import DigestService, bucket_name
-from tests.support.digests import SmtpServer, add_alert, config, fill, html_of
+from digests.service import bucket_name
+from tests.support.digests import World, html_of
 
 UTC = dt.UTC
-DIGESTS = """
-[[digests]]
-id = "daily-msk"
-scope = "msk"
-at = "08:00"
-to = ["msk@example.test"]
-catch_up_h = 1
-[[digests]]
-id = "daily-ny"
-scope = "ny"
-at = "08:00"
-lang = "en"
-to = ["ny@example.test", "boss@example.test"]
-catch_up_h = 1
-"""
 REF = re.compile(r'<td style="[^"]*" data-ref="([^"]+)">([^<]*)</td>')
 
 
 def ms(*args: int) -> int:
     return int(dt.datetime(*args, tzinfo=UTC).timestamp() * 1000)  # type: ignore[misc,arg-type]
-
-
-@dataclass
-class World:
-    cfg: Config
-    now: list[int]
-    archive: ArchiveService
-    smtp: SmtpServer
-    url: str
-
-    def clock(self) -> int:
-        return self.now[0]
-
-    async def service(self, send: Callable[..., Any] = mail.send) -> DigestService:
-        nc = await nats.connect(self.url)
-        svc = DigestService(self.cfg, nc, self.archive, clock=self.clock, send=send)
-        await svc.start(background=False)
-        return svc
-
-
-@pytest.fixture
-async def world(tmp_path: Path, nats_server: Any) -> AsyncIterator[World]:
-    with SmtpServer() as smtp:
-        cfg = config(tmp_path, smtp.port, DIGESTS)
-        now = [ms(2025, 3, 5, 4, 0)]
-        archive = ArchiveService(cfg, None, clock=lambda: now[0])
-        await archive.start()
-        fill(archive, cfg, now[0], days=9, volume=0.3)
-        add_alert(archive, ms(2025, 3, 4, 9, 30), "nps-drop", "msk-arbat", "msk-arbat")
-        add_alert(archive, ms(2025, 3, 3, 9, 30), "red-buttons", "msk-arbat", "msk-arbat")
-        yield World(cfg, now, archive, smtp, nats_server.url)
-        await archive.stop()
 
 
 async def check_numbers(archive: ArchiveService, scope: str, lang: str, page: str) -> int:

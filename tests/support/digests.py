@@ -4,18 +4,25 @@ seeded history (``simulators.backfill``), and an in-process SMTP server (aiosmtp
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import email
-import json
 import email.policy
+import json
 import socket
 import threading
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import nats
+
 from archive.service import ArchiveService, import_limits
 from cxpulse.config import Config, load_config_text
+from digests import mail
+from digests.service import DigestService
 from simulators.backfill import history_events
 from stream.events import Rejection, validate_event
 
@@ -150,3 +157,68 @@ def html_of(msg: EmailMessage) -> str:
     part = msg.get_body(preferencelist=("html",))
     assert part is not None
     return str(part.get_content())
+
+
+DIGESTS = """
+[[digests]]
+id = "daily-msk"
+scope = "msk"
+at = "08:00"
+to = ["msk@example.test"]
+catch_up_h = 1
+[[digests]]
+id = "daily-ny"
+scope = "ny"
+at = "08:00"
+lang = "en"
+to = ["ny@example.test", "boss@example.test"]
+catch_up_h = 1
+[[digests]]
+id = "weekly-network"
+scope = "network"
+period = "week"
+at = "09:00"
+to = ["cx@example.test"]
+catch_up_h = 1
+"""
+
+
+def utc_ms(*args: int) -> int:
+    return int(dt.datetime(*args, tzinfo=dt.UTC).timestamp() * 1000)  # type: ignore[misc,arg-type]
+
+
+@dataclass
+class World:
+    """A filled archive (9 days before 2025-03-05 04:00 UTC), an SMTP server, a NATS url
+    and a clock the test moves."""
+
+    cfg: Config
+    now: list[int]
+    archive: ArchiveService
+    smtp: SmtpServer
+    url: str
+
+    def clock(self) -> int:
+        return self.now[0]
+
+    async def service(self, send: Callable[..., Any] = mail.send) -> DigestService:
+        nc = await nats.connect(self.url)
+        svc = DigestService(self.cfg, nc, self.archive, clock=self.clock, send=send)
+        await svc.start(background=False)
+        return svc
+
+
+@contextlib.asynccontextmanager
+async def world(data_dir: Path, nats_url: str) -> AsyncIterator[World]:
+    with SmtpServer() as smtp:
+        cfg = config(data_dir, smtp.port, DIGESTS)
+        now = [utc_ms(2025, 3, 5, 4, 0)]
+        archive = ArchiveService(cfg, None, clock=lambda: now[0])
+        await archive.start()
+        fill(archive, cfg, now[0], days=9, volume=0.3)
+        add_alert(archive, utc_ms(2025, 3, 4, 9, 30), "nps-drop", "msk-arbat", "msk-arbat")
+        add_alert(archive, utc_ms(2025, 3, 3, 9, 30), "red-buttons", "msk-arbat", "msk-arbat")
+        try:
+            yield World(cfg, now, archive, smtp, nats_url)
+        finally:
+            await archive.stop()
