@@ -25,8 +25,8 @@ from stream.geography import Place, ScopeIndex
 from stream.ids import NETWORK
 from stream.windows import DAY_MS
 
-ExportKind = Literal["feedback", "flow", "incidents", "voice"]
-EXPORT_KINDS: tuple[str, ...] = ("feedback", "flow", "incidents", "voice")
+ExportKind = Literal["feedback", "flow", "incidents", "voice", "alerts"]
+EXPORT_KINDS: tuple[str, ...] = ("feedback", "flow", "incidents", "voice", "alerts")
 MAX_LIMIT = 500
 RECENT_MS = 31 * DAY_MS  # a page without `from` looks here first, then further back
 
@@ -41,6 +41,10 @@ _EXPORT_COLUMNS: dict[str, tuple[str, str]] = {
                   "category, channel, department, severity, text, assignee"),
     "voice": ("voice_utterances", f"id, {_TS}, location, mic, start_ms AS start, end_ms AS end, "
               "arousal, anger, loudness_db, keywords, transcript, language, asr"),
+    # alert state changes have no local day: the period is cut by time (``_alert_window``)
+    "alerts": ("alert_changes", f"{_TS}, alert_id, rule, severity, status, scope, location, "
+               "value, json_extract_string(payload, '$.metric') AS metric, "
+               "json_extract_string(payload, '$.threshold') AS threshold"),
 }
 
 
@@ -190,6 +194,8 @@ def export_query(kind: str, scope: str, geo: ScopeIndex, first: dt.date | None,
     if kind not in _EXPORT_COLUMNS:
         raise ValueError(f"kind: one of {', '.join(EXPORT_KINDS)}")
     table, columns = _EXPORT_COLUMNS[kind]
+    if kind == "alerts":
+        return _alert_window(columns, scope, geo, first, last)
     cond, args = scope_filter(scope, geo)
     where = [cond]
     if first is not None:
@@ -199,6 +205,28 @@ def export_query(kind: str, scope: str, geo: ScopeIndex, first: dt.date | None,
         where.append("day <= ?")
         args.append(last)
     return f"SELECT {columns} FROM {table} WHERE {' AND '.join(where)}", args
+
+
+def _alert_window(columns: str, scope: str, geo: ScopeIndex, first: dt.date | None,
+                  last: dt.date | None) -> tuple[str, list[Any]]:
+    """Alert changes of a scope's alerts (its own and its locations') between the earliest
+    member's local start of ``first`` and the latest member's local end of ``last``."""
+    members = geo.members(scope)
+    where: list[str] = ["true"]
+    args: list[Any] = []
+    if scope != NETWORK:
+        ids = [scope, *(p.id for p in members)]
+        where = [f"(scope IN ({', '.join('?' * len(ids))}) OR location IN "
+                 f"({', '.join('?' * len(members)) or 'NULL'}))"]
+        args = [*ids, *(p.id for p in members)]
+    if first is not None and members:
+        where.append("ts >= ?")
+        args.append(min(p.calendar.day_start_ms(first) for p in members))
+    if last is not None and members:
+        where.append("ts < ?")
+        args.append(max(p.calendar.day_start_ms(last + dt.timedelta(days=1)) for p in members))
+    return (f"SELECT {columns} FROM alert_changes WHERE {' AND '.join(where)} ORDER BY ts",
+            args)
 
 
 def copy(con: duckdb.DuckDBPyConnection, sql: str, args: list[Any], path: Path,

@@ -21,6 +21,7 @@ from archive.comments import TextHooks
 from archive.service import ArchiveService
 from cxpulse.config import Config
 from cxpulse.connections import ServerCore, connection
+from cxpulse.digest import start_digests
 from dashboards.serve import serve_dashboards
 from server.app import create_app, serve
 from stream.access import TokenConfig
@@ -98,6 +99,7 @@ async def run_components(cfg: Config, core: Core | RemoteReader, url: str,
     alerts = AlertService(cfg, alerts_nc, core)
     await alerts.start()
     archive = await start_archive(cfg, conns, url, logins)
+    digests = await start_digests(cfg, core, archive, conns, url, logins)
     workers = await start_voice(cfg, conns, url, logins)
     try:
         server_nc = await conns.enter_async_context(
@@ -118,6 +120,8 @@ async def run_components(cfg: Config, core: Core | RemoteReader, url: str,
         for worker in reversed(workers):
             with contextlib.suppress(Exception):
                 await worker.stop()  # type: ignore[attr-defined]
+        if digests is not None:
+            await digests.stop()
         if archive is not None:
             await archive.stop()
         await alerts.stop()

@@ -17,6 +17,7 @@ import msgspec
 from alerting.schema import AlertsConfig, name_list_items
 from archive.config import ArchiveConfig
 from dashboards.config import DashboardConfig, check_public_origins
+from digests.config import DigestConfig, SmtpConfig, check_digests
 from server.config import ServerConfig
 from stream.access import AuthConfig, hash_token
 from stream.config import (
@@ -52,6 +53,8 @@ class Config(Section, frozen=True):
     voice: VoiceConfig = VoiceConfig()
     archive: ArchiveConfig = ArchiveConfig()
     comments: CommentsConfig = CommentsConfig()
+    digests: tuple[DigestConfig, ...] = ()
+    smtp: SmtpConfig = SmtpConfig()
     regions: tuple[RegionConfig, ...] = ()
     locations: tuple[LocationConfig, ...] = ()
 
@@ -63,6 +66,7 @@ class Config(Section, frozen=True):
         check_tokens(self.auth)
         check_open_access(self.auth, self.server)
         check_public_origins(self.dashboards, self.server.host)
+        check_digests(self)
 
     def location(self, location_id: str) -> LocationConfig | None:
         for loc in self.locations:

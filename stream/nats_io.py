@@ -57,6 +57,7 @@ def stream_names(prefix: str) -> dict[str, str]:
         "kv": f"{p}_CORE",
         "objects": f"{p}_SNAPSHOTS",
         "archive": f"{p}_ARCHIVE",
+        "digests": f"{p}_DIGESTS",
     }
 
 

@@ -19,8 +19,10 @@ from typing import Literal
 
 import msgspec
 
-Role = Literal["core", "server", "alerts", "voice", "asr", "archive", "device", "admin"]
-SERVICE_ROLES: tuple[Role, ...] = ("core", "server", "alerts", "voice", "asr", "archive")
+Role = Literal["core", "server", "alerts", "voice", "asr", "archive", "digests", "device",
+               "admin"]
+SERVICE_ROLES: tuple[Role, ...] = ("core", "server", "alerts", "voice", "asr", "archive",
+                                   "digests")
 INPUT_KINDS = ("feedback", "flow", "incident")
 
 
@@ -119,6 +121,11 @@ def _services(prefix: str, names: Mapping[str, str]) -> dict[str, Permissions]:
             publish=(*_js(*contract, n["alerts"]), *_kv(n["archive"]), f"{p}.archive.query"),
             subscribe=(f"{p}.archive.query", f"{inbox_prefix('archive')}.>"),
             allow_responses=True),
+        # the digest scheduler (issue 18): its slot ledger and lease, the digest-failed
+        # alert, archive queries forwarded to the writer
+        "digests": Permissions(
+            publish=(*_kv(n["digests"]), f"{p}.alert.>", f"{p}.archive.query"),
+            subscribe=(f"{inbox_prefix('digests')}.>",)),
     }
 
 
