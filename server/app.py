@@ -4,9 +4,11 @@
     await serve(app, cfg.server.host, cfg.server.port)   # until cancelled; graceful stop
 
 ``create_app`` wires the JSON API, ``/ws``, the display and survey pages, and ``/api/alerts``
-when an alert service is given; ``cx.voice.>`` on NATS feeds the ``voice:`` topics. The hub starts and stops with the app (lifespan); the core
-and the alert service belong to the caller. ``app.state.ctx.hub.publish(topic, payload)``
-is the hook other in-process producers (the voice worker) push through.
+when an alert service is given; ``cx.voice.>`` on NATS feeds the ``voice:`` topics, and
+with an archive ``cx.comment.*`` feeds the ``comments:`` topics (``server.commentfeed``).
+The hub starts and stops with the app (lifespan); the core and the alert service belong
+to the caller. ``app.state.ctx.hub.publish(topic, payload)`` is the hook other in-process
+producers (the voice worker) push through.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 
-from server import alerts_api, api, history, pages, records
+from server import alerts_api, api, comments, history, pages, records
 from server.alerts import AlertsAdapter
+from server.commentfeed import CommentBridge, archive_loader
 from server.config import ServerSettings
 from server.context import LiveCore, ServerContext, warn_if_open
 from server.errors import EXCEPTION_HANDLERS
@@ -52,14 +55,19 @@ def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
                         survey=SurveyGuard(cfg, os.urandom(32)))
 
     voice = VoiceBridge(getattr(core, "nc", None), core.subjects, hub)
+    if archive is not None:  # comments: the archive's latest, then its writer's live notes
+        hub.comments.loader = archive_loader(archive)
+    live_comments = CommentBridge(getattr(core, "nc", None), core.subjects, hub)
 
     @contextlib.asynccontextmanager
     async def run_hub(_: Litestar) -> AsyncIterator[None]:
         await hub.start()
         await voice.start()
+        await live_comments.start()
         try:
             yield
         finally:
+            await live_comments.stop()
             await voice.stop()
             await hub.stop()
 
@@ -68,7 +76,7 @@ def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
         routes += alerts_api.ROUTES
     if archive is not None:
         ctx.extra["archive"] = archive
-        routes += history.ROUTES + records.ROUTES
+        routes += history.ROUTES + records.ROUTES + comments.ROUTES
     cors = None
     if cfg.server.cors_origins:
         cors = CORSConfig(allow_origins=list(cfg.server.cors_origins),
