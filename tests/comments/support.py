@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Russian text by design)
 """Helpers of the comments tests: commented survey answers and one tagging configuration
 with an extra topic (the "new topic" a re-tag must apply to the past)."""
 

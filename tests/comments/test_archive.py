@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Russian text by design)
 """The archive side of live comments: the notes a write announces, topic counts against the
 period before, and re-tagging the past after a topic is added."""
 

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Russian text by design)
 """``comments:{scope}`` over the websocket and ``/api/comments/topics`` over HTTP, on the
 real core, archive writer (the comments service) and server."""
 
