@@ -1,5 +1,5 @@
-"""The ``cxpulse`` command: ``run``, ``simulate``, ``import``, ``archive``, ``check-config``,
-``hash-token``."""
+"""The ``cxpulse`` command: ``run``, ``simulate``, ``import``, ``archive``, ``comments``,
+``check-config``, ``hash-token``."""
 
 from __future__ import annotations
 
@@ -85,10 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("simulate", help="publish simulated traffic (see `cxpulse simulate -h`)")
 
-    from cxpulse import archiver, importer  # the archive's commands: `import`, `archive`
+    from cxpulse import archiver, importer, retag  # the archive's: `import`, `archive`, `comments`
 
     importer.add_parser(sub)
     archiver.add_parser(sub)
+    retag.add_parser(sub)
 
     chk = sub.add_parser("check-config", help="validate a config file and exit")
     chk.add_argument("--config", default="config.toml")
