@@ -30,12 +30,12 @@ TOKENS = {"admin": ("admin", [], []), "sup": ("supervisor", ["r"], []),
           "supk": ("supervisor", [], ["k"]), "disp": ("display", [], ["a"])}
 
 
-def config(data_dir: Path, extra: str = "") -> Config:
+def config(data_dir: Path, extra: str = "", base: str = CONFIG) -> Config:
     tokens = "".join(
         f'[[auth.tokens]]\nname = "{n}"\nsha256 = "{hash_token("tok-" + n)}"\nrole = "{role}"\n'
         f"regions = {json.dumps(regs)}\nlocations = {json.dumps(locs)}\n"
         for n, (role, regs, locs) in TOKENS.items())
-    text = CONFIG.replace("[core]\n", f'[core]\ndata_dir = "{data_dir}"\n', 1)
+    text = base.replace("[core]\n", f'[core]\ndata_dir = "{data_dir}"\n', 1)
     return load_config_text(f"{text}\n{extra}\n[auth]\nenabled = true\n{tokens}")
 
 
@@ -67,8 +67,9 @@ class Live:
 
 
 @contextlib.asynccontextmanager
-async def live(nats_url: str, data_dir: Path, extra: str = "") -> AsyncIterator[Live]:
-    cfg = config(data_dir, extra)
+async def live(nats_url: str, data_dir: Path, extra: str = "",
+               base: str = CONFIG) -> AsyncIterator[Live]:
+    cfg = config(data_dir, extra, base)
     core = Core(cfg, nats_url)
     await core.start()
     archive = ArchiveService(cfg, core.nc, hooks=TextHooks.default(cfg.comments))
