@@ -16,13 +16,15 @@ the comments service beside it, and how long a comment takes to go live.
 3. Live latency: events published at a steady rate with ``ts`` = now; the time from the
    publish to the ``cx.comment.*`` note of each comment (core + comments service running).
 
-    .venv/bin/python bench/comments.py [--events 200000] [--repeat 2] [--quick] [--json PATH]
+    .venv/bin/python bench/comments.py [--events 200000] [--repeat 2] [--parts tagging,ingest]
+                                       [--quick] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import random
@@ -162,6 +164,34 @@ async def _wait_leading(cfg: Any, url: str) -> None:
         await nc.close()
 
 
+class CpuClock:
+    """Sums the thread CPU time of the wrapped calls (the writer tags in a worker thread)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.calls = 0
+
+    def wrap(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any) -> Any:
+            t0 = time.thread_time()
+            try:
+                return fn(*args)
+            finally:
+                self.seconds += time.thread_time() - t0
+                self.calls += 1
+        return timed
+
+
+TAG_CPU = CpuClock()  # tagging in the comments-service runs of one process
+
+
+def _hooks(mode: str) -> TextHooks:
+    full = TextHooks.default()
+    if mode == MODES[1]:
+        return TextHooks(mask=full.mask)  # masking only: no tags, nothing published
+    return dataclasses.replace(full, tag=TAG_CPU.wrap(full.tag))
+
+
 async def core_rate(mode: str, evs: list[tuple[str, bytes, str]], locations: int) -> float:
     """The core's drain rate of ``evs`` with ``mode`` running beside it."""
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
@@ -177,18 +207,19 @@ async def core_rate(mode: str, evs: list[tuple[str, bytes, str]], locations: int
                 await _wait_leading(cfg, server.url)
             elif mode in MODES[1:3]:
                 nc = await connect(cfg.nats, server.url, "bench-archive")
-                off = mode == MODES[1]
-                hooks = TextHooks(mask=TextHooks.default().mask) if off else TextHooks.default()
-                archive = ArchiveService(cfg, nc, hooks=hooks, live_comments=not off)
+                archive = ArchiveService(cfg, nc, hooks=_hooks(mode),
+                                         live_comments=mode != MODES[1])
                 await archive.start()
             t0 = time.perf_counter()
             core = Core(cfg, server.url)
             await core.start()
             while core.engine.last_seq < len(evs):
                 await asyncio.sleep(0.005)
-            rate = len(evs) / (time.perf_counter() - t0)
+            drain_s = time.perf_counter() - t0
             await core.stop(snapshot_state=False)
-            return rate
+            if mode == MODES[2]:
+                DRAIN_S.append(drain_s)
+            return len(evs) / drain_s
         finally:
             if archive is not None:
                 await archive.stop()
@@ -209,7 +240,7 @@ async def ingest_rows(n: int, locations: int, repeat: int, share: float) -> list
             rates[mode].append(await core_rate(mode, evs, locations))
             print(f"  {mode}: {rates[mode][-1]:,.0f} ev/s", file=sys.stderr)
     base = statistics.median(rates[MODES[0]])
-    rows = []
+    rows = [_tag_cpu_row(repeat)]
     for mode in MODES:
         med = statistics.median(rates[mode])
         rows.append({"figure": f"core ingest, {mode} ({n:,} events, {comments:,} comments, "
@@ -219,6 +250,19 @@ async def ingest_rows(n: int, locations: int, repeat: int, share: float) -> list
                      "ratio": f"{med / base:.2f}",
                      "runs": ", ".join(f"{r:,.0f}" for r in rates[mode])})
     return rows
+
+
+DRAIN_S: list[float] = []  # the core's drain times with the comments service beside it
+
+
+def _tag_cpu_row(repeat: int) -> Row:
+    """CPU the comments service spent tagging, against the core's wall time meanwhile."""
+    per = TAG_CPU.seconds / max(TAG_CPU.calls, 1)
+    share = TAG_CPU.seconds / max(sum(DRAIN_S), 1e-9)
+    return {"figure": f"comments service, one process: CPU spent tagging ({TAG_CPU.calls:,} "
+                      f"comments over {repeat} runs)",
+            "value": f"{per * 1000:.2f} ms per comment",
+            "peer": f"{TAG_CPU.seconds:.1f} s of CPU = {share:.0%} of the core's drain time"}
 
 
 async def latency_rows(rate_per_s: int, seconds: int) -> list[Row]:
@@ -238,6 +282,7 @@ async def latency_rows(rate_per_s: int, seconds: int) -> list[Row]:
             if eid in sent:
                 lags.append(time.perf_counter() - sent.pop(eid))
 
+        assert core.nc is not None and core.js is not None
         sub = await core.nc.subscribe("cx.comment.*", cb=on_note)
         texts = sim_comments(rate_per_s * seconds)
         try:
@@ -281,9 +326,12 @@ def _table(title: str, rows: list[Row], write: Callable[[str], object] = print) 
 async def main(args: argparse.Namespace) -> None:
     OUT.mkdir(exist_ok=True)
     load = os.getloadavg()[0]
-    rows = tagging_rows(args.comments)
-    rows += await ingest_rows(args.events, args.locations, args.repeat, args.comment_share)
-    rows += await latency_rows(args.live_rate, args.live_seconds)
+    parts = set(args.parts.split(","))
+    rows = tagging_rows(args.comments) if "tagging" in parts else []
+    if "ingest" in parts:
+        rows += await ingest_rows(args.events, args.locations, args.repeat, args.comment_share)
+    if "latency" in parts:
+        rows += await latency_rows(args.live_rate, args.live_seconds)
     after = os.getloadavg()[0]
     title = "Comments"
     if max(load, after) > 2.5:
@@ -303,6 +351,8 @@ if __name__ == "__main__":
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--live-rate", type=int, default=200, help="commented events per second")
     ap.add_argument("--live-seconds", type=int, default=15)
+    ap.add_argument("--parts", default="tagging,ingest,latency",
+                    help="comma-separated: tagging, ingest, latency")
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
     ap.add_argument("--json", default="", help="write the rows for bench/run_all.py here")
     ns = ap.parse_args()
