@@ -50,23 +50,28 @@ _heartbeat = msgspec.json.Decoder(MicHeartbeat)
 @dataclass(frozen=True, slots=True)
 class FeedNeeds:
     """What the rules read: ``voice`` metric names (``anger_events``, ...) over at most
-    ``lookback_s``, and whether any ``device.*`` rule needs microphone heartbeats."""
+    ``lookback_s``, whether any ``device.*`` rule needs microphone heartbeats, and the
+    ``comments`` metric names (``urgent``, ...; ``alerting.commentfeed``)."""
 
     voice: frozenset[str] = frozenset()
     lookback_s: float = 0.0
     devices: bool = False
+    comments: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, rules: Iterable[RuleConfig]) -> FeedNeeds:
         voice: set[str] = set()
+        comments: set[str] = set()
         lookback_s, devices = 0.0, False
         for rule in rules:
             ref = parse_metric(rule.metric)
             if ref.source == "voice":
                 voice.add(ref.name)
                 lookback_s = max(lookback_s, parse_duration_s(rule.window))
+            if ref.source == "comments":
+                comments.add(ref.name)
             devices = devices or ref.source == "device"
-        return cls(frozenset(voice), lookback_s, devices)
+        return cls(frozenset(voice), lookback_s, devices, frozenset(comments))
 
 
 class VoiceFeed:

@@ -1,10 +1,10 @@
 """Metric expressions of alert rules: a dotted path into ``Metrics`` or a ratio of two paths.
 
 ``nps``, ``buttons.shares.1``, ``incidents.open_breached`` read one number from the core's
-``Metrics``; ``flow.this_hour / flow.usual_this_hour`` divides two. Paths under ``voice.``
-and ``device.`` (or any other registered source) name metrics of external sources, which
-are read by name. Paths are checked against the ``Metrics`` struct at start-up, so a typo
-is a config error, not a silent "no data" alert.
+``Metrics``; ``flow.this_hour / flow.usual_this_hour`` divides two. Paths under ``voice.``,
+``device.`` and ``comments.`` (or any other registered source) name metrics of external
+sources, which are read by name. Paths are checked against the ``Metrics`` struct at
+start-up, so a typo is a config error, not a silent "no data" alert.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from stream.readmodel import Metrics
 from stream.windows import WINDOWS
 
 CORE = "core"
-EXTERNAL_SOURCES = ("voice", "device")
+EXTERNAL_SOURCES = ("voice", "device", "comments")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+)*$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)$")
 _UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}

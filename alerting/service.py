@@ -22,6 +22,7 @@ from collections.abc import Callable, Collection, Sequence
 import httpx
 from nats.aio.client import Client as NATS
 
+from alerting.commentfeed import CommentFeed
 from alerting.config import AlertingSettings
 from alerting.control import AlertsUnavailable, ControlReply, ControlRequest
 from alerting.engine import AlertEngine, AlertInputError
@@ -59,10 +60,12 @@ class AlertService:
         self.needs = FeedNeeds.of(cfg.alerts.rules)
         self.voice = EventCounter(max(self.needs.lookback_s, 3600.0))
         self.devices = LastSeen(reader.devices)
+        self.comments = EventCounter()  # comments.* rules (alerting.commentfeed)
         self.feed = AlertFeed()
         self.outputs = Outputs(cfg.alerts.webhooks, http)
         self.evaluator = Evaluator(cfg, reader, self.calendars,
-                                   {"voice": self.voice, "device": self.devices},
+                                   {"voice": self.voice, "device": self.devices,
+                                    "comments": self.comments},
                                    self.feed, self.outputs, self.clock)
         self.me = instance_name()
         self.leading = nc is None  # alone without NATS; else decided by the lease
@@ -70,6 +73,7 @@ class AlertService:
         self._leadership: Leadership | None = None
         self._changes: Subscription | None = None
         self._voice_feed: VoiceFeed | None = None
+        self._comment_feed: CommentFeed | None = None
 
     @property
     def engine(self) -> AlertEngine:
@@ -108,6 +112,9 @@ class AlertService:
                                          self.devices, clock=self.clock,
                                          anger_threshold=self.cfg.voice.anger_threshold)
             await self._voice_feed.start()
+            self._comment_feed = CommentFeed(self.nc, self._subjects, self.needs.comments,
+                                             self.comments, self.clock)
+            await self._comment_feed.start()
         self._changes = self.reader.changes.subscribe()
         if self.nc is not None and store is not None:
             self._leadership = Leadership(self.nc, store, self._subjects.alert_control,
@@ -126,6 +133,9 @@ class AlertService:
         if self._voice_feed is not None:
             await self._voice_feed.stop()
             self._voice_feed = None
+        if self._comment_feed is not None:
+            await self._comment_feed.stop()
+            self._comment_feed = None
         if self._leadership is not None:
             await self._leadership.stop()
         await self.follow()

@@ -74,6 +74,7 @@ class TextHooks:
     mask: Masker
     tag: TagFn = _no_tags
     lemmas: Lemmatizer = lemma_text
+    topic_ids: tuple[str, ...] = ()  # the configured topics, in config order
 
     @classmethod
     def default(cls, comments_config: object | None = None) -> TextHooks:
@@ -89,7 +90,8 @@ class TextHooks:
         def tag(text: str, rating: float | None, kind: str, scale: int | None) -> Tagging:
             return tagger.tag(text, rating, kind, scale)  # type: ignore[arg-type]
 
-        return cls(mask=mask, tag=tag, lemmas=lemma_text)
+        return cls(mask=mask, tag=tag, lemmas=lemma_text,
+                   topic_ids=tuple(t.id for t in tagger.cfg.topics))
 
     def process(self, text: str, rating: float | None, kind: str,
                 scale: int | None) -> CommentRow:

@@ -15,6 +15,8 @@ import msgspec
 
 from archive.history import HistoryQuery
 from archive.records import FeedbackQuery
+from archive.retag import RetagRequest
+from archive.topics import TopicsQuery
 
 
 class HistoryRequest(msgspec.Struct, frozen=True, tag="history"):
@@ -53,8 +55,12 @@ class StatusRequest(msgspec.Struct, frozen=True, tag="status"):
     pass
 
 
+class TopicsRequest(msgspec.Struct, frozen=True, tag="topics"):
+    query: TopicsQuery
+
+
 Request = (HistoryRequest | FeedbackRequest | EraseRequest | ExportRequest | ImportRequest
-           | StatusRequest)
+           | StatusRequest | TopicsRequest | RetagRequest)
 
 
 class Reply(msgspec.Struct, frozen=True, omit_defaults=True):

@@ -10,9 +10,10 @@ the export is masked too.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -236,3 +237,26 @@ def copy(con: duckdb.DuckDBPyConnection, sql: str, args: list[Any], path: Path,
     escaped = str(path).replace("'", "''")
     row = con.execute(f"COPY ({sql}) TO '{escaped}' ({options})", args).fetchone()
     return int(row[0]) if row else 0
+
+
+async def tail(path: Path, writing: asyncio.Future[Any],
+               chunk_bytes: int = 512 * 1024) -> AsyncIterator[bytes]:
+    """Chunks of a file while another task is still appending to it, then the rest."""
+    while not path.exists():
+        if writing.done():
+            writing.result()  # raises the writer's error
+            return
+        await asyncio.sleep(0.01)
+    with path.open("rb") as fh:
+        while True:
+            chunk = fh.read(chunk_bytes)
+            if chunk:
+                yield chunk
+                continue
+            if writing.done():
+                writing.result()
+                rest = fh.read()
+                if rest:
+                    yield rest
+                return
+            await asyncio.sleep(0.01)

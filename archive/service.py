@@ -38,14 +38,19 @@ from archive.comments import TextHooks
 from archive.config import ArchiveSettings
 from archive.db import archive_path
 from archive.history import HistoryQuery, HistoryResult, history
+from archive.live import CommentPublisher
 from archive.metricpath import MetricError
-from archive.records import FeedbackPage, FeedbackQuery, copy, export_query, feedback_page
+from archive.records import FeedbackPage, FeedbackQuery, copy, export_query, feedback_page, tail
+from archive.retag import RetagPage, RetagRequest
+from archive.retag import serve as serve_retag
 from archive.store import ArchiveStore
+from archive.topics import TopicsQuery, TopicsResult, topic_counts
 from archive.writer import ArchiveWriter
 from stream.clock import wall_ms
 from stream.events import Limits, Rejection, validate_event
 from stream.lease import LeaseKeeper, instance_name
 from stream.nats_io import ensure_kv, stream_names
+from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.archive")
 T = TypeVar("T")
@@ -76,8 +81,11 @@ def import_limits(cfg: ArchiveSettings) -> Limits:
 
 class ArchiveService:
     def __init__(self, cfg: ArchiveSettings, nc: NATS | None, *, hooks: TextHooks | None = None,
-                 clock: Callable[[], int] = wall_ms, path: str | Path | None = None) -> None:
+                 clock: Callable[[], int] = wall_ms, path: str | Path | None = None,
+                 live_comments: bool = True) -> None:
+        """``live_comments``: the writer publishes each new comment (``archive.live``)."""
         self.cfg = cfg
+        self.live_comments = live_comments
         self.nc = nc
         self.hooks = hooks
         self.clock = clock
@@ -142,7 +150,9 @@ class ArchiveService:
         await asyncio.to_thread(store.open, self.clock())
         self.store = store
         if self.nc is not None:
-            self.writer = ArchiveWriter(self.cfg, self.nc, store, clock=self.clock)
+            live = (CommentPublisher(self.nc, Subjects(self.cfg.nats.prefix))
+                    if self.live_comments else None)
+            self.writer = ArchiveWriter(self.cfg, self.nc, store, clock=self.clock, comments=live)
             await self.writer.start()
             self._sub = await self.nc.subscribe(self.subject, cb=self._on_request)
         self.leading = True
@@ -218,11 +228,18 @@ class ArchiveService:
                                                         session=req.session, event_id=req.id))
             if isinstance(req, proto.ImportRequest):
                 return proto.ENCODER.encode(self._import(store, req))
+            if isinstance(req, proto.TopicsRequest):
+                return proto.ENCODER.encode(topic_counts(store.reader(), store.geo, req.query,
+                                                         store.hooks.topic_ids))
+            if isinstance(req, RetagRequest):
+                return proto.ENCODER.encode(serve_retag(store, req))
             return proto.ENCODER.encode(self._status(store))
         except MetricError as exc:
             raise ArchiveError(str(exc)) from exc
         except LookupError as exc:
             raise ArchiveError(str(exc).strip("'\""), 404) from exc
+        except ValueError as exc:  # a bad period of a topics query
+            raise ArchiveError(str(exc)) from exc
 
     def _import(self, store: ArchiveStore, req: proto.ImportRequest) -> proto.ImportReply:
         limits = import_limits(self.cfg)
@@ -291,7 +308,7 @@ class ArchiveService:
         try:
             if req.format == "parquet":
                 await writing
-            async for chunk in _tail(tmp, writing):
+            async for chunk in tail(tmp, writing, proto.CHUNK_BYTES):
                 yield chunk
             await writing
         finally:
@@ -338,6 +355,12 @@ class ArchiveService:
     async def import_events(self, events: list[tuple[str, str, bytes]]) -> proto.ImportReply:
         return await self._call(proto.ImportRequest(events, self.clock()), proto.ImportReply)
 
+    async def topics(self, query: TopicsQuery) -> TopicsResult:
+        return await self._call(proto.TopicsRequest(query), TopicsResult)
+
+    async def retag(self, req: RetagRequest) -> RetagPage:
+        return await self._call(req, RetagPage)
+
     async def status(self) -> dict[str, Any]:
         return await self._call(proto.StatusRequest(), dict)
 
@@ -373,25 +396,3 @@ class ArchiveService:
                 yield msg.data
         finally:
             await sub.unsubscribe()
-
-
-async def _tail(path: Path, writing: asyncio.Future[Any]) -> AsyncIterator[bytes]:
-    """Chunks of a file while another task is still appending to it, then the rest."""
-    while not path.exists():
-        if writing.done():
-            writing.result()  # raises the writer's error
-            return
-        await asyncio.sleep(0.01)
-    with path.open("rb") as fh:
-        while True:
-            chunk = fh.read(proto.CHUNK_BYTES)
-            if chunk:
-                yield chunk
-                continue
-            if writing.done():
-                writing.result()
-                rest = fh.read()
-                if rest:
-                    yield rest
-                return
-            await asyncio.sleep(0.01)

@@ -62,6 +62,7 @@ class WriteResult:
     stored: int = 0
     duplicates: int = 0
     by_table: dict[str, int] = field(default_factory=dict)
+    comments: list[tuple[Any, ...]] = field(default_factory=list)  # new commented feedback
 
 
 def _frame(rows: Sequence[tuple[Any, ...]], cols: tuple[str, ...]) -> pd.DataFrame:
@@ -269,6 +270,7 @@ class ArchiveStore:
             raise
         self.applied.update(seqs)
         self.rows_written += builder.count()
+        result.comments = [r for r in builder.rows["feedback"] if r[5] is not None]
         return result
 
     def _forget_sessions(self) -> None:

@@ -11,6 +11,7 @@ and ack redelivers nothing twice and a crash before the commit loses nothing.
 
 Feeds: ``{P}_INPUT`` (feedback, flow, incidents), ``{P}_VOICE`` (utterances, encounters)
 and ``{P}_ALERTS`` (alert state changes; bound when the alert service has created it).
+After the ack, the batch's new comments go live through ``comments`` (``archive.live``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from nats.js.errors import NotFoundError
 
 from archive.config import ArchiveSettings
 from archive.intake import Intake
+from archive.live import CommentPublisher
 from archive.store import ArchiveStore
 from stream.events import InputEvent, Rejection
 from stream.nats_io import stream_names
@@ -59,8 +61,9 @@ class ArchiveWriter:
     """Consumes the streams into a store until stopped."""
 
     def __init__(self, cfg: ArchiveSettings, nc: NATS, store: ArchiveStore, *,
-                 clock: Callable[[], int]) -> None:
+                 clock: Callable[[], int], comments: CommentPublisher | None = None) -> None:
         self.cfg = cfg
+        self.comments = comments
         self.nc = nc
         self.js: JetStreamContext = nc.jetstream()
         self.store = store
@@ -160,6 +163,8 @@ class ArchiveWriter:
                                                       alerts=alerts)
                     self.applied += written.stored
                     await feed.puller.ack(msgs)
+                    if self.comments is not None and written.comments:
+                        await self.comments.publish(written.comments, self.clock())
                     return
                 except asyncio.CancelledError:
                     raise

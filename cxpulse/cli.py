@@ -1,5 +1,6 @@
 """The ``cxpulse`` command: ``run``, ``core``, ``voice``, ``asr``, ``simulate``, ``import``,
-``archive``, ``digest``, ``nats-user``, ``nats-conf``, ``check-config``, ``hash-token``."""
+``archive``, ``digest``, ``comments``, ``nats-user``, ``nats-conf``, ``check-config``,
+``hash-token``."""
 
 from __future__ import annotations
 
@@ -110,11 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("simulate", help="publish simulated traffic (see `cxpulse simulate -h`)")
 
-    from cxpulse import archiver, digest, importer  # `import`, `archive`, `digest`
+    # the archive's: `import`, `archive`, `digest`, `comments`
+    from cxpulse import archiver, digest, importer, retag
 
     importer.add_parser(sub)
     archiver.add_parser(sub)
     digest.add_parser(sub)
+    retag.add_parser(sub)
 
     user = sub.add_parser("nats-user", help="print the NATS credentials of a user: `device` "
                           "(all locations) or `device --location ID` for terminals and "

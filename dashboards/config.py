@@ -8,6 +8,7 @@ import msgspec
 
 from stream.access import AuthConfig
 from stream.config import Section, StreamSettings
+from text.config import CommentsConfig
 
 WILDCARD_HOSTS = ("", "0.0.0.0", "::")
 
@@ -70,8 +71,8 @@ class ServerAddress(Protocol):
 
 
 class WallSettings(StreamSettings, Protocol):
-    """What the wall reads: its own section, the tokens, the server's address and the
-    stream's sections."""
+    """What the wall reads: its own section, the tokens, the server's address, the
+    stream's sections and the comment topics' names (``[comments]``)."""
 
     @property
     def server(self) -> ServerAddress: ...
@@ -79,3 +80,5 @@ class WallSettings(StreamSettings, Protocol):
     def dashboards(self) -> DashboardConfig: ...
     @property
     def auth(self) -> AuthConfig: ...
+    @property
+    def comments(self) -> CommentsConfig: ...

@@ -114,6 +114,17 @@ _RU: dict[str, str] = {
     "kw_escalation": "эскалация",
     "kw_profanity": "брань",
     "kw_shouting": "крик",
+    "cm_title": "Что говорят клиенты",
+    "cm_newest": "сначала срочные и недовольные за час",
+    "cm_button": "кнопка",
+    "cm_urgent": "СРОЧНО",
+    "cm_urgent_n": "срочных за час: {n}",
+    "cm_none": "Комментариев пока нет",
+    "cm_loading": "темы загружаются из архива…",
+    "cm_today": "сегодня",
+    "cm_week": "7 дней",
+    "cm_change": "доля комментариев; ▲▼ — п.п. ко вчера / к 7 дням до того",
+    "cm_no_topics": "за период комментариев нет",
 }
 
 _EN: dict[str, str] = {
@@ -219,6 +230,17 @@ _EN: dict[str, str] = {
     "cat_service": "service",
     "cat_thanks": "thanks",
     "cat_other": "other",
+    "cm_title": "What customers say",
+    "cm_newest": "urgent and unhappy of the last hour first",
+    "cm_button": "button",
+    "cm_urgent": "URGENT",
+    "cm_urgent_n": "urgent in the last hour: {n}",
+    "cm_none": "No comments yet",
+    "cm_loading": "loading topics from the archive…",
+    "cm_today": "today",
+    "cm_week": "7 days",
+    "cm_change": "share of comments; ▲▼ points vs yesterday / the 7 days before",
+    "cm_no_topics": "no comments in this period",
 }
 
 _TEXTS = {"ru": _RU, "en": _EN}

@@ -17,9 +17,20 @@ from panel.io.document import hold
 from panel.io.state import set_curdoc
 from panel.viewable import Viewer
 
-from dashboards import alertview, board, csiview, fmt, incidents, render, render_live, trendview
+from dashboards import (
+    alertview,
+    board,
+    commentview,
+    csiview,
+    fmt,
+    incidents,
+    render,
+    render_live,
+    trendview,
+)
 from dashboards.access import Gate
 from dashboards.cache import Cache
+from dashboards.commenttopics import topics_of
 from dashboards.config import WallSettings
 from dashboards.feed import Feed
 from dashboards.flowview import heatmap
@@ -30,7 +41,7 @@ from dashboards.stats import RENDERS
 from dashboards.voiceview import standard, voice_summary
 from dashboards.widgets import AlertsPanel, Sparkline, html, set_html
 from stream.clock import wall_ms as now_ms
-from stream.push import AlertsData, IncidentsData, MetricsData, VoiceData
+from stream.push import AlertsData, CommentsData, IncidentsData, MetricsData, VoiceData
 from stream.readmodel import Metrics
 
 
@@ -68,7 +79,9 @@ class Wall(Viewer):
         self.texts = {(q.factor, q.id): (q.text_en if lang == "en" else q.text_ru) or q.id
                       for q in ctx.cfg.csi.questions}
         self._build(who)
-        self.topics = {*page_topics(self.geo, scope), f"history:{scope}"}
+        self.topics = {*page_topics(self.geo, scope), f"history:{scope}", f"comments:{scope}",
+                       f"comment-topics:{scope}"}
+        self.topic_names = {tp.id: (tp.name_ru, tp.name_en) for tp in ctx.cfg.comments.topics}
         self._pending: set[str] = set()
         self._scheduled = False
         self._last_render_ms = 0
@@ -78,6 +91,8 @@ class Wall(Viewer):
         ctx.feed.want(page_topics(self.geo, scope))
         ctx.feed.want_profile(scope)
         history_of(ctx.feed).want(scope)
+        ctx.feed.want([f"comments:{scope}"])
+        topics_of(ctx.feed).want(scope)
         ctx.cache.listen(self.on_change)
         pn.state.on_session_destroyed(self._destroyed)
         self.periodic = pn.state.add_periodic_callback(self.tick, period=1000)
@@ -101,6 +116,7 @@ class Wall(Viewer):
         self.voice = html(370, 480 if self.kind != "location" else None)
         self.board = html(370) if self.kind != "location" else None
         self.trends = html(350)
+        self.comments = html(380)
         nps_card = pn.Column(self.nps, self.trend.pane, width=560, height=226, margin=(4, 5),
                              styles={"background": "#141b24", "border-radius": "10px"})
         bottom = [self.alerts, self.voice] + ([self.board] if self.board is not None else [])
@@ -110,6 +126,7 @@ class Wall(Viewer):
             pn.Row(self.csi, self.flow, self.incidents, sizing_mode="stretch_width"),
             pn.Row(*bottom, sizing_mode="stretch_width"),
             pn.Row(self.trends, sizing_mode="stretch_width"),
+            pn.Row(self.comments, sizing_mode="stretch_width"),
             sizing_mode="stretch_width", margin=(0, 6))
 
     def __panel__(self) -> pn.Column:
@@ -192,6 +209,8 @@ class Wall(Viewer):
         if f"history:{self.scope}" in keys:
             series = history_of(self.ctx.feed).series.get(self.scope, {})
             set_html(self.trends, trendview.trend_tile(series, self.lang))
+        if keys & {"tick", f"comments:{self.scope}", f"comment-topics:{self.scope}"}:
+            self._comments()
         if self.board is not None and (keys & {"alerts"} or any(
                 k.startswith("metrics:") and k != own for k in keys)):
             self._board()
@@ -308,6 +327,17 @@ class Wall(Viewer):
         rows = board.leaderboard(today, self._names(), counts, self.min_sample,
                                  self.nps_target, self.csat_target)
         set_html(self.board, render_live.board(rows, self.lang))
+
+    def _comments(self) -> None:
+        """The comments tile: the live list and the topic chart (``commentview``)."""
+        data = self.ctx.cache.payload(f"comments:{self.scope}")
+        items = data.comments if isinstance(data, CommentsData) else []
+        error = self.ctx.cache.errors.get(f"comments:{self.scope}")
+        today, week = topics_of(self.ctx.feed).periods.get(self.scope, (None, None))
+        places = self._names() if self.kind != "location" else None
+        set_html(self.comments, commentview.comments_tile(
+            items, today, week, self.topic_names, places, self.tz, self.lang, now_ms(),
+            error[1] if error is not None else None))
 
     async def _acknowledge(self, alert_id: str, who: str) -> None:
         """The server records the dashboard's token; the comment names the supervisor (typed

@@ -3,7 +3,9 @@
 The same ``stream.access`` decision as the HTTP API (a display token sees only its
 locations' ``display:``, a supervisor only its scopes), plus what the protocol adds: the
 topic must parse, location topics take a location, the scope must exist, alerts need a
-running alert service, and a connection follows at most ``ws_queue_limit`` topics.
+running alert service, comments a running archive (they are read as supervisors read
+``/api/feedback``: no display token), and a connection follows at most ``ws_queue_limit``
+topics.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from stream.push import COMPUTED_KINDS, LOCATION_KINDS, ErrorCode, TopicError, p
 from stream.readmodel import CoreReader
 
 ACTION: dict[str, Action] = {"metrics": "metrics", "display": "display",
-                             "incidents": "incidents", "voice": "voice", "alerts": "alerts"}
+                             "incidents": "incidents", "voice": "voice", "alerts": "alerts",
+                             "comments": "metrics"}
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class Refusal:
 
 
 def refusal(client: Client, name: str, geo: Geo, core: CoreReader,
-            alerts_running: bool) -> Refusal | None:
+            alerts_running: bool, *, comments_running: bool = False) -> Refusal | None:
     """Why ``client`` may not subscribe to topic ``name``, or None when it may."""
     try:
         topic = parse_topic(name)
@@ -43,7 +46,12 @@ def refusal(client: Client, name: str, geo: Geo, core: CoreReader,
                        decision.reason)
     if topic.kind == "alerts" and not alerts_running:
         return Refusal("not_found", "alerting is not running on this server")
+    if topic.kind == "comments" and not comments_running:
+        return Refusal("not_found", "the archive (where comments come from) is not running")
     if topic.kind in COMPUTED_KINDS and not core.known_scope(scope or ""):
+        return Refusal("not_found", f"unknown scope {scope!r}")
+    if (topic.kind == "comments" and not core.known_scope(scope or "")
+            and geo.known_kind(scope or "") is None):
         return Refusal("not_found", f"unknown scope {scope!r}")
     limit = client.mailbox.limit
     if topic.name not in client.channels and len(client.channels) >= limit:

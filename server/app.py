@@ -9,7 +9,8 @@ starts and stops with the app (lifespan); the core and the alert service belong 
 caller. Every response carries the security headers (``server.headers``); request bodies
 are refused (413) beyond the contract's 64 KiB before they are read; page sessions live
 under ``{[core] data_dir}/server/sessions`` (``server.sessions``).
-``app.state.ctx.hub.publish(topic, payload)``
+``cx.comment.*`` feeds the ``comments:`` topics when there is an archive
+(``server.commentfeed``). ``app.state.ctx.hub.publish(topic, payload)``
 is the hook other in-process producers (the voice worker) push through.
 """
 
@@ -29,8 +30,18 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 
-from server import alerts_api, api, history, pages, records, survey_pages, survey_review
+from server import (
+    alerts_api,
+    api,
+    comments,
+    history,
+    pages,
+    records,
+    survey_pages,
+    survey_review,
+)
 from server.alerts import AlertsAdapter
+from server.commentfeed import CommentBridge, archive_loader
 from server.config import ServerSettings
 from server.context import LiveCore, ServerContext, warn_if_open
 from server.errors import EXCEPTION_HANDLERS
@@ -64,15 +75,20 @@ def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
                         sessions=sessions, strikes=Strikes(cfg.server.auth_failures_per_min))
 
     voice = VoiceBridge(getattr(core, "nc", None), core.subjects, hub)
+    if archive is not None:  # comments: the archive's latest, then its writer's live notes
+        hub.comments.loader = archive_loader(archive)
+    live_comments = CommentBridge(getattr(core, "nc", None), core.subjects, hub)
 
     @contextlib.asynccontextmanager
     async def run_hub(_: Litestar) -> AsyncIterator[None]:
         await sessions.sweep()
         await hub.start()
         await voice.start()
+        await live_comments.start()
         try:
             yield
         finally:
+            await live_comments.stop()
             await voice.stop()
             await hub.stop()
 
@@ -82,7 +98,7 @@ def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
         routes += alerts_api.ROUTES
     if archive is not None:
         ctx.extra["archive"] = archive
-        routes += history.ROUTES + records.ROUTES
+        routes += history.ROUTES + records.ROUTES + comments.ROUTES
     cors = None
     if cfg.server.cors_origins:
         cors = CORSConfig(allow_origins=list(cfg.server.cors_origins),

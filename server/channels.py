@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from server.fanout import RateGate
 from server.hubclient import Channel, Client
 from stream.access import Principal
-from stream.push import Topic
+from stream.push import PUBLISHED_KINDS, Topic
 
 
 def channel_key(topic: Topic, windows: tuple[str, ...],
@@ -94,10 +94,11 @@ class Channels:
         self._on_mark()
 
     def mark_scopes(self, scopes: Iterable[str]) -> None:
-        """The core changed these scopes: mark their computed channels."""
+        """The core changed these scopes: mark their computed channels (a published
+        topic, ``voice:`` or ``comments:``, goes out when its events arrive)."""
         for scope in scopes:
             for channel in self._by_scope.get(scope, ()):
-                if channel.topic.kind != "voice":
+                if channel.topic.kind not in PUBLISHED_KINDS:
                     self.mark(channel)
 
     def mark_kinds(self, kinds: frozenset[str]) -> None:

@@ -11,7 +11,8 @@ never awaits a socket, so a slow client only ever delays itself; the watchdog
 
 The parts: ``Registry`` (clients), ``Channels`` (channels and coalescing), ``admission``
 (may this client follow this topic), ``VoiceRing`` (the published ``voice:`` topics),
-``Timers`` (heartbeat, refresh). Time is injected: ``clock`` (monotonic seconds) paces
+``Timers`` (heartbeat, refresh), ``CommentRings`` (the ``comments:`` topics, read from the
+archive, then fed by ``publish_comment``). Time is injected: ``clock`` (monotonic seconds) paces
 frames and timers, ``wall`` (epoch ms, ``stream.clock``) stamps them. The synchronous
 steps (``handle``, ``deliver``, ``housekeep``) are the whole behaviour; the tasks started
 by ``start`` only call them when due.
@@ -32,6 +33,7 @@ from server import protocol as proto
 from server.admission import refusal
 from server.alerts import AlertsAdapter
 from server.channels import Channels
+from server.commentfeed import CommentRings
 from server.config import ServerSettings
 from server.fanout import TopicFrame
 from server.hubclient import Channel, Client
@@ -43,6 +45,7 @@ from server.voicering import VoiceRing
 from server.wire import FrameSink
 from stream.access import Geo, Principal
 from stream.clock import Clock, wall_ms
+from stream.comments import CommentNote
 from stream.push import (
     CLOSE_GOING_AWAY,
     CLOSE_RATE_LIMITED,
@@ -83,6 +86,7 @@ class Hub:
         self.registry = Registry(self.channels, caps, srv.ws_queue_limit, lambda: TokenBucket(
             srv.ws_client_ops_per_s, srv.ws_client_ops_burst, self.clock()))
         self.voice = VoiceRing(wall=wall)
+        self.comments = CommentRings(self.geo, self._comments_ready)  # loader: app, archive
         self.timers = Timers(srv.ws_heartbeat_s, srv.ws_refresh_s, srv.ws_stuck_timeout_s,
                              clock())
         self.computations = 0
@@ -122,6 +126,7 @@ class Hub:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        await self.comments.close()
 
     # -- clients ---------------------------------------------------------------------------
 
@@ -213,7 +218,8 @@ class Hub:
         then one ``subscribed`` lists the accepted topics."""
         accepted: list[str] = []
         for name in op.topics:
-            refused = refusal(client, name, self.geo, self.core, self.alerts is not None)
+            refused = refusal(client, name, self.geo, self.core, self.alerts is not None,
+                              comments_running=self.comments.enabled)
             if refused is not None:
                 client.control(proto.error(refused.code, refused.message, op_id=op.id,
                                            topic=name))
@@ -241,6 +247,17 @@ class Hub:
             self.channels.mark(channel)
         return seq
 
+    def publish_comment(self, note: CommentNote) -> None:
+        """A new comment (``server.commentfeed.CommentBridge``): into the lists of its
+        location, region and network, whose ``comments:`` channels go out when due."""
+        for scope in self.comments.add(note):
+            self._comments_ready(scope)
+
+    def _comments_ready(self, scope: str) -> None:
+        channel = self.channels.get(f"comments:{scope}")
+        if channel is not None:
+            self.channels.mark(channel)
+
     def publish_threadsafe(self, loop: asyncio.AbstractEventLoop, topic: str, payload: Any) -> None:
         """``publish`` from another thread (a voice worker's)."""
         loop.call_soon_threadsafe(self.publish, topic, payload)
@@ -263,6 +280,8 @@ class Hub:
             data = incidents_data(self.core, arg)
         elif topic.kind == "voice":
             data = self.voice.data(arg)
+        elif topic.kind == "comments":
+            data = self.comments.data(arg)
         else:
             assert self.alerts is not None and channel.viewer is not None
             data = self.alerts.payload(channel.viewer, self.geo)

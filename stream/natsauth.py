@@ -100,12 +100,14 @@ def _services(prefix: str, names: Mapping[str, str]) -> dict[str, Permissions]:
         "server": Permissions(
             publish=(*inputs, *_manage(*contract), f"{p}.dlq.>", f"{p}.core.query",
                      f"{p}.archive.query"),
-            subscribe=(f"{p}.voice.>", f"{p}.core.changed", f"{inbox_prefix('server')}.>")),
+            subscribe=(f"{p}.voice.>", f"{p}.core.changed", f"{p}.comment.*",
+                       f"{inbox_prefix('server')}.>")),
         # evaluates, keeps its state and lease, notifies; reads voice events and mic beats
         "alerts": Permissions(
             publish=(f"{p}.alert.>", f"{p}.alerts.control", *_js(n["alerts"]),
                      *_kv(f"{n['alerts']}_STATE"), *_read(n["voice"])),
-            subscribe=(f"{p}.alerts.control", f"{p}.mic.>", f"{inbox_prefix('alerts')}.>"),
+            subscribe=(f"{p}.alerts.control", f"{p}.mic.>", f"{p}.comment.*",
+                       f"{inbox_prefix('alerts')}.>"),
             allow_responses=True),
         # audio in; utterances, encounters, heartbeats, voice incidents, audio dead letters
         # out; asks the asr group; feedback closes encounters
@@ -116,9 +118,11 @@ def _services(prefix: str, names: Mapping[str, str]) -> dict[str, Permissions]:
             subscribe=(f"{p}.audio.*.*", f"{p}.feedback.>", f"{inbox_prefix('voice')}.>")),
         # only answers recognition requests
         "asr": Permissions(publish=(), subscribe=(f"{p}.asr.transcribe",), allow_responses=True),
-        # the archive writer (issue 15): reads every stored record, answers its queries
+        # the archive writer (issue 15): reads every stored record, answers its queries,
+        # announces each new comment (masked, tagged) to the wall and the alerts
         "archive": Permissions(
-            publish=(*_js(*contract, n["alerts"]), *_kv(n["archive"]), f"{p}.archive.query"),
+            publish=(*_js(*contract, n["alerts"]), *_kv(n["archive"]), f"{p}.archive.query",
+                     f"{p}.comment.*"),
             subscribe=(f"{p}.archive.query", f"{inbox_prefix('archive')}.>"),
             allow_responses=True),
         # the digest scheduler (issue 18): its slot ledger and lease, the digest-failed

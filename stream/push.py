@@ -8,7 +8,8 @@ the server's control messages, close codes and the payload of each topic kind.
 - Server -> client: ``Hello`` on connect; ``Subscribed`` / ``Unsubscribed`` / ``Pong`` /
   ``Error`` replies; ``Heartbeat``; per topic a ``snapshot`` then ``update`` frames of
   ``{"type", "topic", "seq", "ts_ms", "data"}`` whose ``data`` is the topic's payload
-  (``MetricsData``, ``DisplayData``, ``IncidentsData``, ``AlertsData``, ``VoiceData``).
+  (``MetricsData``, ``DisplayData``, ``IncidentsData``, ``AlertsData``, ``VoiceData``,
+  ``CommentsData``).
 - A reader takes any server message as an ``Envelope`` (lenient: a field or message type
   added later does not break it), then the typed ``payload`` of a topic frame.
 
@@ -21,6 +22,7 @@ from typing import Any, Literal
 
 import msgspec
 
+from stream.comments import CommentNote
 from stream.ids import ID_RE
 from stream.readmodel import IncidentView, Metrics
 from stream.windows import WINDOWS, Window
@@ -28,6 +30,7 @@ from stream.windows import WINDOWS, Window
 PROTOCOL = 1
 VOICE_KEEP = 50  # utterances a ``voice:`` payload holds (the snapshot a new subscriber gets)
 MAX_INCIDENTS = 200  # incidents an ``incidents:`` payload holds, most urgent first
+COMMENTS_KEEP = 50  # comments a ``comments:`` payload holds, newest first
 
 CLOSE_UNAUTHORIZED = 4001  # missing or unknown token (after an ``error`` message)
 CLOSE_TOO_SLOW = 4008  # no send progress for ``[server] ws_stuck_timeout_s``
@@ -36,10 +39,12 @@ CLOSE_RATE_LIMITED = 4029  # too many operations (``[server] ws_client_ops_per_s
 #                            many wrong tokens from this address (after a ``rate_limited`` error)
 CLOSE_GOING_AWAY = 1001  # server shutting down
 
-TopicKind = Literal["metrics", "display", "incidents", "voice", "alerts"]
-TOPIC_KINDS: tuple[TopicKind, ...] = ("metrics", "display", "incidents", "voice", "alerts")
+TopicKind = Literal["metrics", "display", "incidents", "voice", "alerts", "comments"]
+TOPIC_KINDS: tuple[TopicKind, ...] = ("metrics", "display", "incidents", "voice", "alerts",
+                                      "comments")
 LOCATION_KINDS = frozenset({"display", "voice"})  # kinds whose argument is a location
 COMPUTED_KINDS = frozenset({"metrics", "display", "incidents"})  # recomputed from the core
+PUBLISHED_KINDS = frozenset({"voice", "comments"})  # sent when an event arrives, not computed
 
 
 # -- topics ------------------------------------------------------------------------------
@@ -276,10 +281,30 @@ class VoiceData(msgspec.Struct, frozen=True):
     events: list[VoiceItem] = []
 
 
-Payload = MetricsData | DisplayData | IncidentsData | AlertsData | VoiceData | None
+class CommentItem(CommentNote, frozen=True, kw_only=True, omit_defaults=False):
+    """One comment of a ``comments:`` topic: the ``cx.comment.{location}`` note (masked
+    text, topics, sentiment, urgent, the answer it came with) and the hub's sequence
+    number, so a client can tell which it has already shown."""
+
+    seq: int = 0
+
+
+class CommentsData(msgspec.Struct, frozen=True):
+    """Payload of ``comments:{scope}``: the latest ``COMMENTS_KEEP`` comments of the scope
+    by event time, newest first; ``last_seq`` is the highest ``seq`` among them. The
+    snapshot comes from the archive; each update is the same list with the new comment
+    in it (items with a ``seq`` above the last one a client saw are new to it)."""
+
+    scope: str
+    last_seq: int = 0
+    comments: list[CommentItem] = []
+
+
+Payload = (MetricsData | DisplayData | IncidentsData | AlertsData | VoiceData | CommentsData
+           | None)
 PAYLOAD_TYPES: dict[str, type[Any]] = {
     "metrics": MetricsData, "display": DisplayData, "incidents": IncidentsData,
-    "alerts": AlertsData, "voice": VoiceData,
+    "alerts": AlertsData, "voice": VoiceData, "comments": CommentsData,
 }
 
 

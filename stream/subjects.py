@@ -66,6 +66,15 @@ class Subjects(Struct, frozen=True):
             return parts[1], parts[2], parts[3]
         return None
 
+    def comment(self, location: str) -> str:
+        """A newly archived feedback comment, masked and tagged (``stream.comments``;
+        core NATS, not stored): published by the archive writer."""
+        return f"{self.prefix}.comment.{location}"
+
+    @property
+    def comment_wildcard(self) -> str:
+        return f"{self.prefix}.comment.*"
+
     @property
     def asr(self) -> str:
         """Speech-recognition requests (request/reply, served by the ``asr`` queue group)."""

@@ -1,0 +1,73 @@
+"""A tagged comment as it goes live: the payload of ``cx.comment.{location}``.
+
+The archive writer (the comments service: it masks and tags each new comment once, off
+the core's hot path) publishes one ``CommentNote`` per newly stored feedback comment on
+core NATS (not stored by JetStream); the server turns them into the ``comments:{scope}``
+websocket topics and the alert service counts them for ``comments.*`` rules. The text is
+always the masked one: nothing unmasked ever leaves the archive.
+
+Defined here, in the foundation, so the producer and every consumer decode one struct.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+FEEDBACK_TYPES = ("button", "nps", "csat", "ces", "csi", "visit")
+
+
+class CommentNote(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """One feedback comment, masked and tagged (``ts_ms``: the event's time, epoch ms;
+    ``type``/``value``/``scale``: the answer it came with; ``topics``, ``sentiment`` in
+    [-1, 1] and ``urgent`` from the ``[comments]`` tagger)."""
+
+    id: str
+    ts_ms: int
+    location: str
+    type: str
+    comment: str
+    value: int | None = None
+    scale: int | None = None
+    channel: str | None = None
+    staff: str | None = None
+    touchpoint: str | None = None
+    session: str | None = None
+    device: str | None = None
+    topics: list[str] = []
+    sentiment: float | None = None
+    urgent: bool = False
+
+
+_DECODER = msgspec.json.Decoder(CommentNote)
+_ENCODER = msgspec.json.Encoder()
+
+
+def encode_note(note: CommentNote) -> bytes:
+    return _ENCODER.encode(note)
+
+
+def decode_note(data: bytes) -> CommentNote | None:
+    """The note of one message, or None when it is not one (counted and skipped by
+    consumers: a core NATS subject has no dead-letter queue of its own)."""
+    try:
+        note = _DECODER.decode(data)
+    except msgspec.DecodeError:
+        return None
+    return note if note.type in FEEDBACK_TYPES else None
+
+
+def is_detractor(type_: str, value: int | None, scale: int | None) -> bool:
+    """Did the answer that came with a comment say the customer was unhappy? NPS 0-6,
+    CSAT 1-2, CES 1-3, a loyalty button or factor answer in the lower half of its scale."""
+    if value is None:
+        return False
+    if type_ == "nps":
+        return value <= 6
+    if type_ == "csat":
+        return value <= 2
+    if type_ == "ces":
+        return value <= 3
+    if type_ in ("button", "csi"):
+        top = scale or (3 if type_ == "button" else 5)
+        return top > 1 and (value - 1) / (top - 1) < 0.5
+    return False
