@@ -16,9 +16,9 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from stream.events import IncidentEvent
+from stream.events import IncidentEvent, IncidentLink
 
-FORMAT = 2  # bump when the layout below changes incompatibly (a restart then replays)
+FORMAT = 3  # bump when the layout below changes incompatibly (a restart then replays)
 CHUNK_BYTES = 4 << 20
 
 
@@ -70,6 +70,10 @@ class IncidentDetail(msgspec.Struct, array_like=True, frozen=True):
     assignee: str | None
     text: str | None
     reopens: int
+    source: str = "desk"
+    who: str | None = None
+    linked: IncidentLink | None = None
+    escalations: int = 0
 
 
 class EngineSnapshot(msgspec.Struct, frozen=True):
