@@ -16,6 +16,7 @@ import msgspec
 
 from alerting.schema import AlertsConfig, name_list_items
 from archive.config import ArchiveConfig
+from cases.config import CasesConfig
 from dashboards.config import DashboardConfig
 from server.config import ServerConfig
 from stream.access import AuthConfig, hash_token
@@ -52,6 +53,7 @@ class Config(Section, frozen=True):
     voice: VoiceConfig = VoiceConfig()
     archive: ArchiveConfig = ArchiveConfig()
     comments: CommentsConfig = CommentsConfig()
+    cases: CasesConfig = CasesConfig()
     regions: tuple[RegionConfig, ...] = ()
     locations: tuple[LocationConfig, ...] = ()
 

@@ -24,7 +24,7 @@ from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.di import Provide
 
-from server import alerts_api, api, history, pages, records
+from server import alerts_api, api, cases_api, history, pages, records
 from server.alerts import AlertsAdapter
 from server.config import ServerSettings
 from server.context import LiveCore, ServerContext, warn_if_open
@@ -63,7 +63,7 @@ def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
             await voice.stop()
             await hub.stop()
 
-    routes: list[Any] = [*api.ROUTES, ws_endpoint, *pages.ROUTES]
+    routes: list[Any] = [*api.ROUTES, ws_endpoint, *pages.ROUTES, *cases_api.ROUTES]
     if adapter is not None:
         routes += alerts_api.ROUTES
     if archive is not None:

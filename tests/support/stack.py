@@ -6,6 +6,7 @@ starts it, and stops it in reverse:
 - a real nats-server (its own, or ``nats_url`` of the ``nats_server`` fixture);
 - the core (``core=True``; off for tests of the voice workers alone);
 - the alert service (``alerts=True``);
+- the case service (``cases=True``: rules, links, escalation);
 - ``prepare(stack)``, e.g. seeding events before anything serves them;
 - the HTTP/websocket server (``server=True``) on ``[server] port``;
 - the dashboards (``wall=True``) on ``[dashboards] port``, fed by that server;
@@ -94,6 +95,7 @@ class Stack:
     tokens: Mapping[str, str] = field(default_factory=dict)
     core: Core | None = None
     alerts: Any = None  # alerting.service.AlertService
+    cases: Any = None  # cases.service.CaseService
     voice: Any = None  # tests.support.voice.voice_stack's parts
     app: Any = None
     direct_frames: bool = True
@@ -221,7 +223,7 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
 
 
 async def _start(stack: Stack, *, core: bool, alerts: bool, server: bool, wall: bool,
-                 voice: Any, asr: Any, prepare: Prepare | None) -> None:
+                 voice: Any, asr: Any, prepare: Prepare | None, cases: bool = False) -> None:
     if core:
         stack.core = Core(stack.cfg, stack.nats_url)
         await stack.core.start()
@@ -231,6 +233,12 @@ async def _start(stack: Stack, *, core: bool, alerts: bool, server: bool, wall: 
         core_ = stack._core()
         stack.alerts = AlertService(stack.cfg, core_.nc, core_)
         await stack.alerts.start()
+    if cases:
+        from cases.service import CaseService
+
+        core_ = stack._core()
+        stack.cases = CaseService(stack.cfg, core_.nc, core_)
+        await stack.cases.start()
     if prepare is not None:
         await prepare(stack)
     if server:
@@ -253,6 +261,8 @@ async def _stop(stack: Stack) -> None:
             await asyncio.wait_for(client.close(), 2)
     await stack.stop_wall()
     await stack.stop_server()
+    if stack.cases is not None:
+        await stack.cases.stop()
     if stack.alerts is not None:
         await stack.alerts.stop()
     if stack.core is not None:
@@ -264,7 +274,7 @@ async def running(config: str | Config, data_dir: Path, *, nats_url: str | None 
                   tokens: Mapping[str, str] | None = None, core: bool = True,
                   alerts: bool = False, server: bool = False, wall: bool = False,
                   voice: Any = None, asr: Any = True, direct_frames: bool = True,
-                  prepare: Prepare | None = None) -> AsyncIterator[Stack]:
+                  prepare: Prepare | None = None, cases: bool = False) -> AsyncIterator[Stack]:
     """Start the parts asked for (see the module docstring); a config text gets ``[core]
     data_dir`` = ``data_dir`` unless it names one. ``voice`` is the voice worker's
     ``VoiceWorkerOptions``; ``asr`` as ``tests.support.voice.voice_stack`` takes it."""
@@ -277,7 +287,7 @@ async def running(config: str | Config, data_dir: Path, *, nats_url: str | None 
     stack = Stack(cfg, nats_url, dict(tokens or {}), direct_frames=direct_frames)
     try:
         await _start(stack, core=core, alerts=alerts, server=server, wall=wall, voice=voice,
-                     asr=asr, prepare=prepare)
+                     asr=asr, prepare=prepare, cases=cases)
         yield stack
     finally:
         await _stop(stack)
