@@ -109,7 +109,8 @@ async def open_case(request: Request[Any, Any, Any], ctx: NamedDependency[Server
     except CaseInputError as exc:
         raise _invalid(exc) from None
     ctx.authorize(actor, "incidents", body.location)
-    if ctx.geo.kind(body.location) != "location" and not ctx.core.known_scope(body.location):
+    seen = ctx.geo.kind(body.location) == "location" and ctx.core.known_scope(body.location)
+    if ctx.cfg.location(body.location) is None and not seen:
         raise ApiError(422, f"`location`: unknown location {body.location!r}", field="location")
     return await _publish(ctx, open_event(body, actor.name, wall_ms()))
 

@@ -41,7 +41,8 @@ async def test_a_detractor_with_a_comment_opens_exactly_one_linked_case(tmp_path
         [case] = await wait_case(stack, lambda items: items and items[0]["linked"]["encounter"],
                                  location="msk-a")
         heard = case["linked"]["encounter"]
-        assert (heard["mic"], heard["greeting"], heard["closed_by"]) == ("desk-2", False, "feedback")
+        assert (heard["mic"], heard["greeting"], heard["closed_by"]) == (
+            "desk-2", False, "feedback")
         assert heard["anger_max"] == 0.86 and heard["escalation_words"] == ["позовите менеджера"]
         assert "Позовите менеджера" in heard["transcript"] and "Иван" not in heard["transcript"]
         assert [s["action"] for s in case["steps"]] == ["open", "comment"]
@@ -82,5 +83,6 @@ async def test_an_urgent_comment_and_a_voice_escalation_open_high_cases(tmp_path
         by_loc = {c["location"]: c for c in items}
         assert by_loc["ekb"]["who"] == "auto:urgent-comment" and by_loc["ekb"]["severity"] == "high"
         voice = by_loc["msk-b"]
-        assert (voice["channel"], voice["category"], voice["severity"]) == ("voice", "claim", "high")
+        assert (voice["channel"], voice["category"], voice["severity"]) == (
+            "voice", "claim", "high")
         assert voice["who"] == "auto:voice-escalation" and "Верните деньги" in voice["text"]
