@@ -21,6 +21,7 @@ from typing import Any
 import panel as pn
 
 from dashboards.access import Gate
+from dashboards.casepage import CasePage
 from dashboards.config import WallSettings
 from dashboards.feed import Feed
 from dashboards.i18n import pick_lang, t
@@ -61,6 +62,23 @@ def wall_page() -> Wall | pn.pane.HTML:
         return refused(lang, f'{t(lang, "forbidden_viewer")}: {why}')
     keep = {"token": token} if token else {}
     return Wall(ctx, scope, lang, who=_arg("who") or "", viewer=viewer.name, keep=keep)
+
+
+def case_page() -> CasePage | pn.pane.HTML:
+    """``/case?location=..&incident=..``: one case's card, acted on for the viewer."""
+    ctx, lang, token = _page()
+    viewer = ctx.gate.viewer(token)
+    if viewer is None:
+        return refused(lang, t(lang, "need_token"))
+    location, incident = _arg("location") or "", _arg("incident") or ""
+    why = ctx.gate.refusal(viewer, location) if location else "no location"
+    if why is not None:
+        return refused(lang, f'{t(lang, "forbidden_viewer")}: {why}')
+    own = ctx.gate.viewer(ctx.cfg.dashboards.token)
+    on_behalf = None if own is not None and own.name == viewer.name else viewer.name
+    keep = {"token": token} if token else {}
+    return CasePage(ctx, location, incident, lang, viewer=on_behalf, keep=keep,
+                    back=_arg("scope") or location)
 
 
 def index_page() -> pn.pane.HTML:
@@ -106,9 +124,11 @@ def build_server(cfg: WallSettings, port: int, ctx: WallContext) -> Any:
     handler of its own; the caller's is put back so Ctrl-C still stops ``cxpulse run``."""
     previous = signal.getsignal(signal.SIGINT)
     try:
-        return pn.serve({"wall": wall_page, "/": index_page}, port=port, address=cfg.server.host or None,
+        return pn.serve({"wall": wall_page, "case": case_page, "/": index_page}, port=port,
+                        address=cfg.server.host or None,
                         websocket_origin=origins(cfg.server.host, port), show=False,
-                        start=False, verbose=False, title={"wall": "cxpulse", "/": "cxpulse"},
+                        start=False, verbose=False,
+                        title={"wall": "cxpulse", "case": "cxpulse", "/": "cxpulse"},
                         extra_patterns=[(r"/stats", StatsHandler, {"cache": ctx.cache})],
                         check_unused_sessions_milliseconds=5_000,
                         unused_session_lifetime_milliseconds=15_000)

@@ -20,6 +20,7 @@ from panel.viewable import Viewer
 from dashboards import alertview, board, csiview, fmt, incidents, render, render_live, trendview
 from dashboards.access import Gate
 from dashboards.cache import Cache
+from dashboards.casecard import case_href
 from dashboards.config import WallSettings
 from dashboards.feed import Feed
 from dashboards.flowview import heatmap
@@ -279,7 +280,8 @@ class Wall(Viewer):
         rows = incidents.by_urgency(data.incidents, now_ms())
         set_html(self.incidents, render_live.incidents(
             rows, data.open, sum(r.breached for r in rows), self._names(),
-            self.kind != "location", self.lang))
+            self.kind != "location", self.lang,
+            href=lambda r: case_href(r.location, r.incident, self.scope, self.lang, self.keep)))
 
     def _alerts(self) -> None:
         data = self.ctx.cache.payload("alerts")
