@@ -21,7 +21,7 @@ from stream.readmodel import Metrics
 from stream.windows import WINDOWS
 
 CORE = "core"
-EXTERNAL_SOURCES = ("voice", "device", "comments")
+EXTERNAL_SOURCES = ("voice", "device", "comments", "case")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[A-Za-z0-9_-]+)*$")
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)(s|m|h|d)$")
 _UNIT_S = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}

@@ -33,7 +33,7 @@ from alerting.model import AlertView, EngineSnapshot, SilenceView, StepResult
 from alerting.schedule import calendars_from_config
 from alerting.schema import RuleConfig
 from alerting.sinks import AlertFeed, AlertSubscription, Outputs
-from alerting.sources import EventCounter, LastSeen, MetricSource
+from alerting.sources import CaseSource, EventCounter, LastSeen, MetricSource
 from alerting.store import SnapshotStore, open_store
 from stream.access import alert_visible
 from stream.clock import wall_ms
@@ -65,7 +65,7 @@ class AlertService:
         self.outputs = Outputs(cfg.alerts.webhooks, http)
         self.evaluator = Evaluator(cfg, reader, self.calendars,
                                    {"voice": self.voice, "device": self.devices,
-                                    "comments": self.comments},
+                                    "comments": self.comments, "case": CaseSource(reader)},
                                    self.feed, self.outputs, self.clock)
         self.me = instance_name()
         self.leading = nc is None  # alone without NATS; else decided by the lease

@@ -172,6 +172,35 @@ class LastSeen:
                 for key, last in sorted(self._seen.items()) if key[0] in members]
 
 
+class CaseSource:
+    """``case.escalation``: per overdue case of the scope's locations, the escalation level
+    the case service stepped it up to (``cases.escalation``), labelled with the case, its
+    assignee and its level -- so each new level is a new alert (announced, notified), the
+    previous level's alert resolves for lack of data (``no_data = "resolve"``), and so does
+    the last one once the case is resolved. The alert service reads the core only; the
+    case service never talks to it."""
+
+    def __init__(self, reader: CoreReader) -> None:
+        self.reader = reader
+
+    def read(self, query: Query) -> list[Reading]:
+        if query.metric.name != "escalation":
+            return []
+        out = []
+        for loc in query.locations:
+            try:
+                views = self.reader.incidents(loc, "open") + self.reader.incidents(loc, "assigned")
+            except (KeyError, ValueError):
+                continue  # a location the core does not know (yet)
+            for v in views:
+                if v.escalations > 0:
+                    out.append(Reading(float(v.escalations), None, {
+                        "location": v.location, "incident": v.incident,
+                        "assignee": v.assignee or "-", "level": str(v.escalations),
+                        "case_severity": v.severity or "normal", "category": v.category}))
+        return out
+
+
 class ScopeRef(msgspec.Struct, frozen=True):
     """A concrete scope a selector stands for: its id, member locations and labels."""
 

@@ -1,4 +1,5 @@
-"""What runs around the core in ``cxpulse run``: alerts, voice, the HTTP server, the wall.
+"""What runs around the core in ``cxpulse run``: alerts, archive, cases, voice, the HTTP
+server, the wall.
 
 The composition order is fixed here, in one place. When the wall runs in this process and
 no ``[dashboards] token`` is configured, it gets a fresh random admin token for this run
@@ -19,6 +20,7 @@ import msgspec
 from alerting.service import AlertService
 from archive.comments import TextHooks
 from archive.service import ArchiveService
+from cases.service import CaseService
 from cxpulse.config import Config
 from cxpulse.connections import ServerCore, connection
 from cxpulse.digest import start_digests
@@ -38,13 +40,42 @@ INTERNAL_TOKEN_NAME = "wall (this process)"
 def with_internal_wall_token(cfg: Config) -> Config:
     """Config whose dashboards hold a token the server accepts (generated if none is set)."""
     if cfg.dashboards.token:
-        return cfg
+        return with_wall_delegate(cfg)
     token = secrets.token_urlsafe(32)
     internal = TokenConfig(name=INTERNAL_TOKEN_NAME, role="admin",
                            sha256=hashlib.sha256(token.encode()).hexdigest())
-    return msgspec.structs.replace(
+    return with_wall_delegate(msgspec.structs.replace(
         cfg, auth=msgspec.structs.replace(cfg.auth, tokens=(*cfg.auth.tokens, internal)),
-        dashboards=msgspec.structs.replace(cfg.dashboards, token=token))
+        dashboards=msgspec.structs.replace(cfg.dashboards, token=token)))
+
+
+# -- cases (issue 17) ------------------------------------------------------------------------
+
+def with_wall_delegate(cfg: Config) -> Config:
+    """The wall's token may act on behalf of its viewers (``server/cases_api.py``): its
+    name joins ``[cases] delegates``."""
+    digest = hashlib.sha256(cfg.dashboards.token.encode()).hexdigest()
+    names = [t.name for t in cfg.auth.tokens if t.sha256 == digest]
+    if not names or names[0] in cfg.cases.delegates:
+        return cfg
+    return msgspec.structs.replace(cfg, cases=msgspec.structs.replace(
+        cfg.cases, delegates=(*cfg.cases.delegates, names[0])))
+
+
+async def start_cases(cfg: Config, core: Core | RemoteReader,
+                      conns: contextlib.AsyncExitStack, url: str,
+                      logins: dict[str, Login]) -> CaseService | None:
+    """The case rules and escalation (``[cases] enabled``) on its own connection as the
+    ``cases`` user: one instance leads."""
+    if not cfg.cases.enabled:
+        return None
+    nc = await conns.enter_async_context(connection(cfg, url, "cases", "cxpulse-cases",
+                                                    logins))
+    cases = CaseService(cfg, nc, core)
+    await cases.start()
+    return cases
+
+# -- end cases -------------------------------------------------------------------------------
 
 
 async def start_voice(cfg: Config, conns: contextlib.AsyncExitStack, url: str,
@@ -100,6 +131,7 @@ async def run_components(cfg: Config, core: Core | RemoteReader, url: str,
     await alerts.start()
     archive = await start_archive(cfg, conns, url, logins)
     digests = await start_digests(cfg, core, archive, conns, url, logins)
+    cases = await start_cases(cfg, core, conns, url, logins)
     workers = await start_voice(cfg, conns, url, logins)
     try:
         server_nc = await conns.enter_async_context(
@@ -120,6 +152,8 @@ async def run_components(cfg: Config, core: Core | RemoteReader, url: str,
         for worker in reversed(workers):
             with contextlib.suppress(Exception):
                 await worker.stop()  # type: ignore[attr-defined]
+        if cases is not None:
+            await cases.stop()
         if digests is not None:
             await digests.stop()
         if archive is not None:

@@ -16,6 +16,7 @@ import msgspec
 
 from alerting.schema import AlertsConfig, name_list_items
 from archive.config import ArchiveConfig
+from cases.config import CasesConfig
 from dashboards.config import DashboardConfig, check_public_origins
 from digests.config import DigestConfig, SmtpConfig, check_digests
 from server.config import ServerConfig
@@ -55,6 +56,7 @@ class Config(Section, frozen=True):
     comments: CommentsConfig = CommentsConfig()
     digests: tuple[DigestConfig, ...] = ()
     smtp: SmtpConfig = SmtpConfig()
+    cases: CasesConfig = CasesConfig()
     regions: tuple[RegionConfig, ...] = ()
     locations: tuple[LocationConfig, ...] = ()
 

@@ -4,7 +4,7 @@ voice and the leaderboard."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from urllib.parse import urlencode
 
@@ -82,8 +82,10 @@ def flow(today: FlowResult, heat: Heatmap, lang: str) -> str:
 
 
 def incidents(rows: Sequence[IncidentRow], open_n: int, breached: int, names: Names,
-              show_location: bool, lang: str) -> str:
-    """Open incidents, most urgent first, with live countdowns; breached in red."""
+              show_location: bool, lang: str,
+              href: Callable[[IncidentRow], str] | None = None) -> str:
+    """Open incidents, most urgent first, with live countdowns; breached in red. With
+    ``href`` each row opens its case card (``dashboards.casepage``)."""
     head = (f'<div class="h"><b>{t(lang, "incidents")}</b><span class="win">{t(lang, "open")} '
             f'<b data-k="open" data-v="{open_n}">{open_n}</b> · <span class="bad">'
             f'{t(lang, "breached")} <b data-k="breached" data-v="{breached}">{breached}</b>'
@@ -102,8 +104,11 @@ def incidents(rows: Sequence[IncidentRow], open_n: int, breached: int, names: Na
         if r.severity in ("high", "critical"):
             tags += f'<span class="tag">{escape(r.severity)}</span> '
         where = f'<td>{escape(names.get(r.location, r.location))}</td>' if show_location else ""
+        what = f'{tags}{escape(label(lang, "cat", r.category))}'
+        if href is not None:  # the row opens the case card
+            what = f'<a class="case-link" href="{href(r)}">{what}</a>'
         body.append(f'<tr class="{cls}" data-incident="{escape(r.incident)}">{where}'
-                    f'<td>{tags}{escape(label(lang, "cat", r.category))}</td>'
+                    f'<td>{what}</td>'
                     f'<td class="n" data-k="countdown">{left}</td></tr>')
     more = len(rows) - INCIDENTS_SHOWN
     tail = f'<div class="sub">+{more}</div>' if more > 0 else ""

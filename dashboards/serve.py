@@ -3,7 +3,8 @@ caller's asyncio loop, plus the process's one shared ``Feed``.
 
     await serve_dashboards(cfg)        # until cancelled (``cxpulse run`` runs it as a task)
 
-Pages: ``/wall?scope=<network|region|location>&lang=<ru|en>&who=<name>``, ``/`` (an
+Pages: ``/wall?scope=<network|region|location>&lang=<ru|en>&who=<name>``,
+``/case?location=..&incident=..`` (one case's card, ``dashboards.casepage``), ``/`` (an
 index of the scopes the viewer may see), ``/login`` and ``/logout`` (``dashboards.login``:
 a URL ``token=`` is exchanged once for an HttpOnly cookie) and ``/stats`` (JSON for an
 admin token). Sessions are signed with the deployment's secret (``dashboards.keys``), the
@@ -26,6 +27,7 @@ from bokeh.server.contexts import BokehSessionContext
 from panel.io.application import build_applications
 
 from dashboards.access import Gate
+from dashboards.casepage import CasePage
 from dashboards.config import WILDCARD_HOSTS, WallSettings, check_public_origins, origin_host
 from dashboards.feed import Feed
 from dashboards.headers import add_security_headers
@@ -77,6 +79,25 @@ def wall_page() -> Wall | pn.pane.HTML:
     return Wall(ctx, scope, lang, who=_arg("who") or "", viewer=viewer.name)
 
 
+def case_page() -> CasePage | pn.pane.HTML:
+    """``/case?location=..&incident=..``: one case's card, acted on for the viewer (the
+    wall's own token acts, naming the viewer: ``dashboards.caseclient``)."""
+    ctx, lang, viewer = _page()
+    if viewer is None:
+        return refused(t(lang, "need_token"))
+    location, incident = _arg("location") or "", _arg("incident") or ""
+    if not is_id(location):
+        return refused(f'{t(lang, "bad_scope")}: {location}')
+    why = ctx.gate.refusal(viewer, location)
+    if why is not None:
+        return refused(f'{t(lang, "forbidden_viewer")}: {why}')
+    own = ctx.gate.viewer(dashboards_token(ctx.cfg))
+    on_behalf = None if own is not None and own.name == viewer.name else viewer.name
+    back = _arg("scope") or location
+    return CasePage(ctx, location, incident, lang, viewer=on_behalf,
+                    back=back if is_id(back) else location)
+
+
 def index_page() -> pn.pane.HTML:
     """Links to the walls the page's viewer may see."""
     ctx, lang, viewer = _page()
@@ -124,8 +145,8 @@ def origins(cfg: WallSettings, port: int) -> list[str]:
 
 def applications(auth: WallAuth, cookie_secret: str) -> dict[str, Any]:
     """The wall and the index as Bokeh applications whose session tokens carry the viewer."""
-    apps = build_applications({"wall": wall_page, "/": index_page},
-                              title={"wall": "cxpulse", "/": "cxpulse"})
+    apps = build_applications({"wall": wall_page, "case": case_page, "/": index_page},
+                              title={"wall": "cxpulse", "case": "cxpulse", "/": "cxpulse"})
     for app in apps.values():
         app.add(ViewerClaim(auth, cookie_secret))
     return apps

@@ -30,6 +30,7 @@ from dashboards import (
 )
 from dashboards.access import Gate
 from dashboards.cache import Cache
+from dashboards.casecard import case_href
 from dashboards.commenttopics import topics_of
 from dashboards.config import WallSettings
 from dashboards.feed import Feed
@@ -298,7 +299,8 @@ class Wall(Viewer):
         rows = incidents.by_urgency(data.incidents, now_ms())
         set_html(self.incidents, render_live.incidents(
             rows, data.open, sum(r.breached for r in rows), self._names(),
-            self.kind != "location", self.lang))
+            self.kind != "location", self.lang,
+            href=lambda r: case_href(r.location, r.incident, self.scope, self.lang)))
 
     def _alerts(self) -> None:
         data = self.ctx.cache.payload("alerts")

@@ -33,6 +33,7 @@ from litestar.di import Provide
 from server import (
     alerts_api,
     api,
+    cases_api,
     comments,
     history,
     pages,
@@ -93,7 +94,7 @@ def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
             await hub.stop()
 
     routes: list[Any] = [*api.ROUTES, ws_endpoint, *pages.ROUTES, *survey_pages.ROUTES,
-                         *survey_review.ROUTES]
+                         *survey_review.ROUTES, *cases_api.ROUTES]
     if adapter is not None:
         routes += alerts_api.ROUTES
     if archive is not None:

@@ -189,6 +189,8 @@ class CoreConfig(Section, frozen=True):
     non_responders_as: Literal["passive", "detractor"] = "passive"
     problem_threshold: Annotated[int, msgspec.Meta(ge=2)] = 3
     problem_window_days: Annotated[int, msgspec.Meta(ge=1, le=30)] = 7
+    problem_baseline_days: Annotated[int, msgspec.Meta(ge=0, le=365)] = 28
+    problem_alpha: Annotated[float, msgspec.Meta(gt=0, lt=1)] = 0.01
     batch_size: Annotated[int, msgspec.Meta(ge=1, le=10000)] = 1000
     snapshot_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 30.0
     snapshot_every_events: Annotated[int, msgspec.Meta(ge=1000)] = 100_000

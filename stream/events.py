@@ -24,6 +24,7 @@ Timestamp = Annotated[dt.datetime, msgspec.Meta(tz=True)] | int
 ShortText = Annotated[str, msgspec.Meta(max_length=256)]
 Comment = Annotated[str, msgspec.Meta(max_length=2000)]
 Seconds = Annotated[float, msgspec.Meta(ge=0, le=7 * 86400)]
+Score = Annotated[float, msgspec.Meta(ge=0, le=1)]
 
 FEEDBACK_TYPES = ("button", "nps", "csat", "ces", "csi", "visit")
 FLOW_CHANNELS = ("phone", "site", "marketplace", "social", "email", "chat", "walk_in", "other")
@@ -104,8 +105,43 @@ class FlowEvent(msgspec.Struct, frozen=True, kw_only=True):
     queue: ShortText | None = None
 
 
+INCIDENT_SOURCES = ("desk", "api", "auto")
+
+
+class LinkedEncounter(msgspec.Struct, frozen=True, kw_only=True):
+    """What the electronic mystery shopper heard at the location around a rating: the
+    service encounter at one microphone (``cx.encounter``) and its utterances (``cx.voice``),
+    transcript and escalation words masked."""
+
+    id: EventId
+    mic: LocationId
+    start: int  # epoch ms
+    end: int
+    greeting: bool
+    thanks: bool
+    farewell: bool
+    anger_max: Score = 0.0
+    closed_by: ShortText | None = None
+    escalation_words: list[ShortText] = []
+    transcript: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class IncidentLink(msgspec.Struct, frozen=True, kw_only=True):
+    """What a case opened from a rating (or a voice escalation) points at."""
+
+    session: ShortText | None = None
+    feedback_id: EventId | None = None
+    rating: ShortText | None = None  # e.g. "nps 3", "csat 1", "button 1/3"
+    encounter: LinkedEncounter | None = None
+
+
 class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True):
-    """One step in an incident's life: open, assign, comment, resolve, reopen."""
+    """One step in an incident's life: open, assign, comment, resolve, reopen.
+
+    Optional (contract v2, cases): ``source`` (``desk`` when absent, ``api``, ``auto``),
+    ``who`` (the acting token's name, or the rule), ``linked`` (the rating and encounter a
+    case was opened from) and ``escalation`` (the n-th overdue escalation: its ``severity``
+    is the stepped-up one). A ``severity`` on any step sets the incident's severity."""
 
     id: EventId
     ts: Timestamp
@@ -122,6 +158,10 @@ class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True):
     severity: Literal["low", "normal", "high", "critical"] | None = None
     text: Annotated[str, msgspec.Meta(max_length=4000)] | None = None
     assignee: ShortText | None = None
+    source: Literal["desk", "api", "auto"] | None = None
+    who: ShortText | None = None
+    linked: IncidentLink | None = None
+    escalation: Annotated[int, msgspec.Meta(ge=1, le=1000)] | None = None
 
     def __post_init__(self) -> None:
         if self.action == "open" and self.category is None:
@@ -130,7 +170,6 @@ class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True):
 
 VOICE_CATEGORIES = ("greeting", "thanks", "farewell", "escalation", "profanity")
 VoiceCategory = Literal["greeting", "thanks", "farewell", "escalation", "profanity"]
-Score = Annotated[float, msgspec.Meta(ge=0, le=1)]
 
 
 class VoiceKeyword(msgspec.Struct, frozen=True):
@@ -142,6 +181,19 @@ class VoiceKeyword(msgspec.Struct, frozen=True):
 class VoiceEmotion(msgspec.Struct, frozen=True):
     arousal: Score
     anger: Score
+
+
+class VoiceEscalation(msgspec.Struct, frozen=True, kw_only=True):
+    """The contactless incident sensor's report on an utterance that starts an episode
+    (escalation words, profanity or sustained anger at a microphone). The sensor only
+    reports; the case rules (``[[cases.rules]]`` kind ``voice``) decide whether it opens
+    a case."""
+
+    episode: EventId  # one id per episode per microphone (re-sends repeat it)
+    category: Literal["claim", "service"]
+    reason: Annotated[str, msgspec.Meta(max_length=512)]
+    words: list[ShortText] = []
+    anger: Score = 0.0
 
 
 class VoiceEvent(msgspec.Struct, frozen=True, kw_only=True):
@@ -160,6 +212,7 @@ class VoiceEvent(msgspec.Struct, frozen=True, kw_only=True):
     transcript: Annotated[str, msgspec.Meta(max_length=8000)] | None = None
     language: str | None = None
     asr: str | None = None  # "ok", or why speech recognition was skipped
+    escalation: VoiceEscalation | None = None  # the contactless incident sensor's report
 
 
 class EncounterEvent(msgspec.Struct, frozen=True, kw_only=True):

@@ -16,18 +16,22 @@ import numpy as np
 import numpy.typing as npt
 
 from stream.config import SlaConfig
-from stream.events import INCIDENT_CATEGORIES, IncidentEvent
+from stream.events import INCIDENT_CATEGORIES, INCIDENT_SOURCES, IncidentEvent, IncidentLink
 from stream.geography import Place
 from stream.state import ArrayBlob, IncidentDetail, IncidentStep
 
 CATEGORY_CODE = {c: i for i, c in enumerate(INCIDENT_CATEGORIES)}
 THANKS = CATEGORY_CODE["thanks"]
 RANK = {"open": 0, "assign": 1, "comment": 2, "resolve": 3, "reopen": 4}
+SOURCE_CODE = {s: i for i, s in enumerate(INCIDENT_SOURCES)}  # desk 0, api 1, auto 2
+SEVERITY_STEPS = ("low", "normal", "high", "critical")
 NONE = -1
+_UNSET_COLS = ("handled", "resolved", "transfer_dl", "first_action")
 IncidentStatus = Literal["open", "assigned", "resolved"]
 STATUS_NAMES: tuple[IncidentStatus, ...] = ("open", "assigned", "resolved")
 ColumnName = Literal["place", "category", "opened", "handled", "resolved", "transfer_dl",
-                     "resolve_dl", "opened_day", "resolved_day", "status", "valid"]
+                     "resolve_dl", "opened_day", "resolved_day", "status", "valid", "source",
+                     "first_action"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +54,10 @@ class Details:
     assignee: str | None = None
     text: str | None = None
     reopens: int = 0
+    source: str = "desk"
+    who: str | None = None
+    linked: IncidentLink | None = None
+    escalations: int = 0
 
 
 class IncidentColumns:
@@ -57,7 +65,7 @@ class IncidentColumns:
 
     NAMES: tuple[ColumnName, ...] = (
         "place", "category", "opened", "handled", "resolved", "transfer_dl", "resolve_dl",
-        "opened_day", "resolved_day", "status", "valid")
+        "opened_day", "resolved_day", "status", "valid", "source", "first_action")
 
     def __init__(self, capacity: int = 1024) -> None:
         self.size = 0
@@ -72,14 +80,16 @@ class IncidentColumns:
         self.resolved_day = np.zeros(capacity, np.int32)
         self.status = np.zeros(capacity, np.int8)
         self.valid = np.zeros(capacity, np.bool_)
+        self.source = np.zeros(capacity, np.int8)  # SOURCE_CODE of the opening step
+        self.first_action = np.full(capacity, NONE, np.int64)  # first step by a person
 
     def keep(self, rows: npt.NDArray[np.int64]) -> None:
         """Compact to the given rows, in that order (row i becomes rows.index(i))."""
         for name in self.NAMES:
             col = getattr(self, name)
             kept = col[rows]
-            grown = np.full(max(col.shape[0], 1024), NONE if name in ("handled", "resolved",
-                            "transfer_dl") else 0, col.dtype)
+            grown = np.full(max(col.shape[0], 1024), NONE if name in _UNSET_COLS else 0,
+                            col.dtype)
             grown[: kept.shape[0]] = kept
             setattr(self, name, grown)
         self.size = int(rows.shape[0])
@@ -98,8 +108,8 @@ class IncidentColumns:
         if self.size == self.place.shape[0]:
             for name in self.NAMES:
                 col = getattr(self, name)
-                grown = np.full(col.shape[0] * 2, NONE if name in ("handled", "resolved",
-                                "transfer_dl") else 0, col.dtype)
+                grown = np.full(col.shape[0] * 2, NONE if name in _UNSET_COLS else 0,
+                                col.dtype)
                 grown[: col.shape[0]] = col
                 setattr(self, name, grown)
         self.size += 1
@@ -107,12 +117,12 @@ class IncidentColumns:
 
     @overload
     def view(self, name: Literal["opened", "handled", "resolved", "transfer_dl",
-                                 "resolve_dl"]) -> npt.NDArray[np.int64]: ...
+                                 "resolve_dl", "first_action"]) -> npt.NDArray[np.int64]: ...
     @overload
     def view(self, name: Literal["place", "opened_day",
                                  "resolved_day"]) -> npt.NDArray[np.int32]: ...
     @overload
-    def view(self, name: Literal["category", "status"]) -> npt.NDArray[np.int8]: ...
+    def view(self, name: Literal["category", "status", "source"]) -> npt.NDArray[np.int8]: ...
     @overload
     def view(self, name: Literal["valid"]) -> npt.NDArray[np.bool_]: ...
 
@@ -131,8 +141,11 @@ class IncidentBook:
         self.rows: dict[tuple[int, str], int] = {}
         self.details: list[Details] = []
         self.cols = IncidentColumns()
+        self.version = 0  # +1 per change (caches of derived reads key on it)
+        self.problem_cache: tuple[tuple[int, int], set[int]] | None = None
 
     def apply(self, place: Place, event: IncidentEvent, ts_ms: int) -> None:
+        self.version += 1
         key = (place.idx, event.incident)
         steps = self.steps.setdefault(key, [])
         steps.append(Step(ts_ms, RANK[event.action], event.id, event))
@@ -158,30 +171,15 @@ class IncidentBook:
         """Recompute one incident from its steps in event-time order."""
         steps = sorted(self.steps[key], key=lambda s: (s.ts_ms, s.rank, s.event_id))
         row, c = self.rows[key], self.cols
-        info = self.details[row]
-        opens = [s for s in steps if s.rank == 0]
         c.place[row] = place.idx
+        opens = [s for s in steps if s.rank == 0]
         if not opens:
             c.valid[row] = False
             return
-        first = opens[0].event
-        opened = opens[0].ts_ms
+        first, opened = opens[0].event, opens[0].ts_ms
         category = CATEGORY_CODE[first.category or "other"]
-        handled = resolved = NONE
-        status, reopens, assignee = 0, 0, first.assignee
-        for s in steps:
-            ev = s.event
-            if s.rank == 0:
-                continue
-            assignee = ev.assignee or assignee
-            if ev.action == "assign":
-                handled = s.ts_ms if handled == NONE else min(handled, s.ts_ms)
-                status = max(status, 1) if status != 2 else 2
-            elif ev.action == "resolve":
-                handled = s.ts_ms if handled == NONE else min(handled, s.ts_ms)
-                resolved, status = s.ts_ms, 2
-            elif ev.action == "reopen" and status == 2:
-                resolved, status, reopens = NONE, 1 if handled != NONE else 0, reopens + 1
+        life = _life(steps)
+        handled, resolved, status = life.handled, life.resolved, life.status
         if category == THANKS:
             handled, resolved, status = opened, opened, 2
         transfer_dl, resolve_dl = self._deadlines(place, opened, category, first.channel)
@@ -191,9 +189,14 @@ class IncidentBook:
         c.opened_day[row] = place.day_of(opened)
         c.resolved_day[row] = place.day_of(resolved) if resolved != NONE else 0
         c.status[row], c.valid[row] = status, True
-        info.status, info.reopens, info.assignee = status, reopens, assignee
-        info.severity, info.channel = first.severity, first.channel
+        c.source[row] = SOURCE_CODE[first.source or "desk"]
+        c.first_action[row] = opened if category == THANKS else life.first_action
+        info = self.details[row]
+        info.status, info.reopens, info.assignee = status, life.reopens, life.assignee
+        info.severity, info.channel = life.severity, first.channel
         info.department, info.text = first.department, first.text
+        info.source, info.who = first.source or "desk", first.who
+        info.linked, info.escalations = life.linked, life.escalations
 
     def expire(self, horizon_ms: int) -> int:
         """Forget incidents whose latest step is older than ``horizon_ms`` (the retention
@@ -202,6 +205,7 @@ class IncidentBook:
                if max(s.ts_ms for s in steps) < horizon_ms]
         if not old:
             return 0
+        self.version += 1
         for key in old:
             del self.steps[key]
         keep = sorted(self.rows[key] for key in self.steps)
@@ -216,7 +220,8 @@ class IncidentBook:
         steps = [IncidentStep(s.ts_ms, s.event) for lst in self.steps.values() for s in lst]
         place_of = {row: pidx for (pidx, _), row in self.rows.items()}
         rows = [IncidentDetail(place_of[i], d.incident, d.status, d.severity, d.channel,
-                               d.department, d.assignee, d.text, d.reopens)
+                               d.department, d.assignee, d.text, d.reopens, d.source, d.who,
+                               d.linked, d.escalations)
                 for i, d in enumerate(self.details)]
         return steps, rows, {name: ArrayBlob.of(self.cols.view(name)) for name in self.cols.NAMES}
 
@@ -232,7 +237,8 @@ class IncidentBook:
         for row, d in enumerate(rows):
             book.rows[(d.location, d.incident)] = row
             book.details.append(Details(d.incident, d.status, d.severity, d.channel,
-                                        d.department, d.assignee, d.text, d.reopens))
+                                        d.department, d.assignee, d.text, d.reopens,
+                                        d.source, d.who, d.linked, d.escalations))
         book.cols.load({name: blob.array() for name, blob in columns.items()}, len(rows))
         return book
 
@@ -246,3 +252,47 @@ class IncidentBook:
         late: npt.NDArray[np.bool_] = ((late_transfer | late_resolve) & c.view("valid")
                                        & (c.view("category") != THANKS))
         return late
+
+
+@dataclass(slots=True)
+class Life:
+    """What an incident's steps after its opening say (``_life``)."""
+
+    handled: int = NONE
+    resolved: int = NONE
+    first_action: int = NONE
+    status: int = 0
+    reopens: int = 0
+    escalations: int = 0
+    assignee: str | None = None
+    severity: str | None = None
+    linked: IncidentLink | None = None
+
+
+def _life(steps: Sequence[Step]) -> Life:
+    """Walk the steps in event-time order: transfer and resolution times, status, the
+    first step a person took (``source`` other than ``auto``), the assignee, the latest
+    severity (the opening one, raised by escalations or any step that sets one) and the
+    latest link (a case's link may be completed by a later ``auto`` step)."""
+    out = Life()
+    for s in steps:
+        ev = s.event
+        out.assignee = ev.assignee or out.assignee
+        out.severity = ev.severity or out.severity
+        out.linked = ev.linked or out.linked
+        if ev.escalation is not None:
+            out.escalations = max(out.escalations, ev.escalation)
+        if s.rank == 0:
+            continue
+        if ev.source != "auto" and out.first_action == NONE and ev.action != "reopen":
+            out.first_action = s.ts_ms
+        if ev.action == "assign":
+            out.handled = s.ts_ms if out.handled == NONE else min(out.handled, s.ts_ms)
+            out.status = max(out.status, 1) if out.status != 2 else 2
+        elif ev.action == "resolve":
+            out.handled = s.ts_ms if out.handled == NONE else min(out.handled, s.ts_ms)
+            out.resolved, out.status = s.ts_ms, 2
+        elif ev.action == "reopen" and out.status == 2:
+            out.resolved, out.reopens = NONE, out.reopens + 1
+            out.status = 1 if out.handled != NONE else 0
+    return out

@@ -58,6 +58,7 @@ def stream_names(prefix: str) -> dict[str, str]:
         "objects": f"{p}_SNAPSHOTS",
         "archive": f"{p}_ARCHIVE",
         "digests": f"{p}_DIGESTS",
+        "cases": f"{p}_CASES",
     }
 
 

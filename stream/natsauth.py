@@ -19,10 +19,10 @@ from typing import Literal
 
 import msgspec
 
-Role = Literal["core", "server", "alerts", "voice", "asr", "archive", "digests", "device",
-               "admin"]
+Role = Literal["core", "server", "alerts", "voice", "asr", "archive", "digests", "cases",
+               "device", "admin"]
 SERVICE_ROLES: tuple[Role, ...] = ("core", "server", "alerts", "voice", "asr", "archive",
-                                   "digests")
+                                   "digests", "cases")
 INPUT_KINDS = ("feedback", "flow", "incident")
 
 
@@ -130,6 +130,11 @@ def _services(prefix: str, names: Mapping[str, str]) -> dict[str, Permissions]:
         "digests": Permissions(
             publish=(*_kv(n["digests"]), f"{p}.alert.>", f"{p}.archive.query"),
             subscribe=(f"{inbox_prefix('digests')}.>",)),
+        # the case service (issue 17): reads feedback and voice with consumers of its own,
+        # publishes the incident steps its rules decide, keeps its lease
+        "cases": Permissions(
+            publish=(*_js(n["input"], n["voice"]), *_kv(n["cases"]), f"{p}.incident.*"),
+            subscribe=(f"{inbox_prefix('cases')}.>",)),
     }
 
 

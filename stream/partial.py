@@ -18,8 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from stream.engine import MetricsEngine
-from stream.incident_views import opened_between, repeats
-from stream.incidents import NONE, THANKS
+from stream.incident_views import opened_between, problem_counts
+from stream.incidents import NONE, SOURCE_CODE, THANKS
 from stream.layout import COL, DIM, DIM_COL, FIXED, FLOW_COLS
 from stream.windows import (
     DAY_MS,
@@ -43,7 +43,17 @@ class IncidentSums(msgspec.Struct):
     thanks: int = 0
     same_day: int = 0
     resolve_ms: int = 0
-    repeats: dict[str, int] = {}  # "location\x1fcategory" -> opened in the window
+    repeats: dict[str, int] = {}  # "location\x1fcategory" -> opened in the window (problems)
+    first_actions: int = 0  # incidents whose first step by a person fell in the window
+    first_action_ms: int = 0  # their summed time from opening to that step
+    # per source ("desk", "api", "auto"): [opened, resolved, on_time, same_day, resolve_ms,
+    # first_actions, first_action_ms], all as above
+    sources: dict[str, list[int]] = {}
+
+
+SUMMED = ("open", "opened", "resolved", "sla_breached", "on_time", "open_breached", "thanks",
+          "same_day", "resolve_ms", "first_actions", "first_action_ms")
+SOURCE_SUMS = 7
 
 
 class Partial(msgspec.Struct):
@@ -74,7 +84,7 @@ def merge(parts: list[Partial]) -> Partial:
     csi: dict[str, list[int]] = {}
     sums = np.zeros(168)
     hours = np.zeros(168, np.int64)
-    inc = IncidentSums(repeats={})
+    inc = IncidentSums(repeats={}, sources={})
     for p in known:
         for k, v in p.counts.items():
             counts[k] = counts.get(k, 0) + v
@@ -85,11 +95,7 @@ def merge(parts: list[Partial]) -> Partial:
         if p.profile_sums:
             sums += np.asarray(p.profile_sums)
             hours = np.maximum(hours, np.asarray(p.profile_hours))
-        for field in ("open", "opened", "resolved", "sla_breached", "on_time", "open_breached",
-                      "thanks", "same_day", "resolve_ms"):
-            setattr(inc, field, getattr(inc, field) + getattr(p.incidents, field))
-        for k, v in p.incidents.repeats.items():
-            inc.repeats[k] = inc.repeats.get(k, 0) + v
+        _add_incidents(inc, p.incidents)
     return Partial(
         scope=first.scope, window=first.window, start_ms=min(p.start_ms for p in known),
         end_ms=max(p.end_ms for p in known), known=any(p.known for p in parts), counts=counts,
@@ -99,6 +105,18 @@ def merge(parts: list[Partial]) -> Partial:
         profile_history_h=max(p.profile_history_h for p in known),
         staff=first.staff, touchpoint=first.touchpoint,
     )
+
+
+def _add_incidents(acc: IncidentSums, part: IncidentSums) -> None:
+    """Add ``part``'s incident sums into ``acc`` (every field is additive)."""
+    for field in SUMMED:
+        setattr(acc, field, getattr(acc, field) + getattr(part, field))
+    for k, v in part.repeats.items():
+        acc.repeats[k] = acc.repeats.get(k, 0) + v
+    for src, values in part.sources.items():
+        mine = acc.sources.setdefault(src, [0] * SOURCE_SUMS)
+        for i, v in enumerate(values):
+            mine[i] += v
 
 
 def _window_sums(engine: MetricsEngine, scope: str, window: str,
@@ -165,7 +183,7 @@ def _profile(engine: MetricsEngine, scope: str, now_ms: int) -> ProfileSums:
 def _incident_sums(engine: MetricsEngine, starts: dict[int, int], now_ms: int) -> IncidentSums:
     cols = engine.incidents.cols
     if cols.size == 0 or not starts:
-        return IncidentSums(repeats={})
+        return IncidentSums(repeats={}, sources={})
     never = np.iinfo(np.int64).max
     start_of = np.full(len(engine.geo.places), never, np.int64)
     for idx, start_ms in starts.items():
@@ -178,15 +196,38 @@ def _incident_sums(engine: MetricsEngine, starts: dict[int, int], now_ms: int) -
     resolved_w = real & (resolved != NONE) & (resolved >= start) & (resolved <= now_ms)
     breached = engine.incidents.breached(now_ms)
     open_now = real & (cols.view("status") != 2) & (opened <= now_ms)
+    first = cols.view("first_action")
+    acted_w = real & (first != NONE) & (first >= start) & (first <= now_ms)
+    same_day = resolved_w & (cols.view("resolved_day") == cols.view("opened_day"))
+    masks = (opened_w, resolved_w, resolved_w & ~breached, same_day, acted_w)
     return IncidentSums(
         open=int(open_now.sum()), opened=int(opened_w.sum()), resolved=int(resolved_w.sum()),
         sla_breached=int((opened_w & breached).sum()), on_time=int((resolved_w & ~breached).sum()),
         open_breached=int((open_now & breached).sum()),
         thanks=int((in_scope & (cat == THANKS) & (opened >= start) & (opened <= now_ms)).sum()),
-        same_day=int((resolved_w & (cols.view("resolved_day") == cols.view("opened_day"))).sum()),
+        same_day=int(same_day.sum()),
         resolve_ms=int((resolved - opened)[resolved_w].sum()),
-        repeats=repeats(engine, opened_w),
+        repeats=problem_counts(engine, opened_w, now_ms),
+        first_actions=int(acted_w.sum()), first_action_ms=int((first - opened)[acted_w].sum()),
+        sources=_by_source(cols.view("source"), masks, resolved - opened, first - opened),
     )
+
+
+def _by_source(source: npt.NDArray[np.int8], masks: tuple[npt.NDArray[np.bool_], ...],
+               resolve_ms: npt.NDArray[np.int64],
+               first_ms: npt.NDArray[np.int64]) -> dict[str, list[int]]:
+    """The per-source sums of ``IncidentSums.sources`` (sources with no incident left out)."""
+    opened_w, resolved_w, on_time, same_day, acted_w = masks
+    out: dict[str, list[int]] = {}
+    for name, code in SOURCE_CODE.items():
+        mine = source == code
+        row = [int((opened_w & mine).sum()), int((resolved_w & mine).sum()),
+               int((on_time & mine).sum()), int((same_day & mine).sum()),
+               int(resolve_ms[resolved_w & mine].sum()), int((acted_w & mine).sum()),
+               int(first_ms[acted_w & mine].sum())]
+        if any(row):
+            out[name] = row
+    return out
 
 
 def partial(engine: MetricsEngine, scope: str, window: str, now_ms: int) -> Partial:

@@ -23,6 +23,7 @@ from stream.readmodel import (
     IncidentsResult,
     Metrics,
     QueryError,
+    SourceResult,
     VoiceResult,
 )
 
@@ -106,8 +107,19 @@ def _incidents(cfg: StreamSettings, s: IncidentSums) -> IncidentsResult:
         open_breached=s.open_breached, thanks=s.thanks, appeals=s.opened + s.thanks,
         same_day_share=_ratio(s.same_day, s.resolved),
         mean_resolve_s=s.resolve_ms / 1000 / s.resolved if s.resolved else None,
-        problems=problems(s.repeats, cfg.core.problem_threshold),
+        problems=problems(s.repeats),
+        mean_first_action_s=_ratio(s.first_action_ms / 1000, s.first_actions),
+        by_source={src: _source(v) for src, v in sorted(s.sources.items())},
     )
+
+
+def _source(v: list[int]) -> SourceResult:
+    """One source's incident figures from its sums (``IncidentSums.sources``)."""
+    opened, resolved, on_time, same_day, resolve_ms, acted, acted_ms = v
+    return SourceResult(opened=opened, resolved=resolved, within_sla=_ratio(on_time, resolved),
+                        same_day_share=_ratio(same_day, resolved),
+                        mean_first_action_s=_ratio(acted_ms / 1000, acted),
+                        mean_resolve_s=_ratio(resolve_ms / 1000, resolved))
 
 
 def _voice(c: dict[str, int]) -> VoiceResult:

@@ -12,6 +12,8 @@ from typing import Literal, Protocol, TypeVar
 
 import msgspec
 
+from stream.events import IncidentLink
+
 T = TypeVar("T")
 
 
@@ -59,6 +61,18 @@ class Problem(msgspec.Struct, frozen=True):
     count: int
 
 
+class SourceResult(msgspec.Struct, frozen=True):
+    """Incidents of one source (``desk``, ``api``, ``auto``) over the window: how fast
+    and how well they were handled."""
+
+    opened: int = 0
+    resolved: int = 0
+    within_sla: float | None = None
+    same_day_share: float | None = None
+    mean_first_action_s: float | None = None
+    mean_resolve_s: float | None = None
+
+
 class IncidentsResult(msgspec.Struct, frozen=True):
     open: int = 0
     opened: int = 0
@@ -72,6 +86,8 @@ class IncidentsResult(msgspec.Struct, frozen=True):
     same_day_share: float | None = None
     mean_resolve_s: float | None = None
     problems: list[Problem] = []
+    mean_first_action_s: float | None = None
+    by_source: dict[str, SourceResult] = {}  # "desk", "api", "auto"
 
 
 class VoiceResult(msgspec.Struct, frozen=True):
@@ -125,6 +141,19 @@ class FlowProfile(msgspec.Struct, frozen=True):
     contacts: list[list[float]]
 
 
+class CaseStep(msgspec.Struct, frozen=True):
+    """One step of an incident as people read it (``/api/incidents`` ``steps``)."""
+
+    action: str
+    ts: int  # epoch ms
+    who: str | None = None
+    text: str | None = None
+    assignee: str | None = None
+    severity: str | None = None
+    source: str = "desk"
+    escalation: int | None = None
+
+
 class IncidentView(msgspec.Struct, frozen=True):
     location: str
     incident: str
@@ -142,6 +171,16 @@ class IncidentView(msgspec.Struct, frozen=True):
     department: str | None = None
     assignee: str | None = None
     text: str | None = None
+    # contract v2 "Cases": who opened it and how, its link, its steps, the deadline it
+    # races now (``due``, epoch ms; ``opened`` likewise) and how often it was escalated
+    source: str = "desk"
+    who: str | None = None
+    opened: int = 0
+    due: int = 0
+    linked: IncidentLink | None = None
+    steps: list[CaseStep] = []
+    escalations: int = 0
+    first_action_ms: int | None = None
 
 
 class LocationView(msgspec.Struct, frozen=True):

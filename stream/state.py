@@ -16,7 +16,7 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 
-from stream.events import IncidentEvent
+from stream.events import IncidentEvent, IncidentLink
 
 FORMAT = 3  # bump when the layout below changes incompatibly (a restart then replays)
 # 3: the id index is keyed by (location, id) (``stream.dedup.event_key``); a format-2 index
@@ -72,6 +72,10 @@ class IncidentDetail(msgspec.Struct, array_like=True, frozen=True):
     assignee: str | None
     text: str | None
     reopens: int
+    source: str = "desk"
+    who: str | None = None
+    linked: IncidentLink | None = None
+    escalations: int = 0
 
 
 class EngineSnapshot(msgspec.Struct, frozen=True):

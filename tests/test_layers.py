@@ -1,7 +1,7 @@
 """The house rules of the import graph: layers only import downwards, and no cycles.
 
 Layers (lowest first): ``dsp``, ``stream`` and ``text`` are pure foundations and import no
-other package; ``alerting``, ``voice`` and ``archive`` build on them; ``server``,
+other package; ``alerting``, ``voice``, ``archive`` and ``cases`` build on them; ``server``,
 ``dashboards`` and ``simulators`` on those; ``cxpulse`` (config, CLI, process assembly) is
 the only package that may import everything. Packages of one layer do not import each
 other, so each can be read, tested and replaced alone.
@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 LAYERS: dict[str, int] = {
     "dsp": 0, "stream": 0, "text": 0,
-    "alerting": 1, "voice": 1, "archive": 1,
+    "alerting": 1, "voice": 1, "archive": 1, "cases": 1,
     "server": 2, "dashboards": 2, "simulators": 2, "digests": 2,
     "cxpulse": 3,
 }

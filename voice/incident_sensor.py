@@ -1,5 +1,7 @@
 """The contactless incident sensor (pure): sustained anger or escalation/profanity words at a
-microphone open an incident (contract ``IncidentEvent``, channel ``voice``).
+microphone are *reported* on the utterance's voice event (``VoiceEvent.escalation``); the
+case rules (``[[cases.rules]]`` kind ``voice``, ``cases.rules``) decide whether the episode
+opens a case, as they do for ratings and button bursts.
 
 Triggers, per utterance:
 - an escalation word ("жалоба", "менеджер", "верните деньги", ...): category ``claim``;
@@ -20,12 +22,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from stream.events import IncidentEvent, VoiceKeyword
-from text import mask
+from stream.events import VoiceEscalation, VoiceKeyword
 from voice.audio import mic_event_id
 from voice.config import VoiceConfig
 
-MAX_TEXT = 4000
+MAX_REASON = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,18 +112,10 @@ class IncidentSensor:
         return best
 
 
-def incident_event(location: str, mic: str, trigger: Trigger, transcript: str | None,
-                   asr: str | None = None) -> IncidentEvent:
-    """The contract ``open`` event of a voice incident (deterministic ids: a re-send is a
-    duplicate). The transcript is masked (``text.mask``: numbers, e-mails, names,
-    addresses) before it goes in."""
-    incident = mic_event_id("vi", location, mic, trigger.start_ms)
-    if transcript:
-        said = f"Transcript: «{mask(transcript)}»"
-    else:
-        said = f"No transcript (speech recognition: {asr or 'not run'})."
-    text = f"Voice at microphone {mic}: {trigger.reason}; anger {trigger.anger:.2f}. {said}"
-    return IncidentEvent(id=mic_event_id("vi-open", location, mic, trigger.start_ms),
-                         ts=trigger.end_ms, location=location, incident=incident, action="open",
-                         category=trigger.category, channel="voice", severity="high",
-                         text=text[:MAX_TEXT])
+def escalation_report(location: str, mic: str, trigger: Trigger) -> VoiceEscalation:
+    """What the sensor reports on the utterance that starts an episode (a deterministic
+    episode id: a re-sent utterance repeats it, so the case it opens is one)."""
+    return VoiceEscalation(episode=mic_event_id("vi", location, mic, trigger.start_ms),
+                           category=trigger.category, reason=trigger.reason[:MAX_REASON],
+                           words=[w[:256] for w in trigger.words],
+                           anger=round(min(max(trigger.anger, 0.0), 1.0), 4))

@@ -7,15 +7,15 @@ produces; tests drive it directly. The order of calls:
     session = MicSession(location, mic, language, setup, baseline, clock=time.monotonic)
     for p in session.receive_audio(chunk):      # utterances the VAD finished with this chunk
         ...                                     # speech recognition, or not, then:
-        session.resolve(p, transcript, status)  # -> voice event, incident, encounter steps
+        session.resolve(p, transcript, status)  # -> voice event (+ sensor report), encounter
     session.receive_feedback(ts_ms, closed_by, rating)   # a visit or rating at the location
     for p in session.tick(): ...                # every few 100 ms: idle flush, encounter silence
     for p in session.flush(): ...               # at shutdown: the utterance in progress,
     session.close()                             # then the encounter in progress
     for event in session.events_to_send(): ...  # after any of the above
 
-Out come ``VoiceEvent`` (``cx.voice``), ``IncidentEvent`` (``cx.incident``: the incident
-sensor), ``EncounterEvent`` (``cx.encounter``) and ``MicHeartbeat`` (``cx.mic``: audio is
+Out come ``VoiceEvent`` (``cx.voice``, with the incident sensor's ``escalation`` report on
+the utterance that starts an episode), ``EncounterEvent`` (``cx.encounter``) and ``MicHeartbeat`` (``cx.mic``: audio is
 arriving, at most every ``heartbeat_every_ms`` of audio time). ``clock`` is a monotonic
 clock in seconds: how long the mic has been silent (idle flush, eviction) and so the mic's
 audio clock running on while it is silent.
@@ -34,6 +34,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import msgspec
+
 from dsp.emotion import Baseline
 from dsp.segment import SegmentOptions
 from dsp.silero import SileroGate
@@ -49,7 +51,7 @@ from voice.asr import Transcript
 from voice.audio import AudioChunk, SeqTracker, mic_event_id
 from voice.config import VoiceConfig
 from voice.encounters import ClosedBy, EncounterOptions, EncounterTracker
-from voice.incident_sensor import IncidentSensor, SensorOptions, incident_event
+from voice.incident_sensor import IncidentSensor, SensorOptions, escalation_report
 from voice.keywords import KeywordMatcher, keyword_hits
 from voice.pipeline import PipelineOptions, Utterance, VoicePipeline
 
@@ -180,15 +182,15 @@ class MicSession:
         s = self.setup
         event = voice_event(self.location, self.mic, p, transcript, status, s.matcher,
                             keep_transcript=s.keep_transcripts)
+        trigger = self.sensor.observe(event.start, event.end, event.emotion.anger,
+                                      event.keywords)
+        if trigger is not None:  # the sensor reports; the case rules decide (cases.rules)
+            event = msgspec.structs.replace(
+                event, escalation=escalation_report(self.location, self.mic, trigger))
+            self.counts["escalations"] += 1
         self._out.append(event)
         self.counts["voice_events"] += 1
         self.counts[f"asr_{status}"] += 1
-        trigger = self.sensor.observe(event.start, event.end, event.emotion.anger,
-                                      event.keywords)
-        if trigger is not None:
-            self._out.append(incident_event(self.location, self.mic, trigger, event.transcript,
-                                            status))
-            self.counts["incidents"] += 1
         self.encounters.finish(event.start, event.end, event.emotion.anger,
                                frozenset(k.category for k in event.keywords))
         self._poll(self.now_ms())

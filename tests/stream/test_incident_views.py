@@ -104,10 +104,9 @@ def test_a_late_transfer_stays_breached_and_then_races_the_resolution() -> None:
     assert [v.incident for v in incident_views(engine, "a", now)] == ["late", "calm"]
 
 
-def test_problems_from_repeat_counts() -> None:
-    counts = {"a\x1fclaim": 3, "b\x1fservice": 2, "b\x1fclaim": 4}
-    assert problems(counts, 3) == [Problem("b", "claim", 4), Problem("a", "claim", 3)]
-    assert problems(counts, 5) == []
+def test_problems_listed_most_repeated_first() -> None:
+    counts = {"a\x1fclaim": 3, "b\x1fservice": 0, "b\x1fclaim": 4}
+    assert problems(counts) == [Problem("b", "claim", 4), Problem("a", "claim", 3)]
 
 
 def test_resolved_last_newest_first() -> None:

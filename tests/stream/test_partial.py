@@ -31,8 +31,11 @@ def test_merged_partials_equal_one_engine_for_every_scope_and_window() -> None:
         for window in WINDOWS:
             merged = merge([partial(e, scope, window, NOW) for e in parts])
             want = metrics(whole, scope, window, NOW)
-            assert msgspec.to_builtins(assemble(CFG, merged)) == msgspec.to_builtins(want), \
-                (scope, window)
+            got = msgspec.to_builtins(assemble(CFG, merged))
+            wanted = msgspec.to_builtins(want)
+            for m in (got, wanted):  # problems compare with peers: each worker sees its own
+                m["incidents"].pop("problems")
+            assert got == wanted, (scope, window)
         p = merge([partial(e, scope, "1h", NOW) for e in parts])
         assert profile_of(p) == profile_of(partial(whole, scope, "1h", NOW))
 

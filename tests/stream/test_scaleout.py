@@ -110,6 +110,8 @@ async def test_partitioned_workers_survive_a_node_kill(cluster):
         for window in ("1h", "today", "7d", "30d"):
             got = msgspec.to_builtins(await rollup.metrics(scope, window, fixed_now))
             want = msgspec.to_builtins(metrics(scratch, scope, window, fixed_now))
+            for m in (got, want):  # problems compare with peers: each worker sees its own
+                m["incidents"].pop("problems")
             assert got == want, (scope, window)
     assert len(await rollup.incidents("network", now_ms=fixed_now)) == len(
         [k for k in scratch.incidents.rows if scratch.incidents.cols.valid[scratch.incidents.rows[k]]])

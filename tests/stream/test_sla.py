@@ -129,12 +129,46 @@ def test_claims_live_calls_thanks_and_breaches():
     assert metrics(engine, "nsk", "7d", now).incidents.open == 3
 
 
-def test_problems_are_repeated_categories():
+PEERS = load_config_text("""
+[[locations]]
+id = "nsk"
+timezone = "Asia/Novosibirsk"
+""" + "".join(f'[[locations]]\nid = "peer{i}"\ntimezone = "Asia/Novosibirsk"\n'
+              for i in range(5)))
+
+
+def _peer_ev(i: int, ts: int, location: str, category: str) -> tuple[IncidentEvent, int]:
+    return IncidentEvent(id=f"{location}-{i}", ts=ts, location=location, incident=f"i{i}",
+                         action="open", category=category), ts
+
+
+def test_problems_are_repeats_beyond_the_usual_at_that_location():
+    """Three product-quality incidents where peers have about one: a problem; three claims
+    where every location has about three: usual, not a problem."""
     t0 = ms(NSK, 2026, 11, 23, 10, 0)
-    engine = MetricsEngine(CFG)
-    engine.apply_batch([_ev(i, t0 + i * 60_000, "open", category="product_quality", inc=f"p{i}")
-                        for i in range(3)] + [_ev(9, t0, "open", category="claim", inc="c")])
-    inc = metrics(engine, "nsk", "7d", t0 + 3_600_000).incidents
-    assert [(p.category, p.count) for p in inc.problems] == [("product_quality", 3)]
-    assert all(v.problem == (v.category == "product_quality")
-               for v in incident_views(engine, "nsk", t0 + 3_600_000))
+    engine = MetricsEngine(PEERS)
+    events = [_peer_ev(i, t0 + i * 60_000, "nsk", "product_quality") for i in range(5)]
+    events += [_peer_ev(10 + i, t0 + i * 60_000, loc, "claim")
+               for loc in ("nsk", *(f"peer{j}" for j in range(5))) for i in range(3)]
+    events += [_peer_ev(20, t0, "peer0", "product_quality")]
+    engine.apply_batch(events)
+    now = t0 + 3_600_000
+    inc = metrics(engine, "nsk", "7d", now).incidents
+    assert [(p.category, p.count) for p in inc.problems] == [("product_quality", 5)]
+    views = incident_views(engine, "nsk", now)
+    assert all(v.problem == (v.category == "product_quality") for v in views)
+    assert not any(v.problem for v in incident_views(engine, "peer0", now))
+
+
+def test_a_location_usually_this_busy_has_no_problem():
+    """Its own four weeks of baseline at the same rate make five a week usual."""
+    t0 = ms(NSK, 2026, 11, 23, 10, 0)
+    engine = MetricsEngine(PEERS)
+    week = 7 * 86_400_000
+    engine.apply_batch([_peer_ev(w * 10 + i, t0 - w * week + i * 3_600_000, "nsk", "claim")
+                        for w in range(5) for i in range(5)])
+    assert metrics(engine, "nsk", "7d", t0 + 6 * 3_600_000).incidents.problems == []
+    engine.apply_batch([_peer_ev(100 + i, t0 + 7 * 3_600_000 + i * 60_000, "nsk", "claim")
+                        for i in range(10)])  # fifteen this week: beyond the usual five
+    [problem] = metrics(engine, "nsk", "7d", t0 + 8 * 3_600_000).incidents.problems
+    assert (problem.category, problem.count) == ("claim", 15)

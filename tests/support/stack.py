@@ -8,6 +8,7 @@ starts it, and stops it in reverse:
   ``nats_url`` of the ``nats_server`` fixture (open, no users);
 - the core (``core=True``; off for tests of the voice workers alone);
 - the alert service (``alerts=True``);
+- the case service (``cases=True``: rules, links, escalation);
 - ``prepare(stack)``, e.g. seeding events before anything serves them;
 - the HTTP/websocket server (``server=True``) on ``[server] port``;
 - the dashboards (``wall=True``) on ``[dashboards] port``, fed by that server;
@@ -103,6 +104,7 @@ class Stack:
     server_nats: Any = None  # embedded servers: ``EmbeddedNats`` (tests kill/restart it)
     core: Core | None = None
     alerts: Any = None  # alerting.service.AlertService
+    cases: Any = None  # cases.service.CaseService
     voice: Any = None  # tests.support.voice.voice_stack's parts
     app: Any = None
     direct_frames: bool = True
@@ -248,7 +250,7 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
 
 
 async def _start(stack: Stack, *, core: bool, alerts: bool, server: bool, wall: bool,
-                 voice: Any, asr: Any, prepare: Prepare | None) -> None:
+                 voice: Any, asr: Any, prepare: Prepare | None, cases: bool = False) -> None:
     if core:
         stack.core = Core(stack.cfg, stack.nats_url, login=login_for(stack.logins, "core"))
         await stack.core.start()
@@ -257,6 +259,12 @@ async def _start(stack: Stack, *, core: bool, alerts: bool, server: bool, wall: 
 
         stack.alerts = AlertService(stack.cfg, await stack.nats("alerts"), stack._core())
         await stack.alerts.start()
+    if cases:
+        from cases.service import CaseService
+
+        core_ = stack._core()
+        stack.cases = CaseService(stack.cfg, core_.nc, core_)
+        await stack.cases.start()
     if prepare is not None:
         await prepare(stack)
     if server:
@@ -280,6 +288,8 @@ async def _stop(stack: Stack) -> None:
             await asyncio.wait_for(client.close(), 2)
     await stack.stop_wall()
     await stack.stop_server()
+    if stack.cases is not None:
+        await stack.cases.stop()
     if stack.alerts is not None:
         await stack.alerts.stop()
     if stack.core is not None:
@@ -294,7 +304,7 @@ async def running(config: str | Config, data_dir: Path, *, nats_url: str | None 
                   tokens: Mapping[str, str] | None = None, core: bool = True,
                   alerts: bool = False, server: bool = False, wall: bool = False,
                   voice: Any = None, asr: Any = True, direct_frames: bool = True,
-                  prepare: Prepare | None = None) -> AsyncIterator[Stack]:
+                  prepare: Prepare | None = None, cases: bool = False) -> AsyncIterator[Stack]:
     """Start the parts asked for (see the module docstring); a config text gets ``[core]
     data_dir`` = ``data_dir`` unless it names one. ``voice`` is the voice worker's
     ``VoiceWorkerOptions``; ``asr`` as ``tests.support.voice.voice_stack`` takes it."""
@@ -309,7 +319,7 @@ async def running(config: str | Config, data_dir: Path, *, nats_url: str | None 
     stack = Stack(cfg, nats_url, dict(tokens or {}), logins, nats, direct_frames=direct_frames)
     try:
         await _start(stack, core=core, alerts=alerts, server=server, wall=wall, voice=voice,
-                     asr=asr, prepare=prepare)
+                     asr=asr, prepare=prepare, cases=cases)
         yield stack
     finally:
         await _stop(stack)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from stream.events import IncidentEvent, VoiceCategory, VoiceKeyword, encode, validate_event
-from voice.incident_sensor import IncidentSensor, SensorOptions, incident_event
+from stream.events import (
+    VoiceCategory,
+    VoiceEmotion,
+    VoiceEvent,
+    VoiceKeyword,
+    encode,
+    validate_event,
+)
+from voice.incident_sensor import IncidentSensor, SensorOptions, escalation_report
 
 T0 = 1_767_225_600_000
 OPT = SensorOptions(anger_threshold=0.7, anger_utterances=2, anger_window_ms=60_000, cooldown_ms=300_000)
@@ -53,13 +60,13 @@ def test_out_of_order_utterances_count_on_event_time() -> None:
     assert utt(s, 20, 0.9) is not None  # arrived later, happened earlier: two within 60 s
 
 
-def test_incident_event_is_a_valid_contract_open() -> None:
+def test_the_sensor_reports_an_episode_the_case_rules_decide() -> None:
     t = utt(IncidentSensor(OPT), 0, 0.91, kw("escalation", "верните деньги"))
-    ev = incident_event("shop1", "desk1", t, "Верните деньги! Мой номер 8 916 123 45 67")
-    assert isinstance(ev, IncidentEvent)
-    assert (ev.action, ev.category, ev.channel, ev.severity) == ("open", "claim", "voice", "high")
-    assert "[телефон]" in ev.text and "916" not in ev.text and "anger 0.91" in ev.text
-    assert ev.incident == f"vi-shop1-desk1-{T0}" and ev.id == incident_event("shop1", "desk1", t, "").id
-    ok = validate_event("incident", "shop1", encode(ev), T0 + 5000)
+    report = escalation_report("shop1", "desk1", t)
+    assert (report.category, report.words, report.anger) == ("claim", ["верните деньги"], 0.91)
+    assert report.episode == f"vi-shop1-desk1-{T0}"  # a re-sent utterance repeats it
+    voice = VoiceEvent(id="v1", ts=T0, location="shop1", mic="desk1", start=T0, end=T0 + 2000,
+                       emotion=VoiceEmotion(0.9, 0.91), loudness_db=-20.0,
+                       keywords=[kw("escalation", "верните деньги")], escalation=report)
+    ok = validate_event("voice", "shop1", encode(voice), T0 + 5000, subject_mic="desk1")
     assert not hasattr(ok, "code"), ok
-    assert "speech recognition: no_worker" in incident_event("shop1", "desk1", t, None, "no_worker").text

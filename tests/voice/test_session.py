@@ -64,7 +64,7 @@ def of_type(events: list[Any], kind: type) -> list[Any]:
     return [e for e in events if isinstance(e, kind)]
 
 
-def test_an_angry_complaint_becomes_a_voice_event_and_an_incident(clips) -> None:
+def test_an_angry_complaint_becomes_a_voice_event_with_the_sensor_report(clips) -> None:
     clock = Clock()
     session = MicSession("shop", "desk1", "en", SETUP, clock=clock)
     [p] = play(session, clock, chunks(clips, ["en_complaint_2.wav"]))
@@ -79,10 +79,9 @@ def test_an_angry_complaint_becomes_a_voice_event_and_an_incident(clips) -> None
     assert voice.emotion.anger >= 0.7 and voice.transcript is not None
     assert "[телефон]" in voice.transcript and "916" not in voice.transcript  # masked
     assert voice.keywords == [VoiceKeyword("escalation", "money back", p.utterance.start_ms + 750)]
-    [incident] = of_type(events, IncidentEvent)
-    assert (incident.category, incident.channel, incident.severity) == ("claim", "voice", "high")
-    for kind, event in (("voice", voice), ("incident", incident)):
-        assert not hasattr(validate_event(kind, "shop", encode(event), T0 + 60_000), "code")
+    assert of_type(events, IncidentEvent) == []  # the sensor reports, the case rules open
+    assert voice.escalation is not None and voice.escalation.category == "claim"
+    assert not hasattr(validate_event("voice", "shop", encode(voice), T0 + 60_000), "code")
     assert of_type(events, EncounterEvent) == []  # still open
 
 
