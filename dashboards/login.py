@@ -39,7 +39,7 @@ from stream.access import Principal, hash_token
 COOKIE = "cxpulse_wall"
 VIEWER_CLAIM = "cxpulse_viewer"
 LOGIN_URL, LOGOUT_URL = "/login", "/logout"
-PAGES = ("/wall", "/")  # where a login may lead back to
+PAGES = ("/wall", "/case", "/")  # where a login may lead back to
 
 
 def safe_next(target: str) -> tuple[str, list[tuple[str, str]]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from stream.readmodel import ChangeFeed, LocationView, Metrics
 
@@ -37,6 +38,10 @@ class FakeReader:
 
     def devices(self) -> dict[tuple[str, str], int]:
         return dict(self.seen)
+
+    def incidents(self, location: str, status: str) -> list[Any]:
+        """No cases here (the case source reads them; tests of cases use a real core)."""
+        return []
 
 
 @dataclass

@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import pytest
+from msgspec.structs import replace
 
 from archive.comments import TextHooks
 from archive.service import ArchiveService
@@ -55,7 +56,8 @@ def comments(now_ms: int) -> list[dict[str, Any]]:
 
 @contextlib.asynccontextmanager
 async def system(tmp_path, nats_url):
-    cfg = load_config_text(config_text(str(tmp_path), free_port(), free_port(), SUPERVISOR))
+    cfg = load_config_text(config_text(str(tmp_path), free_port(), free_port()))
+    cfg = replace(cfg, dashboards=replace(cfg.dashboards, token=SUPERVISOR))  # in memory only
     core = Core(cfg, nats_url)
     await core.start()
     archive = ArchiveService(cfg, core.nc, hooks=TextHooks.default(cfg.comments))

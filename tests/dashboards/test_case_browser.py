@@ -13,7 +13,9 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from msgspec.structs import replace
 
+from cxpulse.config import load_config_text
 from stream.nats_server import free_port
 from tests.support.browser import chromium
 from tests.support.cases import cases_of
@@ -27,9 +29,11 @@ pytestmark = pytest.mark.browser
 @contextlib.asynccontextmanager
 async def case_system(tmp_path: Path, nats_url: str) -> AsyncIterator[Stack]:
     """The seeded wall system; the wall (a supervisor's token) may act for its viewers."""
-    text = config_text(str(tmp_path), free_port(), free_port(), SUPERVISOR)
+    text = config_text(str(tmp_path), free_port(), free_port())
     text += '[cases]\ndelegates = ["wall-supervisor"]\n'
-    async with running(text, tmp_path, nats_url=nats_url, tokens=WALL_TOKENS, alerts=True,
+    cfg = load_config_text(text)
+    cfg = replace(cfg, dashboards=replace(cfg.dashboards, token=SUPERVISOR))  # in memory only
+    async with running(cfg, tmp_path, nats_url=nats_url, tokens=WALL_TOKENS, alerts=True,
                        server=True, wall=True, prepare=seed) as stack:
         yield stack
 

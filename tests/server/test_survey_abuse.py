@@ -90,8 +90,9 @@ async def test_odd_survey_cookies_are_ignored(live, cookie):
 
 def test_a_public_listener_without_trusted_proxies_is_warned_about(caplog):
     caplog.set_level(logging.WARNING, logger="cxpulse.server")
-    public = load_config_text(config_text(host="0.0.0.0"))
-    behind = load_config_text(config_text(host="0.0.0.0", trusted_proxies=["10.0.0.5"]))
+    wall = '\n[dashboards]\npublic_origins = ["cx.shop.example:8701"]\n'
+    public = load_config_text(config_text(host="0.0.0.0") + wall)
+    behind = load_config_text(config_text(host="0.0.0.0", trusted_proxies=["10.0.0.5"]) + wall)
     local = load_config_text(config_text())
     assert any("trusted_proxies" in w for w in startup_warnings(public))
     assert not any("trusted_proxies" in w for w in startup_warnings(behind))

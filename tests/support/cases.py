@@ -52,12 +52,12 @@ def encounter(location: str, mic: str, start_ms: int, end_ms: int, closed_ms: in
 async def publish_voice(stack: Stack, *events: dict[str, Any]) -> None:
     """Utterances and encounters to the voice stream, as the voice worker sends them."""
     core = stack._core()
-    assert core.js is not None
+    js = (await stack.nats("voice")).jetstream()
     for ev in events:
         kind = "encounter" if "utterances" in ev else "voice"
         subject = (core.subjects.encounter if kind == "encounter" else core.subjects.voice)(
             ev["location"], ev["mic"])
-        await core.js.publish(subject, msgspec.json.encode(ev),
+        await js.publish(subject, msgspec.json.encode(ev),
                               headers={"Nats-Msg-Id": f"{ev['location']}:{ev['id']}"})
 
 
@@ -65,9 +65,9 @@ async def publish_feedback(stack: Stack, *events: dict[str, Any], msg_id: str = 
     """Feedback straight to JetStream (``msg_id`` overrides the header: a re-send after
     the duplicate window)."""
     core = stack._core()
-    assert core.js is not None
+    js = (await stack.nats("device")).jetstream()
     for ev in events:
-        await core.js.publish(core.subjects.feedback(ev["location"]), msgspec.json.encode(ev),
+        await js.publish(core.subjects.feedback(ev["location"]), msgspec.json.encode(ev),
                               headers={"Nats-Msg-Id": msg_id or f"{ev['location']}:{ev['id']}"})
 
 

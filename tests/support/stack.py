@@ -262,8 +262,7 @@ async def _start(stack: Stack, *, core: bool, alerts: bool, server: bool, wall: 
     if cases:
         from cases.service import CaseService
 
-        core_ = stack._core()
-        stack.cases = CaseService(stack.cfg, core_.nc, core_)
+        stack.cases = CaseService(stack.cfg, await stack.nats("cases"), stack._core())
         await stack.cases.start()
     if prepare is not None:
         await prepare(stack)
