@@ -94,7 +94,7 @@ async def test_bad_shift_opens_cases_at_the_degraded_location_shown_on_the_wall(
 
         async def settled() -> bool:
             seen[:] = [c for c in await cases_of(stack) if c["source"] == "auto"]
-            return await stack.core.wait_idle(5) and len(seen) > 5
+            return await stack._core().wait_idle(5) and len(seen) > 5
 
         await until(settled, 30, "cases from the bad shift", lambda: len(seen))
         per_location = Counter(c["location"] for c in seen)
