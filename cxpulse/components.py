@@ -136,7 +136,9 @@ async def run_components(cfg: Config, core: Core | RemoteReader, url: str,
     try:
         server_nc = await conns.enter_async_context(
             connection(cfg, url, "server", "cxpulse-server", logins))
-        app = create_app(cfg, ServerCore(core, server_nc), alerts, archive)
+        reporters = {name: svc.status for name, svc in (("digests", digests), ("cases", cases))
+                     if svc is not None}
+        app = create_app(cfg, ServerCore(core, server_nc), alerts, archive, reporters)
         tasks.append(asyncio.create_task(serve(app, cfg.server.host, cfg.server.port)))
         log.info("server: http://%s:%d", cfg.server.host, cfg.server.port)
         if wall:

@@ -63,6 +63,8 @@ async def health(ctx: NamedDependency[ServerContext],
     details["server"] = ctx.hub.snapshot_stats()
     if ctx.alerts is not None:
         details["alerts"] = ctx.alerts.status()
+    for name, report in ctx.extra.get("reporters", {}).items():
+        details[name] = report()  # e.g. digests: failing deliveries and their errors
     details["status"] = status
     return Response(details, status_code=200 if ok else 503)
 

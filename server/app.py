@@ -21,7 +21,7 @@ import contextlib
 import logging
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +62,12 @@ log = logging.getLogger("cxpulse.server")
 
 
 def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
-               archive: Any | None = None) -> Litestar:
+               archive: Any | None = None,
+               reporters: Mapping[str, Callable[[], Mapping[str, object]]] | None = None,
+               ) -> Litestar:
     """The HTTP/WebSocket app over a running core (and optionally an ``AlertService`` and
-    an ``ArchiveService``: history, records and export)."""
+    an ``ArchiveService``: history, records and export). ``reporters``: the status of the
+    process's other services by name (digests, cases), shown to admins in ``/api/health``."""
     warn_if_open(cfg)
     adapter = AlertsAdapter(alerts) if alerts is not None else None
     hub = Hub(cfg, core, adapter)
@@ -97,6 +100,7 @@ def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
                          *survey_review.ROUTES, *cases_api.ROUTES]
     if adapter is not None:
         routes += alerts_api.ROUTES
+    ctx.extra["reporters"] = dict(reporters or {})
     if archive is not None:
         ctx.extra["archive"] = archive
         routes += history.ROUTES + records.ROUTES + comments.ROUTES

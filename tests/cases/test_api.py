@@ -122,6 +122,9 @@ async def test_scopes_bad_input_and_nothing_published(tmp_path) -> None:
         await asyncio.sleep(0.5)
         [only] = await cases_of(stack)
         assert [s["action"] for s in only["steps"]] == ["open"]  # nothing else published
+        async with stack.http("admin") as client:  # the case service reports to admins
+            health = (await client.get("/api/health")).json()
+        assert health["cases"]["leading"] is True
 
 
 async def test_the_wall_acts_on_behalf_of_its_viewer(tmp_path) -> None:

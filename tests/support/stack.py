@@ -214,8 +214,9 @@ class Stack:
     async def start_server(self) -> None:
         from server.app import create_app, serve
 
+        reporters = {"cases": self.cases.status} if self.cases is not None else None
         self.app = create_app(self.cfg, ServerCore(self._core(), await self.nats("server")),
-                              self.alerts)
+                              self.alerts, reporters=reporters)
         started = asyncio.Event()
         self.server_task = asyncio.create_task(serve(
             self.app, "127.0.0.1", self.port, started=started, direct_frames=self.direct_frames))
