@@ -9,14 +9,16 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import msgspec
 
 from cxpulse.config import load_config_text
+from stream.consumer import CONSUMER
 from stream.core import Core
 from stream.engine import MetricsEngine
 from stream.events import Rejection, validate_event
-from stream.nats_io import connect, ensure_streams
+from stream.nats_io import connect, ensure_streams, stream_names
 from stream.query import incident_views, metrics
 
 CONFIG = """
@@ -34,6 +36,22 @@ region = "r"
 timezone = "Asia/Yekaterinburg"
 """
 CFG = load_config_text(CONFIG)
+
+
+async def caught_up(js: Any, timeout_s: float = 60.0) -> None:
+    """Wait until the core's consumer has acknowledged the whole input stream."""
+    stream = stream_names(CFG.nats.prefix)["input"]
+    last = (await js.stream_info(stream)).state.last_seq
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            info = await js.consumer_info(stream, CONSUMER)
+            if info.ack_floor.stream_seq >= last:
+                return
+        except Exception:  # noqa: BLE001 - the consumer is being (re)created
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError("the core did not catch up")
 
 
 def make_events(n: int, now_ms: int, rng: random.Random,
@@ -103,7 +121,8 @@ async def test_kill_minus_nine_under_load_then_restart(nats_server, tmp_path):
             proc = start_core(nats_server.url, cfg_path)
             core_started = time.monotonic()
     await js.publish_async_completed()
-    await asyncio.sleep(0.5)
+    await caught_up(js)  # the last core applied everything and snapshotted (a slow start on
+    await asyncio.sleep(1.0)  # a loaded machine must not leave the run without a snapshot)
     proc.send_signal(signal.SIGKILL)  # and once more at the very end
     proc.wait()
     await nc.close()
