@@ -195,7 +195,9 @@ def board(rows: Sequence[BoardRow], lang: str) -> str:
     """Locations worst first; each name leads to that location's wall."""
     body = []
     for i, r in enumerate(rows, 1):
-        nps = (f'<span class="{r.nps.tone}">{escape(r.nps.text)}</span>' if r.nps.state == "ok"
+        ci = (f' title="95 %: {fmt.signed(r.nps_interval[0])}…{fmt.signed(r.nps_interval[1])}"'
+              if r.nps_interval is not None else "")
+        nps = (f'<span class="{r.nps.tone}"{ci}>{escape(r.nps.text)}</span>' if r.nps.state == "ok"
                else f'<span class="muted">{t(lang, "few") if r.nps.state == "few" else fmt.DASH}</span>')
         csat = r.csat.text if r.csat.state == "ok" else fmt.DASH
         alerts = f' <span class="tag bad">{r.alerts}</span>' if r.alerts else ""
