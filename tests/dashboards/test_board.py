@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from dashboards.board import leaderboard
 from stream.readmodel import ButtonsResult, IncidentsResult, Metrics
 
@@ -17,7 +19,7 @@ def m(nps: float | None, n: int, *, index: float | None = None, presses: int = 0
                    incidents=IncidentsResult(open=breached, open_breached=breached))
 
 
-def order(today: dict[str, Metrics | None], alerts: dict[str, int] | None = None) -> list[str]:
+def order(today: Mapping[str, Metrics | None], alerts: dict[str, int] | None = None) -> list[str]:
     rows = leaderboard(today, {"a": "Alpha", "b": "Beta", "c": "Gamma", "d": "Delta", "e": "Eps"},
                        alerts or {}, min_sample=10, nps_target=50, csat_target=85)
     return [r.location for r in rows]
