@@ -7,6 +7,7 @@ SVG (vector: sharp on a scaled page, no canvas to mis-measure itself).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
@@ -25,6 +26,24 @@ _MONTHS = {"ru": ("янв", "фев", "мар", "апр", "май", "июн", "�
                   "дек"),
            "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                   "Dec")}
+
+
+def nps_spark(days: Sequence[Point], live: float | None, today: dt.date,
+              min_sample: int) -> list[tuple[int, float]]:
+    """The NPS card's sparkline: the archive's NPS per local day (``days``, the history
+    the trend tile shows, not a second one), days with fewer than ``min_sample`` answers
+    left out, and today's live value as the last point (the archive's today lags it).
+    x is the day's ordinal, so a missing day keeps its place."""
+    points = [(dt.date.fromisoformat(period).toordinal(), value)
+              for period, value, _, n in days
+              if value is not None and n >= min_sample and len(period) == 10]
+    points = [(x, v) for x, v in points if x < today.toordinal()]
+    if live is not None:
+        points.append((today.toordinal(), live))
+    elif days and days[-1][0] == today.isoformat() and days[-1][1] is not None \
+            and days[-1][3] >= min_sample:
+        points.append((today.toordinal(), days[-1][1]))
+    return [(x, float(v)) for x, v in points]
 
 
 def _bounds(values: Sequence[float]) -> tuple[float, float]:

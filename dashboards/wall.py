@@ -210,6 +210,8 @@ class Wall(Viewer):
         if f"history:{self.scope}" in keys:
             series = history_of(self.ctx.feed).series.get(self.scope, {})
             set_html(self.trends, trendview.trend_tile(series, self.lang))
+            if own not in keys:
+                self._spark(self._metrics("today"))
         if keys & {"tick", f"comments:{self.scope}", f"comment-topics:{self.scope}"}:
             self._comments()
         if self.board is not None and (keys & {"alerts"} or any(
@@ -267,7 +269,7 @@ class Wall(Viewer):
             (fmt.nps_score(h1.nps, h1.responses, ms, self.nps_target), h1.nps),
             (fmt.nps_score(today.nps, today.responses, ms, self.nps_target), today.nps),
             self.nps_target, lang, ms))
-        self.trend.extend(self.ctx.cache.trend_since(self.scope, self.trend.last_ms))
+        self._spark(today)
         nr = fmt.nps_score(today.nps_with_non_responders, today.responses, ms, self.nps_target)
         shown_rate = today.response_rate if today.visits >= ms else None  # 3 of 3 is not 100%
         rate = f'{t(lang, "response_rate")} <b class="mid" style="font-size:36px">' \
@@ -285,6 +287,18 @@ class Wall(Viewer):
             RENDERS.record(self.session_id, b.presses, now_ms())
         factors = csiview.csi_report(today.csi, self.texts, ms)
         set_html(self.csi, render.csi(factors, today.csi.total, today.csi.answers, lang, ms))
+
+    def _spark(self, today: Metrics) -> None:
+        """The sparkline: the archive's NPS per day with today's live value last; the live
+        hour only while there is no archive history (none configured, or not yet read)."""
+        days = history_of(self.ctx.feed).series.get(self.scope, {}).get(("nps", "day"), [])
+        if days:
+            local = dt.datetime.fromtimestamp(now_ms() / 1000, self.tz).date()
+            live = today.nps if today.responses >= self.min_sample else None
+            points = trendview.nps_spark(days, live, local, self.min_sample)
+            self.trend.show(points, t(self.lang, "spark_days", n=len(points)))
+        else:
+            self.trend.show(self.ctx.cache.trend_since(self.scope, 0), t(self.lang, "spark_hour"))
 
     def _flow(self) -> None:
         here = dt.datetime.fromtimestamp(now_ms() / 1000, self.tz)

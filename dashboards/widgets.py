@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from html import escape
 from typing import Any
@@ -15,7 +14,6 @@ from panel.viewable import Viewer
 
 from dashboards import render_live
 from dashboards.alertview import AlertCard
-from dashboards.cache import TREND_POINTS
 from dashboards.i18n import t
 from dashboards.theme import ACCENT, BUTTON_CSS, CARD, CSS, GOOD, INPUT_CSS, MUTED
 
@@ -58,9 +56,10 @@ def nice_ticks(low: float, high: float, most: int = 3) -> list[float]:
 
 
 def sparkline_svg(points: Sequence[tuple[int, float]], target: float, width: int,
-                  height: int) -> str:
+                  height: int, caption: str = "") -> str:
     """The NPS trend as inline SVG: the line with its points, the target dashed, round
-    values on the left. Vector, so it stays sharp and in place on a scaled page."""
+    values on the left, ``caption`` (what the line spans) top right. Vector, so it stays
+    sharp and in place on a scaled page."""
     left, pad = 34, 6
     ys = [p[1] for p in points]
     low, high = y_bounds(ys, target)
@@ -77,6 +76,9 @@ def sparkline_svg(points: Sequence[tuple[int, float]], target: float, width: int
              'preserveAspectRatio="none" role="img">']
     parts += [f'<text x="0" y="{sy(v) + 5:.1f}" fill="{MUTED}" font-size="15">{v:g}</text>'
               for v in nice_ticks(low, high)]
+    if caption:
+        parts.append(f'<text x="{width - pad}" y="14" fill="{MUTED}" font-size="14" '
+                     f'text-anchor="end">{escape(caption)}</text>')
     parts.append(f'<line x1="{left}" x2="{width - pad}" y1="{sy(target):.1f}" y2="{sy(target):.1f}" '
                  f'stroke="{GOOD}" stroke-width="2" stroke-dasharray="6 5"/>')
     if points:
@@ -90,24 +92,23 @@ def sparkline_svg(points: Sequence[tuple[int, float]], target: float, width: int
 
 
 class Sparkline:
-    """NPS over the last hour (points from the cache, one per 10 s) with the target as a
-    dashed line, drawn as SVG in an HTML pane: a canvas would measure itself wrongly on a
-    page scaled to a smaller screen."""
+    """The NPS card's trend with the target as a dashed line, drawn as SVG in an HTML pane
+    (a canvas would measure itself wrongly on a scaled page). The wall gives it the
+    archive's days with today's live value last (``trendview.nps_spark``), or, with no
+    archive, the live 1-hour NPS of the last hour (``Cache.trend_since``)."""
 
     def __init__(self, target: float, height: int = 80, width: int = 544) -> None:
         self.target = target
         self.width, self.height = width, height
-        self.points: deque[tuple[int, float]] = deque(maxlen=TREND_POINTS)
-        self.last_ms = 0
+        self.points: list[tuple[int, float]] = []
         self.pane = pn.pane.HTML(sparkline_svg([], target, width, height), height=height,
                                  sizing_mode="stretch_width", margin=(0, 8))
 
-    def extend(self, points: Sequence[tuple[int, float]]) -> None:
-        if not points:
-            return
-        self.points.extend(points)
-        self.last_ms = points[-1][0]
-        set_html(self.pane, sparkline_svg(list(self.points), self.target, self.width, self.height))
+    def show(self, points: Sequence[tuple[int, float]], caption: str = "") -> bool:
+        """Draw ``points``; False when nothing changed (no message sent)."""
+        self.points = list(points)
+        return set_html(self.pane, sparkline_svg(self.points, self.target, self.width,
+                                                 self.height, caption))
 
 
 class AlertSlot:
