@@ -100,8 +100,8 @@ def _question(q: QuestionRow, lang: str) -> str:
     cls = "q weak" if q.weakest else "q"
     hi_attr = f' data-hi="{q.interval[1]:.4f}"' if q.interval is not None else ""
     return (f'<tr class="{cls}" data-q="{escape(q.question)}" data-n="{q.answers}"{hi_attr}>'
-            f'<td title="{escape(q.text)}{" · " + escape(why) if why else ""}">{mark}'
-            f'{escape(q.text)}</td><td class="n">{index}</td>'
+            f'<td class="grow" title="{escape(q.text)}{" · " + escape(why) if why else ""}">'
+            f'{mark}{escape(q.text)}</td><td class="n">{index}</td>'
             f'<td class="n">{fmt.count(q.answers)}</td></tr>')
 
 
@@ -110,7 +110,7 @@ def csi(factors: Sequence[FactorRow], total: float | None, answers: int, lang: s
     """The CSI report: factor rows, their questions beneath, weakest ones highlighted."""
     rows = []
     for f in factors:
-        rows.append(f'<tr class="f"><td>{escape(label(lang, "f", f.factor))}</td>'
+        rows.append(f'<tr class="f"><td class="grow">{escape(label(lang, "f", f.factor))}</td>'
                     f'<td class="n">{fmt.index3(f.index)}</td>'
                     f'<td class="n">{fmt.count(f.answers)}</td></tr>')
         for q in f.questions:

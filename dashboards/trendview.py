@@ -135,6 +135,8 @@ def trend_tile(series: Mapping[tuple[str, str], Sequence[Point]], lang: str) -> 
               f' &nbsp; <b style="color:{MUTED}">┅</b> {escape(w["last_year"])}</span>')
     style = ("<style>.tr-row{display:grid;grid-template-columns:150px 1fr 1fr;gap:10px;"
              "align-items:center;margin-top:2px}.tr-cell svg{display:block}"
-             f".tr-name b{{color:{TEXT};font-size:19px}}</style>")
+             f".tr-name b{{color:{TEXT};font-size:19px}}"
+             "@media (max-width:699px){.tr-row{grid-template-columns:1fr 1fr}"
+             ".tr-name{grid-column:1/-1;display:flex;gap:12px;align-items:baseline}}</style>")
     return (f'{style}<div class="card" data-k="trends"><div class="h"><b>'
             f'{escape(w["title"])}</b>{legend}</div>{"".join(rows)}</div>')

@@ -39,6 +39,7 @@ from dashboards.history import history_of
 from dashboards.i18n import t
 from dashboards.scopes import page_topics
 from dashboards.stats import RENDERS
+from dashboards.theme import GRID_CSS
 from dashboards.voiceview import standard, voice_summary
 from dashboards.widgets import AlertsPanel, Sparkline, html, set_html
 from stream.clock import wall_ms as now_ms
@@ -105,30 +106,33 @@ class Wall(Viewer):
     # -- layout --------------------------------------------------------------------------
 
     def _build(self, who: str) -> None:
-        self.header = html(height=58)
+        """The tiles on one responsive grid (``theme.GRID_CSS``): the desktop wall's rows
+        from 1300 px, two columns on a tablet, one on a phone with the alerts and the
+        open incidents first. No tile has a fixed size: each is as tall as its content."""
+        solo = [] if self.kind != "location" else ["solo"]  # a location has no leaderboard
+        self.header = html()
         self.banner = html(visible=False)
-        self.nps = html(height=136)
+        self.nps = html()
         self.trend = Sparkline(self.nps_target)
-        self.nr, self.csat, self.ces = html(226, 340), html(226, 240), html(226, 240)
-        self.buttons = html(226)
-        self.csi, self.flow = html(388, 560), html(388, 600)
-        self.incidents = html(388)
-        self.alerts = AlertsPanel(self.lang, who, self._acknowledge, height=370, width=800)
-        self.voice = html(370, 480 if self.kind != "location" else None)
-        self.board = html(370) if self.kind != "location" else None
-        self.trends = html(350)
-        self.comments = html(380)
-        nps_card = pn.Column(self.nps, self.trend.pane, width=560, height=226, margin=(4, 5),
+        self.nr, self.csat, self.ces = html(cls="t-nr"), html(cls="t-csat"), html(cls="t-ces")
+        self.buttons = html(cls="t-buttons")
+        self.csi, self.flow = html(cls="t-csi"), html(cls="t-flow")
+        self.incidents = html(cls="t-incidents")
+        self.alerts = AlertsPanel(self.lang, who, self._acknowledge, ["t-alerts", *solo])
+        self.voice = html(cls=" ".join(["t-voice", *solo]))
+        self.board = html(cls="t-board") if self.kind != "location" else None
+        self.trends = html(cls="t-trends")
+        self.comments = html(cls="t-comments")
+        nps_card = pn.Column(self.nps, self.trend.pane, sizing_mode="stretch_width",
+                             css_classes=["t-nps"], margin=0,
                              styles={"background": "#141b24", "border-radius": "10px"})
-        bottom = [self.alerts, self.voice] + ([self.board] if self.board is not None else [])
-        self.layout = pn.Column(
-            self.header, self.banner,
-            pn.Row(nps_card, self.nr, self.csat, self.ces, self.buttons, sizing_mode="stretch_width"),
-            pn.Row(self.csi, self.flow, self.incidents, sizing_mode="stretch_width"),
-            pn.Row(*bottom, sizing_mode="stretch_width"),
-            pn.Row(self.trends, sizing_mode="stretch_width"),
-            pn.Row(self.comments, sizing_mode="stretch_width"),
-            sizing_mode="stretch_width", margin=(0, 6))
+        tiles = [nps_card, self.nr, self.csat, self.ces, self.buttons, self.csi, self.flow,
+                 self.incidents, self.alerts, self.voice,
+                 *([self.board] if self.board is not None else []), self.trends, self.comments]
+        grid = pn.Column(*tiles, sizing_mode="stretch_width", stylesheets=[GRID_CSS],
+                         margin=0)
+        self.layout = pn.Column(self.header, self.banner, grid, sizing_mode="stretch_width",
+                                margin=(0, 6))
 
     def __panel__(self) -> pn.Column:
         return self.layout
