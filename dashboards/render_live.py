@@ -104,7 +104,7 @@ def incidents(rows: Sequence[IncidentRow], open_n: int, breached: int, names: Na
             tags += '<span class="tag bad">SLA</span> '
         if r.severity in ("high", "critical"):
             tags += f'<span class="tag">{escape(r.severity)}</span> '
-        where = (f'<td class="grow2">{escape(names.get(r.location, r.location))}</td>'
+        where = (f'<td class="grow2 loc">{escape(names.get(r.location, r.location))}</td>'
                  if show_location else "")
         what = f'{tags}{escape(label(lang, "cat", r.category))}'
         if href is not None:  # the row opens the case card

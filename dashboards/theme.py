@@ -29,13 +29,17 @@ GRID_CSS = f"""
 :host {{ display: grid !important; gap: 8px; align-items: stretch; width: 100%;
          grid-template-columns: repeat(20, minmax(0, 1fr)); }}
 :host > * {{ min-width: 0; margin: 0 !important; width: auto !important; }}
-.t-nps {{ grid-column: span 5; }} .t-nr {{ grid-column: span 4; }}
+.t-nps {{ grid-column: span 5; height: auto !important; }} .t-nr {{ grid-column: span 4; }}
 .t-csat, .t-ces {{ grid-column: span 3; }} .t-buttons {{ grid-column: span 5; }}
 .t-csi, .t-flow {{ grid-column: span 7; }} .t-incidents {{ grid-column: span 6; }}
 .t-alerts {{ grid-column: span 8; }} .t-voice {{ grid-column: span 5; }}
 .t-board {{ grid-column: span 7; }}
 .t-alerts.solo {{ grid-column: span 11; }} .t-voice.solo {{ grid-column: span 9; }}
 .t-trends, .t-comments {{ grid-column: 1 / -1; }}
+@media (max-width: 1699px) {{
+  .t-flow {{ grid-column: span 6; }} .t-incidents {{ grid-column: span 7; }}
+  .t-alerts {{ grid-column: span 7; }} .t-board {{ grid-column: span 8; }}
+}}
 @media (max-width: {TABLET_MAX}px) {{
   :host {{ grid-template-columns: repeat(2, minmax(0, 1fr)); }}
   :host > * {{ grid-column: span 1 !important; }}
@@ -96,6 +100,9 @@ tr.q td:first-child {{ padding-left: 18px; }}
    never wider than its tile, and a number is never cut */
 td.grow {{ width: 100%; max-width: 0; }}
 td.grow2 {{ width: 50%; max-width: 0; }}
+td.grow2.loc {{ width: 36%; }}
+.card[data-k=board] td.grow {{ min-width: 130px; }}
+.card[data-k=board] td:has(.few-n) {{ white-space: normal; line-height: 1.0; }}
 tr.weak td {{ background: rgba(255, 82, 82, .18); }}
 tr.weak td:first-child {{ box-shadow: inset 4px 0 0 {BAD}; }}
 tr.breach td {{ color: {BAD}; font-weight: 700; }}
@@ -155,8 +162,6 @@ tr.urgent td.n {{ color: {WARN}; }}
   .card[data-k=board] td, .card[data-k=board] th {{ font-size: 15px; padding: 1px 3px; }}
   .card[data-k=board] th {{ font-size: 13px; }}
   .card[data-k=board] td.grow {{ min-width: 88px; }}
-  .card[data-k=board] .few-n {{ white-space: normal; }}
-  .card[data-k=board] td:has(.few-n) {{ white-space: normal; }}
 }}
 """
 

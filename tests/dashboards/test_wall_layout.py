@@ -104,5 +104,5 @@ async def test_phone_and_tablet_show_alerts_and_cases_first(admin_system: Stack,
     phone = await open_at(browser, system, "msk-a", "supervisor", "390")
     await phone.locator("a.case-link").first.click()
     await phone.wait_for_url("**/case?*incident=*")
-    await phone.locator("[data-k=case], .banner").first.wait_for(timeout=20_000)
+    await phone.locator("[data-k=case]").first.wait_for(timeout=20_000)  # the card itself
     await phone.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,9 +19,17 @@ SUPERVISOR = "t-wall-sup"
 ADMIN = "t-wall-admin"
 
 
-def config_text(data_dir: str, server_port: int, dash_port: int) -> str:
+def config_text(data_dir: str, server_port: int, dash_port: int, token: str = "") -> str:
     """The scenario's config; the dashboards' own token is given in memory, as ``cxpulse
-    run`` does (``tests.support.wall.wall_stack``), never in the text."""
+    run`` does (``tests.support.wall.wall_stack``), never in the text; or, given
+    ``token``, in a 0600 ``token_file`` under ``data_dir`` (as an operator would)."""
+    token_line = ""
+    if token:
+        path = Path(data_dir) / "dashboards.token"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(token, encoding="utf-8")
+        path.chmod(0o600)
+        token_line = 'token_file = "dashboards.token"'
     return f"""
 [core]
 data_dir = "{data_dir}"
@@ -45,6 +54,7 @@ sha256 = "{hash_token(ADMIN)}"
 role = "admin"
 [dashboards]
 port = {dash_port}
+{token_line}
 nps_target = 50
 csat_target = 85
 min_sample = 10
