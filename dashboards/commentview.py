@@ -205,6 +205,13 @@ STYLE = (
     "overflow:hidden;text-overflow:ellipsis}"
     ".cm-right{border-left:1px solid #26313d;padding-left:14px;min-width:0}"
     f".tag.bad{{background:{BAD};color:#fff}} .warn{{color:{WARN}}} .good{{color:{GOOD}}}"
+    # a tablet: the topics under the comments; a phone: each comment on two lines
+    "@media (max-width:1299px){.cm{grid-template-columns:minmax(0,1fr)}"
+    ".cm-right{border-left:none;padding-left:0;border-top:1px solid #26313d}}"
+    "@media (max-width:699px){.cm-row{flex-wrap:wrap;height:auto;padding:3px 0;gap:2px 8px}"
+    ".cm-score{flex-basis:auto;text-align:left}.cm-loc{flex:1 1 auto}"
+    ".cm-text{flex:1 1 100%;white-space:normal}.cm-chips{flex-wrap:wrap}"
+    ".cm-topics .cm-bar{width:60px}.cm-topics td,.cm-topics th{font-size:15px}}"
     "</style>")
 
 

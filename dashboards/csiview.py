@@ -1,8 +1,11 @@
 """The CSI report of domain.md (pure): factor -> question -> index and answer count.
 
 Factors are listed by index, best first, as in the seed reports; each factor's questions
-likewise. The weakest questions of the whole questionnaire (the lowest indices among those
-with at least ``min_sample`` answers) are flagged so the wall can highlight them.
+likewise. A question is flagged «слабое место» only when it is below its factor (or, for a
+factor of one question, below the whole scope) beyond doubt: the upper end of its 95 %
+Wilson interval (``stream.confidence``) lies under the reference. 0.832 against 0.837 is
+noise and is not flagged, however many questions there are; a clear gap is, whatever its
+rank. Questions with fewer than ``min_sample`` answers are never flagged.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from stream.readmodel import CsiResult
+from stream.confidence import wilson
+from stream.readmodel import CsiQuestionResult, CsiResult
 
 
 @dataclass(frozen=True)
@@ -21,6 +25,8 @@ class QuestionRow:
     answers: int
     few: bool
     weakest: bool
+    interval: tuple[float, float] | None = None  # 95 % (Wilson), None without answers
+    reference: float | None = None  # what it was compared with
 
 
 @dataclass(frozen=True)
@@ -32,23 +38,30 @@ class FactorRow:
     questions: list[QuestionRow]
 
 
-def weakest_count(reliable: int) -> int:
-    """How many questions to flag: one of up to three, two of more."""
-    if reliable == 0:
-        return 0
-    return 1 if reliable <= 3 else 2
+def reference_of(csi: CsiResult, factor: str) -> float | None:
+    """What a question of ``factor`` is compared with: its factor's index when the factor
+    has other questions with answers, else the scope's total."""
+    siblings = [q for q in csi.questions if q.factor == factor and q.index is not None]
+    factor_index = csi.factors.get(factor)
+    return factor_index if len(siblings) > 1 and factor_index is not None else csi.total
+
+
+def question_row(q: CsiQuestionResult, text: str, reference: float | None,
+                 min_sample: int) -> QuestionRow:
+    few = q.answers < min_sample
+    interval = wilson(q.index, q.answers) if q.index is not None and q.answers else None
+    weak = (not few and interval is not None and reference is not None
+            and interval[1] < reference)
+    return QuestionRow(q.question, text, q.index, q.answers, few, weak, interval, reference)
 
 
 def csi_report(csi: CsiResult, texts: Mapping[tuple[str, str], str],
                min_sample: int) -> list[FactorRow]:
     """Factors with their questions; ``texts`` maps (factor, question id) to its wording."""
-    reliable = sorted((q for q in csi.questions if q.index is not None and q.answers >= min_sample),
-                      key=lambda q: (q.index, q.factor, q.question))
-    weak = {(q.factor, q.question) for q in reliable[:weakest_count(len(reliable))]}
     factors: list[FactorRow] = []
     for factor, index in csi.factors.items():
-        qs = [QuestionRow(q.question, texts.get((factor, q.question), q.question), q.index,
-                          q.answers, q.answers < min_sample, (factor, q.question) in weak)
+        ref = reference_of(csi, factor)
+        qs = [question_row(q, texts.get((factor, q.question), q.question), ref, min_sample)
               for q in csi.questions if q.factor == factor]
         qs.sort(key=lambda r: (-(r.index if r.index is not None else -1.0), r.question))
         answers = csi.factor_answers.get(factor, sum(q.answers for q in qs))

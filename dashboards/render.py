@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from html import escape
 
 from dashboards import fmt
-from dashboards.csiview import FactorRow
+from dashboards.csiview import FactorRow, QuestionRow
 from dashboards.fmt import Score
 from dashboards.i18n import label, t
 from dashboards.theme import button_colour
@@ -85,22 +85,36 @@ def buttons(shares: Mapping[str, float], counts: Mapping[str, int], presses: int
            f'<div class="sub" style="margin-top:6px">{idx}</div></div>'
 
 
+def _question(q: QuestionRow, lang: str) -> str:
+    """A question row; a flagged one says why: its 95 % interval against the reference."""
+    index = fmt.index3(q.index)
+    if q.few:
+        index = f'<span class="muted">{index}</span>'
+    mark, why = "", ""
+    if q.interval is not None and q.reference is not None:
+        lo, hi = q.interval
+        why = t(lang, "ci_vs", lo=fmt.index3(lo), hi=fmt.index3(hi), ref=fmt.index3(q.reference),
+                n=q.answers)
+    if q.weakest:
+        mark = f'<span class="tag bad" title="{escape(why)}">{t(lang, "weakest")}</span> '
+    cls = "q weak" if q.weakest else "q"
+    hi_attr = f' data-hi="{q.interval[1]:.4f}"' if q.interval is not None else ""
+    return (f'<tr class="{cls}" data-q="{escape(q.question)}" data-n="{q.answers}"{hi_attr}>'
+            f'<td class="grow" title="{escape(q.text)}{" · " + escape(why) if why else ""}">'
+            f'{mark}{escape(q.text)}</td><td class="n">{index}</td>'
+            f'<td class="n">{fmt.count(q.answers)}</td></tr>')
+
+
 def csi(factors: Sequence[FactorRow], total: float | None, answers: int, lang: str,
         min_sample: int) -> str:
     """The CSI report: factor rows, their questions beneath, weakest ones highlighted."""
     rows = []
     for f in factors:
-        rows.append(f'<tr class="f"><td>{escape(label(lang, "f", f.factor))}</td>'
+        rows.append(f'<tr class="f"><td class="grow">{escape(label(lang, "f", f.factor))}</td>'
                     f'<td class="n">{fmt.index3(f.index)}</td>'
                     f'<td class="n">{fmt.count(f.answers)}</td></tr>')
         for q in f.questions:
-            mark = f'<span class="tag bad">{t(lang, "weakest")}</span> ' if q.weakest else ""
-            index = fmt.index3(q.index)
-            if q.few:
-                index = f'<span class="muted">{index}</span>'
-            rows.append(f'<tr class="{"q weak" if q.weakest else "q"}" data-q="{escape(q.question)}">'
-                        f'<td title="{escape(q.text)}">{mark}{escape(q.text)}</td>'
-                        f'<td class="n">{index}</td><td class="n">{fmt.count(q.answers)}</td></tr>')
+            rows.append(_question(q, lang))
     s = fmt.score(total, answers, min_sample, fmt.index3(total), "neutral")
     if s.state == "ok":
         shown = f'<span class="mid" style="font-size:40px">{fmt.index3(total)}</span>'

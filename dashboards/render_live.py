@@ -58,7 +58,8 @@ def flow(today: FlowResult, heat: Heatmap, lang: str) -> str:
     usual = fmt.decimal(today.usual_this_hour, 0) if today.usual_this_hour is not None else fmt.DASH
     times = f"×{ratio:.1f}" if ratio is not None else ""
     mix = "".join(
-        f'<tr><td>{escape(label(lang, "ch", ch))}</td><td style="width:40%"><div class="meter">'
+        f'<tr><td class="grow2">{escape(label(lang, "ch", ch))}</td><td style="width:40%">'
+        f'<div class="meter">'
         f'<div style="width:{share * 100:.1f}%;background:#4aa3ff"></div></div></td>'
         f'<td class="n">{fmt.pct(share)}</td><td class="n">{fmt.count(n)}</td></tr>'
         for ch, n, share in channel_mix(today.by_channel)[:4])
@@ -73,11 +74,11 @@ def flow(today: FlowResult, heat: Heatmap, lang: str) -> str:
     return (f'<div class="card" data-k="flow" data-v="{today.this_hour}">'
             f'<div class="h"><b>{t(lang, "flow")}</b><span class="win">'
             f'{escape(win(lang, "today", today.contacts))}</span></div>'
-            f'<div class="pair" style="align-items:flex-start"><div style="width:170px">'
+            f'<div class="pair" style="align-items:flex-start"><div style="flex:0 0 170px">'
             f'<div class="sub">{t(lang, "this_hour")}</div>'
             f'<div class="mid {tone}" data-k="this-hour">{fmt.count(today.this_hour)}</div>'
             f'<div class="sub">{t(lang, "usual")} <b>{usual}</b> <span class="{tone}">{times}</span>'
-            f'</div></div><table style="flex:1">{mix}</table></div><div class="sub">{extra}</div>'
+            f'</div></div><table style="flex:1 1 260px">{mix}</table></div><div class="sub">{extra}</div>'
             f'<div class="sub">{t(lang, "heatmap")}</div><div class="heat">{"".join(cells)}</div></div>')
 
 
@@ -103,12 +104,13 @@ def incidents(rows: Sequence[IncidentRow], open_n: int, breached: int, names: Na
             tags += '<span class="tag bad">SLA</span> '
         if r.severity in ("high", "critical"):
             tags += f'<span class="tag">{escape(r.severity)}</span> '
-        where = f'<td>{escape(names.get(r.location, r.location))}</td>' if show_location else ""
+        where = (f'<td class="grow2 loc">{escape(names.get(r.location, r.location))}</td>'
+                 if show_location else "")
         what = f'{tags}{escape(label(lang, "cat", r.category))}'
         if href is not None:  # the row opens the case card
             what = f'<a class="case-link" href="{href(r)}">{what}</a>'
         body.append(f'<tr class="{cls}" data-incident="{escape(r.incident)}">{where}'
-                    f'<td>{what}</td>'
+                    f'<td class="{"grow2" if show_location else "grow"}">{what}</td>'
                     f'<td class="n" data-k="countdown">{left}</td></tr>')
     more = len(rows) - INCIDENTS_SHOWN
     tail = f'<div class="sub">+{more}</div>' if more > 0 else ""
@@ -133,7 +135,7 @@ def alert_card(card: AlertCard, names: Names, tz: dt.tzinfo, lang: str, full: bo
             f'<div class="pb" style="flex:1"><b>{t(lang, key)}</b><ul>'
             f'{"".join(f"<li>{escape(x)}</li>" for x in items[:3])}</ul></div>'
             for key, items in (("tasks", pb.tasks), ("actions", pb.actions)) if items)
-        lines.append(f'<div style="display:flex;gap:14px">{cols}</div>')
+        lines.append(f'<div class="pbs">{cols}</div>')
     if a.acknowledged is not None:
         ack = a.acknowledged
         lines.append(f'<div class="sub good" data-k="acked">✔ {t(lang, "acked_by")} '
@@ -195,13 +197,16 @@ def board(rows: Sequence[BoardRow], lang: str) -> str:
     """Locations worst first; each name leads to that location's wall."""
     body = []
     for i, r in enumerate(rows, 1):
-        nps = (f'<span class="{r.nps.tone}">{escape(r.nps.text)}</span>' if r.nps.state == "ok"
-               else f'<span class="muted">{t(lang, "few") if r.nps.state == "few" else fmt.DASH}</span>')
+        ci = (f' title="95 %: {fmt.signed(r.nps_interval[0])}…{fmt.signed(r.nps_interval[1])}"'
+              if r.nps_interval is not None else "")
+        nps = (f'<span class="{r.nps.tone}"{ci}>{escape(r.nps.text)}</span>' if r.nps.state == "ok"
+               else f'<span class="muted{" few-n" if r.nps.state == "few" else ""}">'
+               f'{t(lang, "few") if r.nps.state == "few" else fmt.DASH}</span>')
         csat = r.csat.text if r.csat.state == "ok" else fmt.DASH
         alerts = f' <span class="tag bad">{r.alerts}</span>' if r.alerts else ""
         breached = f' <span class="bad">/{r.breached}</span>' if r.breached else ""
         body.append(f'<tr data-loc="{escape(r.location)}"><td class="n">{i}</td>'
-                    f'<td>{wall_link(r.location, lang, r.name)}{alerts}</td>'
+                    f'<td class="grow">{wall_link(r.location, lang, r.name)}{alerts}</td>'
                     f'<td class="n">{nps}</td><td class="n muted">{fmt.count(r.nps.sample)}</td>'
                     f'<td class="n">{csat}</td><td class="n">{fmt.decimal(r.button_index, 0)}</td>'
                     f'<td class="n">{r.open_incidents}{breached}</td></tr>')

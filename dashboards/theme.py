@@ -17,6 +17,46 @@ FONT = '"DejaVu Sans Condensed", "Liberation Sans Narrow", "DejaVu Sans", sans-s
 PAGE_CSS = f"""
 html, body {{ background: {BG}; color: {TEXT}; margin: 0; font-family: {FONT}; }}
 body {{ overflow-x: hidden; }}
+"""
+
+# The wall's tiles on one CSS grid (the stylesheet of the Panel column holding them; each
+# tile's host element carries its ``t-*`` class). A screen of 1300 px and more gets the
+# desktop wall (20 columns, rows as the tiles read across the room); a tablet two columns;
+# a phone one, with the alerts and the open incidents (the cases) first. Tiles are as tall
+# as their content (the tiles of one desktop row as tall as the tallest): nothing is cut.
+PHONE_MAX, TABLET_MAX = 699, 1299
+GRID_CSS = f"""
+:host {{ display: grid !important; gap: 8px; align-items: stretch; width: 100%;
+         grid-template-columns: repeat(20, minmax(0, 1fr)); }}
+:host > * {{ min-width: 0; margin: 0 !important; width: auto !important; }}
+.t-nps {{ grid-column: span 5; height: auto !important; }} .t-nr {{ grid-column: span 4; }}
+.t-csat, .t-ces {{ grid-column: span 3; }} .t-buttons {{ grid-column: span 5; }}
+.t-csi, .t-flow {{ grid-column: span 7; }} .t-incidents {{ grid-column: span 6; }}
+.t-alerts {{ grid-column: span 8; }} .t-voice {{ grid-column: span 5; }}
+.t-board {{ grid-column: span 7; }}
+.t-alerts.solo {{ grid-column: span 11; }} .t-voice.solo {{ grid-column: span 9; }}
+.t-trends, .t-comments {{ grid-column: 1 / -1; }}
+@media (max-width: 1699px) {{
+  .t-flow {{ grid-column: span 6; }} .t-incidents {{ grid-column: span 7; }}
+  .t-alerts {{ grid-column: span 7; }} .t-board {{ grid-column: span 8; }}
+}}
+@media (max-width: {TABLET_MAX}px) {{
+  :host {{ grid-template-columns: repeat(2, minmax(0, 1fr)); }}
+  :host > * {{ grid-column: span 1 !important; }}
+  .t-alerts, .t-incidents, .t-nps, .t-csi, .t-flow, .t-voice, .t-board, .t-trends,
+  .t-comments {{ grid-column: 1 / -1 !important; }}
+  .t-alerts {{ order: -3; }} .t-incidents {{ order: -2; }}
+}}
+@media (max-width: {PHONE_MAX}px) {{
+  :host {{ grid-template-columns: minmax(0, 1fr); gap: 6px; }}
+  :host > * {{ grid-column: 1 / -1 !important; }}
+  .t-board {{ order: -1; }}
+}}
+"""
+
+CSS = f"""
+html, body {{ background: {BG}; color: {TEXT}; margin: 0; font-family: {FONT}; }}
+body {{ overflow-x: hidden; }}
 /* the wall is laid out for 1920 px: a smaller screen shows it scaled down, not clipped */
 @media (max-width: 1880px) {{ body {{ zoom: 0.9; }} }}
 @media (max-width: 1700px) {{ body {{ zoom: 0.8; }} }}
@@ -35,14 +75,15 @@ a {{ color: {ACCENT}; text-decoration: none; }}
       flex-wrap: wrap; white-space: nowrap; }}
 .h b {{ color: {TEXT}; font-weight: 700; white-space: normal; }}
 .win {{ font-size: 17px; color: {MUTED}; text-transform: none; letter-spacing: 0; }}
-.big {{ font-size: 76px; font-weight: 700; line-height: 1.0; margin: 2px 0; }}
-.mid {{ font-size: 50px; font-weight: 700; line-height: 1.05; }}
+.big {{ font-size: clamp(52px, 4vw, 76px); font-weight: 700; line-height: 1.0;
+         margin: 2px 0; }}
+.mid {{ font-size: clamp(36px, 2.6vw, 50px); font-weight: 700; line-height: 1.05; }}
 .sub {{ font-size: 19px; color: {MUTED}; }}
 .few {{ font-size: 24px; color: {WARN}; line-height: 1.2; margin: 18px 0 10px 0; }}
 .none {{ font-size: 24px; color: {MUTED}; margin: 18px 0 10px 0; }}
 .good {{ color: {GOOD}; }} .warn {{ color: {WARN}; }} .bad {{ color: {BAD}; }}
 .neutral {{ color: {TEXT}; }} .muted {{ color: {MUTED}; }}
-.pair {{ display: flex; gap: 26px; align-items: flex-end; }}
+.pair {{ display: flex; gap: 8px 26px; align-items: flex-end; flex-wrap: wrap; }}
 .pair > div {{ min-width: 0; }}
 .bar {{ display: flex; height: 46px; border-radius: 6px; overflow: hidden; margin: 6px 0; }}
 .bar > div {{ display: flex; align-items: center; justify-content: center; font-size: 24px;
@@ -54,7 +95,14 @@ td, th {{ padding: 1px 6px; font-size: 19px; line-height: 1.22; text-align: left
 th {{ color: {MUTED}; font-weight: 400; font-size: 16px; }}
 td.n, th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 tr.f td {{ font-weight: 700; font-size: 20px; border-top: 1px solid #26313d; }}
-tr.q td:first-child {{ padding-left: 18px; max-width: 330px; }}
+tr.q td:first-child {{ padding-left: 18px; }}
+/* a text column takes the room the numbers leave and ends in an ellipsis: a table is
+   never wider than its tile, and a number is never cut */
+td.grow {{ width: 100%; max-width: 0; }}
+td.grow2 {{ width: 50%; max-width: 0; }}
+td.grow2.loc {{ width: 36%; }}
+.card[data-k=board] td.grow {{ min-width: 130px; }}
+.card[data-k=board] td:has(.few-n) {{ white-space: normal; line-height: 1.0; }}
 tr.weak td {{ background: rgba(255, 82, 82, .18); }}
 tr.weak td:first-child {{ box-shadow: inset 4px 0 0 {BAD}; }}
 tr.breach td {{ color: {BAD}; font-weight: 700; }}
@@ -83,11 +131,13 @@ tr.urgent td.n {{ color: {WARN}; }}
 .alert .pb b {{ color: {MUTED}; font-weight: 400; text-transform: uppercase; font-size: 14px; }}
 .alert .pb ul {{ margin: 0; padding-left: 20px; }}
 .alert .pb li {{ margin: 0; }}
-.hdr {{ display: flex; align-items: center; gap: 22px; padding: 4px 6px; }}
+.pbs {{ display: flex; gap: 14px; }}
+.hdr {{ display: flex; align-items: center; gap: 4px 22px; padding: 4px 6px;
+         flex-wrap: wrap; }}
 .hdr .title {{ font-size: 34px; font-weight: 700; white-space: nowrap; }}
 .hdr .kind {{ font-size: 20px; color: {MUTED}; }}
-.hdr .nav {{ font-size: 19px; flex: 1; white-space: nowrap; overflow: hidden;
-             text-overflow: ellipsis; }}
+.hdr .nav {{ font-size: 19px; flex: 1 1 200px; min-width: 0; white-space: nowrap;
+             overflow: hidden; text-overflow: ellipsis; }}
 .hdr .nav a {{ margin-right: 14px; }}
 .hdr .clock {{ font-size: 34px; font-variant-numeric: tabular-nums; }}
 .conn {{ font-size: 20px; padding: 4px 12px; border-radius: 16px; white-space: nowrap; }}
@@ -96,6 +146,23 @@ tr.urgent td.n {{ color: {WARN}; }}
 .conn.bad {{ background: rgba(255, 82, 82, .22); color: {BAD}; }}
 .banner {{ background: rgba(255, 82, 82, .22); color: {BAD}; font-size: 24px;
            padding: 10px 16px; border-radius: 8px; }}
+@media (max-width: {TABLET_MAX}px) {{
+  .hdr .title {{ font-size: 28px; }} .hdr .clock {{ font-size: 26px; }}
+}}
+@media (max-width: {PHONE_MAX}px) {{
+  .card {{ padding: 8px 10px; }}
+  .h {{ font-size: 18px; }} .win {{ font-size: 15px; }}
+  td, th {{ font-size: 17px; padding: 1px 4px; }}
+  .hdr {{ gap: 2px 12px; }} .hdr .title {{ font-size: 24px; white-space: normal; }}
+  .hdr .nav {{ flex-basis: 100%; order: 5; white-space: normal; }}
+  .pbs {{ flex-direction: column; gap: 2px; }}
+  .mic .nm {{ width: 120px; }}
+  .few, .none {{ font-size: 20px; margin: 10px 0 6px 0; }}
+  td.grow, td.grow2 {{ white-space: normal; }}
+  .card[data-k=board] td, .card[data-k=board] th {{ font-size: 15px; padding: 1px 3px; }}
+  .card[data-k=board] th {{ font-size: 13px; }}
+  .card[data-k=board] td.grow {{ min-width: 88px; }}
+}}
 """
 
 BUTTON_CSS = f"""

@@ -7,6 +7,7 @@ SVG (vector: sharp on a scaled page, no canvas to mis-measure itself).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from html import escape
 
@@ -25,6 +26,24 @@ _MONTHS = {"ru": ("янв", "фев", "мар", "апр", "май", "июн", "�
                   "дек"),
            "en": ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
                   "Dec")}
+
+
+def nps_spark(days: Sequence[Point], live: float | None, today: dt.date,
+              min_sample: int) -> list[tuple[int, float]]:
+    """The NPS card's sparkline: the archive's NPS per local day (``days``, the history
+    the trend tile shows, not a second one), days with fewer than ``min_sample`` answers
+    left out, and today's live value as the last point (the archive's today lags it).
+    x is the day's ordinal, so a missing day keeps its place."""
+    points = [(dt.date.fromisoformat(period).toordinal(), value)
+              for period, value, _, n in days
+              if value is not None and n >= min_sample and len(period) == 10]
+    points = [(x, v) for x, v in points if x < today.toordinal()]
+    if live is not None:
+        points.append((today.toordinal(), live))
+    elif days and days[-1][0] == today.isoformat() and days[-1][1] is not None \
+            and days[-1][3] >= min_sample:
+        points.append((today.toordinal(), days[-1][1]))
+    return [(x, float(v)) for x, v in points]
 
 
 def _bounds(values: Sequence[float]) -> tuple[float, float]:
@@ -116,6 +135,8 @@ def trend_tile(series: Mapping[tuple[str, str], Sequence[Point]], lang: str) -> 
               f' &nbsp; <b style="color:{MUTED}">┅</b> {escape(w["last_year"])}</span>')
     style = ("<style>.tr-row{display:grid;grid-template-columns:150px 1fr 1fr;gap:10px;"
              "align-items:center;margin-top:2px}.tr-cell svg{display:block}"
-             f".tr-name b{{color:{TEXT};font-size:19px}}</style>")
+             f".tr-name b{{color:{TEXT};font-size:19px}}"
+             "@media (max-width:699px){.tr-row{grid-template-columns:1fr 1fr}"
+             ".tr-name{grid-column:1/-1;display:flex;gap:12px;align-items:baseline}}</style>")
     return (f'{style}<div class="card" data-k="trends"><div class="h"><b>'
             f'{escape(w["title"])}</b>{legend}</div>{"".join(rows)}</div>')

@@ -39,6 +39,7 @@ from dashboards.history import history_of
 from dashboards.i18n import t
 from dashboards.scopes import page_topics
 from dashboards.stats import RENDERS
+from dashboards.theme import GRID_CSS
 from dashboards.voiceview import standard, voice_summary
 from dashboards.widgets import AlertsPanel, Sparkline, html, set_html
 from stream.clock import wall_ms as now_ms
@@ -105,30 +106,33 @@ class Wall(Viewer):
     # -- layout --------------------------------------------------------------------------
 
     def _build(self, who: str) -> None:
-        self.header = html(height=58)
+        """The tiles on one responsive grid (``theme.GRID_CSS``): the desktop wall's rows
+        from 1300 px, two columns on a tablet, one on a phone with the alerts and the
+        open incidents first. No tile has a fixed size: each is as tall as its content."""
+        solo = [] if self.kind != "location" else ["solo"]  # a location has no leaderboard
+        self.header = html()
         self.banner = html(visible=False)
-        self.nps = html(height=136)
+        self.nps = html()
         self.trend = Sparkline(self.nps_target)
-        self.nr, self.csat, self.ces = html(226, 340), html(226, 240), html(226, 240)
-        self.buttons = html(226)
-        self.csi, self.flow = html(388, 560), html(388, 600)
-        self.incidents = html(388)
-        self.alerts = AlertsPanel(self.lang, who, self._acknowledge, height=370, width=800)
-        self.voice = html(370, 480 if self.kind != "location" else None)
-        self.board = html(370) if self.kind != "location" else None
-        self.trends = html(350)
-        self.comments = html(380)
-        nps_card = pn.Column(self.nps, self.trend.pane, width=560, height=226, margin=(4, 5),
+        self.nr, self.csat, self.ces = html(cls="t-nr"), html(cls="t-csat"), html(cls="t-ces")
+        self.buttons = html(cls="t-buttons")
+        self.csi, self.flow = html(cls="t-csi"), html(cls="t-flow")
+        self.incidents = html(cls="t-incidents")
+        self.alerts = AlertsPanel(self.lang, who, self._acknowledge, ["t-alerts", *solo])
+        self.voice = html(cls=" ".join(["t-voice", *solo]))
+        self.board = html(cls="t-board") if self.kind != "location" else None
+        self.trends = html(cls="t-trends")
+        self.comments = html(cls="t-comments")
+        nps_card = pn.Column(self.nps, self.trend.pane, sizing_mode="stretch_width",
+                             css_classes=["t-nps"], margin=0,
                              styles={"background": "#141b24", "border-radius": "10px"})
-        bottom = [self.alerts, self.voice] + ([self.board] if self.board is not None else [])
-        self.layout = pn.Column(
-            self.header, self.banner,
-            pn.Row(nps_card, self.nr, self.csat, self.ces, self.buttons, sizing_mode="stretch_width"),
-            pn.Row(self.csi, self.flow, self.incidents, sizing_mode="stretch_width"),
-            pn.Row(*bottom, sizing_mode="stretch_width"),
-            pn.Row(self.trends, sizing_mode="stretch_width"),
-            pn.Row(self.comments, sizing_mode="stretch_width"),
-            sizing_mode="stretch_width", margin=(0, 6))
+        tiles = [nps_card, self.nr, self.csat, self.ces, self.buttons, self.csi, self.flow,
+                 self.incidents, self.alerts, self.voice,
+                 *([self.board] if self.board is not None else []), self.trends, self.comments]
+        grid = pn.Column(*tiles, sizing_mode="stretch_width", stylesheets=[GRID_CSS],
+                         margin=0)
+        self.layout = pn.Column(self.header, self.banner, grid, sizing_mode="stretch_width",
+                                margin=(0, 6))
 
     def __panel__(self) -> pn.Column:
         return self.layout
@@ -210,6 +214,8 @@ class Wall(Viewer):
         if f"history:{self.scope}" in keys:
             series = history_of(self.ctx.feed).series.get(self.scope, {})
             set_html(self.trends, trendview.trend_tile(series, self.lang))
+            if own not in keys:
+                self._spark(self._metrics("today"))
         if keys & {"tick", f"comments:{self.scope}", f"comment-topics:{self.scope}"}:
             self._comments()
         if self.board is not None and (keys & {"alerts"} or any(
@@ -267,7 +273,7 @@ class Wall(Viewer):
             (fmt.nps_score(h1.nps, h1.responses, ms, self.nps_target), h1.nps),
             (fmt.nps_score(today.nps, today.responses, ms, self.nps_target), today.nps),
             self.nps_target, lang, ms))
-        self.trend.extend(self.ctx.cache.trend_since(self.scope, self.trend.last_ms))
+        self._spark(today)
         nr = fmt.nps_score(today.nps_with_non_responders, today.responses, ms, self.nps_target)
         shown_rate = today.response_rate if today.visits >= ms else None  # 3 of 3 is not 100%
         rate = f'{t(lang, "response_rate")} <b class="mid" style="font-size:36px">' \
@@ -285,6 +291,18 @@ class Wall(Viewer):
             RENDERS.record(self.session_id, b.presses, now_ms())
         factors = csiview.csi_report(today.csi, self.texts, ms)
         set_html(self.csi, render.csi(factors, today.csi.total, today.csi.answers, lang, ms))
+
+    def _spark(self, today: Metrics) -> None:
+        """The sparkline: the archive's NPS per day with today's live value last; the live
+        hour only while there is no archive history (none configured, or not yet read)."""
+        days = history_of(self.ctx.feed).series.get(self.scope, {}).get(("nps", "day"), [])
+        if days:
+            local = dt.datetime.fromtimestamp(now_ms() / 1000, self.tz).date()
+            live = today.nps if today.responses >= self.min_sample else None
+            points = trendview.nps_spark(days, live, local, self.min_sample)
+            self.trend.show(points, t(self.lang, "spark_days", n=len(points)))
+        else:
+            self.trend.show(self.ctx.cache.trend_since(self.scope, 0), t(self.lang, "spark_hour"))
 
     def _flow(self) -> None:
         here = dt.datetime.fromtimestamp(now_ms() / 1000, self.tz)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from html import escape
 from typing import Any
@@ -15,19 +14,23 @@ from panel.viewable import Viewer
 
 from dashboards import render_live
 from dashboards.alertview import AlertCard
-from dashboards.cache import TREND_POINTS
 from dashboards.i18n import t
 from dashboards.theme import ACCENT, BUTTON_CSS, CARD, CSS, GOOD, INPUT_CSS, MUTED
 
+# a tile's pane fills its grid cell, and its card the pane (the tiles of a row line up)
+TILE_CSS = ":host { height: 100%; } :host > div { height: 100%; }"
 ALERTS_SHOWN = 2  # the first with its playbook, the next one compact
 Acknowledge = Callable[[str, str], Awaitable[None]]
 
 
-def html(height: int | None = None, width: int | None = None, **kw: Any) -> pn.pane.HTML:
-    """An HTML pane carrying the wall's stylesheet (each pane has its own shadow root)."""
+def html(height: int | None = None, width: int | None = None, cls: str = "",
+         **kw: Any) -> pn.pane.HTML:
+    """An HTML pane carrying the wall's stylesheet (each pane has its own shadow root);
+    ``cls``: the grid class of a wall tile (``theme.GRID_CSS``)."""
     sizing = "stretch_width" if width is None else "fixed"
-    return pn.pane.HTML("", height=height, width=width, sizing_mode=sizing, stylesheets=[CSS],
-                        margin=(4, 5), **kw)
+    return pn.pane.HTML("", height=height, width=width, sizing_mode=sizing,
+                        stylesheets=[CSS, TILE_CSS], margin=(4, 5),
+                        css_classes=cls.split(), **kw)
 
 
 def set_html(pane: pn.pane.HTML, text: str) -> bool:
@@ -58,9 +61,11 @@ def nice_ticks(low: float, high: float, most: int = 3) -> list[float]:
 
 
 def sparkline_svg(points: Sequence[tuple[int, float]], target: float, width: int,
-                  height: int) -> str:
-    """The NPS trend as inline SVG: the line with its points, the target dashed, round
-    values on the left. Vector, so it stays sharp and in place on a scaled page."""
+                  height: int, caption: str = "") -> str:
+    """The NPS trend: the line and the dashed target as inline SVG stretched to the pane's
+    width (strokes keep their width), the round values on the left, ``caption`` (what the
+    line spans) and the last point as HTML over it, so text is never stretched on a
+    narrow screen. Coordinates are in a ``width`` x ``height`` box."""
     left, pad = 34, 6
     ys = [p[1] for p in points]
     low, high = y_bounds(ys, target)
@@ -73,41 +78,52 @@ def sparkline_svg(points: Sequence[tuple[int, float]], target: float, width: int
     def sy(v: float) -> float:
         return pad + (height - 2 * pad) * (high - v) / (high - low)
 
-    parts = [f'<svg class="spark" viewBox="0 0 {width} {height}" width="100%" height="{height}" '
-             'preserveAspectRatio="none" role="img">']
-    parts += [f'<text x="0" y="{sy(v) + 5:.1f}" fill="{MUTED}" font-size="15">{v:g}</text>'
-              for v in nice_ticks(low, high)]
-    parts.append(f'<line x1="{left}" x2="{width - pad}" y1="{sy(target):.1f}" y2="{sy(target):.1f}" '
-                 f'stroke="{GOOD}" stroke-width="2" stroke-dasharray="6 5"/>')
+    keep = 'vector-effect="non-scaling-stroke"'
+    parts = [f'<div style="position:relative;height:{height}px">'
+             f'<svg class="spark" viewBox="0 0 {width} {height}" width="100%" height="{height}" '
+             'preserveAspectRatio="none" role="img" style="display:block">',
+             f'<line x1="{left}" x2="{width - pad}" y1="{sy(target):.1f}" '
+             f'y2="{sy(target):.1f}" stroke="{GOOD}" stroke-width="2" stroke-dasharray="6 5" '
+             f'{keep}/>']
     if points:
         xy = " ".join(f"{sx(ts):.1f},{sy(v):.1f}" for ts, v in points)
         parts.append(f'<polyline points="{xy}" fill="none" stroke="{ACCENT}" stroke-width="4" '
-                     'stroke-linejoin="round" stroke-linecap="round"/>')
-        last_ts, last_v = points[-1]
-        parts.append(f'<circle cx="{sx(last_ts):.1f}" cy="{sy(last_v):.1f}" r="4" fill="{ACCENT}"/>')
+                     f'stroke-linejoin="round" stroke-linecap="round" {keep}/>')
     parts.append("</svg>")
+    text = f"position:absolute;color:{MUTED};line-height:1;white-space:nowrap"
+    parts += [f'<span style="{text};left:0;top:{sy(v) - 8:.0f}px;font-size:15px">{v:g}</span>'
+              for v in nice_ticks(low, high)]
+    if caption:
+        parts.append(f'<span style="{text};right:{pad}px;top:0;font-size:14px">'
+                     f'{escape(caption)}</span>')
+    if points:
+        last_ts, last_v = points[-1]
+        parts.append(f'<span class="dot" style="position:absolute;width:10px;height:10px;'
+                     f'border-radius:50%;background:{ACCENT};'
+                     f'left:calc({100 * sx(last_ts) / width:.2f}% - 5px);'
+                     f'top:{sy(last_v) - 5:.0f}px"></span>')
+    parts.append("</div>")
     return "".join(parts)
 
 
 class Sparkline:
-    """NPS over the last hour (points from the cache, one per 10 s) with the target as a
-    dashed line, drawn as SVG in an HTML pane: a canvas would measure itself wrongly on a
-    page scaled to a smaller screen."""
+    """The NPS card's trend with the target as a dashed line, drawn as SVG in an HTML pane
+    (a canvas would measure itself wrongly on a scaled page). The wall gives it the
+    archive's days with today's live value last (``trendview.nps_spark``), or, with no
+    archive, the live 1-hour NPS of the last hour (``Cache.trend_since``)."""
 
     def __init__(self, target: float, height: int = 80, width: int = 544) -> None:
         self.target = target
         self.width, self.height = width, height
-        self.points: deque[tuple[int, float]] = deque(maxlen=TREND_POINTS)
-        self.last_ms = 0
+        self.points: list[tuple[int, float]] = []
         self.pane = pn.pane.HTML(sparkline_svg([], target, width, height), height=height,
                                  sizing_mode="stretch_width", margin=(0, 8))
 
-    def extend(self, points: Sequence[tuple[int, float]]) -> None:
-        if not points:
-            return
-        self.points.extend(points)
-        self.last_ms = points[-1][0]
-        set_html(self.pane, sparkline_svg(list(self.points), self.target, self.width, self.height))
+    def show(self, points: Sequence[tuple[int, float]], caption: str = "") -> bool:
+        """Draw ``points``; False when nothing changed (no message sent)."""
+        self.points = list(points)
+        return set_html(self.pane, sparkline_svg(self.points, self.target, self.width,
+                                                 self.height, caption))
 
 
 class AlertSlot:
@@ -126,8 +142,9 @@ class AlertSlot:
             await on_ack(self)
 
         self.button.on_click(clicked)
-        self.row = pn.Row(self.pane, self.button, sizing_mode="stretch_width", margin=0,
-                          visible=False)
+        self.pane.styles = {"flex": "1 1 300px", "min-width": "0"}
+        self.row = pn.FlexBox(self.pane, self.button, flex_wrap="wrap", sizing_mode="stretch_width",
+                              margin=0, visible=False, align_items="flex-start")
 
     def show(self, alert_id: str, text: str, acked: bool, lang: str) -> None:
         self.alert_id = alert_id
@@ -145,23 +162,24 @@ class AlertsPanel(Viewer):
     """Live alerts of a page: a card per alert with its playbook and an acknowledge button;
     the supervisor's name (asked once, kept for the session) goes with every ack."""
 
-    def __init__(self, lang: str, who: str, acknowledge: Acknowledge, height: int,
-                 width: int) -> None:
+    def __init__(self, lang: str, who: str, acknowledge: Acknowledge,
+                 css_classes: Sequence[str] = ()) -> None:
         super().__init__()
         self.lang = lang
         self.acknowledge = acknowledge
         self.who = pn.widgets.TextInput(value=who, placeholder=t(lang, "who_placeholder"),
                                         width=260, height=36, stylesheets=[INPUT_CSS],
                                         margin=(0, 10))
-        self.head = html(height=34)
+        self.head = html(height=34, styles={"flex": "1 1 220px", "min-width": "0"})
         self.message = html(height=28, visible=False)
         self.empty = html()
         set_html(self.empty, f'<div class="none" style="padding:0 10px">{t(lang, "no_alerts")}</div>')
         self.slots = [AlertSlot(lang, self._ack) for _ in range(ALERTS_SHOWN)]
         self.layout = pn.Column(
-            pn.Row(self.head, self.who, sizing_mode="stretch_width", margin=(4, 0, 0, 0)),
+            pn.FlexBox(self.head, self.who, flex_wrap="wrap", sizing_mode="stretch_width",
+                       margin=(4, 0, 0, 0)),
             self.message, self.empty, *(slot.row for slot in self.slots),
-            width=width, height=height, margin=(4, 5),
+            sizing_mode="stretch_width", css_classes=list(css_classes), margin=(4, 5),
             styles={"background": CARD, "border-radius": "10px", "overflow": "hidden"})
 
     def __panel__(self) -> pn.Column:

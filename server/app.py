@@ -61,6 +61,19 @@ from stream.events import MAX_PAYLOAD_BYTES
 log = logging.getLogger("cxpulse.server")
 
 
+def _context(cfg: ServerSettings, core: LiveCore, adapter: AlertsAdapter | None
+             ) -> ServerContext:
+    """What every handler reads: the core, the hub, tokens, page sessions, the survey guard,
+    the wrong-token throttle."""
+    tokens = TokenTable(cfg.auth.tokens)
+    sessions = PageSessions(Path(cfg.core.data_dir) / "server" / "sessions", tokens,
+                            cfg.server.session_days * 86400)
+    return ServerContext(cfg=cfg, core=core, hub=Hub(cfg, core, adapter), alerts=adapter,
+                         tokens=tokens, geo=Geo.from_config(cfg),
+                         survey=SurveyGuard(cfg, os.urandom(32)), sessions=sessions,
+                         strikes=Strikes(cfg.server.auth_failures_per_min))
+
+
 def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
                archive: Any | None = None,
                reporters: Mapping[str, Callable[[], Mapping[str, object]]] | None = None,
@@ -70,13 +83,8 @@ def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
     process's other services by name (digests, cases), shown to admins in ``/api/health``."""
     warn_if_open(cfg)
     adapter = AlertsAdapter(alerts) if alerts is not None else None
-    hub = Hub(cfg, core, adapter)
-    tokens = TokenTable(cfg.auth.tokens)
-    sessions = PageSessions(Path(cfg.core.data_dir) / "server" / "sessions", tokens,
-                            cfg.server.session_days * 86400)
-    ctx = ServerContext(cfg=cfg, core=core, hub=hub, alerts=adapter, tokens=tokens,
-                        geo=Geo.from_config(cfg), survey=SurveyGuard(cfg, os.urandom(32)),
-                        sessions=sessions, strikes=Strikes(cfg.server.auth_failures_per_min))
+    ctx = _context(cfg, core, adapter)
+    hub, sessions = ctx.hub, ctx.sessions
 
     voice = VoiceBridge(getattr(core, "nc", None), core.subjects, hub)
     if archive is not None:  # comments: the archive's latest, then its writer's live notes

@@ -3,8 +3,10 @@ on the same scale."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
+from dashboards.trendview import Point, nps_spark
 from dashboards.widgets import nice_ticks, sparkline_svg, y_bounds
 
 
@@ -37,3 +39,17 @@ def test_no_points_draws_only_the_target() -> None:
     assert "<polyline" not in svg and "<line" in svg
     one = sparkline_svg([(5, 52.0)], 50.0, 544, 80)
     assert _polyline(one)[0][0] == (34 + 544 - 6) / 2
+
+
+def test_the_sparkline_comes_from_the_archive_days_with_the_live_value_last() -> None:
+    today = dt.date(2025, 6, 10)
+    days: list[Point] = [("2025-06-07", 30.0, None, 40), ("2025-06-08", None, None, 0),
+                         ("2025-06-09", 90.0, None, 3),  # 3 answers: left out
+                         ("2025-06-10", 35.0, None, 25)]  # the archive's today lags the live
+    points = nps_spark(days, 42.0, today, min_sample=10)
+    assert points == [(dt.date(2025, 6, 7).toordinal(), 30.0), (today.toordinal(), 42.0)]
+    assert nps_spark(days, None, today, 10)[-1] == (today.toordinal(), 35.0)
+    assert nps_spark([], 42.0, today, 10) == [(today.toordinal(), 42.0)]
+    svg = sparkline_svg(points, 50.0, 544, 80, caption="по дням")
+    xy = _polyline(svg)
+    assert xy[0][0] == 34 and xy[-1][0] == 544 - 6 and "по дням" in svg

@@ -62,7 +62,9 @@ async def test_wall_shows_the_api_numbers_and_follows_updates(system: Stack, bro
     assert await tile.inner_text() == fmt.signed(today["nps"])
     assert "n=" in await page.locator("[data-k=nps-today]").inner_text()
     assert await page.locator("[data-k=csat] .big").inner_text() == f"{today['csat']:.0f}%"
-    assert await page.locator("tr.weak").count() >= 1  # weakest CSI question highlighted
+    weak = page.locator("tr.weak")  # only the question clearly below the rest is flagged
+    assert await weak.count() == 1 and await weak.get_attribute("data-q") == "speed"
+    assert await weak.get_attribute("data-n") == "40"
     assert await page.locator("tr.breach").count() >= 1  # the two-day-old claim is breached
     assert await page.locator(".tag.bad", has_text="ПРОБЛЕМА").count() >= 1
     assert await attr(page, "[data-k=conn]") == "ok"

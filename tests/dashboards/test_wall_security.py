@@ -129,7 +129,7 @@ async def test_a_refused_acknowledgement_shows_the_servers_text_as_text() -> Non
     async def refuse(alert_id: str, who: str) -> None:
         raise AckError(f"409: {EVIL}")
 
-    panel = AlertsPanel("en", "", refuse, height=300, width=600)
+    panel = AlertsPanel("en", "", refuse)
     slot = panel.slots[0]
     slot.alert_id = "a-1"
     await panel._ack(slot)

@@ -110,3 +110,54 @@ async def attaches(stack: Stack, token: str, cookie: str | None) -> bool:
     except (InvalidStatus, ConnectionClosed, TimeoutError, OSError):
         return False
     return '"ACK"' in str(first)
+
+
+# -- layout: every screen, no clipping ------------------------------------------------------
+
+SCREENS = {"1920": (1920, 1080), "1600": (1600, 900), "1440": (1440, 900),
+           "1366": (1366, 768), "768": (768, 1024), "390": (390, 844)}
+
+# Every tile (an element with ``data-k`` that is a ``.card``, or a Panel pane's box) in
+# every shadow root: its content must fit its box, the box must lie inside the page's
+# width, and no numeric cell may be cut short. Returns one line per problem.
+_OVERFLOW_JS = """() => {
+  const out = [], vw = document.documentElement.clientWidth;
+  const roots = [document];
+  for (let i = 0; i < roots.length; i++) {
+    for (const el of roots[i].querySelectorAll('*')) { if (el.shadowRoot) roots.push(el.shadowRoot); }
+  }
+  const name = el => {
+    const k = el.closest('[data-k]'); return (k ? k.getAttribute('data-k') : el.className || el.tagName);
+  };
+  for (const root of roots) {
+    for (const el of root.querySelectorAll('.card, .alert, .hdr, td.n, th.n, .legend, .sub, .pair')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      const what = name(el) + ' ' + el.tagName.toLowerCase() + '.' + (el.className || '');
+      if (el.scrollWidth > el.clientWidth + 1)
+        out.push(`${what}: content ${el.scrollWidth}px wide in a ${el.clientWidth}px box`);
+      if (el.scrollHeight > el.clientHeight + 1 && getComputedStyle(el).overflowY !== 'visible')
+        out.push(`${what}: content ${el.scrollHeight}px tall in a ${el.clientHeight}px box`);
+      if (r.left < -1 || r.right > vw + 1)
+        out.push(`${what}: box ${Math.round(r.left)}..${Math.round(r.right)} outside the page (${vw}px)`);
+    }
+  }
+  if (document.documentElement.scrollWidth > vw + 1)
+    out.push(`page: ${document.documentElement.scrollWidth}px wide on a ${vw}px screen`);
+  return out;
+}"""
+
+
+async def overflows(page: Any) -> list[str]:
+    """What on the page does not fit (see ``_OVERFLOW_JS``); empty when everything fits."""
+    found: list[str] = await page.evaluate(_OVERFLOW_JS)
+    return found
+
+
+async def font_px(page: Any, selector: str) -> float:
+    """The rendered font size of the first ``selector`` (CSS px on the screen, zoom
+    included): "readable without zoom" is at least 14 px on a phone."""
+    size: float = await page.locator(selector).first.evaluate(
+        "el => parseFloat(getComputedStyle(el).fontSize) * "
+        "(parseFloat(getComputedStyle(document.body).zoom) || 1)")
+    return size
