@@ -405,8 +405,9 @@ def rows(r: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def report(r: dict[str, Any]) -> str:
-    title = (f"Cases (auto-open path; load average {r['load_start']:.1f} -> "
-             f"{r['load_end']:.1f} on {r['cores']} cores)")
+    title = (f"Cases (auto-open path: {r['detractors']} cases in {r['rate_per_s']:g} ev/s of "
+             f"background; load average {r['load_start']:.1f} -> {r['load_end']:.1f} on "
+             f"{r['cores']} cores)")
     print(f"cases bench: {r['detractors']} detractors with a comment over {r['locations']} "
           f"locations, background {r['rate_per_s']:g} ev/s ({r['background_events']} events), "
           f"{r['seconds']:.0f} s in all")
