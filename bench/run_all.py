@@ -12,7 +12,7 @@ script hands its rows over in one of two ways:
 
 A missing script is skipped with a note; a failing one is reported with its exit code and
 the tail of its output (full logs in bench/out/). Order: ingest, voice, fanout, wall, soak,
-archive, digest_build, comments.
+archive, digest_build, comments, cases_latency.
 
     .venv/bin/python bench/run_all.py [--only ingest,soak] [--quick] [--timeout 1800]
     .venv/bin/python bench/run_all.py --from-logs     # re-render the last run's outputs
@@ -44,6 +44,7 @@ BENCHMARKS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("archive", (), ("--quick",)),
     ("digest_build", (), ("--quick",)),
     ("comments", (), ("--quick",)),
+    ("cases_latency", (), ("--quick",)),
 )
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 
