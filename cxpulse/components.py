@@ -118,8 +118,9 @@ async def start_archive(cfg: Config, conns: contextlib.AsyncExitStack, url: str,
 async def run_components(cfg: Config, core: Core | RemoteReader, url: str,
                          logins: dict[str, Login], *,
                          dashboards: bool = True) -> AsyncIterator[None]:
-    """Start alerts -> voice -> server -> wall around a running core, each service on its
-    own NATS connection as its own user (``cxpulse.connections``); stop them in reverse."""
+    """Start alerts -> archive -> digests -> cases -> server -> wall -> voice around a
+    running core, each service on its own NATS connection as its own user
+    (``cxpulse.connections``); stop them in reverse."""
     wall = dashboards and cfg.dashboards.enabled
     if wall:
         cfg = with_internal_wall_token(cfg)
@@ -132,7 +133,7 @@ async def run_components(cfg: Config, core: Core | RemoteReader, url: str,
     archive = await start_archive(cfg, conns, url, logins)
     digests = await start_digests(cfg, core, archive, conns, url, logins)
     cases = await start_cases(cfg, core, conns, url, logins)
-    workers = await start_voice(cfg, conns, url, logins)
+    workers: list[object] = []
     try:
         server_nc = await conns.enter_async_context(
             connection(cfg, url, "server", "cxpulse-server", logins))
@@ -144,6 +145,9 @@ async def run_components(cfg: Config, core: Core | RemoteReader, url: str,
         if wall:
             tasks.append(asyncio.create_task(serve_dashboards(cfg)))
             log.info("wall: http://%s:%d/wall", cfg.server.host, cfg.dashboards.port)
+        # last: warming the voice kernels up takes seconds (minutes on a cold numba cache);
+        # the server and the wall answer meanwhile
+        workers += await start_voice(cfg, conns, url, logins)
         yield
     finally:
         for task in tasks:
