@@ -40,3 +40,16 @@ def test_functions_are_short() -> None:
             if lines > MAX_FUNCTION_LINES:
                 long.append(f"{name}:{node.lineno} {node.name}() {lines} lines")
     assert not long, long
+
+
+def test_every_package_is_installed() -> None:
+    """``pip install -e .`` maps only the packages pyproject lists; one left out imports in
+    the tests (run from the root) but not in ``cxpulse run`` (the installed script)."""
+    import tomllib
+
+    listed = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    include = listed["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "bench"}
+    missing = sorted(p for p in packages if f"{p}*" not in include)
+    assert not missing, f"add to [tool.setuptools.packages.find] include: {missing}"
+    assert packages <= set(LAYERS), sorted(packages - set(LAYERS))
