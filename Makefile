@@ -14,8 +14,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo's digests go to a local catcher: every mail lands in var/mail (a Maildir).
 run: $(STAMP)
-	$(VENV)/bin/cxpulse run --config config.toml --simulate demo
+	@mkdir -p var/mail
+	@$(PY) -m aiosmtpd -n -l 127.0.0.1:2525 -c aiosmtpd.handlers.Mailbox var/mail & \
+	  catcher=$$!; trap 'kill $$catcher 2>/dev/null' EXIT INT TERM; \
+	  $(VENV)/bin/cxpulse run --config config.toml --simulate demo
 
 system-deps:
 	bash tests/system_deps.sh

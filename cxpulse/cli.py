@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("fontTools").setLevel(logging.WARNING)  # a line per PDF font subset
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

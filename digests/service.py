@@ -13,6 +13,9 @@ within its catch-up window and the KV record of each (``digests.ledger``): it ma
 ``sending`` before building and sending it and ``sent`` after; a failed attempt becomes
 ``retrying`` with a doubling back-off (``[smtp] retries``, ``backoff_s``) and raises the
 ``digest-failed`` alert (``digests.alert``), which the next delivery resolves.
+
+A slot due before the deployment's scheduler first ran (the ``since`` key, written once)
+was never missed: a new deployment does not send yesterday's digest late.
 """
 
 from __future__ import annotations
@@ -46,6 +49,21 @@ RETRY_HORIZON_MS = 3 * 86_400_000  # how far back a slot that is still retrying 
 Sender = Callable[[EmailMessage, SmtpConfig, tuple[str, ...]], dict[str, str]]
 
 
+SINCE_KEY = "since"
+
+
+async def first_run(kv: Any, now_ms: int) -> int:
+    """The time this deployment's scheduler first ran: read, or written now (create-only,
+    so concurrent first starts agree on one value)."""
+    for _ in range(3):
+        with contextlib.suppress(Exception):  # not written yet
+            return int((await kv.get(SINCE_KEY)).value)
+        with contextlib.suppress(Exception):  # another instance wrote it first
+            await kv.create(SINCE_KEY, str(now_ms).encode())
+            return now_ms
+    raise RuntimeError("digests: the 'since' key can be neither read nor written")
+
+
 def bucket_name(prefix: str) -> str:
     """The digests' KV bucket: ``{P}_DIGESTS``."""
     return stream_names(prefix)["digests"]
@@ -66,6 +84,7 @@ class DigestService:
         self.alerts: DigestAlerts | None = None
         self.in_flight: set[str] = set()
         self.final: set[str] = set()  # keys known sent or failed (no need to read them again)
+        self.since = 0  # when this deployment's scheduler first ran (``first_run``)
         self.last: dict[str, dict[str, Any]] = {d.id: {} for d in self.specs}
         self._tasks: list[asyncio.Task[None]] = []
         self._wake = asyncio.Event()
@@ -81,6 +100,7 @@ class DigestService:
                              replicas=self.cfg.nats.replicas,
                              description="cxpulse digests: lease and slots sent")
         self.ledger = Ledger(kv)
+        self.since = await first_run(kv, self.clock())
         self.alerts = DigestAlerts(self.nc, kv, self.cfg.nats.prefix)
         self.lease = LeaseKeeper(kv, self.me, int(self.cfg.archive.lease_s * 1000), self.clock)
         await self.lease.tick()
@@ -133,7 +153,9 @@ class DigestService:
             now = self.clock()
             tz = self.zones[spec.id]
             horizon = int(spec.catch_up_h * 3_600_000) + RETRY_HORIZON_MS
-            for slot in slots_between(spec, tz, now - horizon, now):
+            for slot in slots_between(spec, tz, max(now - horizon, self.since - 1), now):
+                if slot.due_ms < self.since:
+                    continue  # due before this deployment scheduled anything: not missed
                 if slot.key not in self.final and await self._handle(spec, slot):
                     done.append(slot.key)
         return done

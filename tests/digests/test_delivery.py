@@ -173,3 +173,15 @@ async def _get(kv: Any, key: str) -> SlotRecord | None:
     except Exception:  # noqa: BLE001 - not written yet
         return None
     return msgspec.json.decode(entry.value, type=SlotRecord)
+
+
+async def test_a_new_deployment_sends_nothing_late_a_restarted_one_does(world: World) -> None:
+    world.now[0] = ms(2025, 3, 5, 6, 0)  # first start at 09:00 Moscow: 08:00 already passed
+    first = await world.service()
+    assert await first.tick() == []  # yesterday's digest was never due for this deployment
+    await first.stop()
+    world.now[0] = ms(2025, 3, 6, 6, 0)  # down over the next 08:00, back at 09:00
+    again = await world.service()
+    assert again.since == ms(2025, 3, 5, 6, 0)  # kept in KV across the restart
+    assert await again.tick() == ["slot.daily-msk.2025-03-05"]  # missed: sent late
+    assert "Отправлено с опозданием" in html_of(world.smtp.inbox.messages[0])
