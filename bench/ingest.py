@@ -22,6 +22,8 @@ from pathlib import Path
 
 import psutil
 
+from cxpulse.config import Config
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy  # noqa: E402
@@ -81,7 +83,7 @@ def make_events(n: int, locations: int, now_ms: int, seed: int = 1) -> list[tupl
     return out
 
 
-async def publish_all(url: str, cfg, events) -> float:
+async def publish_all(url: str, cfg: Config, events) -> float:
     nc = await connect(cfg.nats, url, "bench-publisher")
     js = nc.jetstream()
     await ensure_streams(js, cfg)
@@ -96,7 +98,7 @@ async def publish_all(url: str, cfg, events) -> float:
     return len(events) / elapsed
 
 
-async def bare_drain(url: str, cfg, total: int) -> float:
+async def bare_drain(url: str, cfg: Config, total: int) -> float:
     """A pull consumer that only fetches and acks each message (explicit acks, like the core)."""
     nc = await connect(cfg.nats, url, "bench-bare")
     js = nc.jetstream()
@@ -117,7 +119,7 @@ async def bare_drain(url: str, cfg, total: int) -> float:
     return rate
 
 
-async def lean_drain(url: str, cfg, total: int) -> float:
+async def lean_drain(url: str, cfg: Config, total: int) -> float:
     """The core's own pull loop (stream.pull.BatchPuller) doing nothing but ack."""
     from stream.pull import BatchPuller
 
@@ -139,7 +141,7 @@ async def lean_drain(url: str, cfg, total: int) -> float:
     return rate
 
 
-async def core_drain(url: str, cfg, total_seq: int) -> tuple[float, Core]:
+async def core_drain(url: str, cfg: Config, total_seq: int) -> tuple[float, Core]:
     core = Core(cfg, url)
     t0 = time.perf_counter()
     await core.start()
@@ -148,7 +150,7 @@ async def core_drain(url: str, cfg, total_seq: int) -> tuple[float, Core]:
     return total_seq / (time.perf_counter() - t0), core
 
 
-async def restart(url: str, cfg, total_seq: int) -> float:
+async def restart(url: str, cfg: Config, total_seq: int) -> float:
     t0 = time.perf_counter()
     core = Core(cfg, url)
     await core.start()

@@ -36,6 +36,8 @@ from pathlib import Path
 import httpx
 import psutil
 
+from cxpulse.config import Config
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -90,7 +92,7 @@ class Probes:
                            "type": "visit"}).encode()
 
 
-async def drive(args: argparse.Namespace, url: str, cfg, core: psutil.Process,  # noqa: ANN001
+async def drive(args: argparse.Namespace, url: str, cfg: Config, core: psutil.Process,  # noqa: ANN001
                 nats_proc: psutil.Process) -> list[Sample]:
     subjects = Subjects(cfg.nats.prefix)
     names = stream_names(cfg.nats.prefix)

@@ -20,7 +20,7 @@ def repo_root() -> Path:
 
 
 @pytest.fixture
-def nats_server(tmp_path):
+def nats_server(tmp_path: Path):
     """A real nats-server with JetStream on a free port, stopped after the test."""
     from stream.nats_server import EmbeddedNats
 

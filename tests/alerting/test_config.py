@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cxpulse.config import load_config, load_config_text
@@ -16,7 +18,7 @@ threshold = 20
 """
 
 
-def test_shipped_rules_load_and_cover_the_brief(repo_root):
+def test_shipped_rules_load_and_cover_the_brief(repo_root: Path) -> None:
     cfg = load_config(repo_root / "config.toml")
     rules = {r.id: r for r in cfg.alerts.rules}
     metrics = {r.metric for r in rules.values()}
@@ -40,7 +42,7 @@ def test_shipped_rules_load_and_cover_the_brief(repo_root):
     ('sample = "responsez"', "alerts.rules[nps-drop].sample"),
     ('labels = { rule = "x" }', "alerts.rules[nps-drop].labels"),
 ])
-def test_a_bad_rule_names_the_rule_and_key(extra, key):
+def test_a_bad_rule_names_the_rule_and_key(extra, key) -> None:
     name = extra.split("=")[0].strip()
     text = "\n".join(line for line in RULE.splitlines() if not line.startswith(name + " "))
     with pytest.raises(ConfigError) as err:
@@ -62,13 +64,13 @@ def test_a_bad_rule_names_the_rule_and_key(extra, key):
     ('[[alerts.maintenance]]\nid = "n"\nstart = "2026-01-01T00:00:00"\nend = "2026-01-02T00:00:00+03:00"',
      "alerts.maintenance[n].start"),
 ])
-def test_other_alerting_errors_name_the_key(text, key):
+def test_other_alerting_errors_name_the_key(text, key) -> None:
     with pytest.raises(ConfigError) as err:
         load_config_text(text)
     assert key in str(err.value)
 
 
-def test_ratio_voice_and_device_rules_are_accepted():
+def test_ratio_voice_and_device_rules_are_accepted() -> None:
     cfg = load_config_text("""
 [[alerts.rules]]
 id = "flow-surge"

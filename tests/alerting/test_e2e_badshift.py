@@ -13,18 +13,19 @@ import asyncio
 import contextlib
 import json
 import time
+from pathlib import Path
 
 import websockets
 
 from alerting.service import AlertService
 from alerting.sinks import verify
-from cxpulse.config import load_config_text
+from cxpulse.config import Config, load_config_text
 from server.app import create_app, serve
 from simulators.model import build_network
 from simulators.traffic import generate, make_plan, questionnaire
 from stream.core import Core
 from stream.events import ButtonEvent, encode
-from stream.nats_server import free_port
+from stream.nats_server import EmbeddedNats, free_port
 from tests.alerting.fakes import Receiver
 
 MIN = 60_000
@@ -70,7 +71,7 @@ secret = "s3cret"
 """
 
 
-def traffic(cfg, start_ms: int, phase_end_ms: int, end_ms: int) -> list:
+def traffic(cfg: Config, start_ms: int, phase_end_ms: int, end_ms: int) -> list:
     """bad-shift until ``phase_end_ms`` (the target degrades a quarter in), then a normal
     day: the location recovers."""
     network = build_network(cfg)
@@ -114,7 +115,7 @@ def red_share(events: list, now_ms: int) -> tuple[float, int]:
 
 
 async def test_bad_shift_alert_fires_reaches_every_sink_survives_restart_and_resolves(
-        nats_server, tmp_path):
+        nats_server: EmbeddedNats, tmp_path: Path) -> None:
     async with Receiver() as hook:
         cfg = load_config_text(CONFIG.replace("WEBHOOK", hook.url)
                                .replace("[auth]", f'[core]\ndata_dir = "{tmp_path}"\n[auth]'))

@@ -15,13 +15,14 @@ from alerting.service import AlertService
 from cxpulse.config import Config
 from stream.lease import LeaseRecord, next_step
 from stream.nats_io import connect
+from stream.nats_server import EmbeddedNats
 from tests.alerting.fakes import Receiver
 from tests.alerting.test_service import MIN_MS, Clock, config, nats_messages, reader, until, webhook
 
 __all__ = ["reader"]  # the fixture, shared with test_service
 
 
-def test_lease_rule():
+def test_lease_rule() -> None:
     me = "a"
     assert next_step(None, me, 100) == "create"
     assert next_step(LeaseRecord("a", 50), me, 100) == "renew"  # ours, even if late
@@ -34,7 +35,7 @@ def ha_config(webhooks: str) -> Config:
     return msgspec.structs.replace(base, alerts=msgspec.structs.replace(base.alerts, lease_s=1.0))
 
 
-async def test_one_leader_notifies_followers_mirror_and_take_over(nats_server, reader):
+async def test_one_leader_notifies_followers_mirror_and_take_over(nats_server: EmbeddedNats, reader) -> None:
     async with Receiver() as rx:
         cfg = ha_config(webhook("ops", rx.url))
         watch = await connect(cfg.nats, nats_server.url, "watch")
@@ -85,7 +86,7 @@ async def test_one_leader_notifies_followers_mirror_and_take_over(nats_server, r
         await watch.close()
 
 
-async def test_a_clean_stop_hands_the_lease_over_at_once(nats_server, reader):
+async def test_a_clean_stop_hands_the_lease_over_at_once(nats_server: EmbeddedNats, reader) -> None:
     cfg = ha_config("")
     clock = Clock()
     ncs = [await connect(cfg.nats, nats_server.url, n) for n in ("a", "b")]

@@ -20,7 +20,7 @@ def bad_shift(scope="loc-a"):
             ev("flow-surge", 2.0, scope=scope)]
 
 
-def test_group_wait_gathers_a_location_into_one_message():
+def test_group_wait_gathers_a_location_into_one_message() -> None:
     eng = engine(*RULES, group_wait_s=30, group_interval_s=300)
     first = eng.step(T0, [ev("nps-drop", 5), ev("nps-drop", 5, scope="loc-b")])
     assert len(first.changes) == 2 and first.notifications == ()  # NATS now, webhooks wait
@@ -34,7 +34,7 @@ def test_group_wait_gathers_a_location_into_one_message():
     assert all(n.reason == "new" and n.status == "firing" for n in sent)
 
 
-def test_group_interval_paces_follow_ups_and_resolution_is_sent():
+def test_group_interval_paces_follow_ups_and_resolution_is_sent() -> None:
     eng = engine(*RULES, group_wait_s=0, group_interval_s=300)
     assert len(eng.step(T0, [ev("nps-drop", 5)]).notifications) == 1
     assert eng.step(T0 + MIN_MS, [ev("red-button", 0.5)]).notifications == ()
@@ -48,7 +48,7 @@ def test_group_interval_paces_follow_ups_and_resolution_is_sent():
     assert [h.rule for h in eng.history()] == ["nps-drop"]
 
 
-def test_repeat_interval_and_acknowledgement():
+def test_repeat_interval_and_acknowledgement() -> None:
     eng = engine(rule("nps-drop", repeat_interval_s=3600))
     sends = []
     for minute in range(0, 181, 5):
@@ -64,7 +64,7 @@ def test_repeat_interval_and_acknowledgement():
     assert eng.alerts()[0].acknowledged.at_ms == T0 + 181 * MIN_MS
 
 
-def test_inhibition_offline_location_does_not_fire_its_metric_alerts():
+def test_inhibition_offline_location_does_not_fire_its_metric_alerts() -> None:
     rules = (rule("device-silent", metric="device.silent_minutes", op=">=", threshold=30,
                   labels={"kind": "offline"}),
              rule("low-response", metric="response_rate", op="<", threshold=0.7, window="today",
@@ -84,7 +84,7 @@ def test_inhibition_offline_location_does_not_fire_its_metric_alerts():
                                                           ("low-response", "firing")}
 
 
-def test_snapshot_restore_neither_loses_nor_refires():
+def test_snapshot_restore_neither_loses_nor_refires() -> None:
     eng = engine(*RULES)
     eng.step(T0, bad_shift())
     eng.acknowledge(eng.alerts()[0].id, "ops", "", T0 + 1)
@@ -99,7 +99,7 @@ def test_snapshot_restore_neither_loses_nor_refires():
     assert [(c.rule, c.status) for c in fixed.changes] == [("nps-drop", "resolved")]
 
 
-def test_removed_rule_resolves_its_alerts_after_restart():
+def test_removed_rule_resolves_its_alerts_after_restart() -> None:
     eng = engine(*RULES)
     eng.step(T0, bad_shift())
     restored = AlertEngine(alerts_cfg(*RULES[:2]), always(), eng.snapshot(T0))

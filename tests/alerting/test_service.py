@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +15,7 @@ from alerting.sinks import MAX_AGE_S, verify
 from alerting.store import bucket_name
 from cxpulse.config import Config, load_config_text
 from stream.nats_io import connect, stream_names
+from stream.nats_server import EmbeddedNats
 from tests.alerting.fakes import FakeReader, Receiver
 
 MIN_MS = 60_000
@@ -86,7 +88,7 @@ def reader() -> FakeReader:
     return r
 
 
-async def test_alerts_reach_nats_a_signed_webhook_and_the_feed(nats_server, reader):
+async def test_alerts_reach_nats_a_signed_webhook_and_the_feed(nats_server: EmbeddedNats, reader) -> None:
     async with Receiver() as rx:
         cfg = config(webhook("ops", rx.url, secret="s3cret"))
         nc = await connect(cfg.nats, nats_server.url, "test")
@@ -133,7 +135,7 @@ async def test_alerts_reach_nats_a_signed_webhook_and_the_feed(nats_server, read
         await nc.close()
 
 
-async def test_a_hanging_or_failing_webhook_blocks_nobody(nats_server, reader):
+async def test_a_hanging_or_failing_webhook_blocks_nobody(nats_server: EmbeddedNats, reader) -> None:
     async with Receiver(hang=True) as slow, Receiver(status=500) as broken, Receiver() as good:
         cfg = config(webhook("slow", slow.url, timeout_s=0.5, retries=1, backoff_s=0.05)
                      + webhook("broken", broken.url, retries=2, backoff_s=0.01)
@@ -160,7 +162,7 @@ async def test_a_hanging_or_failing_webhook_blocks_nobody(nats_server, reader):
         await nc.close()
 
 
-async def test_state_survives_a_restart_without_refiring(nats_server, reader):
+async def test_state_survives_a_restart_without_refiring(nats_server: EmbeddedNats, reader) -> None:
     async with Receiver() as rx:
         cfg = config(webhook("ops", rx.url))
         nc = await connect(cfg.nats, nats_server.url, "test")
@@ -200,7 +202,7 @@ async def test_state_survives_a_restart_without_refiring(nats_server, reader):
         await nc.close()
 
 
-async def test_change_feed_tick_evaluates_the_changed_scopes(nats_server, reader):
+async def test_change_feed_tick_evaluates_the_changed_scopes(nats_server: EmbeddedNats, reader) -> None:
     cfg = config()
     nc = await connect(cfg.nats, nats_server.url, "test")
     got = await nats_messages(nc)
@@ -214,7 +216,7 @@ async def test_change_feed_tick_evaluates_the_changed_scopes(nats_server, reader
     await nc.close()
 
 
-async def test_shipped_rules_catch_a_bad_shift_without_nats(repo_root):
+async def test_shipped_rules_catch_a_bad_shift_without_nats(repo_root: Path) -> None:
     from cxpulse.config import load_config
     from stream.readmodel import ButtonsResult, FlowResult, IncidentsResult
 
@@ -244,7 +246,7 @@ async def test_shipped_rules_catch_a_bad_shift_without_nats(repo_root):
     await svc.stop()
 
 
-async def test_bad_api_requests_name_the_field(reader):
+async def test_bad_api_requests_name_the_field(reader) -> None:
     from alerting.service import AlertInputError
 
     svc = AlertService(config(), None, reader, clock=Clock())

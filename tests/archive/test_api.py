@@ -7,6 +7,7 @@ import contextlib
 import json
 import random
 import time
+from pathlib import Path
 
 import duckdb
 import httpx
@@ -18,13 +19,13 @@ from cxpulse.config import load_config_text
 from server.app import create_app, serve
 from stream.access import hash_token
 from stream.core import Core
-from stream.nats_server import free_port
+from stream.nats_server import EmbeddedNats, free_port
 from tests.archive.support import CONFIG, make_events
 
 TOKENS = {"admin": ("admin", []), "sup": ("supervisor", ["r"]), "disp": ("display", [])}
 
 
-def _config(tmp_path) -> object:
+def _config(tmp_path: Path) -> object:
     tokens = "".join(
         f'[[auth.tokens]]\nname = "{n}"\nsha256 = "{hash_token("tok-" + n)}"\nrole = "{role}"\n'
         f'regions = {json.dumps(regs)}\nlocations = {json.dumps(["a"] if role == "display" else [])}\n'
@@ -34,7 +35,7 @@ def _config(tmp_path) -> object:
 
 
 @pytest.fixture
-async def stack(nats_server, tmp_path):
+async def stack(nats_server: EmbeddedNats, tmp_path: Path):
     cfg = _config(tmp_path)
     core = Core(cfg, nats_server.url)
     await core.start()
@@ -64,7 +65,7 @@ def _auth(name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer tok-{name}"}
 
 
-async def test_history_today_equals_live_metrics(stack):
+async def test_history_today_equals_live_metrics(stack) -> None:
     client, _core, _archive, _ = stack
     for scope in ("network", "r", "a", "b"):
         live = (await client.get(f"/api/metrics/{scope}?window=today", headers=_auth("admin"))).json()
@@ -83,7 +84,7 @@ async def test_history_today_equals_live_metrics(stack):
             assert points[-1]["value"] == pytest.approx(want), (scope, metric)
 
 
-async def test_access_and_errors(stack):
+async def test_access_and_errors(stack) -> None:
     client, *_ = stack
     h = "/api/history/network?metric=nps"
     assert (await client.get(h)).status_code == 401
@@ -102,7 +103,7 @@ async def test_access_and_errors(stack):
     assert r.status_code == 403
 
 
-async def test_records_search_paging_export_and_erasure(stack):
+async def test_records_search_paging_export_and_erasure(stack) -> None:
     client, _core, archive, events = stack
     r = await client.get("/api/feedback", params={"scope": "r", "q": "очередь", "limit": 3},
                          headers=_auth("sup"))

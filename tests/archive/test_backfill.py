@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from itertools import islice
+from pathlib import Path
 
 import msgspec
 
@@ -13,6 +14,7 @@ from archive.service import ArchiveService
 from cxpulse.config import load_config
 from simulators.backfill import backfill, history_events
 from stream.core import Core
+from stream.nats_server import EmbeddedNats
 from tests.archive.support import config
 
 DAY_MS = 86_400_000
@@ -30,7 +32,7 @@ def _nps(events, location: str, first: int, last: int) -> float:
     return 100 * (p - d) / n
 
 
-def test_history_is_seeded_and_has_its_trends(repo_root):
+def test_history_is_seeded_and_has_its_trends(repo_root: Path) -> None:
     cfg = load_config(repo_root / "config.toml")
     now = int(time.time() * 1000)
     events = list(history_events(cfg, now, days=396, volume=0.3))
@@ -44,7 +46,7 @@ def test_history_is_seeded_and_has_its_trends(repo_root):
     assert kinds == {"feedback", "flow", "incident"}
 
 
-async def test_backfill_through_the_writer_once(nats_server, tmp_path):
+async def test_backfill_through_the_writer_once(nats_server: EmbeddedNats, tmp_path: Path) -> None:
     cfg = config(data_dir=str(tmp_path))
     core = Core(cfg, nats_server.url)
     await core.start()

@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from nats.js.api import AckPolicy, ConsumerConfig
 
@@ -18,9 +19,10 @@ from archive.comments import TextHooks
 from archive.intake import Intake
 from archive.service import ArchiveService
 from archive.writer import stored_ms
+from cxpulse.config import Config
 from stream.events import Rejection
 from stream.nats_io import connect, ensure_streams, stream_names
-from stream.nats_server import free_port
+from stream.nats_server import EmbeddedNats, free_port
 from tests.archive.support import CONFIG, config, make_events
 from tests.reliability.test_run_kill import start_run, wait_healthy
 from tests.support.faults import publish_reliably, stop_process
@@ -36,7 +38,7 @@ def _items(events, resend: int, rng: random.Random) -> list[tuple[str, bytes, st
     return out
 
 
-async def stream_keys(js, cfg) -> set[str]:
+async def stream_keys(js, cfg: Config) -> set[str]:
     """Every (location, id) the core accepts from the input stream, by its own rules."""
     intake = Intake(cfg)
     sub = await js.pull_subscribe(f"{cfg.nats.prefix}.>", stream=stream_names("cx")["input"],
@@ -66,7 +68,7 @@ def checksum(keys) -> str:
     return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
 
 
-async def _assert_exactly_once(cfg, url) -> None:
+async def _assert_exactly_once(cfg: Config, url) -> None:
     nc = await connect(cfg.nats, url, "check")
     service = ArchiveService(cfg, nc, hooks=TextHooks(mask=str))
     await service.start()
@@ -81,7 +83,7 @@ async def _assert_exactly_once(cfg, url) -> None:
     await nc.close()
 
 
-async def test_kill_minus_nine_of_the_archive_writer_mid_burst(nats_server, tmp_path):
+async def test_kill_minus_nine_of_the_archive_writer_mid_burst(nats_server: EmbeddedNats, tmp_path: Path) -> None:
     cfg = config(data_dir=str(tmp_path))
     cfg_path = tmp_path / "config.toml"
     cfg_path.write_text(CONFIG.replace("[core]\n", f'[core]\ndata_dir = "{tmp_path}"\n', 1))
@@ -119,7 +121,7 @@ async def test_kill_minus_nine_of_the_archive_writer_mid_burst(nats_server, tmp_
     await _assert_exactly_once(cfg, nats_server.url)
 
 
-async def test_kill_minus_nine_of_cxpulse_run(nats_server, tmp_path):
+async def test_kill_minus_nine_of_cxpulse_run(nats_server: EmbeddedNats, tmp_path: Path) -> None:
     port = free_port()
     text = CONFIG.replace("[core]\n", f'[core]\ndata_dir = "{tmp_path}"\n', 1) + (
         f'\n[nats]\nurl = "{nats_server.url}"\n[server]\nport = {port}\n[auth]\nenabled = false\n'

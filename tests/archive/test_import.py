@@ -9,6 +9,7 @@ import io
 import json
 import random
 import time
+from pathlib import Path
 
 from archive.comments import TextHooks
 from archive.service import ArchiveService
@@ -16,6 +17,7 @@ from archive.store import ArchiveStore
 from cxpulse import cli
 from cxpulse.importer import import_file
 from stream.core import Core
+from stream.nats_server import EmbeddedNats
 from stream.windows import DAY_MS
 from tests.archive.support import config, make_events
 
@@ -33,7 +35,7 @@ def _write_jsonl(path, events, extra_lines=()) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-async def test_jsonl_bad_lines_duplicates_and_summary(tmp_path, capsys):
+async def test_jsonl_bad_lines_duplicates_and_summary(tmp_path: Path, capsys) -> None:
     cfg = config(data_dir=str(tmp_path))
     now = int(time.time() * 1000)
     events = make_events(300, now - 200 * DAY_MS, random.Random(1), span_ms=150 * DAY_MS)
@@ -62,7 +64,7 @@ async def test_jsonl_bad_lines_duplicates_and_summary(tmp_path, capsys):
     assert "rows read 343; stored 300; duplicates 40; rejected 3" in summary.text()
 
 
-async def test_csv_round_trip_of_an_export(tmp_path):
+async def test_csv_round_trip_of_an_export(tmp_path: Path) -> None:
     cfg = config(data_dir=str(tmp_path))
     now = int(time.time() * 1000)
     events = make_events(200, now - 100 * DAY_MS, random.Random(2), span_ms=50 * DAY_MS)
@@ -104,7 +106,7 @@ async def test_csv_round_trip_of_an_export(tmp_path):
     second.close()
 
 
-async def test_recent_events_also_reach_the_live_core(nats_server, tmp_path):
+async def test_recent_events_also_reach_the_live_core(nats_server: EmbeddedNats, tmp_path: Path) -> None:
     cfg = config(data_dir=str(tmp_path))
     core = Core(cfg, nats_server.url)
     await core.start()
@@ -125,6 +127,6 @@ async def test_recent_events_also_reach_the_live_core(nats_server, tmp_path):
     await core.stop()
 
 
-def test_cli_parses_import(tmp_path):
+def test_cli_parses_import(tmp_path: Path) -> None:
     args = cli.build_parser().parse_args(["import", str(tmp_path / "x.csv"), "--direct"])
     assert args.func.__name__ == "run_import" and args.direct

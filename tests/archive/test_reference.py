@@ -198,7 +198,7 @@ def _close(got: float | None, want: float | None) -> bool:
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(event, min_size=1, max_size=150), st.sampled_from(SCOPES),
        st.sampled_from(["day", "week", "month"]))
-def test_history_equals_naive_and_live(events, scope, by):
+def test_history_equals_naive_and_live(events, scope, by) -> None:
     rows = [_body(i, e) for i, e in enumerate(events)]
     limits = Limits(retention_ms=500 * 86_400_000)
     items = []

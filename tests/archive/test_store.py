@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
+from pathlib import Path
 
 import pytest
 
@@ -19,7 +20,7 @@ from tests.archive.support import config, make_events, validated
 DAY_MS = 86_400_000
 
 
-def test_migrations_run_once_in_order_and_refuse_a_newer_file(tmp_path):
+def test_migrations_run_once_in_order_and_refuse_a_newer_file(tmp_path: Path) -> None:
     con = connect(tmp_path / "a.duckdb")
     assert migrate(con, 1) == list(range(1, LATEST + 1))
     assert migrate(con, 2) == []
@@ -35,7 +36,7 @@ def test_migrations_run_once_in_order_and_refuse_a_newer_file(tmp_path):
         migrate(con, 4)
 
 
-def test_the_connection_never_loads_extensions(tmp_path):
+def test_the_connection_never_loads_extensions(tmp_path: Path) -> None:
     con = connect(tmp_path / "b.duckdb")
     settings = dict(con.execute(
         "SELECT name, value FROM duckdb_settings() WHERE name IN "
@@ -46,7 +47,7 @@ def test_the_connection_never_loads_extensions(tmp_path):
         con.execute("SELECT stem('running', 'porter')")  # an fts function: not loaded
 
 
-def _store(tmp_path, now):
+def _store(tmp_path: Path, now):
     cfg = config(data_dir=str(tmp_path))
     store = ArchiveStore(cfg, tmp_path / "s.duckdb", hooks=TextHooks(mask=lambda s: s.replace(
         "+7 916 123-45-67", "[телефон]")))
@@ -54,7 +55,7 @@ def _store(tmp_path, now):
     return cfg, store
 
 
-def test_prune_erase_and_rollups(tmp_path):
+def test_prune_erase_and_rollups(tmp_path: Path) -> None:
     now = int(time.time() * 1000)
     cfg, store = _store(tmp_path, now)
     events = make_events(800, now, random.Random(9), span_ms=200 * DAY_MS)
@@ -91,7 +92,7 @@ def test_prune_erase_and_rollups(tmp_path):
     store.close()
 
 
-def test_search_lemmas_match_word_forms():
+def test_search_lemmas_match_word_forms() -> None:
     assert "очередь" in lemma_text("Стояли в очереди полчаса")
     assert query_lemmas("ОЧЕРЕДЯМИ") == ["очередь"]
     assert "телефон" not in lemma_text("звоните [телефон]")

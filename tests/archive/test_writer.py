@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import random
 import time
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from archive.history import HistoryQuery
 from archive.records import FeedbackQuery
 from archive.service import ArchiveService
 from stream.nats_io import connect, ensure_streams
+from stream.nats_server import EmbeddedNats
 from tests.archive.support import config, make_events
 
 
@@ -30,7 +32,7 @@ async def _publish(js, events, ids=None) -> None:
     await js.publish_async_completed()
 
 
-async def test_every_event_once_across_restarts_and_resends(nats_server, tmp_path):
+async def test_every_event_once_across_restarts_and_resends(nats_server: EmbeddedNats, tmp_path: Path) -> None:
     cfg = config(data_dir=str(tmp_path))
     rng = random.Random(3)
     now = int(time.time() * 1000)
@@ -68,7 +70,7 @@ async def test_every_event_once_across_restarts_and_resends(nats_server, tmp_pat
     await nc.close()
 
 
-async def test_follower_forwards_queries_and_exports(nats_server, tmp_path):
+async def test_follower_forwards_queries_and_exports(nats_server: EmbeddedNats, tmp_path: Path) -> None:
     cfg = config(data_dir=str(tmp_path))
     now = int(time.time() * 1000)
     events = make_events(400, now, random.Random(5))
@@ -104,7 +106,7 @@ async def test_follower_forwards_queries_and_exports(nats_server, tmp_path):
     await nc2.close()
 
 
-async def test_voice_utterances_and_encounters_are_kept_masked_never_audio(nats_server, tmp_path):
+async def test_voice_utterances_and_encounters_are_kept_masked_never_audio(nats_server: EmbeddedNats, tmp_path: Path) -> None:
     cfg = config(data_dir=str(tmp_path))
     now = int(time.time() * 1000)
     nc = await connect(cfg.nats, nats_server.url, "voice")

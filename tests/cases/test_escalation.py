@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -90,7 +91,7 @@ def last_friday() -> dt.date:
     return today - dt.timedelta(days=(today.weekday() - 4) % 7)
 
 
-async def test_an_overdue_case_escalates_once_per_working_day_live(tmp_path) -> None:
+async def test_an_overdue_case_escalates_once_per_working_day_live(tmp_path: Path) -> None:
     fri = last_friday()
     async with cases_stack(tmp_path, config_text() + ALERT_RULE, alerts=True) as stack:
         opened = {"id": "c-late-open", "ts": at(fri, 10), "location": "ekb",

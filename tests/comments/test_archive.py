@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from pathlib import Path
 
 import pytest
 
@@ -22,7 +23,7 @@ HOUR_MS = 3_600_000
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(tmp_path: Path):
     cfg = config(data_dir=str(tmp_path))
     s = ArchiveStore(cfg, tmp_path / "c.duckdb", hooks=TextHooks.default())
     s.open(int(time.time() * 1000))
@@ -34,7 +35,7 @@ def _rows(store, sql):
     return store.reader().execute(sql).fetchall()
 
 
-def test_a_write_announces_each_new_comment_once_masked_and_tagged(store):
+def test_a_write_announces_each_new_comment_once_masked_and_tagged(store) -> None:
     now = int(time.time() * 1000)
     items = validated(answers("a", now - HOUR_MS), now)
     written = store.write(items, {"input": len(items)})
@@ -72,7 +73,7 @@ def _reference(events, first_ms, last_ms, topics_of):
     return n, {t: (len(v), sum(v) / len(v)) for t, v in got.items()}
 
 
-def test_topic_counts_shares_mean_nps_and_the_period_before(store):
+def test_topic_counts_shares_mean_nps_and_the_period_before(store) -> None:
     now = int(time.time() * 1000)
     start = now - 5 * HOUR_MS
     before = answers("a", start - 3 * HOUR_MS, prefix="p", rows=SHIFT[:3])
@@ -109,7 +110,7 @@ def test_topic_counts_shares_mean_nps_and_the_period_before(store):
         topic_counts(store.reader(), store.geo, TopicsQuery(scope="r", first=today))
 
 
-def test_retag_applies_a_new_topic_to_old_rows(store):
+def test_retag_applies_a_new_topic_to_old_rows(store) -> None:
     now = int(time.time() * 1000)
     store.write(validated(answers("a", now - 20 * 24 * HOUR_MS, prefix="old"), now))
     parked = "SELECT count(*) FROM feedback WHERE list_contains(topics, 'parking')"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 
 import msgspec
 
@@ -14,11 +15,12 @@ from alerting.commentfeed import comment_metrics
 from alerting.service import AlertService
 from cxpulse.config import load_config
 from stream.comments import CommentNote
+from stream.nats_server import EmbeddedNats
 from tests.comments.stack import live
 from tests.support.stack import until
 
 
-def test_what_one_comment_counts_towards():
+def test_what_one_comment_counts_towards() -> None:
     note = CommentNote(id="1", ts_ms=1, location="a", type="csat", value=1, comment="x",
                        topics=["wait", "staff"], urgent=True)
     assert comment_metrics(note) == ["count", "urgent", "detractors", "topics.wait",
@@ -27,7 +29,7 @@ def test_what_one_comment_counts_towards():
     assert comment_metrics(calm) == ["count"]
 
 
-def _shipped_rule(repo_root):
+def _shipped_rule(repo_root: Path):
     rules = [r for r in load_config(repo_root / "config.toml").alerts.rules
              if r.id == "urgent-comment"]
     assert len(rules) == 1, "config.toml ships the urgent-comment rule"
@@ -36,7 +38,7 @@ def _shipped_rule(repo_root):
     return rule
 
 
-async def test_an_urgent_comment_fires_the_shipped_rule(nats_server, tmp_path, repo_root):
+async def test_an_urgent_comment_fires_the_shipped_rule(nats_server: EmbeddedNats, tmp_path: Path, repo_root: Path) -> None:
     rule = _shipped_rule(repo_root)
     async with live(nats_server.url, tmp_path, extra="[alerts]\ngroup_wait_s = 0\n") as s:
         cfg = msgspec.structs.replace(
@@ -45,7 +47,7 @@ async def test_an_urgent_comment_fires_the_shipped_rule(nats_server, tmp_path, r
         await alerts.start()
         got: list[dict] = []
 
-        async def on_alert(msg):
+        async def on_alert(msg) -> None:
             got.append(json.loads(msg.data))
 
         sub = await s.core.nc.subscribe("cx.alert.critical.urgent-comment", cb=on_alert)

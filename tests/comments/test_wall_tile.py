@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import random
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from dashboards.serve import serve_dashboards
 from server.app import create_app, serve
 from simulators.comments import write_comment
 from stream.core import Core
-from stream.nats_server import free_port
+from stream.nats_server import EmbeddedNats, free_port
 from tests.support.browser import artifact, chromium
 from tests.support.stack import until
 from tests.support.wall import PAGE_ERRORS
@@ -54,7 +55,7 @@ def comments(now_ms: int) -> list[dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def system(tmp_path, nats_url):
+async def system(tmp_path: Path, nats_url):
     cfg = load_config_text(config_text(str(tmp_path), free_port(), free_port(), SUPERVISOR))
     core = Core(cfg, nats_url)
     await core.start()
@@ -90,7 +91,7 @@ async def _fits(tile: Any) -> bool:
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
-async def test_comments_tile_fits_at_1920_in_both_languages(nats_server, tmp_path, lang):
+async def test_comments_tile_fits_at_1920_in_both_languages(nats_server: EmbeddedNats, tmp_path: Path, lang) -> None:
     PAGE_ERRORS.clear()
     async with system(tmp_path, nats_server.url) as cfg, chromium() as browser:
         page = await browser.new_page(viewport={"width": 1920, "height": 1080})

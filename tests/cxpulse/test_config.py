@@ -12,7 +12,7 @@ from cxpulse.config import load_config, load_config_text
 from stream.config import ConfigError
 
 
-def test_shipped_config_is_valid(repo_root):
+def test_shipped_config_is_valid(repo_root: Path) -> None:
     cfg = load_config(repo_root / "config.toml")
     assert cfg.nats.url == ""
     assert {loc.region for loc in cfg.locations} == {"msk", "ural", "sib"}
@@ -29,13 +29,13 @@ def test_shipped_config_is_valid(repo_root):
         ("[[locations]]\nid = 'Bad Id'", "locations[0].id"),
     ],
 )
-def test_errors_name_the_key(text, key):
+def test_errors_name_the_key(text, key) -> None:
     with pytest.raises(ConfigError) as err:
         load_config_text(text)
     assert key in str(err.value)
 
 
-def test_semantic_errors_name_the_key():
+def test_semantic_errors_name_the_key() -> None:
     with pytest.raises(ConfigError, match=r"locations\[a\]\.timezone"):
         load_config_text("[[locations]]\nid = 'a'\ntimezone = 'Mars/Olympus'")
     with pytest.raises(ConfigError, match=r"hours\.mon"):

@@ -63,19 +63,19 @@ def check(kind: str, location: str, payload: bytes) -> None:
 
 @FUZZ
 @given(kind=st.sampled_from(KINDS), location=st.text(max_size=70), payload=st.binary(max_size=300))
-def test_validate_event_on_arbitrary_bytes(kind, location, payload):
+def test_validate_event_on_arbitrary_bytes(kind, location, payload) -> None:
     check(kind, location, payload)
 
 
 @FUZZ
 @given(kind=st.sampled_from(KINDS), body=json_values)
-def test_validate_event_on_arbitrary_json(kind, body):
+def test_validate_event_on_arbitrary_json(kind, body) -> None:
     check(kind, "a", msgspec.json.encode(body) if _encodable(body) else b"{}")
 
 
 @FUZZ
 @given(data=st.data())
-def test_validate_event_on_valid_events_with_one_field_replaced(data):
+def test_validate_event_on_valid_events_with_one_field_replaced(data) -> None:
     kind = data.draw(st.sampled_from(sorted(VALID)))
     body = {"id": "e1", "ts": NOW_MS - 1000, "location": "a",
             **data.draw(st.sampled_from(VALID[kind]))}
@@ -101,7 +101,7 @@ def _encodable(value: object) -> bool:
 @given(subject=st.text(max_size=80) | st.lists(
     st.sampled_from(["cx", "feedback", "flow", "a", "A", "", "*", ">", "x" * 65]), max_size=5
 ).map(".".join))
-def test_subject_parser(subject):
+def test_subject_parser(subject) -> None:
     parsed = Subjects("cx").input_of(subject)
     if parsed is not None:
         kind, location, published = parsed  # the kind is checked by validate_event
@@ -115,7 +115,7 @@ def test_subject_parser(subject):
                             optional={"topics": json_values, "windows": json_values,
                                       "id": json_values}).map(
         lambda v: msgspec.json.encode(v).decode() if _encodable(v) else "{}"))
-def test_websocket_client_message_parser(text):
+def test_websocket_client_message_parser(text) -> None:
     try:
         op = protocol.decode_op(text)
     except protocol.OpError as exc:
@@ -165,7 +165,7 @@ def to_toml(doc: dict[str, object]) -> str:
 @given(doc=st.dictionaries(st.sampled_from(SECTIONS), st.dictionaries(
     st.sampled_from(KEYS), toml_values, max_size=4) | st.lists(st.dictionaries(
         st.sampled_from(KEYS), toml_values, max_size=4), max_size=3), max_size=4))
-def test_config_loader_on_structured_toml(doc):
+def test_config_loader_on_structured_toml(doc) -> None:
     try:
         load_config_text(to_toml(doc))
     except ConfigError as exc:
@@ -174,7 +174,7 @@ def test_config_loader_on_structured_toml(doc):
 
 @FUZZ
 @given(text=st.text(max_size=300))
-def test_config_loader_on_arbitrary_text(text):
+def test_config_loader_on_arbitrary_text(text) -> None:
     try:
         load_config_text(text)
     except ConfigError as exc:

@@ -9,6 +9,7 @@ from collections import Counter
 
 from stream.core import Core
 from stream.nats_io import connect, ensure_streams, stream_names
+from stream.nats_server import EmbeddedNats
 from tests.support.faults import (
     assert_equals_scratch,
     config,
@@ -35,7 +36,7 @@ async def read_all(js, stream: str, subject: str, count: int) -> list:  # noqa: 
     return out
 
 
-async def test_ten_thousand_malformed_interleaved(nats_server):
+async def test_ten_thousand_malformed_interleaved(nats_server: EmbeddedNats) -> None:
     _, cfg = config()
     now_ms = int(time.time() * 1000)
     good = sim_items(cfg, 30, seed=11, now_ms=now_ms)

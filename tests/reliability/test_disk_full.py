@@ -63,7 +63,7 @@ def fill(path: Path, leave_bytes: int) -> Path:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a small tmpfs")
-async def test_disk_full_then_space_returns(tmp_path):
+async def test_disk_full_then_space_returns(tmp_path: Path) -> None:
     # streams unbounded: this disk fills by other means (bounded streams: bench/flood.py)
     text, cfg = config("\n[nats]\nmax_bytes_input = -1\nmax_bytes_voice = -1\n"
                        "max_bytes_dlq = -1\n")

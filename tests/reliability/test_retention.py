@@ -24,7 +24,7 @@ def incident(name: str, action: str, ts_ms: int) -> tuple[IncidentEvent, int]:
                          action=action, **extra), ts_ms
 
 
-def test_expire_forgets_old_ids_and_sessions():
+def test_expire_forgets_old_ids_and_sessions() -> None:
     now = int(time.time() * 1000)
     engine = MetricsEngine(CFG)
     old = now - 40 * DAY_MS
@@ -34,7 +34,7 @@ def test_expire_forgets_old_ids_and_sessions():
     assert len(engine.sessions) == 1 and engine.ids.count == 1
 
 
-def test_expire_forgets_incidents_resolved_before_the_retention_window():
+def test_expire_forgets_incidents_resolved_before_the_retention_window() -> None:
     now = int(time.time() * 1000)
     engine = MetricsEngine(CFG)
     old = now - 40 * DAY_MS

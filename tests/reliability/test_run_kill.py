@@ -13,12 +13,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import msgspec
 
 from stream.nats_io import connect, ensure_streams, stream_names
-from stream.nats_server import free_port
+from stream.nats_server import EmbeddedNats, free_port
 from stream.query import metrics
 from tests.support.faults import (
     assert_equals_scratch,
@@ -61,7 +62,7 @@ def comparable(m: dict) -> dict:
     return {k: v for k, v in m.items() if not k.endswith("_ms")}
 
 
-async def test_kill_minus_nine_of_cxpulse_run(nats_server, tmp_path):
+async def test_kill_minus_nine_of_cxpulse_run(nats_server: EmbeddedNats, tmp_path: Path) -> None:
     port = free_port()
     text, cfg = config(f'\n[nats]\nurl = "{nats_server.url}"\n[server]\nport = {port}\n'
                        f'[auth]\nenabled = false\n')

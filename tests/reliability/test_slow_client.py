@@ -15,6 +15,7 @@ import base64
 import os
 import socket
 import time
+from pathlib import Path
 
 import msgspec
 
@@ -24,7 +25,7 @@ from tests.support.faults import assert_equals_scratch, publish_reliably, sim_it
 from tests.support.network import config_text, serving
 
 
-async def test_slow_client_during_burst(tmp_path):
+async def test_slow_client_during_burst(tmp_path: Path) -> None:
     async with serving(tmp_path, config_text(ws_max_updates_per_s=10)) as live:
         blob = base64.b64encode(os.urandom(7_500)).decode()
         for i in range(50):  # large voice frames fill a stuck socket quickly

@@ -15,6 +15,7 @@ import time
 from alerting.service import AlertService
 from stream.core import Core
 from stream.nats_io import connect, ensure_streams
+from stream.nats_server import EmbeddedNats
 from tests.support.faults import (
     assert_equals_scratch,
     config,
@@ -77,7 +78,7 @@ def webhook(id_: str, url: str) -> str:
             f"retries = 20\nbackoff_s = 0.2\nbackoff_max_s = 0.5\n")
 
 
-async def test_hanging_webhook_holds_up_nothing(nats_server):
+async def test_hanging_webhook_holds_up_nothing(nats_server: EmbeddedNats) -> None:
     hanging, healthy = Receiver(), Receiver()
     hanging.hang = True
     extra = RULES + webhook("hangs", await hanging.start()) + webhook("ok", await healthy.start())

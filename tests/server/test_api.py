@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from pathlib import Path
 
 import pytest
+from pytest import LogCaptureFixture
 
 from tests.support.network import button, config_text, now_ms, serving
 
 
-async def test_health_is_open_and_reports_the_core_to_admins(live):
+async def test_health_is_open_and_reports_the_core_to_admins(live) -> None:
     async with live.http() as h, live.http("admin") as admin:
         r = await h.get("/api/health")
         full = (await admin.get("/api/health")).json()
@@ -20,7 +22,7 @@ async def test_health_is_open_and_reports_the_core_to_admins(live):
     assert full["server"]["clients"] == 0
 
 
-async def test_metrics_follow_published_events(live):
+async def test_metrics_follow_published_events(live) -> None:
     await live.publish(
         *[button("msk-a", v) for v in (3, 3, 3, 2, 1)],
         {"id": "n1", "ts": now_ms(), "location": "msk-a", "type": "nps", "value": 10, "staff": "s7"},
@@ -48,7 +50,7 @@ async def test_metrics_follow_published_events(live):
     ("/api/display/msk", 400, "location"),
     ("/api/nothing-here", 404, None),
 ])
-async def test_errors_are_json_naming_the_field(live, path, status, field):
+async def test_errors_are_json_naming_the_field(live, path, status, field) -> None:
     async with live.http("admin") as h:
         r = await h.get(path)
     assert r.status_code == status
@@ -56,7 +58,7 @@ async def test_errors_are_json_naming_the_field(live, path, status, field):
     assert body["status"] == status and body["field"] == field and body["message"]
 
 
-async def test_flow_profile(live):
+async def test_flow_profile(live) -> None:
     async with live.http("admin") as h:
         r = await h.get("/api/metrics/network/profile")
     assert r.status_code == 200
@@ -73,7 +75,7 @@ def incident(location: str, inc: str, action: str = "open", **extra):
     return body
 
 
-async def test_incidents_filters_and_scope(live):
+async def test_incidents_filters_and_scope(live) -> None:
     await live.publish(incident("msk-a", "A1", text="грубость"), incident("ekb", "E1"),
                        incident("msk-b", "B1", category="thanks"), kind="incident")
     async with live.http("admin") as h:
@@ -91,7 +93,7 @@ async def test_incidents_filters_and_scope(live):
     assert {v["incident"] for v in mine} == {"A1", "B1"} and theirs.status_code == 403
 
 
-async def test_locations_are_filtered_by_token(live):
+async def test_locations_are_filtered_by_token(live) -> None:
     seen = {}
     for who in ("admin", "sup_msk", "sup_ekb", "display_a"):
         async with live.http(who) as h:
@@ -100,7 +102,7 @@ async def test_locations_are_filtered_by_token(live):
                     "sup_ekb": ["ekb"], "display_a": ["msk-a"]}
 
 
-async def test_display_endpoint_has_only_display_data(live):
+async def test_display_endpoint_has_only_display_data(live) -> None:
     await live.publish(*[button("msk-a", v, comment="Иванов нагрубил", staff="ivanov")
                          for v in (3, 3, 1)])
     async with live.http("display_a") as h:
@@ -125,7 +127,7 @@ async def dead_letters(live, subject: str) -> list:
     return out
 
 
-async def test_post_feedback_accepts_and_rejects_with_dead_letters(live):
+async def test_post_feedback_accepts_and_rejects_with_dead_letters(live) -> None:
     good = button("msk-a", 2)
     bad_value = {**button("msk-a", 2), "value": 9}
     async with live.http("admin") as h:
@@ -154,7 +156,7 @@ async def test_post_feedback_accepts_and_rejects_with_dead_letters(live):
     assert letters[2].headers["Cx-Original-Subject"] == "cx.feedback"
 
 
-async def test_openapi_is_published(live):
+async def test_openapi_is_published(live) -> None:
     async with live.http() as h:
         r = await h.get("/schema/openapi.json")
     assert r.status_code == 200
@@ -164,7 +166,7 @@ async def test_openapi_is_published(live):
     assert "Metrics" in r.json()["components"]["schemas"]
 
 
-async def test_cors_is_off_by_default(live):
+async def test_cors_is_off_by_default(live) -> None:
     async with live.http("admin") as h:
         r = await h.get("/api/locations", headers={"Origin": "https://evil.example"})
         pre = await h.options("/api/locations", headers={
@@ -173,14 +175,14 @@ async def test_cors_is_off_by_default(live):
     assert "access-control-allow-origin" not in pre.headers
 
 
-async def test_cors_when_configured(tmp_path):
+async def test_cors_when_configured(tmp_path: Path) -> None:
     text = config_text(cors_origins=["https://wall.example"])
     async with serving(tmp_path, text) as live, live.http("admin") as h:
         r = await h.get("/api/locations", headers={"Origin": "https://wall.example"})
     assert r.headers["access-control-allow-origin"] == "https://wall.example"
 
 
-async def test_auth_disabled_is_loud_and_open(tmp_path, caplog):
+async def test_auth_disabled_is_loud_and_open(tmp_path: Path, caplog: LogCaptureFixture) -> None:
     text = config_text().replace("enabled = true", "enabled = false")
     with caplog.at_level(logging.WARNING, logger="cxpulse.server"):
         async with serving(tmp_path, text) as live, live.http() as h:

@@ -39,7 +39,7 @@ def _token(who: str | None) -> str | None:
     return "not-a-token" if who == "bogus" else token(who)
 
 
-async def test_http_matrix(live):
+async def test_http_matrix(live) -> None:
     problems = []
     async with live.http() as h:
         for method, path, loc, expected in HTTP:
@@ -60,7 +60,7 @@ async def test_http_matrix(live):
     assert problems == []
 
 
-async def test_query_token_works_for_the_api_too(live):
+async def test_query_token_works_for_the_api_too(live) -> None:
     async with live.http() as h:
         r = await h.get("/api/metrics/msk", params={"token": token("sup_msk")})
     assert r.status_code == 200
@@ -84,7 +84,7 @@ WS = {  # topic -> outcome per role (admin, sup_msk, sup_ekb, display_a)
 
 @pytest.mark.parametrize(("role", "col"), [("admin", 0), ("sup_msk", 1), ("sup_ekb", 2),
                                            ("display_a", 3)])
-async def test_websocket_topic_matrix(live, role, col):
+async def test_websocket_topic_matrix(live, role, col) -> None:
     ws = await live.ws(role)
     await ws.send(op="subscribe", topics=TOPICS, id=1)
     ack = await ws.next(type="subscribed")
@@ -99,7 +99,7 @@ async def test_websocket_topic_matrix(live, role, col):
 
 
 @pytest.mark.parametrize("query", ["", "?token=not-a-token"])
-async def test_websocket_without_a_valid_token_is_closed(live, query):
+async def test_websocket_without_a_valid_token_is_closed(live, query) -> None:
     async with websockets.connect(f"ws://127.0.0.1:{live.port}/ws{query}") as conn:
         first = await conn.recv()
         with pytest.raises(websockets.ConnectionClosed) as info:

@@ -6,6 +6,7 @@ Screenshots go to tests/.artifacts/ (git-ignored) for a person to look at.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 
@@ -40,7 +41,7 @@ async def api_shares(live, location: str) -> dict[str, str]:
     return {v: f"{round(s * 100)}%" for v, s in m["buttons"]["shares"].items() if int(v) <= 3}
 
 
-async def test_display_shows_todays_shares_and_follows_events(live, browser):
+async def test_display_shows_todays_shares_and_follows_events(live, browser) -> None:
     await live.publish(*[button("msk-a", v) for v in [3] * 17 + [2] * 4 + [1] * 2])
     # bypass_csp: the page forbids eval, which playwright's wait_for_function uses
     page = await browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
@@ -80,14 +81,14 @@ async def test_display_shows_todays_shares_and_follows_events(live, browser):
     await tablet.screenshot(path=shot("display-portrait-en.png"))
 
 
-async def test_display_refuses_a_foreign_token(live, browser):
+async def test_display_refuses_a_foreign_token(live, browser) -> None:
     page = await browser.new_page()
     r = await page.goto(f"{live.url}/display/ekb?token={token('display_a')}")
     assert r.status == 403
     assert "does not give access" in await page.locator("h2").inner_text()  # ekb speaks en
 
 
-async def test_qr_survey_in_the_browser_changes_nps(live, browser):
+async def test_qr_survey_in_the_browser_changes_nps(live, browser) -> None:
     await live.publish({"id": "n0", "ts": now_ms(), "location": "msk-a", "type": "nps", "value": 3})
     async with live.http("admin") as h:
         before = (await h.get("/api/metrics/msk-a?window=today")).json()
@@ -124,7 +125,7 @@ async def test_qr_survey_in_the_browser_changes_nps(live, browser):
     await context.close()
 
 
-async def test_display_before_the_first_rating_and_with_five_buttons(tmp_path, browser):
+async def test_display_before_the_first_rating_and_with_five_buttons(tmp_path: Path, browser) -> None:
     async with serving(tmp_path, config_text(display_buttons=5)) as live:
         page = await browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
         await page.goto(f"{live.url}/display/msk-b?token={token('admin')}")
@@ -140,7 +141,7 @@ async def test_display_before_the_first_rating_and_with_five_buttons(tmp_path, b
         await page.screenshot(path=shot("display-5.png"))
 
 
-async def test_display_opened_from_another_site_drops_its_token_and_stays_live(live, browser):
+async def test_display_opened_from_another_site_drops_its_token_and_stays_live(live, browser) -> None:
     """A display link shared in a chat or an e-mail (another site: here ``localhost`` links
     to ``127.0.0.1``): the token leaves the address bar and the history, the page runs under
     its strict CSP (not bypassed) and its websocket authenticates with the session cookie."""

@@ -5,6 +5,7 @@ own locations, admins (integrations) anywhere."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from stream.access import hash_token
@@ -33,7 +34,7 @@ def nps(location: str, event_id: str, value: int = 9) -> dict[str, Any]:
             "value": value}
 
 
-async def test_the_same_id_at_two_locations_is_stored_twice_with_scoped_ids(live):
+async def test_the_same_id_at_two_locations_is_stored_twice_with_scoped_ids(live) -> None:
     async with live.http("admin") as h:
         a = await h.post("/api/feedback", json=nps("msk-a", "same-1"))
         b = await h.post("/api/feedback", json=nps("msk-b", "same-1"))
@@ -43,7 +44,7 @@ async def test_the_same_id_at_two_locations_is_stored_twice_with_scoped_ids(live
     assert ids == ["msk-a:same-1", "msk-b:same-1"]
 
 
-async def test_survey_answers_are_published_with_scoped_ids(live):
+async def test_survey_answers_are_published_with_scoped_ids(live) -> None:
     async with live.http() as phone:
         r = await phone.post("/q/msk-a", json={"nps": 10, "csi": {"speed": 5}})
     assert r.status_code == 202
@@ -52,7 +53,7 @@ async def test_survey_answers_are_published_with_scoped_ids(live):
     assert ids == [f"msk-a:qr-{session}-nps", f"msk-a:qr-{session}-speed"]
 
 
-async def test_who_may_post_feedback(tmp_path):
+async def test_who_may_post_feedback(tmp_path: Path) -> None:
     async with serving(tmp_path, config_text() + TERMINAL_TOKEN) as live:
         got = {}
         for who, location in [("admin", "ekb"), ("sup_msk", "msk-a"), ("sup_ekb", "ekb"),

@@ -10,6 +10,7 @@ import json
 import re
 import socket
 import time
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -35,7 +36,7 @@ def post_paths(app) -> list[str]:
     return sorted(out)
 
 
-async def test_every_post_route_refuses_a_2_mb_body_with_413(tmp_path):
+async def test_every_post_route_refuses_a_2_mb_body_with_413(tmp_path: Path) -> None:
     async with serving(tmp_path, config_text() + ALERTS, alerts=True) as live:
         paths = post_paths(live.app)
         assert "/api/feedback" in paths and "/q/msk-a" in paths and len(paths) >= 3
@@ -56,13 +57,13 @@ def _raw_post(port: int, path: str, length: int) -> bytes:
         return s.recv(4096)
 
 
-async def test_413_comes_before_the_body_is_sent(live):
+async def test_413_comes_before_the_body_is_sent(live) -> None:
     t0 = time.monotonic()
     reply = await asyncio.to_thread(_raw_post, live.port, "/api/feedback", 2_000_000)
     assert reply.startswith(b"HTTP/1.1 413") and time.monotonic() - t0 < 3
 
 
-async def test_dead_letters_are_truncated_to_fit_nats(tmp_path):
+async def test_dead_letters_are_truncated_to_fit_nats(tmp_path: Path) -> None:
     nats = EmbeddedNats(tmp_path / "nats", max_payload=32 * 1024).start()
     try:
         async with running(config_text(), tmp_path, nats_url=nats.url, server=True,
@@ -80,7 +81,7 @@ async def test_dead_letters_are_truncated_to_fit_nats(tmp_path):
         nats.stop()
 
 
-async def test_websocket_connections_are_capped_per_token_and_per_address(tmp_path):
+async def test_websocket_connections_are_capped_per_token_and_per_address(tmp_path: Path) -> None:
     async with serving(tmp_path, config_text(ws_max_per_token=2, ws_max_per_address=3)) as live:
         await live.ws("admin")
         await live.ws("admin")
@@ -97,7 +98,7 @@ async def test_websocket_connections_are_capped_per_token_and_per_address(tmp_pa
     assert "per address" in by_address.value.rcvd.reason
 
 
-async def test_a_subscribe_flood_is_closed_with_a_rate_limit_code(tmp_path):
+async def test_a_subscribe_flood_is_closed_with_a_rate_limit_code(tmp_path: Path) -> None:
     async with serving(tmp_path, config_text(ws_client_ops_per_s=5, ws_client_ops_burst=10)
                        ) as live:
         ws = await live.ws("admin")
@@ -114,7 +115,7 @@ async def test_a_subscribe_flood_is_closed_with_a_rate_limit_code(tmp_path):
     assert "too many" in info.value.rcvd.reason
 
 
-async def test_the_voice_bridge_passes_contract_voice_events_only(live):
+async def test_the_voice_bridge_passes_contract_voice_events_only(live) -> None:
     ws = await live.ws("sup_msk")
     await ws.send(op="subscribe", topics=["voice:msk-a"])
     await ws.next(type="snapshot", topic="voice:msk-a")
@@ -135,7 +136,7 @@ async def test_the_voice_bridge_passes_contract_voice_events_only(live):
     assert event["id"] == "u1" and event["mic"] == "desk-2" and "extra" not in event
 
 
-async def test_health_without_an_admin_token_shows_only_the_status(live):
+async def test_health_without_an_admin_token_shows_only_the_status(live) -> None:
     async with live.http() as anyone, live.http("sup_msk") as sup, live.http("admin") as admin:
         bare = (await anyone.get("/api/health")).json()
         supervisor = (await sup.get("/api/health")).json()

@@ -15,18 +15,18 @@ from stream.push import Topic, TopicError, parse_topic, windows_of
     ("incidents:msk", Topic("incidents", "msk")), ("voice:ekb_1", Topic("voice", "ekb_1")),
     ("alerts", Topic("alerts")),
 ])
-def test_topics(text, topic):
+def test_topics(text, topic) -> None:
     assert parse_topic(text) == topic and topic.name == text
 
 
 @pytest.mark.parametrize("text", ["metrics", "metrics:", "metrics:UPPER", "alerts:x", "news:x",
                                   "display:a.b", "voice:" + "x" * 65])
-def test_bad_topics(text):
+def test_bad_topics(text) -> None:
     with pytest.raises(TopicError):
         parse_topic(text)
 
 
-def test_ops_and_windows():
+def test_ops_and_windows() -> None:
     op = decode_op('{"op":"subscribe","topics":["metrics:x"],"windows":["today","1h"],"id":7}')
     assert op.op == "subscribe" and op.id == 7
     assert windows_of(op) == ("1h", "today")
@@ -38,18 +38,18 @@ def test_ops_and_windows():
     ('{"op":"subscribe","windows":["2h"]}', "windows"), ('{"op":"ping","extra":1}', "extra"), ('{"topics":[]}', "op"),
     ("not json", None),
 ])
-def test_bad_ops_name_the_field(text, field):
+def test_bad_ops_name_the_field(text, field) -> None:
     with pytest.raises(OpError) as info:
         decode_op(text)
     assert info.value.field == field
 
 
-def test_error_message_shape():
+def test_error_message_shape() -> None:
     assert json.loads(error("forbidden", "no", topic="metrics:x", op_id=3)) == {
         "type": "error", "code": "forbidden", "message": "no", "id": 3, "topic": "metrics:x"}
 
 
-def test_voice_subjects_map_to_topics():
+def test_voice_subjects_map_to_topics() -> None:
     from server.voicefeed import voice_event
     from stream.subjects import Subjects
 

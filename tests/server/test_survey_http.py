@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +15,7 @@ def questions(html: str) -> list[str]:
     return [q for q in re.findall(r'data-question="([^"]+)"', html) if q != "nps"]
 
 
-async def test_survey_page_language_and_questions(live):
+async def test_survey_page_language_and_questions(live) -> None:
     async with live.http() as h:
         ru = await h.get("/q/msk-a")
         en = await h.get("/q/ekb")  # that location's language
@@ -33,7 +34,7 @@ async def test_survey_page_language_and_questions(live):
     assert len(picks) > 1  # picked at random per survey
 
 
-async def test_survey_posts_through_the_core_then_cools_down(live):
+async def test_survey_posts_through_the_core_then_cools_down(live) -> None:
     async with live.http() as phone:
         r = await phone.post("/q/msk-a", json={"nps": 10, "why": "Быстро", "csi": {"speed": 5,
                                                                                  "clean": 4}})
@@ -55,7 +56,7 @@ async def test_survey_posts_through_the_core_then_cools_down(live):
         assert (await cleared.post("/q/msk-a", json={"nps": 0})).status_code == 429
 
 
-async def test_survey_errors_name_the_field(live):
+async def test_survey_errors_name_the_field(live) -> None:
     cases = [({"nps": 11}, "nps"), ({"why": "x"}, "nps"), ({"nps": 5, "csi": {"nope": 3}}, "csi.nope"),
              ({"nps": 5, "csi": {"clean": 9}}, "csi.clean"),
              ({"nps": 5, "csi": {"clean": 1, "speed": 1, "attention": 1}}, "csi"),
@@ -73,7 +74,7 @@ async def test_survey_errors_name_the_field(live):
         assert (await h.post("/q/nowhere", json={"nps": 1})).status_code == 404
 
 
-async def test_survey_rate_limit_per_client(tmp_path):
+async def test_survey_rate_limit_per_client(tmp_path: Path) -> None:
     async with serving(tmp_path, config_text(survey_rate_per_min=3)) as live, live.http() as h:
         codes = [(await h.get("/q/msk-a")).status_code for _ in range(3)]
         limited = await h.post("/q/msk-a", json={"nps": 7})
@@ -83,7 +84,7 @@ async def test_survey_rate_limit_per_client(tmp_path):
 
 @pytest.mark.parametrize("trusted", [(), ("127.0.0.0/8",)], ids=["no-proxy", "behind-proxy"])
 async def test_survey_rate_limit_keys_on_forwarded_address_only_from_trusted_proxies(
-        tmp_path, trusted):
+        tmp_path: Path, trusted) -> None:
     """Phones behind a trusted reverse proxy each get their own limit; without
     ``trusted_proxies`` a forged X-Forwarded-For cannot dodge the limit."""
     text = config_text(survey_rate_per_min=2, trusted_proxies=list(trusted))
@@ -98,6 +99,6 @@ async def test_survey_rate_limit_keys_on_forwarded_address_only_from_trusted_pro
         assert codes == [200, 200, 429, 429]  # all from 127.0.0.1
 
 
-def test_trusted_proxies_must_be_addresses():
+def test_trusted_proxies_must_be_addresses() -> None:
     with pytest.raises(Exception, match=r"server.trusted_proxies: 'proxy.local'"):
         load_config_text(config_text(trusted_proxies=["proxy.local"]))

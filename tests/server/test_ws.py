@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import time
+from pathlib import Path
 
 import pytest
 import websockets
@@ -17,14 +18,14 @@ from tests.support.network import button, config_text, serving
 
 
 @pytest.fixture(params=[True, False], ids=["direct-frames", "asgi-send"])
-async def live_paths(request, tmp_path):
+async def live_paths(request, tmp_path: Path):
     """The live server with frames written straight to the socket (the default) or through
     ASGI sends (another ASGI server)."""
     async with serving(tmp_path, config_text(), direct_frames=request.param) as server:
         yield server
 
 
-async def test_snapshot_then_update(live_paths):
+async def test_snapshot_then_update(live_paths) -> None:
     live = live_paths
     await live.publish(button("msk-a", 3), button("msk-a", 1))
     ws = await live.ws("admin")
@@ -45,7 +46,7 @@ async def test_snapshot_then_update(live_paths):
     assert stats["frames"] >= 6  # hello, subscribed, 2 snapshots, 2 updates
 
 
-async def test_windows_option_and_unsubscribe(live):
+async def test_windows_option_and_unsubscribe(live) -> None:
     ws = await live.ws("sup_msk")
     await ws.send(op="subscribe", topics=["metrics:msk"], windows=["today"])
     snap = await ws.next(type="snapshot", topic="metrics:msk")
@@ -62,7 +63,7 @@ async def test_windows_option_and_unsubscribe(live):
     assert len(live.hub.channels) == 0
 
 
-async def test_bad_messages_get_errors_naming_the_field(live):
+async def test_bad_messages_get_errors_naming_the_field(live) -> None:
     ws = await live.ws("admin")
     await ws.conn.send("{nope")
     assert (await ws.next(type="error"))["code"] == "bad_request"
@@ -73,13 +74,13 @@ async def test_bad_messages_get_errors_naming_the_field(live):
     assert codes == ["bad_topic", "not_found"]
 
 
-async def test_heartbeats(live):
+async def test_heartbeats(live) -> None:
     ws = await live.ws("display_a")
     beats = [await ws.next(type="heartbeat", timeout=3) for _ in range(2)]
     assert beats[1]["ts_ms"] > beats[0]["ts_ms"]
 
 
-async def test_updates_are_coalesced_and_computed_once_per_tick(live):
+async def test_updates_are_coalesced_and_computed_once_per_tick(live) -> None:
     clients = [await live.ws("admin") for _ in range(20)]
     for c in clients:
         await c.send(op="subscribe", topics=["display:msk-a"])
@@ -107,7 +108,7 @@ async def test_updates_are_coalesced_and_computed_once_per_tick(live):
     assert computed <= max(updates) + 1  # one computation per tick, not one per client
 
 
-async def test_slow_client_is_isolated_then_disconnected(live_paths):
+async def test_slow_client_is_isolated_then_disconnected(live_paths) -> None:
     """A client that stops reading: others keep their rate; it is cut off with 4008."""
     live = live_paths
     hub = live.hub
@@ -139,7 +140,7 @@ async def test_slow_client_is_isolated_then_disconnected(live_paths):
     assert "too slow" in info.value.rcvd.reason
 
 
-async def test_connection_cap(tmp_path):
+async def test_connection_cap(tmp_path: Path) -> None:
     async with serving(tmp_path, config_text(ws_max_connections=2)) as live:
         await live.ws("admin")
         await live.ws("sup_msk")
@@ -149,7 +150,7 @@ async def test_connection_cap(tmp_path):
         assert info.value.rcvd.code == 1013 and live.hub.stats["refused"] == 1
 
 
-async def test_voice_hook_keeps_recent_utterances(live):
+async def test_voice_hook_keeps_recent_utterances(live) -> None:
     hub = live.hub
     for i in range(3):
         hub.publish("voice:msk-b", {"start": i, "end": i + 1, "keywords": []})
@@ -164,7 +165,7 @@ async def test_voice_hook_keeps_recent_utterances(live):
         hub.publish("metrics:msk", {})
 
 
-async def test_voice_utterances_on_nats_reach_the_topic(live):
+async def test_voice_utterances_on_nats_reach_the_topic(live) -> None:
     ws = await live.ws("sup_msk")
     await ws.send(op="subscribe", topics=["voice:msk-a"])
     await ws.next(type="snapshot", topic="voice:msk-a")
@@ -181,7 +182,7 @@ async def test_voice_utterances_on_nats_reach_the_topic(live):
     assert {k: event[k] for k in utterance} == utterance
 
 
-async def test_reconnect_after_server_restart(live):
+async def test_reconnect_after_server_restart(live) -> None:
     ws = await live.ws("display_a")
     await ws.send(op="subscribe", topics=["display:msk-a"])
     assert (await ws.next(type="snapshot"))["data"]["ratings"] == 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ CATEGORIES = ("greeting", "thanks", "farewell", "question", "complaint", "shouti
 
 
 @pytest.fixture
-def clips(tmp_path):
+def clips(tmp_path: Path):
     """One loud 0.5 s tone per category (shouting also agitated); one file stored at 8 kHz."""
     manifest = []
     for i, cat in enumerate(CATEGORIES):
@@ -30,13 +31,13 @@ def clips(tmp_path):
     return load_clips(tmp_path)
 
 
-def test_clips_load_at_16k(clips, tmp_path):
+def test_clips_load_at_16k(clips, tmp_path: Path) -> None:
     assert {c.info.category for c in clips} == set(CATEGORIES)
     assert all(len(c.pcm) == 8000 for c in clips)  # 0.5 s at 16 kHz, the 8 kHz one resampled
     assert load_clips(tmp_path / "missing") == []
 
 
-def test_resample_keeps_duration_and_tone():
+def test_resample_keeps_duration_and_tone() -> None:
     t = np.arange(16000) / 16000
     x = (1000 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
     for rate in (8000, 48000):
@@ -46,7 +47,7 @@ def test_resample_keeps_duration_and_tone():
         assert np.argmax(spectrum) * rate / len(y) == pytest.approx(440, abs=2)
 
 
-def test_frames_are_pcm16_with_consecutive_seq_and_exact_times(clips):
+def test_frames_are_pcm16_with_consecutive_seq_and_exact_times(clips) -> None:
     feed = MicFeed.seeded("loc-a", "desk1", clips, seed=3)
     frames = [feed.frame(1_000_000 + 100 * k) for k in range(600)]
     assert [f.seq for f in frames] == list(range(1, 601))
@@ -61,12 +62,12 @@ def test_frames_are_pcm16_with_consecutive_seq_and_exact_times(clips):
     assert [again.frame(1_000_000 + 100 * k).pcm for k in range(50)] == [f.pcm for f in frames[:50]]
 
 
-def test_mics_use_several_sample_rates(clips):
+def test_mics_use_several_sample_rates(clips) -> None:
     rates = {MicFeed.seeded(f"loc-{i}", "desk1", clips, seed=1).rate_hz for i in range(40)}
     assert rates == {8000, 16000, 48000}
 
 
-def test_a_failing_mic_drops_frames_then_goes_silent(clips):
+def test_a_failing_mic_drops_frames_then_goes_silent(clips) -> None:
     feed = MicFeed.seeded("loc-a", "desk1", clips, seed=5)
     for k in range(10):
         feed.frame(100 * k)
@@ -98,7 +99,7 @@ class _Desk:
             0.8, after_ms + 3_700_000, None, False)
 
 
-def test_a_desk_mic_speaks_its_schedule_at_the_scheduled_times(clips):
+def test_a_desk_mic_speaks_its_schedule_at_the_scheduled_times(clips) -> None:
     t0 = 1_000_000
     desk = _Desk(t0)
     feed = MicFeed.seeded("loc-a", "desk1", clips, seed=3, desk=desk)
@@ -115,7 +116,7 @@ def test_a_desk_mic_speaks_its_schedule_at_the_scheduled_times(clips):
     assert all(any(lo <= ts < hi for ts in loud) for lo, hi in spans)
 
 
-def test_a_desk_mic_far_from_its_next_conversation_keeps_memory_flat(clips):
+def test_a_desk_mic_far_from_its_next_conversation_keeps_memory_flat(clips) -> None:
     feed = MicFeed.seeded("loc-a", "desk1", clips, seed=3, desk=_Desk(0))
     feed.rate_hz = 48000
     for k in range(2000):  # the next conversation is an hour away: nothing big is allocated
@@ -123,7 +124,7 @@ def test_a_desk_mic_far_from_its_next_conversation_keeps_memory_flat(clips):
     assert len(feed._track) <= 1
 
 
-def test_agitated_mic_plays_the_agitated_clips(clips):
+def test_agitated_mic_plays_the_agitated_clips(clips) -> None:
     feed = MicFeed.seeded("loc-a", "desk1", clips, seed=9)
     feed.rate_hz = 16000
     played = collections.Counter()
@@ -155,7 +156,7 @@ def _listen(rate_hz: int, agitation: float, seconds: int = 90):
     return played, heard + pipeline.flush()
 
 
-def test_shipped_clips_load():
+def test_shipped_clips_load() -> None:
     manifest = json.loads((CLIPS_DIR / "manifest.json").read_text(encoding="utf-8"))
     clips = load_clips()
     assert len(clips) == len(manifest)
@@ -164,13 +165,13 @@ def test_shipped_clips_load():
 
 
 @pytest.mark.parametrize("rate_hz", [16000, 8000, 48000])
-def test_voice_pipeline_hears_each_clip_at_every_rate(rate_hz):
+def test_voice_pipeline_hears_each_clip_at_every_rate(rate_hz) -> None:
     played, heard = _listen(rate_hz, 0.0)
     assert len(played) >= 8
     assert abs(len(heard) - len(played)) <= 2
 
 
-def test_agitated_desk_sounds_louder():
+def test_agitated_desk_sounds_louder() -> None:
     played_calm, calm = _listen(16000, 0.0)
     played_tense, tense = _listen(16000, 0.9)
     assert "shouting" in played_tense and "shouting" not in played_calm

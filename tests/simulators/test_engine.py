@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 
+from cxpulse.config import Config
 from simulators.model import build_network
 from simulators.profiles import hour_weight
 from simulators.runner import timeline
@@ -16,7 +17,7 @@ from stream.query import flow_profile, metrics
 from tests.support.sim_network import DAY_MS, MONDAY_MS
 
 
-def _engine_with(cfg, events, now_ms: int) -> MetricsEngine:
+def _engine_with(cfg: Config, events, now_ms: int) -> MetricsEngine:
     """Events through the core's gate (validate_event) into a fresh engine."""
     engine = MetricsEngine(cfg)
     items = []
@@ -29,7 +30,7 @@ def _engine_with(cfg, events, now_ms: int) -> MetricsEngine:
     return engine
 
 
-def test_bad_shift_location_scores_clearly_lower(cfg):
+def test_bad_shift_location_scores_clearly_lower(cfg: Config) -> None:
     network = build_network(cfg)
     end = MONDAY_MS + 2 * DAY_MS + 17 * 3_600_000  # Tuesday 17:00 Moscow
     plan = make_plan(network, "bad-shift", end - 8 * 3_600_000, end, seed=11, target="msk-b")
@@ -47,7 +48,7 @@ def test_bad_shift_location_scores_clearly_lower(cfg):
     assert bad.nps < network_m.nps < max(m.nps for m in results.values())
 
 
-def test_speed_replay_reproduces_the_hour_profile_in_flow_metrics(cfg):
+def test_speed_replay_reproduces_the_hour_profile_in_flow_metrics(cfg: Config) -> None:
     now = int(time.time() * 1000)
     tl = timeline("normal-day", speed=60_480.0, duration_s=10.0, now_ms=now)  # a week in 10 s
     assert tl.end_ms - tl.start_ms == 7 * DAY_MS and tl.end_ms <= now + 10_000

@@ -5,29 +5,32 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
+from pathlib import Path
 
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from cxpulse import simulate as cli
+from cxpulse.config import Config
 from simulators.model import build_network
 from simulators.publisher import Publisher
 from simulators.runner import RunOptions, run
 from simulators.traffic import generate, make_plan, questionnaire
 from stream.events import validate_event
 from stream.nats_io import connect, ensure_streams, stream_names
+from stream.nats_server import EmbeddedNats
 from stream.subjects import Subjects
 from tests.support.sim_network import CONFIG
 
 INPUT = stream_names("cx")["input"]
 
 
-async def _publisher(cfg, url):
+async def _publisher(cfg: Config, url):
     nc = await connect(cfg.nats, url, "test-sim")
     await ensure_streams(nc.jetstream(), cfg)
     return nc, Publisher(nc, Subjects(cfg.nats.prefix))
 
 
-async def test_events_land_in_the_input_stream_once(cfg, nats_server):
+async def test_events_land_in_the_input_stream_once(cfg: Config, nats_server: EmbeddedNats) -> None:
     nc, pub = await _publisher(cfg, nats_server.url)
     network = build_network(cfg)
     now = int(time.time() * 1000)
@@ -47,11 +50,11 @@ async def test_events_land_in_the_input_stream_once(cfg, nats_server):
     await nc.close()
 
 
-async def test_demo_backfills_then_streams_events_and_audio(cfg, nats_server):
+async def test_demo_backfills_then_streams_events_and_audio(cfg: Config, nats_server: EmbeddedNats) -> None:
     nc, pub = await _publisher(cfg, nats_server.url)
     frames = collections.defaultdict(list)
 
-    async def on_audio(msg):
+    async def on_audio(msg) -> None:
         frames[msg.subject].append((int(msg.headers["Cx-Seq"]), int(msg.headers["Cx-Ts"]),
                                     int(msg.headers["Cx-Rate"]), len(msg.data)))
 
@@ -87,7 +90,7 @@ def _kind_loc(subject: str) -> tuple[str, str]:
     return kind, location
 
 
-def test_cli_replays_hours_in_the_past_ending_now(tmp_path, nats_server):
+def test_cli_replays_hours_in_the_past_ending_now(tmp_path: Path, nats_server: EmbeddedNats) -> None:
     path = tmp_path / "config.toml"
     path.write_text(CONFIG)
     before = int(time.time() * 1000)
@@ -118,7 +121,7 @@ def test_cli_replays_hours_in_the_past_ending_now(tmp_path, nats_server):
     assert {"sim-001", "sim-002", "msk-a"} <= locations
 
 
-async def test_load_prints_its_rate(cfg, nats_server, capsys):
+async def test_load_prints_its_rate(cfg: Config, nats_server: EmbeddedNats, capsys) -> None:
     nc, pub = await _publisher(cfg, nats_server.url)
     assert await run(cfg, pub, RunOptions("load", seed=1, load_events=5000)) == 0
     assert pub.stats.acked == 5000
@@ -127,11 +130,11 @@ async def test_load_prints_its_rate(cfg, nats_server, capsys):
     await nc.close()
 
 
-async def test_outage_mic_has_seq_gaps_then_silence(cfg, nats_server):
+async def test_outage_mic_has_seq_gaps_then_silence(cfg: Config, nats_server: EmbeddedNats) -> None:
     nc, pub = await _publisher(cfg, nats_server.url)
     frames: dict[str, list[tuple[int, float]]] = collections.defaultdict(list)
 
-    async def on_audio(msg):
+    async def on_audio(msg) -> None:
         frames[msg.subject].append((int(msg.headers["Cx-Seq"]), time.monotonic()))
 
     await nc.subscribe(Subjects().audio_wildcard, cb=on_audio)

@@ -43,7 +43,7 @@ def _norm(ev: CsiEvent) -> float:
     return (ev.value - 1) / (ev.scale - 1)
 
 
-def test_csi_factors_have_levels_of_their_own():
+def test_csi_factors_have_levels_of_their_own() -> None:
     _, _, events = _events("normal-day", 72)
     by_factor = collections.defaultdict(list)
     for e in events:
@@ -56,7 +56,7 @@ def test_csi_factors_have_levels_of_their_own():
     assert means["tangibles"] > max(means["responsiveness"], means["empathy"]) + 0.1
 
 
-def test_csi_drifts_slowly_per_location():
+def test_csi_drifts_slowly_per_location() -> None:
     profile, other = CsiProfile("msk-a", seed=1), CsiProfile("msk-b", seed=1)
     days = [profile.level("empathy", "attention", MONDAY_MS + d * DAY_MS) for d in range(30)]
     hours = [profile.level("empathy", "attention", MONDAY_MS + h * HOUR_MS) for h in range(24)]
@@ -68,7 +68,7 @@ def test_csi_drifts_slowly_per_location():
         "empathy", MONDAY_MS)
 
 
-def test_bad_shift_lowers_responsiveness_and_empathy_most():
+def test_bad_shift_lowers_responsiveness_and_empathy_most() -> None:
     plan, _, events = _events("bad-shift", 8)
     profile = CsiProfile(plan.target, plan.seed)
     drops = collections.defaultdict(list)  # the location's usual level minus the answer
@@ -84,7 +84,7 @@ def test_bad_shift_lowers_responsiveness_and_empathy_most():
     assert drop["empathy"] > drop["tangibles"] + 0.1
 
 
-def test_flow_is_tens_an_hour_per_branch_and_hundreds_at_a_contact_centre():
+def test_flow_is_tens_an_hour_per_branch_and_hundreds_at_a_contact_centre() -> None:
     _, network, events = _events("normal-day", 24, config=CC_CONFIG)
     noon = collections.Counter(e.location for e in events if isinstance(e.event, FlowEvent)
                                and THURSDAY_NOON - HOUR_MS <= e.ts_ms < THURSDAY_NOON)
@@ -104,7 +104,7 @@ def _comments(events, where=lambda e: True):
             if isinstance(e.event, NpsEvent | CsatEvent) and e.event.comment and where(e)]
 
 
-def test_comments_are_realistic_and_follow_the_rating():
+def test_comments_are_realistic_and_follow_the_rating() -> None:
     _, _, events = _events("normal-day", 72)
     sessions = {e.event.session: e.event.value for e in events if isinstance(e.event, NpsEvent)}
     comments = _comments(events)
@@ -129,7 +129,7 @@ def test_comments_are_realistic_and_follow_the_rating():
     assert 0.08 < english / len(russian_sites) < 0.25  # ~15% English where Russian is spoken
 
 
-def test_urgent_and_personal_data_come_in_the_right_doses():
+def test_urgent_and_personal_data_come_in_the_right_doses() -> None:
     import random
 
     rng, tagger = random.Random(5), Tagger()
@@ -141,7 +141,7 @@ def test_urgent_and_personal_data_come_in_the_right_doses():
     assert len(typos) > 0.3 * len(texts)  # phones, not typewriters
 
 
-def test_bad_shift_comments_complain_about_waits_and_staff_at_the_degraded_location():
+def test_bad_shift_comments_complain_about_waits_and_staff_at_the_degraded_location() -> None:
     plan, _, events = _events("bad-shift", 8)
     tagger = Tagger()
 

@@ -8,6 +8,7 @@ from functools import cache
 
 import pytest
 
+from cxpulse.config import Config
 from simulators.model import Emission, build_network, wire
 from simulators.profiles import CHANNEL_MIX, WEEKDAY_HOURS, WEEKEND_HOURS, local_time
 from simulators.scenarios import SCENARIOS
@@ -39,7 +40,7 @@ def _run(scenario: str, seed: int = 7, days: float | None = None, extra: int = 0
 
 
 @pytest.mark.parametrize("scenario", [s for s in SCENARIOS if s != "load"] + ["load"])
-def test_every_event_passes_the_core_gate(scenario):
+def test_every_event_passes_the_core_gate(scenario) -> None:
     plan, _, events = _run(scenario, days=0.03 if scenario == "load" else None)
     assert len(events) > 500
     ids = set()
@@ -55,7 +56,7 @@ def test_every_event_passes_the_core_gate(scenario):
     assert [e.ts_ms for e in events] == sorted(e.ts_ms for e in events)
 
 
-def test_same_seed_same_events_other_seed_other_events(cfg):
+def test_same_seed_same_events_other_seed_other_events(cfg: Config) -> None:
     plan, network, first = _run("normal-day")
     again = _run.__wrapped__("normal-day")[2]  # a fresh generator, same seed and start
     assert [encode(e.event) for e in again] == [encode(e.event) for e in first]
@@ -66,7 +67,7 @@ def test_same_seed_same_events_other_seed_other_events(cfg):
     assert moved[0].event.id.split("-")[0] != first[0].event.id.split("-")[0]  # no id reuse
 
 
-def test_output_does_not_depend_on_how_time_is_sliced(cfg):
+def test_output_does_not_depend_on_how_time_is_sliced(cfg: Config) -> None:
     plan, network, whole = _run("bad-shift")
     traffic = Traffic(plan, network, questionnaire(cfg))
     sliced: list[Emission] = []
@@ -77,7 +78,7 @@ def test_output_does_not_depend_on_how_time_is_sliced(cfg):
     assert [e.event.id for e in sliced] == [e.event.id for e in whole]
 
 
-def test_channel_mix_matches_domain_shares():
+def test_channel_mix_matches_domain_shares() -> None:
     _, _, events = _run("normal-day", days=7)
     flows = [e.event.channel for e in events if isinstance(e.event, FlowEvent)]
     counts = collections.Counter(flows)
@@ -86,7 +87,7 @@ def test_channel_mix_matches_domain_shares():
         assert counts[channel] / len(flows) == pytest.approx(share, abs=0.012), channel
 
 
-def test_flow_follows_the_local_hour_and_weekday_profile():
+def test_flow_follows_the_local_hour_and_weekday_profile() -> None:
     _, network, events = _run("normal-day", days=7)
     tz = {loc.id: loc.timezone for loc in network}
     by = collections.Counter()
@@ -107,7 +108,7 @@ def test_flow_follows_the_local_hour_and_weekday_profile():
     assert weekend_mean < 0.8 * weekday_mean
 
 
-def test_feedback_shapes_response_rates_and_sessions(cfg):
+def test_feedback_shapes_response_rates_and_sessions(cfg: Config) -> None:
     plan, network, events = _run("normal-day", days=1)
     questions = {(q.factor, q.id): q.scale for q in cfg.csi.questions}
     visits, sessions = collections.Counter(), collections.defaultdict(list)
@@ -137,7 +138,7 @@ def test_feedback_shapes_response_rates_and_sessions(cfg):
     assert all(3 <= p.scale == scales[p.location] for p in presses)
 
 
-def test_incidents_have_lifecycles_with_sla_misses_thanks_and_reopens():
+def test_incidents_have_lifecycles_with_sla_misses_thanks_and_reopens() -> None:
     _, _, events = _run("normal-day", days=3)
     steps = collections.defaultdict(list)
     for e in events:
@@ -160,7 +161,7 @@ def test_incidents_have_lifecycles_with_sla_misses_thanks_and_reopens():
             assert [ev.action for ev in s] == ["open", "resolve"]
 
 
-def test_bad_shift_degrades_only_the_target_after_the_phase():
+def test_bad_shift_degrades_only_the_target_after_the_phase() -> None:
     plan, _, events = _run("bad-shift")
     late = [e for e in events if e.ts_ms > plan.phase_ms + 15 * 60_000]
     red = collections.Counter(e.location for e in late
@@ -172,7 +173,7 @@ def test_bad_shift_degrades_only_the_target_after_the_phase():
     assert incidents[plan.target] > 2 * max(incidents[o] for o in others)
 
 
-def test_outage_silences_the_terminal_and_a_button():
+def test_outage_silences_the_terminal_and_a_button() -> None:
     plan, _, events = _run("outage")
     after = [e.event for e in events if e.location == plan.target and e.ts_ms > plan.phase_ms + 300_000]
     assert after  # the location still lives: visits, QR answers, flow
@@ -182,7 +183,7 @@ def test_outage_silences_the_terminal_and_a_button():
     assert [ev for ev in before if getattr(ev, "channel", None) == "terminal"]
 
 
-def test_extra_locations_are_generated_in_the_default_zone(cfg):
+def test_extra_locations_are_generated_in_the_default_zone(cfg: Config) -> None:
     network = build_network(cfg, extra=12)
     assert len(network) == 15
     extra = [loc for loc in network if not loc.configured]

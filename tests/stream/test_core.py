@@ -13,6 +13,7 @@ from stream.core import Core
 from stream.engine import MetricsEngine
 from stream.events import validate_event
 from stream.nats_io import connect, stream_names
+from stream.nats_server import EmbeddedNats
 from stream.query import metrics
 
 CFG = load_config_text("""
@@ -41,14 +42,14 @@ async def publish(js, subject: str, body, msg_id: str | None = None) -> None:
 
 
 @pytest.fixture
-async def core(nats_server):
+async def core(nats_server: EmbeddedNats):
     c = Core(CFG, nats_server.url)
     await c.start()
     yield c
     await c.stop()
 
 
-async def test_events_are_counted_once(core):
+async def test_events_are_counted_once(core) -> None:
     js = core.js
     for i in range(30):
         await publish(js, "cx.feedback.a", ev(i), f"ev-{i}")
@@ -84,7 +85,7 @@ BAD = [
 ]
 
 
-async def test_each_bad_input_lands_in_the_dlq_between_valid_ones(core, nats_server):
+async def test_each_bad_input_lands_in_the_dlq_between_valid_ones(core, nats_server: EmbeddedNats) -> None:
     nc = await connect(CFG.nats, nats_server.url, "dlq-test")
     js = nc.jetstream()
     for i, (subject, payload, _) in enumerate(BAD):
@@ -105,7 +106,7 @@ async def test_each_bad_input_lands_in_the_dlq_between_valid_ones(core, nats_ser
     await nc.close()
 
 
-async def test_restart_from_snapshot_then_replay(nats_server):
+async def test_restart_from_snapshot_then_replay(nats_server: EmbeddedNats) -> None:
     c1 = Core(CFG, nats_server.url)
     await c1.start()
     for i in range(50):
@@ -134,7 +135,7 @@ async def test_restart_from_snapshot_then_replay(nats_server):
     await c2.stop()
 
 
-async def test_voice_events_and_encounters_are_aggregated(core):
+async def test_voice_events_and_encounters_are_aggregated(core) -> None:
     now = int(time.time() * 1000)
     utt = {"id": "u1", "ts": now, "location": "a", "mic": "desk1", "start": now - 2000,
            "end": now, "emotion": {"arousal": 0.9, "anger": 0.8}, "loudness_db": -12.0,

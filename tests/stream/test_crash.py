@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import msgspec
 
@@ -17,6 +18,7 @@ from stream.core import Core
 from stream.engine import MetricsEngine
 from stream.events import Rejection, validate_event
 from stream.nats_io import connect, ensure_streams
+from stream.nats_server import EmbeddedNats
 from stream.query import incident_views, metrics
 
 CONFIG = """
@@ -74,7 +76,7 @@ def start_core(url: str, cfg_path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def test_kill_minus_nine_under_load_then_restart(nats_server, tmp_path):
+async def test_kill_minus_nine_under_load_then_restart(nats_server: EmbeddedNats, tmp_path: Path) -> None:
     cfg_path = tmp_path / "config.toml"
     cfg_path.write_text(CONFIG)
     rng = random.Random(7)

@@ -144,7 +144,7 @@ def incident_stories(draw, now, first_id):
     return out
 
 
-def _check(got, want, what):
+def _check(got, want, what) -> None:
     if want is None:
         assert got is None, what
     else:
@@ -153,7 +153,7 @@ def _check(got, want, what):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(event_sets())
-def test_metrics_equal_reference(case):
+def test_metrics_equal_reference(case) -> None:
     now, events, arrival, batch = case
     engine = MetricsEngine(CFG)
     for i in range(0, len(arrival), batch):
@@ -198,7 +198,7 @@ def test_metrics_equal_reference(case):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(event_sets())
-def test_staff_breakdown_equals_reference(case):
+def test_staff_breakdown_equals_reference(case) -> None:
     now, events, arrival, _ = case
     engine = MetricsEngine(CFG)
     engine.apply_batch(arrival)

@@ -8,11 +8,12 @@ import contextlib
 import json
 import random
 import time
+from pathlib import Path
 
 import msgspec
 import pytest
 
-from cxpulse.config import load_config_text
+from cxpulse.config import Config, load_config_text
 from stream.core import Core
 from stream.engine import MetricsEngine
 from stream.events import validate_event
@@ -42,7 +43,7 @@ def worker_cfg(worker: int, workers: int = 3):
 
 
 @pytest.fixture
-def cluster(tmp_path):
+def cluster(tmp_path: Path):
     ports = [free_port() for _ in range(3)]
     cports = [free_port() for _ in range(3)]
     routes = [f"nats://127.0.0.1:{p}" for p in cports]
@@ -56,7 +57,7 @@ def cluster(tmp_path):
         node.stop()
 
 
-async def _wait_jetstream(url: str, cfg) -> None:
+async def _wait_jetstream(url: str, cfg: Config) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -70,7 +71,7 @@ async def _wait_jetstream(url: str, cfg) -> None:
             await asyncio.sleep(0.5)
 
 
-async def test_partitioned_workers_survive_a_node_kill(cluster):
+async def test_partitioned_workers_survive_a_node_kill(cluster) -> None:
     urls = [n.url for n in cluster]
     cfgs = [worker_cfg(i) for i in range(3)]
     await _wait_jetstream(",".join(urls), cfgs[0])
@@ -120,7 +121,7 @@ async def test_partitioned_workers_survive_a_node_kill(cluster):
         await core.stop()
 
 
-async def test_server_reads_the_rollup_of_two_workers(nats_server):
+async def test_server_reads_the_rollup_of_two_workers(nats_server: EmbeddedNats):
     """``cxpulse run`` with ``[scale] workers = 2`` owns no core: its API and websocket
     serve the roll-up of the workers, equal to one engine over all events."""
     import httpx
@@ -204,7 +205,7 @@ threshold = 30
 """
 
 
-async def test_device_silent_fires_with_two_workers(nats_server):
+async def test_device_silent_fires_with_two_workers(nats_server: EmbeddedNats) -> None:
     """Seam bug: with ``[scale] workers = 2`` the alert service reads the roll-up, whose
     ``devices()`` must come from the partitioned workers (it used to answer ``{}``, so a
     terminal that fell silent never raised ``device-silent``)."""

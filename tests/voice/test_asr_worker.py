@@ -10,6 +10,7 @@ import numpy as np
 
 from cxpulse.config import Config
 from stream.nats_io import connect
+from stream.nats_server import EmbeddedNats
 from stream.subjects import Subjects
 from voice.asr import Transcript, Word
 from voice.asr_client import (
@@ -55,7 +56,7 @@ def test_audio_round_trips_as_pcm16_within_the_size_limit() -> None:
     assert len(encode_audio(x, 1001)) == 1000
 
 
-async def test_bad_and_expired_requests_are_answered_without_transcribing(nats_server) -> None:
+async def test_bad_and_expired_requests_are_answered_without_transcribing(nats_server: EmbeddedNats) -> None:
     cfg = Config()
     nc = await connect(cfg.nats, nats_server.url, "asr-test")
     worker = AsrWorker(cfg, nc, name="asr-t", batch_wait_s=0.01)

@@ -3,12 +3,14 @@ are written."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dsp.emotion import Baseline
 from tests.support.voice import close_stack, voice_config, voice_stack
 from voice.baselines import BaselineStore
 
 
-async def test_store_round_trip_writes_only_what_learnt(nats, tmp_path):
+async def test_store_round_trip_writes_only_what_learnt(nats, tmp_path: Path) -> None:
     from stream.nats_io import connect
 
     cfg = voice_config(str(tmp_path), prefix="bl")
@@ -31,7 +33,7 @@ async def test_store_round_trip_writes_only_what_learnt(nats, tmp_path):
     await nc.close()
 
 
-async def test_a_restarted_worker_resumes_each_mics_baseline(nats, tmp_path):
+async def test_a_restarted_worker_resumes_each_mics_baseline(nats, tmp_path: Path) -> None:
     cfg = voice_config(str(tmp_path), prefix="blw")
     s = await voice_stack(nats.url, cfg, asr=False)
     mic = s.worker._mic("msk-a", "desk-9")  # the mic as created by its first audio

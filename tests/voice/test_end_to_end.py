@@ -157,7 +157,7 @@ async def test_a_second_asr_worker_in_the_queue_group_shares_the_load(stack, cli
         await second.stop()
 
 
-async def test_without_asr_workers_utterances_still_arrive(nats, clips, tmp_path) -> None:
+async def test_without_asr_workers_utterances_still_arrive(nats, clips, tmp_path: Path) -> None:
     """No ASR worker; also: mic heartbeats, a dropout, audio stored only because config says so."""
     s = await voice_stack(nats.url, voice_config(str(tmp_path), prefix="solo", store_audio=True), asr=False)
     await s.client.subscribe("solo.mic.>", cb=s.out.on_msg)
@@ -180,7 +180,7 @@ async def test_without_asr_workers_utterances_still_arrive(nats, clips, tmp_path
         await close_stack(s)
 
 
-async def test_when_asr_falls_behind_utterances_skip_it_and_say_why(nats, stack, clips, tmp_path) -> None:
+async def test_when_asr_falls_behind_utterances_skip_it_and_say_why(nats, stack, clips, tmp_path: Path) -> None:
     cfg = voice_config(str(tmp_path), prefix="burst", max_asr_backlog_s=4)
     s = await voice_stack(nats.url, cfg, asr=stack.asr, options=replace(FAST, asr_max_inflight=1))
     try:

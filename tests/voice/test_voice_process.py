@@ -60,7 +60,7 @@ async def wait_ready(proc: subprocess.Popen[bytes], marker: bytes, timeout_s: fl
         await asyncio.sleep(0.05)
 
 
-async def test_an_anger_alert_fires_when_cxpulse_voice_runs_elsewhere(nats, clips, tmp_path):
+async def test_an_anger_alert_fires_when_cxpulse_voice_runs_elsewhere(nats, clips, tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     path.write_text(CONFIG.format(data=tmp_path, url=nats.url))
     cfg = load_config(path)
