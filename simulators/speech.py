@@ -168,7 +168,7 @@ def babble_noise(n_samples: int, rng: np.random.Generator, talkers: list[Pcm], n
     return (out / (np.std(out) + 1e-9)).astype(np.float32)
 
 
-def mix_at_snr(speech: npt.NDArray[np.floating], noise: npt.NDArray[np.floating], snr_db: float,
+def mix_at_snr(speech: npt.NDArray[np.number], noise: npt.NDArray[np.number], snr_db: float,
                speech_mask: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.float32]:
     """Mix speech and noise (same length) so active-speech power / noise power = ``snr_db``.
 

@@ -6,14 +6,16 @@ import json
 import logging
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest import LogCaptureFixture
 
 from tests.support.network import button, config_text, now_ms, serving
+from tests.support.stack import Stack
 
 
-async def test_health_is_open_and_reports_the_core_to_admins(live) -> None:
+async def test_health_is_open_and_reports_the_core_to_admins(live: Stack) -> None:
     async with live.http() as h, live.http("admin") as admin:
         r = await h.get("/api/health")
         full = (await admin.get("/api/health")).json()
@@ -22,7 +24,7 @@ async def test_health_is_open_and_reports_the_core_to_admins(live) -> None:
     assert full["server"]["clients"] == 0
 
 
-async def test_metrics_follow_published_events(live) -> None:
+async def test_metrics_follow_published_events(live: Stack) -> None:
     await live.publish(
         *[button("msk-a", v) for v in (3, 3, 3, 2, 1)],
         {"id": "n1", "ts": now_ms(), "location": "msk-a", "type": "nps", "value": 10, "staff": "s7"},
@@ -50,7 +52,8 @@ async def test_metrics_follow_published_events(live) -> None:
     ("/api/display/msk", 400, "location"),
     ("/api/nothing-here", 404, None),
 ])
-async def test_errors_are_json_naming_the_field(live, path, status, field) -> None:
+async def test_errors_are_json_naming_the_field(live: Stack, path: str, status: int,
+                                                field: str | None) -> None:
     async with live.http("admin") as h:
         r = await h.get(path)
     assert r.status_code == status
@@ -58,7 +61,7 @@ async def test_errors_are_json_naming_the_field(live, path, status, field) -> No
     assert body["status"] == status and body["field"] == field and body["message"]
 
 
-async def test_flow_profile(live) -> None:
+async def test_flow_profile(live: Stack) -> None:
     async with live.http("admin") as h:
         r = await h.get("/api/metrics/network/profile")
     assert r.status_code == 200
@@ -67,7 +70,7 @@ async def test_flow_profile(live) -> None:
     assert all(len(row) == 24 for row in body["contacts"])
 
 
-def incident(location: str, inc: str, action: str = "open", **extra):
+def incident(location: str, inc: str, action: str = "open", **extra: Any) -> dict[str, Any]:
     body = {"id": f"i-{uuid.uuid4().hex}", "ts": now_ms() - 1000, "location": location,
             "incident": inc, "action": action, **extra}
     if action == "open":
@@ -75,7 +78,7 @@ def incident(location: str, inc: str, action: str = "open", **extra):
     return body
 
 
-async def test_incidents_filters_and_scope(live) -> None:
+async def test_incidents_filters_and_scope(live: Stack) -> None:
     await live.publish(incident("msk-a", "A1", text="грубость"), incident("ekb", "E1"),
                        incident("msk-b", "B1", category="thanks"), kind="incident")
     async with live.http("admin") as h:
@@ -93,7 +96,7 @@ async def test_incidents_filters_and_scope(live) -> None:
     assert {v["incident"] for v in mine} == {"A1", "B1"} and theirs.status_code == 403
 
 
-async def test_locations_are_filtered_by_token(live) -> None:
+async def test_locations_are_filtered_by_token(live: Stack) -> None:
     seen = {}
     for who in ("admin", "sup_msk", "sup_ekb", "display_a"):
         async with live.http(who) as h:
@@ -102,7 +105,7 @@ async def test_locations_are_filtered_by_token(live) -> None:
                     "sup_ekb": ["ekb"], "display_a": ["msk-a"]}
 
 
-async def test_display_endpoint_has_only_display_data(live) -> None:
+async def test_display_endpoint_has_only_display_data(live: Stack) -> None:
     await live.publish(*[button("msk-a", v, comment="Иванов нагрубил", staff="ivanov")
                          for v in (3, 3, 1)])
     async with live.http("display_a") as h:
@@ -113,8 +116,8 @@ async def test_display_endpoint_has_only_display_data(live) -> None:
     assert "ivanov" not in r.text and "нагрубил" not in r.text and "incidents" not in r.text
 
 
-async def dead_letters(live, subject: str) -> list:
-    js = live.core.js
+async def dead_letters(live: Stack, subject: str) -> list:
+    js = live.js
     sub = await js.subscribe(subject, ordered_consumer=True)
     out = []
     try:
@@ -127,7 +130,7 @@ async def dead_letters(live, subject: str) -> list:
     return out
 
 
-async def test_post_feedback_accepts_and_rejects_with_dead_letters(live) -> None:
+async def test_post_feedback_accepts_and_rejects_with_dead_letters(live: Stack) -> None:
     good = button("msk-a", 2)
     bad_value = {**button("msk-a", 2), "value": 9}
     async with live.http("admin") as h:
@@ -145,8 +148,8 @@ async def test_post_feedback_accepts_and_rejects_with_dead_letters(live) -> None
     assert (r2.status_code, r2.json()["field"], r2.json()["error"]) == (422, None, "not_json")
     assert (r3.status_code, r3.json()["field"]) == (422, "location")
     assert (r4.status_code, r4.json()["field"], r4.json()["error"]) == (422, "ts", "future_ts")
-    assert await live.core.wait_idle(5)
-    assert live.core.metrics("msk-a", "today").buttons.presses == 1
+    assert await live.running_core.wait_idle(5)
+    assert live.running_core.metrics("msk-a", "today").buttons.presses == 1
     letters = await dead_letters(live, "cx.dlq.api")
     assert len(letters) == 4
     assert letters[0].data == json.dumps(bad_value).encode()  # the payload unchanged
@@ -156,7 +159,7 @@ async def test_post_feedback_accepts_and_rejects_with_dead_letters(live) -> None
     assert letters[2].headers["Cx-Original-Subject"] == "cx.feedback"
 
 
-async def test_openapi_is_published(live) -> None:
+async def test_openapi_is_published(live: Stack) -> None:
     async with live.http() as h:
         r = await h.get("/schema/openapi.json")
     assert r.status_code == 200
@@ -166,7 +169,7 @@ async def test_openapi_is_published(live) -> None:
     assert "Metrics" in r.json()["components"]["schemas"]
 
 
-async def test_cors_is_off_by_default(live) -> None:
+async def test_cors_is_off_by_default(live: Stack) -> None:
     async with live.http("admin") as h:
         r = await h.get("/api/locations", headers={"Origin": "https://evil.example"})
         pre = await h.options("/api/locations", headers={

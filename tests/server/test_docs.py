@@ -17,6 +17,7 @@ from stream.push import DisplayData
 from stream.readmodel import Metrics
 from tests.support.network import button, token
 from tests.support.paths import ROOT
+from tests.support.stack import Stack
 
 FENCE = re.compile(r"```(\w+)\n(.*?)```", re.S)
 SERVER_TYPES = {"hello", "subscribed", "unsubscribed", "pong", "error", "snapshot", "update",
@@ -73,7 +74,7 @@ def test_server_md_lists_every_server_config_key() -> None:
     assert missing == []
 
 
-async def test_the_python_client_in_server_md_follows_a_topic(live) -> None:
+async def test_the_python_client_in_server_md_follows_a_topic(live: Stack) -> None:
     (code,) = blocks("server.md", "python")[1:]  # the first block is the embedding snippet
     namespace: dict = {}
     exec(compile(code, "docs/server.md", "exec"), namespace)

@@ -65,7 +65,7 @@ def test_no_comment_when_why_is_blank() -> None:
 
 @pytest.mark.parametrize(("csi", "field"), [({"nope": 3}, "csi.nope"), ({"clean": 6}, "csi.clean"),
                                             ({"speed": 0}, "csi.speed")])
-def test_bad_answers_name_the_field(csi, field) -> None:
+def test_bad_answers_name_the_field(csi: dict[str, int], field: str) -> None:
     with pytest.raises(SurveyError) as info:
         survey_events(CFG, "a", SurveyAnswers(nps=5, csi=csi), "s", NOW_MS)
     assert info.value.field == field

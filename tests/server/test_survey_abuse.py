@@ -13,16 +13,17 @@ from pytest import LogCaptureFixture
 from cxpulse.config import load_config_text
 from server.context import startup_warnings
 from tests.support.network import config_text, serving
+from tests.support.stack import Stack
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Safari/604.1"
 
 
-async def responses(live, location: str = "msk-a") -> int:
-    assert await live.core.wait_idle(5)
-    return live.core.metrics(location, "today").responses
+async def responses(live: Stack, location: str = "msk-a") -> int:
+    assert await live.running_core.wait_idle(5)
+    return live.running_core.metrics(location, "today").responses
 
 
-async def test_ten_zero_scores_from_one_phone_count_once(live) -> None:
+async def test_ten_zero_scores_from_one_phone_count_once(live: Stack) -> None:
     """The attack of the issue: drop the cookie, post again; ten {"nps": 0} fire nps-drop."""
     codes = []
     for _ in range(10):
@@ -36,7 +37,7 @@ async def test_ten_zero_scores_from_one_phone_count_once(live) -> None:
     assert 'id="survey-form"' not in page.text
 
 
-async def test_a_burst_from_one_address_is_held_for_a_supervisor(live) -> None:
+async def test_a_burst_from_one_address_is_held_for_a_supervisor(live: Stack) -> None:
     """Changing the User-Agent each time passes the device cooldown; from the fourth answer
     of one address within 10 minutes the answers are held out of the metrics."""
     for i in range(10):
@@ -81,7 +82,7 @@ async def test_a_burst_at_one_location_from_many_addresses_is_held(tmp_path: Pat
 
 @pytest.mark.parametrize("cookie", [b"9" * 5000, "١٢٣.abc".encode(), b"12.\xff\xfe",
                                     b"99999999999999999999999.00", b"."])
-async def test_odd_survey_cookies_are_ignored(live, cookie) -> None:
+async def test_odd_survey_cookies_are_ignored(live: Stack, cookie: bytes) -> None:
     async with live.http() as h:
         headers = [(b"cookie", b"cxq=" + cookie), (b"user-agent", PHONE.encode())]
         page = await h.get("/q/msk-a", headers=headers)

@@ -9,13 +9,14 @@ import pytest
 
 from cxpulse.config import load_config_text
 from tests.support.network import config_text, serving
+from tests.support.stack import Stack
 
 
 def questions(html: str) -> list[str]:
     return [q for q in re.findall(r'data-question="([^"]+)"', html) if q != "nps"]
 
 
-async def test_survey_page_language_and_questions(live) -> None:
+async def test_survey_page_language_and_questions(live: Stack) -> None:
     async with live.http() as h:
         ru = await h.get("/q/msk-a")
         en = await h.get("/q/ekb")  # that location's language
@@ -34,7 +35,7 @@ async def test_survey_page_language_and_questions(live) -> None:
     assert len(picks) > 1  # picked at random per survey
 
 
-async def test_survey_posts_through_the_core_then_cools_down(live) -> None:
+async def test_survey_posts_through_the_core_then_cools_down(live: Stack) -> None:
     async with live.http() as phone:
         r = await phone.post("/q/msk-a", json={"nps": 10, "why": "Быстро", "csi": {"speed": 5,
                                                                                  "clean": 4}})
@@ -45,8 +46,8 @@ async def test_survey_posts_through_the_core_then_cools_down(live) -> None:
     assert again.status_code == 429 and again.json()["error"] == "cooldown"
     assert "Снова можно будет через 30 мин" in page.text and 'id="survey-form"' not in page.text
     assert other.status_code == 202
-    assert await live.core.wait_idle(5)
-    m = live.core.metrics("msk-a", "today")
+    assert await live.running_core.wait_idle(5)
+    m = live.running_core.metrics("msk-a", "today")
     assert (m.promoters, m.responses, m.sessions) == (1, 1, 1)
     assert m.csi.factors["responsiveness"] == 1.0 and m.csi.answers == 2
     async with live.http() as new_phone:  # another phone (User-Agent) on the same Wi-Fi
@@ -56,7 +57,7 @@ async def test_survey_posts_through_the_core_then_cools_down(live) -> None:
         assert (await cleared.post("/q/msk-a", json={"nps": 0})).status_code == 429
 
 
-async def test_survey_errors_name_the_field(live) -> None:
+async def test_survey_errors_name_the_field(live: Stack) -> None:
     cases = [({"nps": 11}, "nps"), ({"why": "x"}, "nps"), ({"nps": 5, "csi": {"nope": 3}}, "csi.nope"),
              ({"nps": 5, "csi": {"clean": 9}}, "csi.clean"),
              ({"nps": 5, "csi": {"clean": 1, "speed": 1, "attention": 1}}, "csi"),
@@ -84,7 +85,7 @@ async def test_survey_rate_limit_per_client(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("trusted", [(), ("127.0.0.0/8",)], ids=["no-proxy", "behind-proxy"])
 async def test_survey_rate_limit_keys_on_forwarded_address_only_from_trusted_proxies(
-        tmp_path: Path, trusted) -> None:
+        tmp_path: Path, trusted: tuple[str, ...]) -> None:
     """Phones behind a trusted reverse proxy each get their own limit; without
     ``trusted_proxies`` a forged X-Forwarded-For cannot dodge the limit."""
     text = config_text(survey_rate_per_min=2, trusted_proxies=list(trusted))

@@ -20,6 +20,7 @@ from simulators.desks import (
     staff_habits,
 )
 from simulators.model import Emission, build_network
+from simulators.scenarios import Plan
 from simulators.traffic import Traffic, make_plan, questionnaire
 from stream.events import EncounterEvent, FeedbackEvent
 from tests.support.sim_network import CONFIG, DAY_MS, MONDAY_MS
@@ -30,7 +31,8 @@ END = MONDAY_MS + 2 * DAY_MS + 20 * HOUR_MS  # Tuesday 20:00 Moscow
 
 
 @cache
-def _run(scenario: str, hours: float, target: str = "msk-b", seed: int = 4):
+def _run(scenario: str, hours: float, target: str = "msk-b",
+         seed: int = 4) -> tuple[Plan, list[Emission], dict[str, list[Conversation]]]:
     """(plan, events, conversations per location) of one run."""
     cfg = load_config_text(CONFIG)
     network = build_network(cfg)
@@ -98,9 +100,8 @@ def test_a_normal_day_shows_realistic_compliance() -> None:
     assert 0.72 <= got["thanks"] <= 0.86, got
     assert 0.66 <= got["farewell"] <= 0.82, got
     assert 0.5 <= got["all"] <= 0.7, got
-    rated = [e for e in encs if e.rating is not None]
-    greeted = [e.rating for e in rated if e.greeting]
-    not_greeted = [e.rating for e in rated if not e.greeting]
+    greeted = [e.rating for e in encs if e.rating is not None and e.greeting]
+    not_greeted = [e.rating for e in encs if e.rating is not None and not e.greeting]
     assert sum(greeted) / len(greeted) > sum(not_greeted) / len(not_greeted) + 0.03
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import re
 import statistics
+from collections.abc import Callable
 from functools import cache
 
 import pytest
@@ -13,7 +14,8 @@ import pytest
 from cxpulse.config import load_config_text
 from simulators.comments import write_comment
 from simulators.csi import FACTOR_LEVELS, CsiProfile
-from simulators.model import build_network
+from simulators.model import Emission, SimLocation, build_network
+from simulators.scenarios import Plan
 from simulators.traffic import generate, make_plan, questionnaire
 from stream.events import CsatEvent, CsiEvent, FlowEvent, NpsEvent
 from tests.support.sim_network import CONFIG, DAY_MS, MONDAY_MS
@@ -31,7 +33,8 @@ timezone = "Europe/Moscow"
 
 
 @cache
-def _events(scenario: str, hours: float, seed: int = 3, config: str = CONFIG):
+def _events(scenario: str, hours: float, seed: int = 3,
+            config: str = CONFIG) -> tuple[Plan, tuple[SimLocation, ...], list[Emission]]:
     cfg = load_config_text(config)
     network = build_network(cfg)
     plan = make_plan(network, scenario, THURSDAY_NOON - int(hours * HOUR_MS), THURSDAY_NOON, seed,
@@ -97,7 +100,8 @@ def test_flow_is_tens_an_hour_per_branch_and_hundreds_at_a_contact_centre() -> N
     assert {a.channel for a in answers} == {"sms", "web"}  # surveyed after the call
 
 
-def _comments(events, where=lambda e: True):
+def _comments(events: list[Emission],
+              where: Callable[[Emission], bool] = lambda e: True) -> list[tuple[str, int]]:
     """(text, nps of the session) of every comment, from the NPS or the CSAT answer."""
     nps = {e.event.session: e.event.value for e in events if isinstance(e.event, NpsEvent)}
     return [(e.event.comment, nps[e.event.session]) for e in events
@@ -145,7 +149,7 @@ def test_bad_shift_comments_complain_about_waits_and_staff_at_the_degraded_locat
     plan, _, events = _events("bad-shift", 8)
     tagger = Tagger()
 
-    def shares(rows):
+    def shares(rows: list[tuple[str, int]]) -> tuple[dict[str, float], int]:
         tags = [tagger.tag(mask(text), v, "nps").topics for text, v in rows]
         return {k: sum(k in t for t in tags) / len(tags) for k in ("wait", "staff")}, len(tags)
 
