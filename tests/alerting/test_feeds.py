@@ -60,7 +60,9 @@ def test_needs_and_voice_metrics() -> None:
     assert voice_metrics(utterance(1_000, 0.69), 0.7) == ["utterances"]
 
 
-async def test_the_feed_counts_recent_voice_events_and_heartbeats(nats_server: EmbeddedNats) -> None:
+async def test_the_feed_counts_recent_voice_events_and_heartbeats(
+    nats_server: EmbeddedNats,
+) -> None:
     nc = await connect(CFG.nats, nats_server.url, "test-feeds")
     js = nc.jetstream()
     await ensure_streams(js, CFG)

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from alerting.engine import AlertEngine
+from alerting.model import StepResult
 from tests.alerting.helpers import MIN_MS, T0, empty, engine, ev
+from tests.support.checks import present
 
 
-def run(eng, series, rule_id="nps-drop", step_ms=MIN_MS):
+def run(eng: AlertEngine, series: Sequence[float | None], rule_id: str = "nps-drop",
+        step_ms: int = MIN_MS) -> tuple[int, int, list[StepResult]]:
     """Feed one value per minute; return (fired, resolved) change counts and the results."""
     results = [eng.step(T0 + i * step_ms, [ev(rule_id, v)]) for i, v in enumerate(series)]
     statuses = [c.status for r in results for c in r.changes]
@@ -97,5 +103,6 @@ def test_alert_carries_labels_value_threshold_and_playbook() -> None:
     assert change.labels == {"team": "cs", "location": "msk-arbat", "rule": "red-button",
                              "severity": "critical", "scope": "msk-arbat"}
     assert (change.value, change.threshold, change.recovery, change.op) == (0.4, 0.3, 0.25, ">")
-    assert change.playbook.ru.event == "Клиент нажал красную кнопку"
-    assert change.playbook.ru.actions == ("Позвать администратора?",)
+    ru = present(change.playbook.ru)
+    assert ru.event == "Клиент нажал красную кнопку"
+    assert ru.actions == ("Позвать администратора?",)

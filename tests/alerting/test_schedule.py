@@ -30,8 +30,8 @@ timezone = "Europe/Moscow"
 """
 
 
-def utc(*args) -> int:
-    return int(dt.datetime(*args, tzinfo=dt.UTC).timestamp() * 1000)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    return int(dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC).timestamp() * 1000)
 
 
 def test_silence_mutes_reminds_before_expiry_and_reports_what_still_fires() -> None:
@@ -72,7 +72,7 @@ def test_alert_born_under_a_silence_is_announced_when_it_ends() -> None:
     (["rule=nps-drop"], T0 - MIN_MS, "ends"),
     (["rule=nps-drop"], T0 + 8 * 86_400_000, "ends"),
 ])
-def test_silences_must_be_specific_and_end(matchers, ends, field) -> None:
+def test_silences_must_be_specific_and_end(matchers: list[str], ends: int, field: str) -> None:
     eng = engine(rule("nps-drop"))
     with pytest.raises(AlertInputError, match=f"^{field}:"):
         eng.add_silence(matchers, T0, ends, "ops", "", T0)
@@ -80,8 +80,11 @@ def test_silences_must_be_specific_and_end(matchers, ends, field) -> None:
 
 def test_maintenance_window_uses_each_locations_own_clock() -> None:
     cals = calendars_from_config(load_config_text(TOML))
-    eng = engine(rule("nps-drop"), calendars=cals,
-                 maintenance=[{"id": "nightly", "weekdays": ["wed", "thu"], "hours": "02:00-04:00"}])
+    eng = engine(
+        rule("nps-drop"),
+        calendars=cals,
+        maintenance=[{"id": "nightly", "weekdays": ["wed", "thu"], "hours": "02:00-04:00"}],
+    )
     at = utc(2026, 3, 4, 21, 30)  # Wed 21:30 UTC = Thu 02:30 in Yekaterinburg, 00:30 in Moscow
     r = eng.step(at, [ev("nps-drop", 5, scope="ekb"), ev("nps-drop", 5, scope="msk")])
     assert [c.scope for c in r.changes] == ["msk"]

@@ -6,8 +6,16 @@ from __future__ import annotations
 import datetime as dt
 
 from alerting.engine import AlertEngine
+from alerting.model import Evaluation
 from alerting.schedule import calendars_from_config
-from alerting.sources import CoreSource, EventCounter, LastSeen, collect, topology_of
+from alerting.sources import (
+    CoreSource,
+    EventCounter,
+    LastSeen,
+    MetricSource,
+    collect,
+    topology_of,
+)
 from cxpulse.config import load_config_text
 from stream.readmodel import ButtonsResult, FlowResult
 from tests.alerting.fakes import FakeReader
@@ -54,16 +62,17 @@ TOPO = topology_of([("loc-a", "r1"), ("loc-b", "r2")])
 CALS = calendars_from_config(CFG)
 
 
-def utc(*args) -> int:
-    return int(dt.datetime(*args, tzinfo=dt.UTC).timestamp() * 1000)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    return int(dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC).timestamp() * 1000)
 
 
-def sources(reader, voice=None, devices=None):
+def sources(reader: FakeReader, voice: EventCounter | None = None,
+            devices: LastSeen | None = None) -> dict[str, MetricSource]:
     return {"core": CoreSource(reader), "voice": voice or EventCounter(),
             "device": devices or LastSeen()}
 
 
-def by_rule(evaluations):
+def by_rule(evaluations: list[Evaluation]) -> dict[tuple[str, str], Evaluation]:
     return {(e.rule, e.scope): e for e in evaluations}
 
 
@@ -78,7 +87,11 @@ def test_core_ratio_and_sample_paths_and_region_scopes() -> None:
     assert flow.labels == {"location": "loc-a", "region": "r1"}
     assert evs[("flow-surge", "loc-b")].readings[0].value is None  # no usual profile yet
     red = evs[("red-button", "r1")]
-    assert (red.readings[0].value, red.readings[0].sample, red.labels) == (0.4, 25, {"region": "r1"})
+    assert (red.readings[0].value, red.readings[0].sample, red.labels) == (
+        0.4,
+        25,
+        {"region": "r1"},
+    )
     assert ("red-button", "loc-a") not in evs
 
 

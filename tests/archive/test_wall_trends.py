@@ -10,7 +10,8 @@ from dashboards.trendview import chart, trend_tile
 MONTHS = ["2024-12", *(f"2025-{m:02d}" for m in range(1, 13))]
 
 
-def _series(n: int, gap: int | None = None):
+def _series(n: int,
+            gap: int | None = None) -> list[tuple[str, float | None, float | None, int]]:
     return [(MONTHS[i] if n <= 13 else f"2025-06-{i + 1:02d}",
              None if i == gap else 40.0 + i, 30.0 + i if i % 2 else None, 10 + i)
             for i in range(n)]

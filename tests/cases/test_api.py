@@ -78,7 +78,8 @@ async def test_open_assign_comment_resolve_show_everywhere_within_2s(tmp_path: P
 
         async def counted() -> bool:
             inc = (await stack.metrics("msk-a"))["incidents"]
-            return inc["resolved"] == 1 and inc["by_source"].get("api", {}).get("resolved") == 1
+            return bool(inc["resolved"] == 1
+                        and inc["by_source"].get("api", {}).get("resolved") == 1)
 
         await within_2s(stack, counted, "the metrics")
         inc = (await stack.metrics("msk-a"))["incidents"]

@@ -53,7 +53,7 @@ async def test_a_detractor_with_a_comment_opens_exactly_one_linked_case(tmp_path
         await publish_feedback(stack, {**nps("msk-a", 1, "Ужасно", session="s-1"),
                                        "type": "csat"})
         await asyncio.sleep(1.0)
-        assert await stack.core.wait_idle(10)
+        assert await stack.running_core.wait_idle(10)
         cases = await wait_case(stack, lambda items: True, location="msk-a")
         assert len(cases) == 1 and stack.cases.worker.counts["opened"] == 3
         metrics = await stack.metrics("msk-a")
@@ -67,7 +67,7 @@ async def test_rules_that_do_not_match_open_nothing(tmp_path: Path) -> None:
                                nps("msk-a", 9, "Всё отлично, спасибо"),  # a promoter
                                nps("msk-b", 8, "Нормально"))
         await asyncio.sleep(1.0)
-        assert await stack.core.wait_idle(10)
+        assert await stack.running_core.wait_idle(10)
         assert await wait_case(stack, lambda items: True) == []
 
 

@@ -65,7 +65,9 @@ def _shares(body: dict) -> tuple[dict[str, float], dict[str, float]]:
     return now, before
 
 
-async def test_bad_shift_raises_wait_and_staff_at_the_degraded_location(nats_server: EmbeddedNats, tmp_path: Path) -> None:
+async def test_bad_shift_raises_wait_and_staff_at_the_degraded_location(
+    nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
     """Six calm hours, then six degraded ones at ``bad`` (about 200 comments each side:
     the shares move by 0.1-0.35 on every simulated day tried, against a standard error
     of about 0.05)."""

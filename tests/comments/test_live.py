@@ -4,7 +4,9 @@ real core, archive writer (the comments service) and server."""
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,15 +15,16 @@ from server.fanout import Mailbox
 from server.hubclient import Client
 from stream.access import Geo, Principal
 from stream.nats_server import EmbeddedNats
-from tests.comments.stack import live
+from tests.comments.stack import Live, live
 from tests.comments.support import SHIFT, answers
+from tests.support.stack import WsClient
 
 HOUR_MS = 3_600_000
 COMMENTED = sum(1 for _, text in SHIFT if text)
 
 
 @pytest.fixture
-async def stack(nats_server: EmbeddedNats, tmp_path: Path):
+async def stack(nats_server: EmbeddedNats, tmp_path: Path) -> AsyncIterator[Live]:
     async with live(nats_server.url, tmp_path) as s:
         now = int(time.time() * 1000)
         start = now - HOUR_MS
@@ -30,16 +33,16 @@ async def stack(nats_server: EmbeddedNats, tmp_path: Path):
         yield s
 
 
-async def snapshots(ws, topics: set[str]) -> dict[str, list[dict]]:
+async def snapshots(ws: WsClient, topics: set[str]) -> dict[str, list[dict[str, Any]]]:
     """The snapshot of each of ``topics``, in whatever order they come."""
-    got: dict[str, list[dict]] = {}
+    got: dict[str, list[dict[str, Any]]] = {}
     while set(got) != topics:
         msg = await ws.next(type="snapshot", timeout=10)
         got[msg["topic"]] = msg["data"]["comments"]
     return got
 
 
-async def test_snapshot_of_the_latest_then_each_new_comment(stack) -> None:
+async def test_snapshot_of_the_latest_then_each_new_comment(stack: Live) -> None:
     ws = await stack.ws("sup")
     await ws.send(op="subscribe", topics=["comments:r"], id=1)
     snap = await ws.next(type="snapshot", topic="comments:r", timeout=10)
@@ -68,7 +71,7 @@ async def test_snapshot_of_the_latest_then_each_new_comment(stack) -> None:
     await ws.close()
 
 
-async def test_the_list_keeps_the_latest_fifty(stack) -> None:
+async def test_the_list_keeps_the_latest_fifty(stack: Live) -> None:
     now = int(time.time() * 1000)
     await stack.publish([{"id": f"many{i}", "location": "b", "ts": now - 1000 * (60 - i),
                           "type": "csat", "value": 4, "comment": f"Всё хорошо, касса {i}"}
@@ -81,7 +84,7 @@ async def test_the_list_keeps_the_latest_fifty(stack) -> None:
     await ws.close()
 
 
-async def test_token_scoping_of_the_topic(stack) -> None:
+async def test_token_scoping_of_the_topic(stack: Live) -> None:
     for who, topic, code in (("disp", "comments:a", "forbidden"),
                              ("sup", "comments:network", "forbidden"),
                              ("sup", "comments:k", "forbidden"),
@@ -116,7 +119,7 @@ def test_without_an_archive_the_topic_is_not_found() -> None:
                    comments_running=True) is None
 
 
-async def test_topics_endpoint_numbers_and_scoping(stack) -> None:
+async def test_topics_endpoint_numbers_and_scoping(stack: Live) -> None:
     async with stack.http("disp") as http:
         assert (await http.get("/api/comments/topics/a")).status_code == 403
     async with stack.http("sup") as http:

@@ -22,7 +22,7 @@ from tests.comments.support import WITH_PARKING, answers, validated
 HOUR_MS = 3_600_000
 
 
-def _args(**kw) -> argparse.Namespace:
+def _args(**kw: object) -> argparse.Namespace:
     base = {"since": None, "nats_url": None, "direct": False, "archive": None}
     return argparse.Namespace(**{**base, **kw})
 

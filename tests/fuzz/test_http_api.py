@@ -24,7 +24,7 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 @pytest.mark.skipif(not SCHEMATHESIS.exists(), reason="schemathesis is not installed")
 @pytest.mark.parametrize("who", ["admin", None])
-async def test_openapi_operations_never_5xx(tmp_path: Path, who) -> None:
+async def test_openapi_operations_never_5xx(tmp_path: Path, who: str | None) -> None:
     # schemathesis sends wrong tokens on purpose: no throttling of this one client here
     async with serving(tmp_path, config_text(auth_failures_per_min=1_000_000)) as live:
         auth = ["-H", f"Authorization: Bearer {token(who)}"] if who else []

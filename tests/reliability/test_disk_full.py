@@ -16,6 +16,7 @@ import contextlib
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ DISK_MB = 48
 
 
 @contextlib.contextmanager
-def small_disk(path: Path):  # noqa: ANN201
+def small_disk(path: Path) -> Iterator[Path]:
     """A tmpfs of DISK_MB at ``path`` (root only)."""
     path.mkdir(parents=True)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m", "tmpfs", str(path)],

@@ -34,7 +34,7 @@ from tests.support.faults import (
 )
 
 
-def start_run(config_path, log_path) -> subprocess.Popen[bytes]:  # noqa: ANN001
+def start_run(config_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
     try:
         return subprocess.Popen([sys.executable, "-m", "cxpulse.cli", "run", "--config",
@@ -44,7 +44,7 @@ def start_run(config_path, log_path) -> subprocess.Popen[bytes]:  # noqa: ANN001
         log.close()
 
 
-async def wait_healthy(base: str, proc: subprocess.Popen[bytes], log_path) -> float:  # noqa: ANN001
+async def wait_healthy(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> float:
     t0 = time.monotonic()
     async with httpx.AsyncClient(base_url=base, timeout=2) as http:
         while True:

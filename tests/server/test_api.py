@@ -27,7 +27,14 @@ async def test_health_is_open_and_reports_the_core_to_admins(live: Stack) -> Non
 async def test_metrics_follow_published_events(live: Stack) -> None:
     await live.publish(
         *[button("msk-a", v) for v in (3, 3, 3, 2, 1)],
-        {"id": "n1", "ts": now_ms(), "location": "msk-a", "type": "nps", "value": 10, "staff": "s7"},
+        {
+            "id": "n1",
+            "ts": now_ms(),
+            "location": "msk-a",
+            "type": "nps",
+            "value": 10,
+            "staff": "s7",
+        },
         {"id": "n2", "ts": now_ms(), "location": "msk-b", "type": "nps", "value": 2},
     )
     async with live.http("admin") as h:
@@ -37,7 +44,10 @@ async def test_metrics_follow_published_events(live: Stack) -> None:
         default = await h.get("/api/metrics/network")
     assert loc["buttons"]["presses"] == 5 and loc["buttons"]["shares"]["3"] == pytest.approx(0.6)
     assert loc["nps"] == 100 and loc["csat"] is None and loc["incidents"]["open"] == 0
-    assert set(loc["csi"]) >= {"total", "factors"} and set(loc["flow"]) >= {"contacts", "by_channel"}
+    assert set(loc["csi"]) >= {"total", "factors"} and set(loc["flow"]) >= {
+        "contacts",
+        "by_channel",
+    }
     assert region["responses"] == 2 and region["nps"] == 0 and region["window"] == "1h"
     assert staff["responses"] == 1 and staff["staff"] == "s7"
     assert default.status_code == 200 and default.json()["window"] == "today"
@@ -144,7 +154,11 @@ async def test_post_feedback_accepts_and_rejects_with_dead_letters(live: Stack) 
     assert ok.status_code == 202 and ok.json() == {"status": "accepted", "id": good["id"],
                                                    "subject": "cx.feedback.msk-a"}
     assert again.status_code == 202
-    assert (r1.status_code, r1.json()["field"], r1.json()["error"]) == (422, "value", "out_of_range")
+    assert (r1.status_code, r1.json()["field"], r1.json()["error"]) == (
+        422,
+        "value",
+        "out_of_range",
+    )
     assert (r2.status_code, r2.json()["field"], r2.json()["error"]) == (422, None, "not_json")
     assert (r3.status_code, r3.json()["field"]) == (422, "location")
     assert (r4.status_code, r4.json()["field"], r4.json()["error"]) == (422, "ts", "future_ts")

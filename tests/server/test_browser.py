@@ -49,7 +49,9 @@ async def api_shares(live: Stack, location: str) -> dict[str, str]:
     return {v: f"{round(s * 100)}%" for v, s in m["buttons"]["shares"].items() if int(v) <= 3}
 
 
-async def test_display_shows_todays_shares_and_follows_events(live: Stack, browser: Browser) -> None:
+async def test_display_shows_todays_shares_and_follows_events(
+    live: Stack, browser: Browser
+) -> None:
     await live.publish(*[button("msk-a", v) for v in [3] * 17 + [2] * 4 + [1] * 2])
     # bypass_csp: the page forbids eval, which playwright's wait_for_function uses
     page = await browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
@@ -133,7 +135,9 @@ async def test_qr_survey_in_the_browser_changes_nps(live: Stack, browser: Browse
     await context.close()
 
 
-async def test_display_before_the_first_rating_and_with_five_buttons(tmp_path: Path, browser: Browser) -> None:
+async def test_display_before_the_first_rating_and_with_five_buttons(
+    tmp_path: Path, browser: Browser
+) -> None:
     async with serving(tmp_path, config_text(display_buttons=5)) as live:
         page = await browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
         await page.goto(f"{live.url}/display/msk-b?token={token('admin')}")
@@ -149,7 +153,9 @@ async def test_display_before_the_first_rating_and_with_five_buttons(tmp_path: P
         await page.screenshot(path=shot("display-5.png"))
 
 
-async def test_display_opened_from_another_site_drops_its_token_and_stays_live(live: Stack, browser: Browser) -> None:
+async def test_display_opened_from_another_site_drops_its_token_and_stays_live(
+    live: Stack, browser: Browser
+) -> None:
     """A display link shared in a chat or an e-mail (another site: here ``localhost`` links
     to ``127.0.0.1``): the token leaves the address bar and the history, the page runs under
     its strict CSP (not bypassed) and its websocket authenticates with the session cookie."""

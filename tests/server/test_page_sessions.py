@@ -57,7 +57,9 @@ async def test_display_token_is_exchanged_once_for_a_session_cookie(live: Stack)
     assert other.status_code == 403 and bare.status_code == 401 and forged.status_code == 401
 
 
-async def test_the_page_websocket_authenticates_with_the_cookie_from_its_own_origin(live: Stack) -> None:
+async def test_the_page_websocket_authenticates_with_the_cookie_from_its_own_origin(
+    live: Stack,
+) -> None:
     sid = session_of((await exchange(live)).headers["set-cookie"])
     url = f"ws://127.0.0.1:{live.port}/ws"
     same = f"http://127.0.0.1:{live.port}"

@@ -33,11 +33,17 @@ def test_ops_and_windows() -> None:
     assert windows_of(decode_op('{"op":"subscribe","topics":[]}')) == ("1h", "today", "7d", "30d")
 
 
-@pytest.mark.parametrize(("text", "field"), [
-    ('{"op":"watch"}', "op"), ('{"op":"subscribe","topics":"x"}', "topics"),
-    ('{"op":"subscribe","windows":["2h"]}', "windows"), ('{"op":"ping","extra":1}', "extra"), ('{"topics":[]}', "op"),
-    ("not json", None),
-])
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ('{"op":"watch"}', "op"),
+        ('{"op":"subscribe","topics":"x"}', "topics"),
+        ('{"op":"subscribe","windows":["2h"]}', "windows"),
+        ('{"op":"ping","extra":1}', "extra"),
+        ('{"topics":[]}', "op"),
+        ("not json", None),
+    ],
+)
 def test_bad_ops_name_the_field(text: str, field: str | None) -> None:
     with pytest.raises(OpError) as info:
         decode_op(text)

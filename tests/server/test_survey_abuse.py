@@ -91,7 +91,9 @@ async def test_odd_survey_cookies_are_ignored(live: Stack, cookie: bytes) -> Non
     assert post.status_code == 202
 
 
-def test_a_public_listener_without_trusted_proxies_is_warned_about(caplog: LogCaptureFixture) -> None:
+def test_a_public_listener_without_trusted_proxies_is_warned_about(
+    caplog: LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.WARNING, logger="cxpulse.server")
     public = load_config_text(config_text(host="0.0.0.0"))
     behind = load_config_text(config_text(host="0.0.0.0", trusted_proxies=["10.0.0.5"]))

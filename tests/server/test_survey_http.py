@@ -25,7 +25,11 @@ async def test_survey_page_language_and_questions(live: Stack) -> None:
     assert ru.status_code == 200 and "Почему?" in ru.text and 'lang="ru"' in ru.text
     assert "Москва, Тверская" in ru.text
     assert "Why?" in en.text and "Why?" in forced.text
-    assert len(questions(ru.text)) == 2 and set(questions(ru.text)) <= {"clean", "speed", "attention"}
+    assert len(questions(ru.text)) == 2 and set(questions(ru.text)) <= {
+        "clean",
+        "speed",
+        "attention",
+    }
     assert missing.status_code == 404
     assert "default-src 'none'" in ru.headers["content-security-policy"]
     picks = set()
@@ -58,10 +62,14 @@ async def test_survey_posts_through_the_core_then_cools_down(live: Stack) -> Non
 
 
 async def test_survey_errors_name_the_field(live: Stack) -> None:
-    cases = [({"nps": 11}, "nps"), ({"why": "x"}, "nps"), ({"nps": 5, "csi": {"nope": 3}}, "csi.nope"),
-             ({"nps": 5, "csi": {"clean": 9}}, "csi.clean"),
-             ({"nps": 5, "csi": {"clean": 1, "speed": 1, "attention": 1}}, "csi"),
-             ({"nps": 5, "who": "me"}, "who")]
+    cases = [
+        ({"nps": 11}, "nps"),
+        ({"why": "x"}, "nps"),
+        ({"nps": 5, "csi": {"nope": 3}}, "csi.nope"),
+        ({"nps": 5, "csi": {"clean": 9}}, "csi.clean"),
+        ({"nps": 5, "csi": {"clean": 1, "speed": 1, "attention": 1}}, "csi"),
+        ({"nps": 5, "who": "me"}, "who"),
+    ]
     async with live.http() as h:
         for body, field in cases:
             r = await h.post("/q/msk-a", json=body)

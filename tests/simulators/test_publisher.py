@@ -56,7 +56,9 @@ async def test_events_land_in_the_input_stream_once(cfg: Config, nats_server: Em
     await nc.close()
 
 
-async def test_demo_backfills_then_streams_events_and_audio(cfg: Config, nats_server: EmbeddedNats) -> None:
+async def test_demo_backfills_then_streams_events_and_audio(
+    cfg: Config, nats_server: EmbeddedNats
+) -> None:
     nc, pub = await _publisher(cfg, nats_server.url)
     frames: collections.defaultdict[str, list[tuple[int, int, int, int]]] = (
         collections.defaultdict(list))
@@ -98,7 +100,9 @@ def _kind_loc(subject: str) -> tuple[str, str]:
     return kind, location
 
 
-def test_cli_replays_hours_in_the_past_ending_now(tmp_path: Path, nats_server: EmbeddedNats) -> None:
+def test_cli_replays_hours_in_the_past_ending_now(
+    tmp_path: Path, nats_server: EmbeddedNats
+) -> None:
     path = tmp_path / "config.toml"
     path.write_text(CONFIG)
     before = int(time.time() * 1000)
@@ -130,7 +134,9 @@ def test_cli_replays_hours_in_the_past_ending_now(tmp_path: Path, nats_server: E
     assert {"sim-001", "sim-002", "msk-a"} <= locations
 
 
-async def test_load_prints_its_rate(cfg: Config, nats_server: EmbeddedNats, capsys: pytest.CaptureFixture[str]) -> None:
+async def test_load_prints_its_rate(
+    cfg: Config, nats_server: EmbeddedNats, capsys: pytest.CaptureFixture[str]
+) -> None:
     nc, pub = await _publisher(cfg, nats_server.url)
     assert await run(cfg, pub, RunOptions("load", seed=1, load_events=5000)) == 0
     assert pub.stats.acked == 5000

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (Russian text by design)
+
 """The demo means something: CSI factors of their own, believable flow, realistic comments."""
 
 from __future__ import annotations

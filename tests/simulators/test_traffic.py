@@ -112,7 +112,7 @@ def test_flow_follows_the_local_hour_and_weekday_profile() -> None:
 
 
 def test_feedback_shapes_response_rates_and_sessions(cfg: Config) -> None:
-    plan, network, events = _run("normal-day", days=1)
+    _, network, events = _run("normal-day", days=1)
     questions = {(q.factor, q.id): q.scale for q in cfg.csi.questions}
     visits: collections.Counter[str] = collections.Counter()
     sessions: collections.defaultdict[str, list[FeedbackEvent]] = collections.defaultdict(list)
@@ -156,7 +156,9 @@ def test_incidents_have_lifecycles_with_sla_misses_thanks_and_reopens() -> None:
     opens = [s[0] for s in steps.values()]
     assert all(s[0].action == "open" for s in steps.values())
     cats = collections.Counter(o.category for o in opens)
-    assert {"claim", "consultation", "product_quality", "certificate", "service", "thanks"} <= set(cats)
+    assert {"claim", "consultation", "product_quality", "certificate", "service", "thanks"} <= set(
+        cats
+    )
     assert 0.08 < cats["thanks"] / len(opens) < 0.25
     sla_h = {True: 5 / 60, False: 3.0}  # live call: 5 min; otherwise 3 (working) hours
     late = [took_ms(s) / 3.6e6 > sla_h[s[0].channel == "phone"] for s in steps.values()
@@ -175,8 +177,9 @@ def test_bad_shift_degrades_only_the_target_after_the_phase() -> None:
     late = [e for e in events if e.ts_ms > plan.phase_ms + 15 * 60_000]
     red = collections.Counter(e.location for e in late
                               if isinstance(e.event, ButtonEvent) and e.event.value == 1)
-    incidents = collections.Counter(e.location for e in late
-                                    if isinstance(e.event, IncidentEvent) and e.event.action == "open")
+    incidents = collections.Counter(
+        e.location for e in late if isinstance(e.event, IncidentEvent) and e.event.action == "open"
+    )
     others = [loc for loc in red if loc != plan.target]
     assert red[plan.target] > 4 * max(red[o] for o in others)
     assert incidents[plan.target] > 2 * max(incidents[o] for o in others)
@@ -184,7 +187,9 @@ def test_bad_shift_degrades_only_the_target_after_the_phase() -> None:
 
 def test_outage_silences_the_terminal_and_a_button() -> None:
     plan, _, events = _run("outage")
-    after = [e.event for e in events if e.location == plan.target and e.ts_ms > plan.phase_ms + 300_000]
+    after = [
+        e.event for e in events if e.location == plan.target and e.ts_ms > plan.phase_ms + 300_000
+    ]
     assert after  # the location still lives: visits, QR answers, flow
     assert not [ev for ev in after if getattr(ev, "channel", None) == "terminal"]
     assert not [ev for ev in after if getattr(ev, "device", None) == plan.target_button]

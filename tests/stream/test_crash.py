@@ -70,13 +70,15 @@ def make_events(n: int, now_ms: int, rng: random.Random,
     return out
 
 
-def start_core(url: str, cfg_path) -> subprocess.Popen:
+def start_core(url: str, cfg_path: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "cxpulse.cli", "core", "--config",
                              str(cfg_path), "--nats-url", url],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def test_kill_minus_nine_under_load_then_restart(nats_server: EmbeddedNats, tmp_path: Path) -> None:
+async def test_kill_minus_nine_under_load_then_restart(
+    nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
     cfg_path = tmp_path / "config.toml"
     cfg_path.write_text(CONFIG)
     rng = random.Random(7)
@@ -98,7 +100,9 @@ async def test_kill_minus_nine_under_load_then_restart(nats_server: EmbeddedNats
             await js.publish_async_completed()
             await asyncio.sleep(0.08)  # ~6k events/s: the kills land mid-burst
         if k % 2500 == 2499:  # let the new core get going, then kill it mid-stream
-            await asyncio.sleep(max(0.0, core_started + 1.5 + rng.random() * 0.5 - time.monotonic()))
+            await asyncio.sleep(
+                max(0.0, core_started + 1.5 + rng.random() * 0.5 - time.monotonic())
+            )
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1

@@ -15,9 +15,12 @@ from stream.events import Rejection
 from stream.nats_io import connect, ensure_streams, publish_dead_letter, stream_names
 from stream.nats_server import EmbeddedNats, port_open
 from stream.subjects import Subjects
+from tests.support.checks import present
 
 
-async def test_dead_letter_keeps_payload_subject_headers_and_reason(nats_server: EmbeddedNats) -> None:
+async def test_dead_letter_keeps_payload_subject_headers_and_reason(
+    nats_server: EmbeddedNats,
+) -> None:
     cfg = Config()
     nc = await connect(cfg.nats, nats_server.url, "test")
     js = nc.jetstream()
@@ -33,10 +36,11 @@ async def test_dead_letter_keeps_payload_subject_headers_and_reason(nats_server:
     sub = await js.pull_subscribe("cx.dlq.>", "t")
     (msg,) = await sub.fetch(1, timeout=2)
     assert msg.data == b"\xff\x00"
-    assert msg.headers["Cx-Original-Subject"] == "cx.feedback.a"
-    assert msg.headers["Cx-Reason-Code"] == "not_json"
-    assert msg.headers["Cx-Orig-Nats-Msg-Id"] == "x1"
-    assert msg.headers["Foo"] == "bar"
+    headers = present(msg.headers)
+    assert headers["Cx-Original-Subject"] == "cx.feedback.a"
+    assert headers["Cx-Reason-Code"] == "not_json"
+    assert headers["Cx-Orig-Nats-Msg-Id"] == "x1"
+    assert headers["Foo"] == "bar"
     await nc.close()
 
 
@@ -50,7 +54,7 @@ def test_embedded_server_dies_with_its_parent(tmp_path: Path) -> None:
         time.sleep(60)
     """)
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    port, child_pid = (int(x) for x in parent.stdout.readline().split())
+    port, child_pid = (int(x) for x in present(parent.stdout).readline().split())
     assert port_open("127.0.0.1", port)
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()

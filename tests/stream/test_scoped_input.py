@@ -53,7 +53,9 @@ async def dead_letters(core: Core) -> list[tuple[str, str, str]]:
     return out
 
 
-async def test_events_named_like_a_roll_up_go_to_the_dead_letters(nats_server: EmbeddedNats) -> None:
+async def test_events_named_like_a_roll_up_go_to_the_dead_letters(
+    nats_server: EmbeddedNats,
+) -> None:
     core = Core(CFG, nats_server.url)
     await core.start()
     try:

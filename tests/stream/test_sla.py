@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from cxpulse.config import load_config_text
 from stream.config import HoursConfig
 from stream.engine import MetricsEngine
-from stream.events import IncidentEvent
+from stream.events import IncidentAction, IncidentCategory, IncidentEvent
 from stream.query import incident_views, metrics
 from stream.workcal import WorkCalendar
 
@@ -19,8 +20,8 @@ NYC = ZoneInfo("America/New_York")
 OFFICE = HoursConfig().minutes()  # Mon-Fri 09:00-18:00
 
 
-def ms(tz: ZoneInfo, *args: int) -> int:
-    return int(dt.datetime(*args, tzinfo=tz).timestamp() * 1000)
+def ms(tz: ZoneInfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    return int(dt.datetime(year, month, day, hour, minute, tzinfo=tz).timestamp() * 1000)
 
 
 @pytest.mark.parametrize(
@@ -33,14 +34,16 @@ def ms(tz: ZoneInfo, *args: int) -> int:
         ((2026, 11, 23, 10, 30), (2026, 11, 23, 13, 30)),  # inside the day
     ],
 )
-def test_three_working_hours_moscow(opened, deadline) -> None:
+def test_three_working_hours_moscow(opened: tuple[int, ...], deadline: tuple[int, ...]) -> None:
     cal = WorkCalendar(MSK, OFFICE)
     assert cal.add_working_ms(ms(MSK, *opened), 3 * 3_600_000) == ms(MSK, *deadline)
 
 
 def test_holiday_is_skipped() -> None:
     cal = WorkCalendar(MSK, OFFICE, frozenset({dt.date(2026, 11, 30)}))
-    assert cal.add_working_ms(ms(MSK, 2026, 11, 27, 16, 0), 3 * 3_600_000) == ms(MSK, 2026, 12, 1, 10, 0)
+    assert cal.add_working_ms(ms(MSK, 2026, 11, 27, 16, 0), 3 * 3_600_000) == ms(
+        MSK, 2026, 12, 1, 10, 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -51,7 +54,7 @@ def test_holiday_is_skipped() -> None:
         ((2026, 11, 28, 15, 0), (2026, 12, 1, 18, 0)),  # Sat -> Mon is day 1, Tue day 2
     ],
 )
-def test_two_working_days(opened, deadline) -> None:
+def test_two_working_days(opened: tuple[int, ...], deadline: tuple[int, ...]) -> None:
     cal = WorkCalendar(MSK, OFFICE)
     assert cal.end_of_working_day(ms(MSK, *opened), 2) == ms(MSK, *deadline)
 
@@ -71,7 +74,7 @@ timezone = "Asia/Novosibirsk"
 """)
 
 
-def _ev(i: int, ts: int, action: str, **kw) -> tuple[IncidentEvent, int]:
+def _ev(i: int, ts: int, action: IncidentAction, **kw: Any) -> tuple[IncidentEvent, int]:
     return IncidentEvent(id=f"e{i}", ts=ts, location="nsk", incident=kw.pop("inc", "A"),
                          action=action, **kw), ts
 
@@ -92,7 +95,9 @@ def test_incident_state_machine_is_order_independent() -> None:
         engine = MetricsEngine(CFG)
         for item in order:
             engine.apply_batch([item])
-        results.append((incident_views(engine, "nsk", now), metrics(engine, "nsk", "7d", now).incidents))
+        results.append(
+            (incident_views(engine, "nsk", now), metrics(engine, "nsk", "7d", now).incidents)
+        )
     assert results[0] == results[1] == results[2]
     (view,), inc = results[0]
     assert view.status == "resolved" and not view.breached and view.assignee == "cs-1"
@@ -137,7 +142,8 @@ timezone = "Asia/Novosibirsk"
               for i in range(5)))
 
 
-def _peer_ev(i: int, ts: int, location: str, category: str) -> tuple[IncidentEvent, int]:
+def _peer_ev(i: int, ts: int, location: str,
+             category: IncidentCategory) -> tuple[IncidentEvent, int]:
     return IncidentEvent(id=f"{location}-{i}", ts=ts, location=location, incident=f"i{i}",
                          action="open", category=category), ts
 
