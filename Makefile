@@ -25,8 +25,8 @@ system-deps:
 	bash tests/system_deps.sh
 
 lint: $(STAMP)
-	$(PY) -m ruff check cxpulse server alerting voice archive digests stream dsp text dashboards simulators tests bench
-	$(PY) -m mypy cxpulse server dashboards alerting voice archive digests stream dsp text simulators
+	$(PY) -m ruff check cxpulse server alerting voice archive digests cases stream dsp text dashboards simulators tests bench
+	$(PY) -m mypy cxpulse server dashboards alerting voice archive digests cases stream dsp text simulators tests bench
 
 test: $(STAMP) system-deps lint
 	$(PY) -m pytest -q -p no:cacheprovider

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002  (Russian text and placeholders by design)
+
 """Free text on its way into the archive: masked, tagged and lemmatised, never stored raw.
 
 ``TextHooks`` bundles three injectable callables so the composition layer decides which

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (Russian comments by design)
+
 """Benchmark: the auto-open path of cases, rating published -> case visible (issue 17).
 
     .venv/bin/python bench/cases_latency.py [--detractors 120] [--rate 100] [--quick]

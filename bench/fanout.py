@@ -34,7 +34,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import numpy as np
@@ -134,8 +136,9 @@ class _LeanClient(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-        self.transport.write(self.request)
+        assert isinstance(transport, asyncio.Transport)  # a TCP connection's
+        self.transport = transport
+        transport.write(self.request)
 
     def _send(self, opcode: int, payload: bytes) -> None:
         mask = os.urandom(4)
@@ -211,7 +214,10 @@ async def clients_main(port: int, first: int, count: int, locations: int, out: s
     for i in range(count):
         loc = f"loc-{(first + i) % locations:03d}"
         client = _LeanClient(port, loc, asyncio.Event(), asyncio.Event())
-        await loop.create_connection(lambda c=client: c, "127.0.0.1", port)
+        def protocol(c: _LeanClient = client) -> _LeanClient:
+            return c
+
+        await loop.create_connection(protocol, "127.0.0.1", port)
         clients.append(client)
         if i % 50 == 49:
             await asyncio.sleep(0.05)
@@ -221,8 +227,8 @@ async def clients_main(port: int, first: int, count: int, locations: int, out: s
     for c in clients:
         assert c.transport is not None
         c.transport.close()
-    arrays = {f"c{first + i}": np.array(c.log(), dtype=np.float64).reshape(-1, 4)
-              for i, c in enumerate(clients)}
+    arrays: dict[str, Any] = {f"c{first + i}": np.array(c.log(), dtype=np.float64).reshape(-1, 4)
+                              for i, c in enumerate(clients)}
     np.savez(out, **arrays)
 
 
@@ -255,8 +261,23 @@ async def publish(nats_url: str, rate: int, duration_s: float, locations: int
     return times
 
 
+@dataclass(frozen=True)
+class Latencies:
+    """Milliseconds per event x client (``all``, by topic), per frame (``fanout``: frame
+    computed -> client, ``fresh``: age of its newest event); updates per client and topic."""
+
+    all: np.ndarray
+    display: np.ndarray
+    metrics: np.ndarray
+    fanout: np.ndarray
+    fresh: np.ndarray
+    missed: int
+    updates: np.ndarray
+    max_gap_s: float
+
+
 def latencies(times: dict[str, list[float]], arrays: dict[str, np.ndarray], locations: int,
-              t0: float, t1: float) -> dict[str, object]:
+              t0: float, t1: float) -> Latencies:
     """Per event x client: first receipt whose count includes the event; per frame: the age
     of the newest event it includes (the pipeline without the coalescing wait)."""
     lat: dict[int, list[np.ndarray]] = {0: [], 1: []}
@@ -286,10 +307,10 @@ def latencies(times: dict[str, list[float]], arrays: dict[str, np.ndarray], loca
             if len(window) > 1:
                 gaps.append(float(np.diff(window).max()))
     everything = np.concatenate(lat[0] + lat[1])
-    return {"all": everything, "display": np.concatenate(lat[0]),
-            "metrics": np.concatenate(lat[1]), "fanout": np.concatenate(fan) * 1000,
-            "fresh": np.concatenate(fresh),
-            "missed": missed, "updates": np.array(updates), "max_gap_s": max(gaps or [0.0])}
+    return Latencies(all=everything, display=np.concatenate(lat[0]),
+                     metrics=np.concatenate(lat[1]), fanout=np.concatenate(fan) * 1000,
+                     fresh=np.concatenate(fresh), missed=missed, updates=np.array(updates),
+                     max_gap_s=max(gaps or [0.0]))
 
 
 def _pct(a: np.ndarray) -> str:
@@ -299,20 +320,21 @@ def _pct(a: np.ndarray) -> str:
     return f"p50 {p50:6.1f}  p90 {p90:6.1f}  p99 {p99:6.1f}  max {a.max():7.1f} ms"
 
 
-def _spawn(args: list[str], **kw: object) -> subprocess.Popen[str]:
+def _spawn(args: list[str], *, stdin: int | None = None,
+           stdout: int | None = None) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args], text=True,
-                            cwd=ROOT, **kw)  # type: ignore[call-overload]
+                            cwd=ROOT, stdin=stdin, stdout=stdout)
 
 
 def _busy() -> float:
     """CPU seconds the whole machine spent busy so far (all processes, all cores)."""
     t = psutil.cpu_times()
-    return t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0)
+    return float(t.user + t.nice + t.system + t.irq + t.softirq + getattr(t, "steal", 0.0))
 
 
 def _cpu(p: psutil.Process) -> float:
     t = p.cpu_times()
-    return t.user + t.system
+    return float(t.user + t.system)
 
 
 async def drive(args: argparse.Namespace) -> int:
@@ -342,6 +364,7 @@ async def drive(args: argparse.Namespace) -> int:
             assert p.stdout is not None and p.stdout.readline().strip() == "ready"
         print(f"{args.clients} clients connected and subscribed; publishing {args.rate} ev/s "
               f"for {args.duration:g} s (max {args.updates_per_s:g} updates/s per topic)")
+        assert nats.process is not None
         sp, np_ = psutil.Process(server.pid), psutil.Process(nats.process.pid)
         cp = [psutil.Process(p.pid) for p in procs]
         pub_task = asyncio.create_task(publish(nats.url, args.rate, args.duration + WARMUP_S,
@@ -385,27 +408,27 @@ def report(args: argparse.Namespace, times: dict[str, list[float]], arrays: dict
     span = t1 - t0
     published = sum(1 for ts in times.values() for t in ts if t >= t0)
     cpu = [(b - a) / span * 100 for a, b in zip(c0, c1, strict=True)]
-    updates = res["updates"]
+    updates = res.updates
     srv = health.get("server", {})
     print(f"published {published} events in {span:.1f} s ({published / span:.0f} ev/s); "
           f"core applied {health.get('applied')} in total")
-    print(f"latency publish -> client, all    : {_pct(res['all'])}")
-    print(f"                  display topic  : {_pct(res['display'])}")
-    print(f"                  metrics topic  : {_pct(res['metrics'])}")
-    print(f"frame freshness (newest event in it): {_pct(res['fresh'])}")
-    print(f"fan-out (frame computed -> client): {_pct(res['fanout'])}")
-    print(f"events never seen by a client     : {res['missed']}")
+    print(f"latency publish -> client, all    : {_pct(res.all)}")
+    print(f"                  display topic  : {_pct(res.display)}")
+    print(f"                  metrics topic  : {_pct(res.metrics)}")
+    print(f"frame freshness (newest event in it): {_pct(res.fresh)}")
+    print(f"fan-out (frame computed -> client): {_pct(res.fanout)}")
+    print(f"events never seen by a client     : {res.missed}")
     print(f"updates per client and topic      : min {updates.min()}  median "
           f"{int(np.median(updates))}  max {updates.max()}  (limit "
-          f"{args.updates_per_s * span:.0f}); longest gap {res['max_gap_s']:.2f} s")
+          f"{args.updates_per_s * span:.0f}); longest gap {res.max_gap_s:.2f} s")
     others = cpu[4] - sum(cpu[:4])
     print(f"server CPU {cpu[0]:.0f}% of one core; nats-server {cpu[1]:.0f}%; "
           f"client processes {cpu[2]:.0f}%; publisher {cpu[3]:.0f}%; other processes on "
           f"this machine {max(others, 0):.0f}%  ({psutil.cpu_count()} cores = "
           f"{100 * psutil.cpu_count():.0f}%)")
     print(f"hub: {srv}")
-    p99 = float(np.percentile(res["all"], 99)) if res["all"].size else float("inf")
-    starved = updates.min() < 0.8 * np.median(updates) or res["missed"] > 0
+    p99 = float(np.percentile(res.all, 99)) if res.all.size else float("inf")
+    starved = updates.min() < 0.8 * np.median(updates) or res.missed > 0
     floor = 0.99 / args.updates_per_s * 1000  # events arrive all the time: uniform slot wait
     print(f"coalescing wait alone at {args.updates_per_s:g} updates/s: p99 {floor:.0f} ms "
           f"(the rest is ingest, compute and delivery)")

@@ -24,12 +24,12 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy  # noqa: E402
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-from cxpulse.config import load_config_text  # noqa: E402
-from stream.core import Core  # noqa: E402
-from stream.nats_io import connect, ensure_streams, stream_names  # noqa: E402
-from stream.nats_server import EmbeddedNats  # noqa: E402
+from cxpulse.config import Config, load_config_text
+from stream.core import Core
+from stream.nats_io import connect, ensure_streams, stream_names
+from stream.nats_server import EmbeddedNats
 
 DAY_MS = 86_400_000
 
@@ -75,13 +75,20 @@ def make_events(n: int, locations: int, now_ms: int, seed: int = 1) -> list[tupl
                           "answered": rng.random() < 0.9, "wait_s": round(rng.uniform(0, 200), 1),
                           "handle_s": round(rng.uniform(30, 600), 1)}, "flow"
         else:
-            body, kind = {**base, "incident": f"inc-{i}", "action": "open",
-                          "category": rng.choice(["claim", "service", "consultation", "thanks"])}, "incident"
+            body, kind = (
+                {
+                    **base,
+                    "incident": f"inc-{i}",
+                    "action": "open",
+                    "category": rng.choice(["claim", "service", "consultation", "thanks"]),
+                },
+                "incident",
+            )
         out.append((f"cx.{kind}.{loc}", json.dumps(body).encode(), eid))
     return out
 
 
-async def publish_all(url: str, cfg, events) -> float:
+async def publish_all(url: str, cfg: Config, events: list[tuple[str, bytes, str]]) -> float:
     nc = await connect(cfg.nats, url, "bench-publisher")
     js = nc.jetstream()
     await ensure_streams(js, cfg)
@@ -96,13 +103,20 @@ async def publish_all(url: str, cfg, events) -> float:
     return len(events) / elapsed
 
 
-async def bare_drain(url: str, cfg, total: int) -> float:
+async def bare_drain(url: str, cfg: Config, total: int) -> float:
     """A pull consumer that only fetches and acks each message (explicit acks, like the core)."""
     nc = await connect(cfg.nats, url, "bench-bare")
     js = nc.jetstream()
     stream = stream_names("cx")["input"]
-    await js.add_consumer(stream, ConsumerConfig(durable_name="bare", ack_policy=AckPolicy.EXPLICIT,
-                                                 deliver_policy=DeliverPolicy.ALL, max_ack_pending=-1))
+    await js.add_consumer(
+        stream,
+        ConsumerConfig(
+            durable_name="bare",
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            max_ack_pending=-1,
+        ),
+    )
     sub = await js.pull_subscribe_bind("bare", stream=stream, pending_msgs_limit=200_000)
     got = 0
     t0 = time.perf_counter()
@@ -117,15 +131,22 @@ async def bare_drain(url: str, cfg, total: int) -> float:
     return rate
 
 
-async def lean_drain(url: str, cfg, total: int) -> float:
+async def lean_drain(url: str, cfg: Config, total: int) -> float:
     """The core's own pull loop (stream.pull.BatchPuller) doing nothing but ack."""
     from stream.pull import BatchPuller
 
     nc = await connect(cfg.nats, url, "bench-lean")
     js = nc.jetstream()
     stream = stream_names("cx")["input"]
-    await js.add_consumer(stream, ConsumerConfig(durable_name="lean", ack_policy=AckPolicy.EXPLICIT,
-                                                 deliver_policy=DeliverPolicy.ALL, max_ack_pending=-1))
+    await js.add_consumer(
+        stream,
+        ConsumerConfig(
+            durable_name="lean",
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            max_ack_pending=-1,
+        ),
+    )
     puller = await BatchPuller(nc, stream, "lean").start()
     got = 0
     t0 = time.perf_counter()
@@ -139,7 +160,7 @@ async def lean_drain(url: str, cfg, total: int) -> float:
     return rate
 
 
-async def core_drain(url: str, cfg, total_seq: int) -> tuple[float, Core]:
+async def core_drain(url: str, cfg: Config, total_seq: int) -> tuple[float, Core]:
     core = Core(cfg, url)
     t0 = time.perf_counter()
     await core.start()
@@ -148,7 +169,7 @@ async def core_drain(url: str, cfg, total_seq: int) -> tuple[float, Core]:
     return total_seq / (time.perf_counter() - t0), core
 
 
-async def restart(url: str, cfg, total_seq: int) -> float:
+async def restart(url: str, cfg: Config, total_seq: int) -> float:
     t0 = time.perf_counter()
     core = Core(cfg, url)
     await core.start()
@@ -168,7 +189,9 @@ async def main(args: argparse.Namespace) -> None:
             now_ms = int(time.time() * 1000)
             t0 = time.perf_counter()
             events = make_events(args.events, args.locations, now_ms)
-            print(f"generated {len(events):,} events in {time.perf_counter() - t0:.1f} s", flush=True)
+            print(
+                f"generated {len(events):,} events in {time.perf_counter() - t0:.1f} s", flush=True
+            )
             pub_rate = await publish_all(server.url, cfg, events)
             print(f"published at {pub_rate:,.0f} events/s", flush=True)
             del events
@@ -221,7 +244,9 @@ async def main(args: argparse.Namespace) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--locations", type=int, default=1000)
     parser.add_argument("--json", default=None, help="also write the table as JSON here")

@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dsp.frames import resample  # noqa: E402
+from dsp.frames import resample
 
 RATE_HZ = 16000
 FRAME = 160

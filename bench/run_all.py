@@ -164,7 +164,7 @@ def render(sections: list[Section], cores: int, when: dt.datetime, argv: str) ->
                          f"{_esc(r.target)} | {_esc(r.peer)} | {_esc(r.ratio)} |")
     notes = [f"- **{s.name}** ({s.seconds:.0f} s): {s.note}" if s.note else
              f"- **{s.name}**: ran in {s.seconds:.0f} s" for s in sections]
-    return "\n".join(lines + ["", "## Runs", "", *notes, ""])
+    return "\n".join([*lines, "", "## Runs", "", *notes, ""])
 
 
 # -- fallbacks for scripts that print prose instead of a table (until they print one) ------
@@ -184,7 +184,9 @@ def voice_rows(text: str) -> list[Row]:
                             ratio_of(ours, best)))
         if silero := re.search(r"silero ([\d,.]+)k", m.group(2)):
             peer = f"{silero.group(1)}k frames/s"
-            rows.append(Row("VAD, one core (ours)", ours, "", f"{peer} (silero)", ratio_of(ours, peer)))
+            rows.append(
+                Row("VAD, one core (ours)", ours, "", f"{peer} (silero)", ratio_of(ours, peer))
+            )
     for chunk, streams in re.findall(r"(\d+) ms chunks: .*-> ([\d,]+) concurrent real-time", text):
         rows.append(Row(f"live mic streams per machine, {chunk} ms chunks (no ASR)",
                         f"{streams} streams"))
@@ -289,6 +291,13 @@ def collect(name: str, output: str, code: int | None, seconds: float,
     return section
 
 
+def _text(output: str | bytes | None) -> str:
+    """What a timed-out child printed: ``TimeoutExpired`` keeps bytes even with ``text=True``."""
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
+
+
 def run_one(name: str, args: tuple[str, ...], timeout_s: float) -> Section:
     script = BENCH / f"{name}.py"
     if not script.exists():
@@ -304,7 +313,7 @@ def run_one(name: str, args: tuple[str, ...], timeout_s: float) -> Section:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, cwd=ROOT)
         output, code = proc.stdout + proc.stderr, proc.returncode
     except subprocess.TimeoutExpired as exc:
-        output, code = f"{exc.stdout or ''}{exc.stderr or ''}", None
+        output, code = _text(exc.stdout) + _text(exc.stderr), None
     seconds = time.monotonic() - t0
     (OUT / f"{name}.log").write_text(output)
     (OUT / f"{name}.meta.json").write_text(json.dumps({"code": code, "seconds": seconds}))

@@ -6,8 +6,8 @@ this process publishing the scenario's events as accelerated event time passes (
 event seconds per wall second, ending at the present, as ``cxpulse simulate`` does). Every
 ``--sample-s`` it records its RSS and the metric state's size (``/api/health``
 ``state_bytes``: the numpy tables and the id index, which grow with the events retained —
-over 35 days of retention, longer than any soak covers), the consumer lag (messages stored but not yet
-acknowledged by the core) and the publish -> applied latency of probe events: one
+over 35 days of retention, longer than any soak covers), the consumer lag (messages stored
+but not yet acknowledged by the core) and the publish -> applied latency of probe events: one
 ``visit`` at a location of its own, in flight at a time; it is applied when that location
 appears on the core's ``changed`` feed.
 
@@ -35,11 +35,12 @@ from pathlib import Path
 
 import httpx
 import psutil
+from nats.aio.msg import Msg
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cxpulse.config import load_config_text  # noqa: E402
+from cxpulse.config import Config, load_config_text  # noqa: E402
 from simulators.model import build_network  # noqa: E402
 from simulators.traffic import Traffic, make_plan, questionnaire  # noqa: E402
 from stream.events import encode  # noqa: E402
@@ -90,7 +91,7 @@ class Probes:
                            "type": "visit"}).encode()
 
 
-async def drive(args: argparse.Namespace, url: str, cfg, core: psutil.Process,  # noqa: ANN001
+async def drive(args: argparse.Namespace, url: str, cfg: Config, core: psutil.Process,
                 nats_proc: psutil.Process) -> list[Sample]:
     subjects = Subjects(cfg.nats.prefix)
     names = stream_names(cfg.nats.prefix)
@@ -98,7 +99,7 @@ async def drive(args: argparse.Namespace, url: str, cfg, core: psutil.Process,  
     js = nc.jetstream(publish_async_max_pending=4000)
     probes = Probes()
 
-    async def on_changed(msg) -> None:  # noqa: ANN001
+    async def on_changed(msg: Msg) -> None:
         probes.on_changed(json.loads(msg.data))
 
     await nc.subscribe(subjects.changed, cb=on_changed)
@@ -149,7 +150,7 @@ async def drive(args: argparse.Namespace, url: str, cfg, core: psutil.Process,  
 async def state_mb(http: httpx.AsyncClient, previous: float) -> float:
     """The core's metric state (numpy tables + id index), from ``/api/health``, in MB."""
     try:
-        return (await http.get("/api/health")).json()["state_bytes"] / 2**20
+        return float((await http.get("/api/health")).json()["state_bytes"]) / 2**20
     except (httpx.HTTPError, KeyError, ValueError):
         return previous
 
@@ -184,19 +185,42 @@ def figures(samples: list[Sample], duration_s: float) -> list[dict[str, str]]:
         return out
 
     return [
-        row("events published (load scenario)", samples[-1].published, "events",
-            f"{duration_s / 60:.0f} min"),
+        row(
+            "events published (load scenario)",
+            samples[-1].published,
+            "events",
+            f"{duration_s / 60:.0f} min",
+        ),
         row("mean publish rate", rate, "ev/s", ""),
         row("cxpulse run RSS, last third (mean)", rss_late, "MB", "ratio <= 1.10", rss_mid),
         row("cxpulse run RSS, peak", max(s.rss_mb for s in samples), "MB", ""),
-        row("metric state (tables + id index) at the end", samples[-1].state_mb, "MB",
-            "grows with retained events"),
-        row("RSS minus metric state, last third", statistics.mean(s.rss_mb - s.state_mb for s in late),
-            "MB", "ratio <= 1.10", statistics.mean(s.rss_mb - s.state_mb for s in mid)),
-        row("publish -> applied p50, last third", _pct(lat_late, 0.5), "ms", "ratio <= 1.5",
-            _pct(lat_mid, 0.5)),
-        row("publish -> applied p99, last third", _pct(lat_late, 0.99), "ms", "<= 1,000 ms",
-            _pct(lat_mid, 0.99)),
+        row(
+            "metric state (tables + id index) at the end",
+            samples[-1].state_mb,
+            "MB",
+            "grows with retained events",
+        ),
+        row(
+            "RSS minus metric state, last third",
+            statistics.mean(s.rss_mb - s.state_mb for s in late),
+            "MB",
+            "ratio <= 1.10",
+            statistics.mean(s.rss_mb - s.state_mb for s in mid),
+        ),
+        row(
+            "publish -> applied p50, last third",
+            _pct(lat_late, 0.5),
+            "ms",
+            "ratio <= 1.5",
+            _pct(lat_mid, 0.5),
+        ),
+        row(
+            "publish -> applied p99, last third",
+            _pct(lat_late, 0.99),
+            "ms",
+            "<= 1,000 ms",
+            _pct(lat_mid, 0.99),
+        ),
         row("consumer lag, max in last third", lag_late, "msgs", "no growth", lag_mid),
         row("consumer lag at the end", samples[-1].lag, "msgs", "<= 1 s of traffic"),
         row("nats-server RSS, last third", statistics.mean(s.nats_rss_mb for s in late), "MB", ""),
@@ -273,8 +297,11 @@ def main() -> int:
                 run.terminate()
                 run.wait(30)
             server.stop()
-    title = (f"soak: cxpulse run, load scenario, {args.locations} locations, {args.duration_s / 60:.0f} min "
-             f"at {args.speed:g}x event time, {os.cpu_count()} cores")
+    title = (
+        f"soak: cxpulse run, load scenario, {args.locations} locations, "
+        f"{args.duration_s / 60:.0f} min "
+        f"at {args.speed:g}x event time, {os.cpu_count()} cores"
+    )
     plot(samples, Path(args.png), title)
     rows = figures(samples, args.duration_s)
     print(f"\n## Soak ({title})\n\n| figure | value | target |\n|---|---|---|")

@@ -203,7 +203,8 @@ def _tfidf(texts: list[str]) -> npt.NDArray[np.float64]:
     for i, d in enumerate(docs):
         for w, c in d.items():
             x[i, vocab[w]] = c * math.log(len(texts) / df[w] + 1)
-    return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)
+    normed: npt.NDArray[np.float64] = x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)
+    return normed
 
 
 def theme_rows() -> list[Row]:

@@ -24,6 +24,7 @@ Benchmarks print figures; nothing here is a pass/fail test.
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing as mp
 import sys
 import time
@@ -34,13 +35,13 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import voice_corpus as vc  # noqa: E402
-import voice_real  # noqa: E402
-import webrtcvad  # noqa: E402
+import voice_corpus as vc
+import voice_real
+import webrtcvad
 
-from dsp import silero  # noqa: E402
-from dsp.vad import Vad  # noqa: E402
-from voice.pipeline import VoicePipeline  # noqa: E402
+from dsp import silero
+from dsp.vad import Vad
+from voice.pipeline import VoicePipeline
 
 FRAME = vc.FRAME
 B = npt.NDArray[np.bool_]
@@ -54,12 +55,16 @@ def auc(score: npt.NDArray[np.floating], lab: B) -> float:
     ranks = np.empty(len(s))
     edges = np.flatnonzero(np.diff(s)) + 1
     bounds = np.concatenate(([0], edges, [len(s)]))
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+    for a, b in itertools.pairwise(bounds):
         ranks[a:b] = (a + b + 1) / 2
     r = np.empty(len(s))
     r[order] = ranks
     n_pos, n_neg = lab.sum(), (~lab).sum()
-    return float((r[lab].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)) if n_pos and n_neg else float("nan")
+    return (
+        float((r[lab].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+        if n_pos and n_neg
+        else float("nan")
+    )
 
 
 def prf(pred: B, lab: B) -> tuple[float, float, float]:
@@ -79,7 +84,9 @@ def run_ours(x: npt.NDArray[np.float32], n: int) -> tuple[npt.NDArray[np.float32
 
 def run_webrtc(pcm: bytes, n: int, mode: int) -> B:
     v = webrtcvad.Vad(mode)
-    return np.array([v.is_speech(pcm[2 * FRAME * i : 2 * FRAME * (i + 1)], 16000) for i in range(n)])
+    return np.array(
+        [v.is_speech(pcm[2 * FRAME * i : 2 * FRAME * (i + 1)], 16000) for i in range(n)]
+    )
 
 
 def hybrid(x: npt.NDArray[np.float32], speech: B, gate_share: float = 0.2) -> tuple[B, float]:
@@ -100,7 +107,9 @@ def hybrid(x: npt.NDArray[np.float32], speech: B, gate_share: float = 0.2) -> tu
     return out, time.process_time() - t0
 
 
-def evaluate_condition(tracks: list[vc.Track], noise: str, snr: float, seed: int) -> tuple[dict, dict]:
+def evaluate_condition(
+    tracks: list[vc.Track], noise: str, snr: float, seed: int
+) -> tuple[dict, dict]:
     """Scores/decisions of every detector on one condition (all tracks) and their CPU seconds.
 
     Each detector runs over all tracks in its own loop, so none is timed with another's
@@ -142,7 +151,9 @@ def warm_up() -> None:
     VoicePipeline().feed((x * 32768).astype(np.int16).tobytes(), 0)
 
 
-def vad_tables(tracks: list[vc.Track], snrs: tuple[int, ...], noises: tuple[str, ...], seed: int) -> None:
+def vad_tables(
+    tracks: list[vc.Track], snrs: tuple[int, ...], noises: tuple[str, ...], seed: int
+) -> None:
     pooled: dict[tuple[str, int], list] = {}
     cpu_total = dict.fromkeys(DETECTORS, 0.0)
     frames = 0
@@ -199,7 +210,9 @@ def streams_table(tracks: list[vc.Track], seconds: float, per_core: int) -> None
     mixes = vc.mixtures(tracks, "white", 20)
     clips = [np.clip(m, -32768, 32767).astype(np.int16) for m in mixes]
     cores = 2
-    print(f"\n== live streams: VAD + segmentation + prosody + emotion (no ASR), {cores} processes ==")
+    print(
+        f"\n== live streams: VAD + segmentation + prosody + emotion (no ASR), {cores} processes =="
+    )
     for chunk_ms in (100, 20):
         with mp.get_context("spawn").Pool(cores) as pool:
             out = pool.map(_stream_worker, [(clips, per_core, chunk_ms * 16, seconds)] * cores)
@@ -207,9 +220,13 @@ def streams_table(tracks: list[vc.Track], seconds: float, per_core: int) -> None
         cpu = sum(c for _, c, _ in out)
         streams = cores * per_core
         capacity = streams * seconds / wall
-        print(f"{chunk_ms:4d} ms chunks: {streams} streams x {seconds:.0f} s audio in {wall:.1f} s wall "
-              f"({cpu / (streams * seconds) * 1e3:.2f} ms CPU per stream-second, "
-              f"{sum(u for _, _, u in out)} utterances) -> {capacity:,.0f} concurrent real-time streams")
+        print(
+            f"{chunk_ms:4d} ms chunks: {streams} streams x {seconds:.0f} s audio "
+            f"in {wall:.1f} s wall "
+            f"({cpu / (streams * seconds) * 1e3:.2f} ms CPU per stream-second, "
+            f"{sum(u for _, _, u in out)} utterances) -> "
+            f"{capacity:,.0f} concurrent real-time streams"
+        )
 
 
 def asr_table(tracks: list[vc.Track]) -> None:
@@ -224,7 +241,9 @@ def asr_table(tracks: list[vc.Track]) -> None:
     asr.load()
     load_s = time.perf_counter() - t0
     utts = [u for t in tracks for u in t.utterances]
-    audios = [t.clean[u.start : u.end].astype(np.float32) / 32768 for t in tracks for u in t.utterances]
+    audios = [
+        t.clean[u.start : u.end].astype(np.float32) / 32768 for t in tracks for u in t.utterances
+    ]
     audio_s = sum(len(a) for a in audios) / 16000
     t0 = time.perf_counter()
     outs = asr.transcribe_many(audios, [u.lang for u in utts])
@@ -240,7 +259,11 @@ def asr_table(tracks: list[vc.Track]) -> None:
           "false hits on keyword-free utterances")
     for lang in ("ru", "en"):
         for agitated in (False, True):
-            sel = [(u, o) for u, o in zip(utts, outs, strict=True) if u.lang == lang and u.agitated == agitated]
+            sel = [
+                (u, o)
+                for u, o in zip(utts, outs, strict=True)
+                if u.lang == lang and u.agitated == agitated
+            ]
             exp = hit = false = false_free = free = 0
             for u, o in sel:
                 found = {h.category for h in matcher.match(o.text, lang)}
@@ -250,8 +273,11 @@ def asr_table(tracks: list[vc.Track]) -> None:
                 if not u.keywords:
                     free += 1
                     false_free += bool(found)
-            print(f"  {lang}  {'agitated' if agitated else 'calm':8s}  {hit / max(exp, 1):6.1%} ({hit}/{exp})"
-                  f"  {false:3d}  {false_free}/{free}")
+            print(
+                f"  {lang}  {'agitated' if agitated else 'calm':8s}  "
+                f"{hit / max(exp, 1):6.1%} ({hit}/{exp})"
+                f"  {false:3d}  {false_free}/{free}"
+            )
     bad = [(u.text, o.text) for u, o in zip(utts, outs, strict=True)
            if {h.category for h in matcher.match(o.text, u.lang)} != set(u.keywords)]
     for want, got in bad[:12]:
@@ -262,12 +288,20 @@ def emotion_table(tracks: list[vc.Track], noises: list[tuple[str, int]]) -> None
     """Arousal/anger AUC calm vs agitated: each track is one mic with its own baseline."""
     print("\n== emotion through the pipeline (per-mic baselines) ==")
     for noise, snr in noises:
-        mixes = [t.clean.astype(np.float32) for t in tracks] if noise == "clean" else vc.mixtures(tracks, noise, snr)
+        mixes = (
+            [t.clean.astype(np.float32) for t in tracks]
+            if noise == "clean"
+            else vc.mixtures(tracks, noise, snr)
+        )
         arousal, anger, agit, missed = [], [], [], 0
         for t, m in zip(tracks, mixes, strict=True):
             p = VoicePipeline()
             pcm = np.clip(m, -32768, 32767).astype(np.int16)
-            out = [u for i in range(0, len(pcm), 1600) for u in p.feed(pcm[i : i + 1600].tobytes(), i // 16)]
+            out = [
+                u
+                for i in range(0, len(pcm), 1600)
+                for u in p.feed(pcm[i : i + 1600].tobytes(), i // 16)
+            ]
             out += p.flush()
             for u in t.utterances:
                 a, b = u.start // 16, u.end // 16
@@ -279,9 +313,13 @@ def emotion_table(tracks: list[vc.Track], noises: list[tuple[str, int]]) -> None
                 anger.append(best.emotion.anger)
                 agit.append(u.agitated)
         lab = np.array(agit)
-        print(f"  {noise:6s} {snr if noise != 'clean' else '':>3}  arousal AUC {auc(np.array(arousal), lab):.3f}  "
-              f"anger AUC {auc(np.array(anger), lab):.3f}  ({len(lab)} utterances, {lab.sum()} agitated, "
-              f"{missed} not detected)")
+        print(
+            f"  {noise:6s} {snr if noise != 'clean' else '':>3}  "
+            f"arousal AUC {auc(np.array(arousal), lab):.3f}  "
+            f"anger AUC {auc(np.array(anger), lab):.3f}  "
+            f"({len(lab)} utterances, {lab.sum()} agitated, "
+            f"{missed} not detected)"
+        )
 
 
 def main() -> None:
@@ -294,14 +332,18 @@ def main() -> None:
     args = ap.parse_args()
     tracks = vc.build_tracks(seed=args.seed)
     clean_s = sum(len(t.clean) for t in tracks) / 16000
-    print(f"corpus: {len(tracks)} tracks (ru festival x3 voices, en espeak-ng x5), {clean_s:.0f} s, "
-          f"{sum(len(t.utterances) for t in tracks)} utterances; noises {', '.join(vc.NOISES)}; "
-          f"SNR {', '.join(map(str, vc.SNRS_DB))} dB")
+    print(
+        f"corpus: {len(tracks)} tracks (ru festival x3 voices, en espeak-ng x5), {clean_s:.0f} s, "
+        f"{sum(len(t.utterances) for t in tracks)} utterances; noises {', '.join(vc.NOISES)}; "
+        f"SNR {', '.join(map(str, vc.SNRS_DB))} dB"
+    )
     snrs = (20, 0) if args.quick else vc.SNRS_DB
     noises = ("white", "music") if args.quick else vc.NOISES
     warm_up()
     vad_tables(tracks, snrs, noises, args.seed)
-    streams_table(tracks, 20.0 if args.quick else 30.0, args.streams_per_core // (3 if args.quick else 1))
+    streams_table(
+        tracks, 20.0 if args.quick else 30.0, args.streams_per_core // (3 if args.quick else 1)
+    )
     emotion_table(tracks, [("clean", 0), ("white", 10), ("babble", 10)])
     if not args.no_asr:
         asr_table(tracks)

@@ -15,16 +15,18 @@ Usage: ``python bench/voice_corpus.py [--out DIR]`` prints a summary.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from simulators import speech  # noqa: E402
+from simulators import speech
 
 VERSION = 2
 FRAME_MS = 10
@@ -105,13 +107,15 @@ class Track:
     utterances: tuple[Utterance, ...]
 
 
-def frame_labels(pcm: npt.NDArray[np.int16], floor_db: float = -40.0, fill_ms: int = 80) -> npt.NDArray[np.bool_]:
+def frame_labels(
+    pcm: npt.NDArray[np.int16], floor_db: float = -40.0, fill_ms: int = 80
+) -> npt.NDArray[np.bool_]:
     """Speech/non-speech per 10 ms frame of one clean utterance, from its energy."""
     n = len(pcm) // FRAME
     rms = np.sqrt(np.mean(pcm[: n * FRAME].astype(np.float64).reshape(n, FRAME) ** 2, axis=1))
-    speech_frames = rms >= max(rms.max() * 10 ** (floor_db / 20), 30.0)
+    speech_frames: npt.NDArray[np.bool_] = rms >= max(rms.max() * 10 ** (floor_db / 20), 30.0)
     idx = np.flatnonzero(speech_frames)
-    for a, b in zip(idx[:-1], idx[1:], strict=True):
+    for a, b in itertools.pairwise(idx):
         if 1 < b - a <= fill_ms // FRAME_MS:
             speech_frames[a:b] = True
     return speech_frames
@@ -130,11 +134,17 @@ def _layout(lang: str, voice: speech.Voice, rng: np.random.Generator) -> Track:
         pcm = agit_pcm[k] if agitated[k] else calm_pcm[k]
         pcm = pcm[: len(pcm) // FRAME * FRAME]
         gap = int(rng.uniform(0.4, 2.5) * speech.SAMPLE_RATE_HZ) // FRAME * FRAME
-        utts.append(Utterance(lang, voice.name, items[i][0], items[i][1], bool(agitated[k]), pos, pos + len(pcm)))
+        utts.append(
+            Utterance(
+                lang, voice.name, items[i][0], items[i][1], bool(agitated[k]), pos, pos + len(pcm)
+            )
+        )
         parts += [pcm, np.zeros(gap, np.int16)]
         labels += [frame_labels(pcm), np.zeros(gap // FRAME, bool)]
         pos += len(pcm) + gap
-    return Track(f"{lang}_{voice.name}", lang, np.concatenate(parts), np.concatenate(labels), tuple(utts))
+    return Track(
+        f"{lang}_{voice.name}", lang, np.concatenate(parts), np.concatenate(labels), tuple(utts)
+    )
 
 
 def _cache_paths(out_dir: Path, seed: int) -> tuple[Path, Path]:
@@ -148,19 +158,40 @@ def build_tracks(out_dir: Path = DEFAULT_OUT, seed: int = 7) -> list[Track]:
     if npz.exists() and meta.exists():
         arrays = np.load(npz)
         info = json.loads(meta.read_text(encoding="utf-8"))
-        return [Track(t["name"], t["lang"], arrays[f"{t['name']}_pcm"], arrays[f"{t['name']}_lab"],
-                      tuple(Utterance(**{**u, "keywords": tuple(u["keywords"])}) for u in t["utterances"]))
-                for t in info]
+        return [
+            Track(
+                t["name"],
+                t["lang"],
+                arrays[f"{t['name']}_pcm"],
+                arrays[f"{t['name']}_lab"],
+                tuple(
+                    Utterance(**{**u, "keywords": tuple(u["keywords"])}) for u in t["utterances"]
+                ),
+            )
+            for t in info
+        ]
     rng = np.random.default_rng(seed)
     tracks = [_layout(lang, v, rng) for lang in ("ru", "en") for v in speech.voices(lang)]
     out_dir.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(npz, **{f"{t.name}_pcm": t.clean for t in tracks}, **{f"{t.name}_lab": t.labels for t in tracks})
-    meta.write_text(json.dumps([{"name": t.name, "lang": t.lang, "utterances": [asdict(u) for u in t.utterances]}
-                                for t in tracks], ensure_ascii=False), encoding="utf-8")
+    saved: dict[str, Any] = {f"{t.name}_pcm": t.clean for t in tracks}
+    saved.update({f"{t.name}_lab": t.labels for t in tracks})
+    np.savez_compressed(npz, **saved)
+    meta.write_text(
+        json.dumps(
+            [
+                {"name": t.name, "lang": t.lang, "utterances": [asdict(u) for u in t.utterances]}
+                for t in tracks
+            ],
+            ensure_ascii=False,
+        ),
+        encoding="utf-8",
+    )
     return tracks
 
 
-def make_noise(kind: str, n_samples: int, rng: np.random.Generator, talkers: list[np.ndarray]) -> npt.NDArray[np.float32]:
+def make_noise(
+    kind: str, n_samples: int, rng: np.random.Generator, talkers: list[np.ndarray]
+) -> npt.NDArray[np.float32]:
     """One of the four noise kinds, unit variance."""
     if kind == "white":
         return speech.white_noise(n_samples, rng)
@@ -173,16 +204,23 @@ def make_noise(kind: str, n_samples: int, rng: np.random.Generator, talkers: lis
     raise ValueError(f"unknown noise {kind!r}")
 
 
-def mixtures(tracks: list[Track], noise: str, snr_db: float, seed: int = 7) -> list[npt.NDArray[np.float32]]:
+def mixtures(
+    tracks: list[Track], noise: str, snr_db: float, seed: int = 7
+) -> list[npt.NDArray[np.float32]]:
     """Each track mixed with ``noise`` at ``snr_db`` (float32 in int16 units), deterministic."""
     rng = np.random.default_rng([seed, NOISES.index(noise), int(snr_db * 10) + 1000])
     out = []
     for k, t in enumerate(tracks):
         # babble talkers come from the other tracks, never from the foreground voice
-        talkers = [t2.clean[u.start:u.end] for t2 in tracks if t2.name != t.name for u in t2.utterances]
+        talkers = [
+            t2.clean[u.start : u.end] for t2 in tracks if t2.name != t.name for u in t2.utterances
+        ]
         mask = np.repeat(t.labels, FRAME)[: len(t.clean)]
-        n = make_noise(noise, len(t.clean), np.random.default_rng([seed, k, rng.integers(1 << 30)]), talkers)
-        out.append(speech.mix_at_snr(t.clean, n, snr_db, np.pad(mask, (0, len(t.clean) - len(mask)))))
+        noise_rng = np.random.default_rng([seed, k, int(rng.integers(1 << 30))])
+        n = make_noise(noise, len(t.clean), noise_rng, talkers)
+        out.append(
+            speech.mix_at_snr(t.clean, n, snr_db, np.pad(mask, (0, len(t.clean) - len(mask))))
+        )
     return out
 
 
@@ -194,8 +232,11 @@ def main() -> None:
     tracks = build_tracks(args.out, args.seed)
     for t in tracks:
         agit = sum(u.agitated for u in t.utterances)
-        print(f"{t.name:14s} {len(t.clean) / speech.SAMPLE_RATE_HZ:6.1f} s  speech {t.labels.mean():.0%}"
-              f"  utterances {len(t.utterances)} ({agit} agitated)")
+        print(
+            f"{t.name:14s} {len(t.clean) / speech.SAMPLE_RATE_HZ:6.1f} s  "
+            f"speech {t.labels.mean():.0%}"
+            f"  utterances {len(t.utterances)} ({agit} agitated)"
+        )
 
 
 if __name__ == "__main__":

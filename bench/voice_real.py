@@ -32,11 +32,11 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import real_corpus as rc  # noqa: E402
-import webrtcvad  # noqa: E402
+import real_corpus as rc
+import webrtcvad
 
-from dsp import silero  # noqa: E402
-from dsp.vad import Vad  # noqa: E402
+from dsp import silero
+from dsp.vad import Vad
 
 F32 = npt.NDArray[np.float32]
 B = npt.NDArray[np.bool_]

@@ -31,13 +31,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from cxpulse.config import Config, load_config_text  # noqa: E402
-from simulators.audio import CLIP_RATE_HZ, AudioFrame, MicFeed, load_clips  # noqa: E402
-from stream.nats_io import connect, ensure_streams  # noqa: E402
-from stream.nats_server import EmbeddedNats  # noqa: E402
-from voice.asr import DEFAULT_CACHE_DIR  # noqa: E402
-from voice.asr_worker import AsrWorker  # noqa: E402
-from voice.worker import VoiceWorker  # noqa: E402
+from cxpulse.config import Config, load_config_text
+from simulators.audio import CLIP_RATE_HZ, AudioFrame, MicFeed, load_clips
+from stream.nats_io import connect, ensure_streams
+from stream.nats_server import EmbeddedNats
+from voice.asr import DEFAULT_CACHE_DIR
+from voice.asr_worker import AsrWorker
+from voice.worker import VoiceWorker
 
 
 def config(prefix: str, data_dir: str, asr: bool = True) -> Config:
@@ -58,7 +58,9 @@ language = "en"
 """)
 
 
-def frames(clips: dict[str, Any], names: list[str], t0_ms: int, gap_s: float = 2.5) -> list[AudioFrame]:
+def frames(
+    clips: dict[str, Any], names: list[str], t0_ms: int, gap_s: float = 2.5
+) -> list[AudioFrame]:
     parts = [np.zeros(2 * CLIP_RATE_HZ, np.float32)]
     for n in names:
         parts += [clips[n].pcm, np.zeros(int(gap_s * CLIP_RATE_HZ), np.float32)]
@@ -91,7 +93,9 @@ class Events:
             await asyncio.sleep(0.05)
 
 
-async def latency(nc: Any, clips: dict[str, Any], subject: str, names: list[str], pad_ms: int) -> list[float]:
+async def latency(
+    nc: Any, clips: dict[str, Any], subject: str, names: list[str], pad_ms: int
+) -> list[float]:
     ev = Events()
     sub = await nc.subscribe(subject.replace(".audio.", ".voice."), cb=ev.on_msg)
     await play(nc, subject, frames(clips, names, int(time.time() * 1000)), paced=True)
@@ -100,7 +104,9 @@ async def latency(nc: Any, clips: dict[str, Any], subject: str, names: list[str]
     return [t * 1000 - (d["end"] - pad_ms) for t, d in ev.items]
 
 
-async def burst(nc: Any, worker: VoiceWorker, asr: AsrWorker, clips: dict[str, Any], mics: int) -> dict[str, Any]:
+async def burst(
+    nc: Any, worker: VoiceWorker, asr: AsrWorker, clips: dict[str, Any], mics: int
+) -> dict[str, Any]:
     ev = Events()
     sub = await nc.subscribe("cx.voice.>", cb=ev.on_msg)
     busy0, audio0 = asr.busy_s, asr.audio_s
@@ -171,42 +177,59 @@ def pct(xs: list[float], q: float) -> float:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     clips = {c.info.file: c for c in load_clips()}
-    with tempfile.TemporaryDirectory() as tmp:
-        with EmbeddedNats(Path(tmp) / "nats") as srv:
-            cfg = config("cx", tmp)
-            nc = await connect(cfg.nats, srv.url, "bench")
-            js = nc.jetstream()
-            await ensure_streams(js, cfg)
-            worker = VoiceWorker(cfg, nc, js)
-            await worker.start()
-            names = ["ru_greeting_1.wav", "ru_question_2.wav", "ru_complaint_1.wav", "ru_farewell_1.wav"]
-            vad_only = await latency(nc, clips, "cx.audio.ru1.lat0", names, cfg.voice.pad_ms)
-            asr_nc = await connect(cfg.nats, srv.url, "bench-asr")
-            asr = AsrWorker(cfg, asr_nc)
-            await asr.start()
-            load_s = time.monotonic()
-            await asyncio.to_thread(asr.transcriber.transcribe, clips[names[0]].pcm / 32768, "ru")
-            load_s = time.monotonic() - load_s
-            with_asr = await latency(nc, clips, "cx.audio.ru1.lat1", names + names, cfg.voice.pad_ms)
-            b = await burst(nc, worker, asr, clips, args.burst_mics)
-            await worker.stop()
-            await asr.stop()
-            cap = await capacity(srv.url, tmp, args.mics, args.seconds)
-            await nc.close()
-            await asr_nc.close()
+    with tempfile.TemporaryDirectory() as tmp, EmbeddedNats(Path(tmp) / "nats") as srv:
+        cfg = config("cx", tmp)
+        nc = await connect(cfg.nats, srv.url, "bench")
+        js = nc.jetstream()
+        await ensure_streams(js, cfg)
+        worker = VoiceWorker(cfg, nc, js)
+        await worker.start()
+        names = [
+            "ru_greeting_1.wav",
+            "ru_question_2.wav",
+            "ru_complaint_1.wav",
+            "ru_farewell_1.wav",
+        ]
+        vad_only = await latency(nc, clips, "cx.audio.ru1.lat0", names, cfg.voice.pad_ms)
+        asr_nc = await connect(cfg.nats, srv.url, "bench-asr")
+        asr = AsrWorker(cfg, asr_nc)
+        await asr.start()
+        load_s = time.monotonic()
+        await asyncio.to_thread(asr.transcriber.transcribe, clips[names[0]].pcm / np.float32(32768),
+                                "ru")
+        load_s = time.monotonic() - load_s
+        with_asr = await latency(nc, clips, "cx.audio.ru1.lat1", names + names, cfg.voice.pad_ms)
+        b = await burst(nc, worker, asr, clips, args.burst_mics)
+        await worker.stop()
+        await asr.stop()
+        cap = await capacity(srv.url, tmp, args.mics, args.seconds)
+        await nc.close()
+        await asr_nc.close()
     rows = [
-        {"figure": "end of speech -> cx.voice event, no ASR worker (median / max ms)",
-         "value": f"{statistics.median(vad_only):.0f} / {max(vad_only):.0f}", "target": "real time"},
-        {"figure": "end of speech -> cx.voice event with transcript, warm ASR (median / max ms)",
-         "value": f"{statistics.median(with_asr):.0f} / {max(with_asr):.0f}", "target": ""},
+        {
+            "figure": "end of speech -> cx.voice event, no ASR worker (median / max ms)",
+            "value": f"{statistics.median(vad_only):.0f} / {max(vad_only):.0f}",
+            "target": "real time",
+        },
+        {
+            "figure": "end of speech -> cx.voice event with transcript, warm ASR (median / max ms)",
+            "value": f"{statistics.median(with_asr):.0f} / {max(with_asr):.0f}",
+            "target": "",
+        },
         {"figure": "ASR model load + first utterance (s)", "value": f"{load_s:.2f}", "target": ""},
-        {"figure": f"burst: {args.burst_mics} mics x 3 utterances at once, 30 s backlog",
-         "value": f"{b['ok']} recognised, {b['backlog']} skipped (backlog) of {b['expected']}; "
-                  f"last transcript after {b['last_ok_s']:.1f} s; ASR RTF {b['rtf']}", "target": ""},
-        {"figure": f"live mics per core, VAD+silero+emotion through NATS ({cap['mics']} mics, "
-                   f"{cap['audio_s']} s of audio)",
-         "value": f"{cap['streams_per_core']:.0f} ({cap['cpu_s']:.1f} CPU s; "
-                  f"{cap['chunks']}/{cap['sent']} chunks, {cap['utterances']} utterances)", "target": ">= 200"},
+        {
+            "figure": f"burst: {args.burst_mics} mics x 3 utterances at once, 30 s backlog",
+            "value": f"{b['ok']} recognised, {b['backlog']} skipped (backlog) of {b['expected']}; "
+            f"last transcript after {b['last_ok_s']:.1f} s; ASR RTF {b['rtf']}",
+            "target": "",
+        },
+        {
+            "figure": f"live mics per core, VAD+silero+emotion through NATS ({cap['mics']} mics, "
+            f"{cap['audio_s']} s of audio)",
+            "value": f"{cap['streams_per_core']:.0f} ({cap['cpu_s']:.1f} CPU s; "
+            f"{cap['chunks']}/{cap['sent']} chunks, {cap['utterances']} utterances)",
+            "target": ">= 200",
+        },
     ]
     print("| figure | value | target |\n|---|---|---|")
     for r in rows:
@@ -215,7 +238,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--mics", type=int, default=200)
     ap.add_argument("--seconds", type=int, default=20)
     ap.add_argument("--burst-mics", type=int, default=8)

@@ -190,7 +190,7 @@ class Publisher:
 
 def cpu_of(proc: psutil.Process) -> float:
     t = proc.cpu_times()
-    return t.user + t.system
+    return float(t.user + t.system)
 
 
 async def measure_cpu(procs: dict[str, psutil.Process], seconds: float) -> dict[str, float]:
@@ -277,7 +277,9 @@ async def ws_probe(ports: dict[str, int], scope: str, seen: list[tuple[int, int]
 
 
 async def presses_now(ports: dict[str, int], scope: str) -> int:
-    async with httpx.AsyncClient(trust_env=False, headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+    async with httpx.AsyncClient(
+        trust_env=False, headers={"Authorization": f"Bearer {TOKEN}"}
+    ) as c:
         r = await c.get(f"http://127.0.0.1:{ports['server']}/api/metrics/{scope}")
         return int(r.json()["buttons"]["presses"])
 

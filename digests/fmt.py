@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (Russian text and typographic signs by design)
+
 """Words and numbers of a digest in Russian and English: one formatter per kind of value.
 
 ``value`` formats a history value the way the digest shows it (the tests format the

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (Russian text and typographic signs by design)
+
 """A report as HTML that mail clients render: tables for layout, every style inline, no
 scripts, no external resources; images are ``cid:`` parts of the same message (or, for a
 preview file, ``data:`` URIs). 640 px wide, system fonts.

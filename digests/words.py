@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (Russian text and typographic signs by design)
+
 """The fixed words of a digest, Russian and English (``say(lang, key, **values)``)."""
 
 from __future__ import annotations

@@ -77,7 +77,11 @@ class Baseline:
     utterances: int = 0
 
     def snapshot(self) -> BaselineState:
-        return {"location": dict(self.location), "scale": dict(self.scale), "utterances": self.utterances}
+        return {
+            "location": dict(self.location),
+            "scale": dict(self.scale),
+            "utterances": self.utterances,
+        }
 
     @classmethod
     def restore(cls, data: BaselineState) -> Baseline:
@@ -98,14 +102,18 @@ def _sigmoid(x: float) -> float:
 class EmotionScorer:
     """Scores utterances of one microphone and keeps its adaptive baseline."""
 
-    def __init__(self, options: EmotionOptions | None = None, baseline: Baseline | None = None) -> None:
+    def __init__(
+        self, options: EmotionOptions | None = None, baseline: Baseline | None = None
+    ) -> None:
         self.options = options or EmotionOptions()
         self.baseline = baseline or Baseline()
 
     def zscores(self, feats: dict[str, float]) -> dict[str, float]:
         b, c = self.baseline, self.options.z_clip
-        return {k: (0.0 if math.isnan(v) else float(np.clip((v - b.location[k]) / b.scale[k], -c, c)))
-                for k, v in feats.items()}
+        return {
+            k: (0.0 if math.isnan(v) else float(np.clip((v - b.location[k]) / b.scale[k], -c, c)))
+            for k, v in feats.items()
+        }
 
     def score(self, prosody: Prosody, learn: bool = True) -> Emotion:
         """Arousal/anger of one utterance against the baseline; then adapt the baseline."""

@@ -39,7 +39,7 @@ def rms_db(x: F32) -> float:
     if len(x) == 0:
         return -120.0
     power = float(np.mean(np.square(x, dtype=np.float64)))
-    return max(-120.0, 10.0 * np.log10(power + 1e-12))
+    return max(-120.0, float(10.0 * np.log10(power + 1e-12)))
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")

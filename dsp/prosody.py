@@ -161,8 +161,9 @@ def extract(audio: F32, options: ProsodyOptions | None = None) -> Prosody:
     x8 = decimate2(np.concatenate((np.zeros(len(_TAPS) - 1, np.float32), x)), _TAPS)
     rate8 = SAMPLE_RATE_HZ // 2
     win = rate8 * o.window_ms // 1000
-    lags, dips = yin_track(x8, FRAME // 2, win, int(rate8 / o.f0_max_hz), int(rate8 / o.f0_min_hz) + 1,
-                           o.yin_threshold)
+    lags, dips = yin_track(
+        x8, FRAME // 2, win, int(rate8 / o.f0_max_hz), int(rate8 / o.f0_min_hz) + 1, o.yin_threshold
+    )
     lv = levels[: len(lags)]
     loud_enough = lv >= levels.max() - o.voiced_floor_db
     voiced = (lags > 0) & loud_enough
@@ -178,7 +179,8 @@ def extract(audio: F32, options: ProsodyOptions | None = None) -> Prosody:
         loudness_db=loud,
         speech_level_db=speech_level,
         f0_median_hz=float(np.median(f0)) if len(f0) else math.nan,
-        f0_range_st=float(np.percentile(st, 90) - np.percentile(st, 10)) if len(st) > 2 else math.nan,
+        f0_range_st=(float(np.percentile(st, 90) - np.percentile(st, 10)) if len(st) > 2
+                     else math.nan),
         f0_variability_st=float(np.std(np.diff(st))) if len(st) > 3 else math.nan,
         voiced_share=float(voiced.mean()) if len(voiced) else 0.0,
         speech_rate_hz=peaks / active_s,

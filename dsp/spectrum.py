@@ -82,7 +82,9 @@ def decimate2(buf16: F32, taps: F32) -> F32:
 
 def _bit_reverse(n: int) -> I64:
     bits = n.bit_length() - 1
-    return np.array([int(format(i, f"0{bits}b")[::-1], 2) if bits else 0 for i in range(n)], np.int64)
+    return np.array(
+        [int(format(i, f"0{bits}b")[::-1], 2) if bits else 0 for i in range(n)], np.int64
+    )
 
 
 def twiddles(m: int, lanes: int) -> tuple[F32, F32]:
@@ -96,7 +98,11 @@ def twiddles(m: int, lanes: int) -> tuple[F32, F32]:
     size = 8
     while 2 * size <= m:
         k = np.arange(size // 2)
-        parts += [w[k * (m // size)], w[k * (m // (2 * size))], w[(k + size // 2) * (m // (2 * size))]]
+        parts += [
+            w[k * (m // size)],
+            w[k * (m // (2 * size))],
+            w[(k + size // 2) * (m // (2 * size))],
+        ]
         size *= 4
     if size == m:
         parts.append(w[: m // 2])
@@ -177,8 +183,18 @@ def _pair(re: F32, im: F32, twr: F32, twi: F32, m: int, lanes: int, size: int) -
     w1r, w1i, war, wai = twr[:n], twi[:n], twr[n : 2 * n], twi[n : 2 * n]
     wbr, wbi = twr[2 * n : 3 * n], twi[2 * n : 3 * n]
     for s in range(0, m * lanes, 4 * n):
-        ra, rb, rc, rd = re[s : s + n], re[s + n : s + 2 * n], re[s + 2 * n : s + 3 * n], re[s + 3 * n : s + 4 * n]
-        ia, ib, ic, id_ = im[s : s + n], im[s + n : s + 2 * n], im[s + 2 * n : s + 3 * n], im[s + 3 * n : s + 4 * n]
+        ra, rb, rc, rd = (
+            re[s : s + n],
+            re[s + n : s + 2 * n],
+            re[s + 2 * n : s + 3 * n],
+            re[s + 3 * n : s + 4 * n],
+        )
+        ia, ib, ic, id_ = (
+            im[s : s + n],
+            im[s + n : s + 2 * n],
+            im[s + 2 * n : s + 3 * n],
+            im[s + 3 * n : s + 4 * n],
+        )
         for j in range(n):
             tr = rb[j] * w1r[j] - ib[j] * w1i[j]
             ti = rb[j] * w1i[j] + ib[j] * w1r[j]
@@ -250,8 +266,23 @@ def split_power(re: F32, im: F32, ur: F32, ui: F32, lo: int, hi: int, lanes: int
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def _power_lanes(x: F32, start: int, hop: int, floats: F32, rev: I64, offsets: I64, lo: int, hi: int,
-                 re: F32, im: F32, scratch: F32, out: F32, eps: float, lanes: int, width: int) -> None:
+def _power_lanes(
+    x: F32,
+    start: int,
+    hop: int,
+    floats: F32,
+    rev: I64,
+    offsets: I64,
+    lo: int,
+    hi: int,
+    re: F32,
+    im: F32,
+    scratch: F32,
+    out: F32,
+    eps: float,
+    lanes: int,
+    width: int,
+) -> None:
     m = rev.shape[0]
     n_tw = offsets[3] * lanes
     twr = floats[offsets[width] : offsets[width] + n_tw]
@@ -263,8 +294,21 @@ def _power_lanes(x: F32, start: int, hop: int, floats: F32, rev: I64, offsets: I
 
 
 @njit(cache=True, fastmath=True, error_model="numpy")
-def power_frames(x: F32, start: int, hop: int, floats: F32, rev: I64, offsets: I64, lo: int, hi: int,
-                 re: F32, im: F32, scratch: F32, out: F32, eps: float) -> None:
+def power_frames(
+    x: F32,
+    start: int,
+    hop: int,
+    floats: F32,
+    rev: I64,
+    offsets: I64,
+    lo: int,
+    hi: int,
+    re: F32,
+    im: F32,
+    scratch: F32,
+    out: F32,
+    eps: float,
+) -> None:
     """Power spectra of ``out.shape[0]`` (1..32) frames ``x[start + f*hop : ... + N]`` into ``out``.
 
     ``floats``/``rev``/``offsets`` from ``fft_tables``; ``re``/``im`` (m x 32) and
@@ -307,6 +351,19 @@ class PowerSpectrum:
         re, im = np.empty(m * MAX_LANES, np.float32), np.empty(m * MAX_LANES, np.float32)
         scratch = np.empty(self.n_bins * MAX_LANES, np.float32)
         for f0 in range(0, n_frames, MAX_LANES):
-            power_frames(x, start + f0 * hop, hop, self._floats, self._rev, self._offsets, self.lo_bin,
-                         self.hi_bin, re, im, scratch, out[f0 : f0 + MAX_LANES], 0.0)
+            power_frames(
+                x,
+                start + f0 * hop,
+                hop,
+                self._floats,
+                self._rev,
+                self._offsets,
+                self.lo_bin,
+                self.hi_bin,
+                re,
+                im,
+                scratch,
+                out[f0 : f0 + MAX_LANES],
+                0.0,
+            )
         return out

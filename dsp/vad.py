@@ -296,7 +296,7 @@ def _tables(o: VadOptions) -> tuple[F32, I64]:
     offsets, the bit reversal.
     """
     bin_hz = VAD_RATE_HZ / o.fft_size
-    lo, hi = int(round(o.band_lo_hz / bin_hz)), int(round(o.band_hi_hz / bin_hz))
+    lo, hi = round(o.band_lo_hz / bin_hz), round(o.band_hi_hz / bin_hz)
     n_pad = -(-(hi - lo) // 16) * 16  # bins padded to whole 16-float vectors
     weight = (np.arange(n_pad) < hi - lo).astype(np.float32)
     floats, rev, offsets = fft_tables(o.fft_size)

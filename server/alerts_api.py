@@ -48,8 +48,12 @@ async def alert_history(
 
 @post("/api/alerts/{alert_id:str}/ack", status_code=200,
       summary="Acknowledge an alert: who took it and a comment")
-async def acknowledge(ctx: NamedDependency[ServerContext], principal: NamedDependency[Principal | None], alert_id: FromPath[str],
-                      data: JSONBody[AckBody | None] = None) -> Any:
+async def acknowledge(
+    ctx: NamedDependency[ServerContext],
+    principal: NamedDependency[Principal | None],
+    alert_id: FromPath[str],
+    data: JSONBody[AckBody | None] = None,
+) -> Any:
     p = ctx.authorize(principal, "alerts_ack", None)
     adapter = _alerts(ctx)
     alert = adapter.service.get_alert(alert_id)

@@ -71,11 +71,14 @@ async def health(ctx: NamedDependency[ServerContext],
 
 @get("/api/metrics/{scope_id:str}", summary="Every metric of a scope over a window")
 async def get_metrics(
-    ctx: NamedDependency[ServerContext], principal: NamedDependency[Principal | None],
+    ctx: NamedDependency[ServerContext],
+    principal: NamedDependency[Principal | None],
     scope_id: Annotated[str, PathParameter(description="`network`, a region or a location id")],
     window: FromQuery[Window] = "today",
     staff: Annotated[str | None, QueryParameter(description="one staff member's feedback")] = None,
-    touchpoint: Annotated[str | None, QueryParameter(description="one touchpoint's feedback")] = None,
+    touchpoint: Annotated[
+        str | None, QueryParameter(description="one touchpoint's feedback")
+    ] = None,
 ) -> Metrics:
     ctx.authorize(principal, "metrics", scope_id)
     _known(ctx, scope_id)
@@ -87,8 +90,11 @@ async def get_metrics(
 
 
 @get("/api/metrics/{scope_id:str}/profile", summary="Mean contacts per weekday x local hour")
-async def get_profile(ctx: NamedDependency[ServerContext], principal: NamedDependency[Principal | None],
-                      scope_id: FromPath[str]) -> FlowProfile:
+async def get_profile(
+    ctx: NamedDependency[ServerContext],
+    principal: NamedDependency[Principal | None],
+    scope_id: FromPath[str],
+) -> FlowProfile:
     ctx.authorize(principal, "profile", scope_id)
     _known(ctx, scope_id)
     return await read(ctx.core, lambda: ctx.core.flow_profile(scope_id))
@@ -122,13 +128,19 @@ async def get_incidents(
 
 
 @get("/api/locations", summary="Locations the caller may see")
-async def get_locations(ctx: NamedDependency[ServerContext], principal: NamedDependency[Principal | None]) -> list[LocationView]:
+async def get_locations(
+    ctx: NamedDependency[ServerContext], principal: NamedDependency[Principal | None]
+) -> list[LocationView]:
     p = ctx.authorize(principal, "locations")
     return [loc for loc in ctx.core.locations() if scope_allowed(p, loc.id, ctx.geo)]
 
 
 @get("/api/display/{location:str}", summary="The loyalty display's data (display-safe)")
-async def get_display(ctx: NamedDependency[ServerContext], principal: NamedDependency[Principal | None], location: FromPath[str]) -> DisplayData:
+async def get_display(
+    ctx: NamedDependency[ServerContext],
+    principal: NamedDependency[Principal | None],
+    location: FromPath[str],
+) -> DisplayData:
     ctx.authorize(principal, "display", location)
     if ctx.geo.kind(location) != "location":
         raise ApiError(400, f"{location!r} is not a location", field="location")

@@ -78,7 +78,9 @@ def handle_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[
     return _respond(exc)
 
 
-def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[dict[str, Any]]:
+def handle_validation(
+    _: Request[Any, Any, Any], exc: ValidationException
+) -> Response[dict[str, Any]]:
     extra = exc.extra if isinstance(exc.extra, list) else []
     first = extra[0] if extra and isinstance(extra[0], dict) else {}
     field = first.get("key")

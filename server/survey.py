@@ -43,7 +43,9 @@ class SurveyError(ValueError):
         self.field = field
 
 
-def pick_questions(questions: Sequence[CsiQuestion], k: int, rng: random.Random) -> list[CsiQuestion]:
+def pick_questions(
+    questions: Sequence[CsiQuestion], k: int, rng: random.Random
+) -> list[CsiQuestion]:
     return rng.sample(list(questions), min(k, len(questions)))
 
 
@@ -77,7 +79,8 @@ class CooldownCookie:
         self.cooldown_s = cooldown_s
 
     def _mac(self, location: str, stamp: int) -> str:
-        return hmac.new(self.secret, f"{location}:{stamp}".encode(), hashlib.sha256).hexdigest()[:32]
+        digest = hmac.new(self.secret, f"{location}:{stamp}".encode(), hashlib.sha256)
+        return digest.hexdigest()[:32]
 
     def issue(self, location: str, now_s: float) -> str:
         stamp = int(now_s)

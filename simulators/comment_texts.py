@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (Russian text by design)
+
 """Texts of simulated customer comments: templates per language, topic and tone, and slots.
 
 Topics are the default comment topics of domain.md (``wait``, ``staff``, ``price``,

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002  (Russian text by design)
+
 """Customer comments ("Почему?" after a rating): realistic, correlated with the rating.
 
 Pure and seeded (the caller's ``random.Random``). A comment's tone follows the rating

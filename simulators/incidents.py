@@ -73,7 +73,9 @@ class IncidentGen:
         steps.append((t, "assign", who))
         if rng.random() < 0.3:
             t += rng.randint(5, 90) * 60_000
-            note = "Связались с клиентом." if self.loc.language == "ru" else "Contacted the customer."
+            note = (
+                "Связались с клиентом." if self.loc.language == "ru" else "Contacted the customer."
+            )
             steps.append((t, "comment", {**who, "text": note}))
         t = self._resolve_at(t, category, rng.random() < stress.late_resolve)
         steps.append((t, "resolve", who))

@@ -22,7 +22,7 @@ TOUCHPOINTS = ("entrance", "consultation", "cashdesk", "pickup", "exit")
 # A location whose id or name says so is a contact centre: far more incoming contacts,
 # surveys by SMS / web after the call instead of a terminal in a hall.
 CONTACT_CENTRE = re.compile(
-    r"(^|[-_ ])(kc|cc)($|[-_ ])|контакт-?\s?центр|колл-?\s?центр|call.?cent|contact.?cent|\bКЦ\b",  # noqa: RUF001
+    r"(^|[-_ ])(kc|cc)($|[-_ ])|контакт-?\s?центр|колл-?\s?центр|call.?cent|contact.?cent|\bКЦ\b",
     re.IGNORECASE)
 _WIRE = msgspec.json.Encoder()
 

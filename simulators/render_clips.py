@@ -20,36 +20,53 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from simulators import speech  # noqa: E402
+from simulators import speech
 
 CLIPS_DIR = Path(__file__).resolve().parent / "clips"
 PAD_S = 0.25
 
 # file stem, lang, voice, text, category, agitated, keyword categories
 CLIPS: list[tuple[str, str, str, str, str, bool, tuple[str, ...]]] = [
-    ("ru_greeting_1", "ru", "nsh", "Здравствуйте! Чем могу помочь?", "greeting", False, ("greeting",)),
-    ("ru_greeting_2", "ru", "nsh_high", "Добрый день, проходите, пожалуйста.", "greeting", False, ("greeting",)),
-    ("ru_thanks_1", "ru", "nsh", "Спасибо за покупку, приходите ещё.", "thanks", False, ("thanks",)),
-    ("ru_farewell_1", "ru", "nsh_low", "До свидания, всего доброго!", "farewell", False, ("farewell",)),
+    ("ru_greeting_1", "ru", "nsh", "Здравствуйте! Чем могу помочь?", "greeting", False,
+     ("greeting",)),
+    ("ru_greeting_2", "ru", "nsh_high", "Добрый день, проходите, пожалуйста.", "greeting", False,
+     ("greeting",)),
+    ("ru_thanks_1", "ru", "nsh", "Спасибо за покупку, приходите ещё.", "thanks", False,
+     ("thanks",)),
+    ("ru_farewell_1", "ru", "nsh_low", "До свидания, всего доброго!", "farewell", False,
+     ("farewell",)),
     ("ru_question_1", "ru", "nsh_high", "Подскажите, где находится касса?", "question", False, ()),
     ("ru_question_2", "ru", "nsh_low", "Сколько стоит доставка до дома?", "question", False, ()),
     ("ru_neutral_1", "ru", "nsh", "Ваш заказ будет готов завтра.", "neutral", False, ()),
-    ("ru_complaint_1", "ru", "nsh_low", "Я хочу написать жалобу.", "complaint", False, ("escalation",)),
-    ("ru_complaint_2", "ru", "nsh", "Позовите менеджера немедленно!", "complaint", True, ("escalation",)),
-    ("ru_complaint_3", "ru", "nsh_high", "Верните деньги, товар сломан!", "complaint", True, ("escalation",)),
-    ("ru_shouting_1", "ru", "nsh", "Это безобразие, я буду жаловаться!", "shouting", True, ("escalation",)),
-    ("ru_shouting_2", "ru", "nsh_low", "Какой же вы идиот!", "shouting", True, ("profanity",)),
-    ("en_greeting_1", "en", "en-us+Alicia", "Hello, how can I help you today?", "greeting", False, ("greeting",)),
-    ("en_greeting_2", "en", "en-gb+Andy", "Good morning, welcome to our store.", "greeting", False, ("greeting",)),
-    ("en_thanks_1", "en", "en-us+Annie", "Thank you very much for your purchase.", "thanks", False, ("thanks",)),
-    ("en_farewell_1", "en", "en+max", "Goodbye, have a nice day!", "farewell", False, ("farewell",)),
-    ("en_question_1", "en", "en-gb-x-rp+Denis", "Where can I find the fitting rooms?", "question", False, ()),
-    ("en_neutral_1", "en", "en-us+Alicia", "Your order will be ready tomorrow.", "neutral", False, ()),
-    ("en_complaint_1", "en", "en-gb+Andy", "I want to file a complaint.", "complaint", False, ("escalation",)),
-    ("en_complaint_2", "en", "en-us+Annie", "I want my money back, this is broken!", "complaint", True, ("escalation",)),
-    ("en_shouting_1", "en", "en+max", "This is absolutely unacceptable! Call the manager!", "shouting", True,
+    ("ru_complaint_1", "ru", "nsh_low", "Я хочу написать жалобу.", "complaint", False,
      ("escalation",)),
-    ("en_shouting_2", "en", "en-gb-x-rp+Denis", "You are a complete idiot!", "shouting", True, ("profanity",)),
+    ("ru_complaint_2", "ru", "nsh", "Позовите менеджера немедленно!", "complaint", True,
+     ("escalation",)),
+    ("ru_complaint_3", "ru", "nsh_high", "Верните деньги, товар сломан!", "complaint", True,
+     ("escalation",)),
+    ("ru_shouting_1", "ru", "nsh", "Это безобразие, я буду жаловаться!", "shouting", True,
+     ("escalation",)),
+    ("ru_shouting_2", "ru", "nsh_low", "Какой же вы идиот!", "shouting", True, ("profanity",)),
+    ("en_greeting_1", "en", "en-us+Alicia", "Hello, how can I help you today?", "greeting", False,
+     ("greeting",)),
+    ("en_greeting_2", "en", "en-gb+Andy", "Good morning, welcome to our store.", "greeting", False,
+     ("greeting",)),
+    ("en_thanks_1", "en", "en-us+Annie", "Thank you very much for your purchase.", "thanks", False,
+     ("thanks",)),
+    ("en_farewell_1", "en", "en+max", "Goodbye, have a nice day!", "farewell", False,
+     ("farewell",)),
+    ("en_question_1", "en", "en-gb-x-rp+Denis", "Where can I find the fitting rooms?", "question",
+     False, ()),
+    ("en_neutral_1", "en", "en-us+Alicia", "Your order will be ready tomorrow.", "neutral", False,
+     ()),
+    ("en_complaint_1", "en", "en-gb+Andy", "I want to file a complaint.", "complaint", False,
+     ("escalation",)),
+    ("en_complaint_2", "en", "en-us+Annie", "I want my money back, this is broken!", "complaint",
+     True, ("escalation",)),
+    ("en_shouting_1", "en", "en+max", "This is absolutely unacceptable! Call the manager!",
+     "shouting", True, ("escalation",)),
+    ("en_shouting_2", "en", "en-gb-x-rp+Denis", "You are a complete idiot!", "shouting", True,
+     ("profanity",)),
 ]
 
 
@@ -64,8 +81,8 @@ def render(out_dir: Path = CLIPS_DIR) -> list[dict[str, object]]:
         speech.write_wav(out_dir / f"{stem}.wav", np.concatenate((pad, pcm, pad)))
         manifest.append({"file": f"{stem}.wav", "lang": lang, "text": text, "category": category,
                          "agitated": agitated, "keywords": list(keywords)})
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1) + "\n",
-                                           encoding="utf-8")
+    text = json.dumps(manifest, ensure_ascii=False, indent=1) + "\n"
+    (out_dir / "manifest.json").write_text(text, encoding="utf-8")
     return manifest
 
 

@@ -27,7 +27,13 @@ RU_VOICES: dict[str, tuple[str, ...]] = {
     "nsh_low": ("pitch", "-250"),
     "nsh_high": ("pitch", "300"),
 }
-EN_VOICES: tuple[str, ...] = ("en-us+Alicia", "en-gb+Andy", "en-us+Annie", "en+max", "en-gb-x-rp+Denis")
+EN_VOICES: tuple[str, ...] = (
+    "en-us+Alicia",
+    "en-gb+Andy",
+    "en-us+Annie",
+    "en+max",
+    "en-gb-x-rp+Denis",
+)
 Pcm = npt.NDArray[np.int16]
 
 
@@ -76,7 +82,9 @@ def sox(pcm: Pcm, effects: tuple[str, ...] | list[str], in_rate_hz: int = SAMPLE
     fmt = ["-t", "raw", "-e", "signed", "-b", "16", "-c", "1"]
     cmd = ["sox", "-V1", *fmt, "-r", str(in_rate_hz), "-", *fmt, "-r", str(SAMPLE_RATE_HZ), "-",
            *effects, "rate", "-h", str(SAMPLE_RATE_HZ)]
-    out = subprocess.run(cmd, input=np.asarray(pcm, "<i2").tobytes(), capture_output=True, check=True)
+    out = subprocess.run(
+        cmd, input=np.asarray(pcm, "<i2").tobytes(), capture_output=True, check=True
+    )
     return np.frombuffer(out.stdout, dtype="<i2").astype(np.int16)
 
 
@@ -92,7 +100,9 @@ def synth_ru_many(texts: list[str]) -> list[Pcm]:
         lines = ["(voice_msu_ru_nsh_clunits)"]
         for i, text in enumerate(texts):
             out = Path(tmp) / f"u{i}.wav"
-            lines.append(f'(utt.save.wave (utt.synth (Utterance Text "{_clean_text(text)}")) "{out}" \'riff)')
+            lines.append(
+                f'(utt.save.wave (utt.synth (Utterance Text "{_clean_text(text)}")) "{out}" \'riff)'
+            )
         script = Path(tmp) / "batch.scm"
         script.write_text("\n".join(lines) + "\n", encoding="utf-8")
         subprocess.run(["festival", "--batch", str(script)], capture_output=True, check=True)
@@ -105,8 +115,11 @@ def synth_ru_many(texts: list[str]) -> list[Pcm]:
 
 def synth_en(text: str, voice: str = EN_VOICES[0], rate_wpm: int = 160) -> Pcm:
     """Synthesise English with espeak-ng (``voice`` like ``en-us+Alicia``), at 16 kHz."""
-    out = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate_wpm), "--stdout", _clean_text(text)],
-                         capture_output=True, check=True)
+    out = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(rate_wpm), "--stdout", _clean_text(text)],
+        capture_output=True,
+        check=True,
+    )
     with tempfile.TemporaryDirectory(prefix="cx-espeak-") as tmp:
         path = Path(tmp) / "e.wav"
         path.write_bytes(out.stdout)
@@ -126,8 +139,11 @@ def white_noise(n_samples: int, rng: np.random.Generator) -> npt.NDArray[np.floa
     return rng.standard_normal(n_samples).astype(np.float32)
 
 
-def hum_noise(n_samples: int, rng: np.random.Generator, mains_hz: float = 50.0) -> npt.NDArray[np.float32]:
-    """Mains hum: the mains frequency and its harmonics (1/k amplitudes, slow drift), plus a little hiss."""
+def hum_noise(
+    n_samples: int, rng: np.random.Generator, mains_hz: float = 50.0
+) -> npt.NDArray[np.float32]:
+    """Mains hum: the mains frequency and its harmonics (1/k amplitudes, slow drift), plus a
+    little hiss."""
     t = np.arange(n_samples) / SAMPLE_RATE_HZ
     drift = 1.0 + 0.002 * np.sin(2 * np.pi * 0.1 * t + rng.uniform(0, 6.28))
     phase = 2 * np.pi * mains_hz * np.cumsum(drift) / SAMPLE_RATE_HZ
@@ -155,8 +171,11 @@ def music_noise(n_samples: int, rng: np.random.Generator) -> npt.NDArray[np.floa
     return (out / (np.std(out) + 1e-9)).astype(np.float32)
 
 
-def babble_noise(n_samples: int, rng: np.random.Generator, talkers: list[Pcm], n_talkers: int = 6) -> npt.NDArray[np.float32]:
-    """Babble-like noise: ``n_talkers`` overlapping, randomly offset (some reversed) speech loops."""
+def babble_noise(
+    n_samples: int, rng: np.random.Generator, talkers: list[Pcm], n_talkers: int = 6
+) -> npt.NDArray[np.float32]:
+    """Babble-like noise: ``n_talkers`` overlapping, randomly offset (some reversed) speech
+    loops."""
     out = np.zeros(n_samples, np.float64)
     for _ in range(n_talkers):
         src = np.asarray(talkers[rng.integers(0, len(talkers))], np.float64)
@@ -168,7 +187,7 @@ def babble_noise(n_samples: int, rng: np.random.Generator, talkers: list[Pcm], n
     return (out / (np.std(out) + 1e-9)).astype(np.float32)
 
 
-def mix_at_snr(speech: npt.NDArray[np.floating], noise: npt.NDArray[np.floating], snr_db: float,
+def mix_at_snr(speech: npt.NDArray[np.number], noise: npt.NDArray[np.number], snr_db: float,
                speech_mask: npt.NDArray[np.bool_] | None = None) -> npt.NDArray[np.float32]:
     """Mix speech and noise (same length) so active-speech power / noise power = ``snr_db``.
 

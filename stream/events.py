@@ -135,6 +135,11 @@ class IncidentLink(msgspec.Struct, frozen=True, kw_only=True):
     encounter: LinkedEncounter | None = None
 
 
+IncidentAction = Literal["open", "assign", "comment", "resolve", "reopen"]
+IncidentCategory = Literal["claim", "consultation", "product_quality", "certificate", "service",
+                           "thanks", "other"]
+
+
 class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True):
     """One step in an incident's life: open, assign, comment, resolve, reopen.
 
@@ -147,12 +152,8 @@ class IncidentEvent(msgspec.Struct, frozen=True, kw_only=True):
     ts: Timestamp
     location: LocationId
     incident: EventId
-    action: Literal["open", "assign", "comment", "resolve", "reopen"]
-    category: (
-        Literal["claim", "consultation", "product_quality", "certificate", "service", "thanks",
-                "other"]
-        | None
-    ) = None
+    action: IncidentAction
+    category: IncidentCategory | None = None
     channel: ShortText | None = None
     department: ShortText | None = None
     severity: Literal["low", "normal", "high", "critical"] | None = None

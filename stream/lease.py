@@ -1,11 +1,12 @@
 """Which instance leads: a lease in a KV bucket, taken by compare-and-set.
 
-Several ``cxpulse run`` processes (more websocket capacity, or a hot standby) each start
-the singleton services (the alert service; the archive writer). Exactly one *leads* each:
-for alerts it evaluates the rules, writes the state and sends notifications. The others *follow*: they mirror the leader's saved state for reads and
-forward acknowledgements and silences to it. When the leader stops it hands the lease back
-at once; when it dies, a follower takes over once the lease has expired (``[alerts]
-lease_s``), restores the saved state and so neither re-announces nor loses an alert.
+Several ``cxpulse run`` processes (more websocket capacity, or a hot standby) each start the
+singleton services (the alert service; the archive writer). Exactly one *leads* each: for
+alerts it evaluates the rules, writes the state and sends notifications. The others
+*follow*: they mirror the leader's saved state for reads and forward acknowledgements and
+silences to it. When the leader stops it hands the lease back at once; when it dies, a
+follower takes over once the lease has expired (``[alerts] lease_s``), restores the saved
+state and so neither re-announces nor loses an alert.
 
 ``next_step`` is the rule (pure); ``LeaseKeeper`` applies it to the KV bucket.
 """

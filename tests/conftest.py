@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
 import pytest
 
-from tests.support.audio import CLIPS, build_track
+from tests.support.audio import CLIPS, Manifest, Track, build_track
+
+if TYPE_CHECKING:
+    from stream.nats_server import EmbeddedNats
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -20,7 +23,7 @@ def repo_root() -> Path:
 
 
 @pytest.fixture
-def nats_server(tmp_path):
+def nats_server(tmp_path: Path) -> Iterator[EmbeddedNats]:
     """A real nats-server with JetStream on a free port, stopped after the test."""
     from stream.nats_server import EmbeddedNats
 
@@ -30,12 +33,13 @@ def nats_server(tmp_path):
 
 
 @pytest.fixture(scope="session")
-def manifest() -> list[dict]:
-    return json.loads((CLIPS / "manifest.json").read_text(encoding="utf-8"))
+def manifest() -> Manifest:
+    clips: Manifest = json.loads((CLIPS / "manifest.json").read_text(encoding="utf-8"))
+    return clips
 
 
 @pytest.fixture(scope="session")
-def mixed_track() -> tuple[npt.NDArray[np.int16], npt.NDArray[np.bool_], list[tuple[int, int]]]:
+def mixed_track() -> Track:
     names = ["ru_greeting_1.wav", "en_question_1.wav", "ru_complaint_2.wav", "en_thanks_1.wav",
              "ru_question_2.wav", "en_shouting_1.wav"]
     return build_track(names)

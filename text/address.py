@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002  (Russian text and typographic signs by design)
+
 """Street addresses in Russian and English text, by pattern.
 
 An address is a street word (ул., улица, проспект, пр-т, пер., бульвар, шоссе, наб.,

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (Russian text and typographic signs by design)
+
 """The default comment topics (domain.md), urgency words and sentiment lexicon.
 
 Words are matched on lemmas, so any form may be written («очереди» = «очередь»); a

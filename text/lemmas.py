@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002  (Russian text and typographic signs by design)
+# ruff: noqa: RUF001  (Russian text and typographic signs by design)
 """Tokens, language and lemmas of short Russian and English texts.
 
 Russian lemmas and parts of speech come from ``pymorphy3`` with its dictionaries

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002  (Russian text and typographic signs by design)
+
 """A small Russian and English sentiment lexicon: lemma (or ``prefix*``) → weight.
 
 Weights are in [−2, 2]: ±1 mild (долго, дорого, nice), ±2 strong (хамство, ужасно,

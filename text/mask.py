@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002  (Russian text and typographic signs by design)
+
 """Masking of personal data in free text: comments, incident text, voice transcripts.
 
 One pass collects spans from every detector, resolves overlaps (earlier detector wins,

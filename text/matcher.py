@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (Russian text and typographic signs by design)
+
 """Matching configured words, phrases and prefixes against lemmatised tokens.
 
 An entry is compiled once into one of three forms: a single lemma (looked up in a dict),

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002  (Russian text and typographic signs by design)
+
 """Person names in Russian and English text, found by rules over a morphological dictionary.
 
 Russian: pymorphy3 marks given names, surnames and patronymics (grammemes ``Name``,

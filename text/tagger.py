@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (Russian text and typographic signs by design)
+
 """The comment tagger: topics, sentiment, urgency and language of one (masked) text.
 
 Build one ``Tagger`` per config (compiling the word lists takes a few milliseconds plus

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002 - this module is about Cyrillic letters, single ones included
+# ruff: noqa: RUF001 - this module is about Cyrillic letters, single ones included
 """Lexicon matching in ASR transcripts, tolerant of word endings and recognition errors.
 
 Whisper mangles words, especially on Russian: "позовите менеджера" comes out as

@@ -15,10 +15,10 @@ produces; tests drive it directly. The order of calls:
     for event in session.events_to_send(): ...  # after any of the above
 
 Out come ``VoiceEvent`` (``cx.voice``, with the incident sensor's ``escalation`` report on
-the utterance that starts an episode), ``EncounterEvent`` (``cx.encounter``) and ``MicHeartbeat`` (``cx.mic``: audio is
-arriving, at most every ``heartbeat_every_ms`` of audio time). ``clock`` is a monotonic
-clock in seconds: how long the mic has been silent (idle flush, eviction) and so the mic's
-audio clock running on while it is silent.
+the utterance that starts an episode), ``EncounterEvent`` (``cx.encounter``) and
+``MicHeartbeat`` (``cx.mic``: audio is arriving, at most every ``heartbeat_every_ms`` of
+audio time). ``clock`` is a monotonic clock in seconds: how long the mic has been silent
+(idle flush, eviction) and so the mic's audio clock running on while it is silent.
 
 Each utterance is resolved exactly once: with its transcript, or with the reason
 recognition was skipped (``status``). Its voice event carries the keywords found in the

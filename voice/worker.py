@@ -6,16 +6,16 @@ incidents and microphone heartbeats out. A thin NATS adapter around one pure
     await worker.start()   ...   await worker.stop()
 
 Per ``cx.audio.{location}.{mic}`` message: ``voice.audio.parse_audio`` (bad ones to
-``cx.dlq.audio`` with the reason, without their PCM) -> the mic's session (``SeqTracker``, ``VoicePipeline``:
-VAD, segmentation, silero confirmation, emotion). Each utterance it finishes goes to speech
-recognition (``AsrClient``: NATS request/reply to the ``asr`` queue group, bounded backlog)
-and, when that answers or is skipped, back to the session, which makes the contract events:
-``VoiceEvent`` on ``cx.voice.{location}.{mic}`` (JetStream ``CX_VOICE``), incidents on
-``cx.incident.{location}``, encounters on ``cx.encounter.{location}.{mic}`` (``cx.feedback.>``
-visits and ratings close them), all through the ``Outbox``; heartbeats on
-``cx.mic.{location}.{mic}`` (core NATS). Whoever needs them (the core, the alert service)
-reads these subjects, in any process on any machine. VAD and emotion never wait for
-recognition.
+``cx.dlq.audio`` with the reason, without their PCM) -> the mic's session (``SeqTracker``,
+``VoicePipeline``: VAD, segmentation, silero confirmation, emotion). Each utterance it
+finishes goes to speech recognition (``AsrClient``: NATS request/reply to the ``asr`` queue
+group, bounded backlog) and, when that answers or is skipped, back to the session, which
+makes the contract events: ``VoiceEvent`` on ``cx.voice.{location}.{mic}`` (JetStream
+``CX_VOICE``), incidents on ``cx.incident.{location}``, encounters on
+``cx.encounter.{location}.{mic}`` (``cx.feedback.>`` visits and ratings close them), all
+through the ``Outbox``; heartbeats on ``cx.mic.{location}.{mic}`` (core NATS). Whoever needs
+them (the core, the alert service) reads these subjects, in any process on any machine. VAD
+and emotion never wait for recognition.
 
 Audio lives in memory only; with ``[voice] store_audio = true`` utterances are also
 written as WAV files under ``[core] data_dir``/audio, never otherwise.

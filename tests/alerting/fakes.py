@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from stream.readmodel import ChangeFeed, LocationView, Metrics
+from stream.readmodel import ChangeFeed, FlowProfile, IncidentView, LocationView, Metrics
+
+T = TypeVar("T")
 
 
 class FakeReader:
@@ -20,11 +23,12 @@ class FakeReader:
         self.reads = 0
         self.seen: dict[tuple[str, str], int] = {}  # the core's device view
 
-    def set(self, scope: str, window: str = "1h", **fields) -> None:
+    def set(self, scope: str, window: str = "1h", **fields: Any) -> None:
         self.values[(scope, window)] = Metrics(scope=scope, window=window, start_ms=0, end_ms=0,
                                                **fields)
 
-    def metrics(self, scope: str, window: str, *, staff=None, touchpoint=None) -> Metrics:
+    def metrics(self, scope: str, window: str, *, staff: str | None = None,
+                touchpoint: str | None = None) -> Metrics:
         self.reads += 1
         return self.values.get((scope, window)) or Metrics(scope=scope, window=window,
                                                            start_ms=0, end_ms=0)
@@ -39,9 +43,21 @@ class FakeReader:
     def devices(self) -> dict[tuple[str, str], int]:
         return dict(self.seen)
 
-    def incidents(self, location: str, status: str) -> list[Any]:
-        """No cases here (the case source reads them; tests of cases use a real core)."""
+    def known_scope(self, scope: str) -> bool:
+        return scope == "network" or scope in self._locations or scope in self._locations.values()
+
+    def incidents(self, scope: str = "network", status: str | None = None,
+                  breached: bool | None = None) -> list[IncidentView]:
         return []
+
+    def flow_profile(self, scope: str) -> FlowProfile:
+        raise AssertionError("the alert service reads no flow profile")
+
+    def health(self) -> dict[str, object]:
+        return {}
+
+    async def wait(self, call: Callable[[], T]) -> T:
+        return call()
 
 
 @dataclass
@@ -59,7 +75,7 @@ class Receiver:
     hang: bool = False
     requests: list[Received] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    _server: asyncio.AbstractServer | None = None
+    _server: asyncio.Server | None = None
     _conns: set[asyncio.StreamWriter] = field(default_factory=set)
 
     async def __aenter__(self) -> Receiver:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -16,13 +17,13 @@ MIN_MS = 60_000
 T0 = int(dt.datetime(2026, 3, 4, 9, 0, tzinfo=dt.UTC).timestamp() * 1000)  # a Wednesday
 
 
-def rule(id: str = "nps-drop", **kw) -> dict:
-    base = {"id": id, "metric": "nps", "op": "<", "threshold": 20.0, "window": "1h"}
+def rule(id: str = "nps-drop", **kw: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"id": id, "metric": "nps", "op": "<", "threshold": 20.0, "window": "1h"}
     base.update(kw)
     return base
 
 
-def alerts_cfg(*rules: dict, **kw) -> AlertsConfig:
+def alerts_cfg(*rules: dict[str, Any], **kw: Any) -> AlertsConfig:
     kw.setdefault("group_wait_s", 0)
     kw.setdefault("group_interval_s", 0)
     return msgspec.convert({"rules": list(rules), **kw}, AlertsConfig)
@@ -32,7 +33,8 @@ def always() -> Calendars:
     return Calendars(Calendar(ZoneInfo("UTC"), ALWAYS_HOURS))
 
 
-def engine(*rules: dict, calendars: Calendars | None = None, **kw) -> AlertEngine:
+def engine(*rules: dict[str, Any], calendars: Calendars | None = None,
+           **kw: Any) -> AlertEngine:
     return AlertEngine(alerts_cfg(*rules, **kw), calendars or always())
 
 

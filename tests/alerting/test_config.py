@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cxpulse.config import load_config, load_config_text
 from stream.config import ConfigError
+from tests.support.checks import present
 
 RULE = """
 [[alerts.rules]]
@@ -16,7 +19,7 @@ threshold = 20
 """
 
 
-def test_shipped_rules_load_and_cover_the_brief(repo_root):
+def test_shipped_rules_load_and_cover_the_brief(repo_root: Path) -> None:
     cfg = load_config(repo_root / "config.toml")
     rules = {r.id: r for r in cfg.alerts.rules}
     metrics = {r.metric for r in rules.values()}
@@ -24,7 +27,8 @@ def test_shipped_rules_load_and_cover_the_brief(repo_root):
             "voice.anger_events", "device.silent_minutes"} <= metrics
     assert any("/" in m for m in metrics)
     red = next(r for r in rules.values() if r.metric == "buttons.shares.1")
-    assert "красн" in red.playbook.ru.event.lower() and red.playbook.ru.actions
+    ru = present(red.playbook.ru)
+    assert "красн" in ru.event.lower() and ru.actions
     assert all(r.playbook.ru is not None and r.playbook.en is not None for r in rules.values())
     assert cfg.alerts.inhibit
 
@@ -40,7 +44,7 @@ def test_shipped_rules_load_and_cover_the_brief(repo_root):
     ('sample = "responsez"', "alerts.rules[nps-drop].sample"),
     ('labels = { rule = "x" }', "alerts.rules[nps-drop].labels"),
 ])
-def test_a_bad_rule_names_the_rule_and_key(extra, key):
+def test_a_bad_rule_names_the_rule_and_key(extra: str, key: str) -> None:
     name = extra.split("=")[0].strip()
     text = "\n".join(line for line in RULE.splitlines() if not line.startswith(name + " "))
     with pytest.raises(ConfigError) as err:
@@ -48,27 +52,39 @@ def test_a_bad_rule_names_the_rule_and_key(extra, key):
     assert key in str(err.value)
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    (RULE.replace('"nps"', '"buttons.sharez.1"'), "alerts.rules[nps-drop].metric"),
-    (RULE.replace('"nps"', '"voice.anger_events"') + 'window = "today"',
-     "alerts.rules[nps-drop].window"),
-    (RULE.replace('"nps"', '"incidents.open_breached"') + "min_sample = 5",
-     "alerts.rules[nps-drop].sample"),
-    (RULE + RULE, "duplicate id 'nps-drop'"),
-    ('[[alerts.webhooks]]\nid = "ops"\nurl = "ftp://x"', "alerts.webhooks[ops].url"),
-    ('[[alerts.webhooks]]\nid = "ops"\nurl = "http://x"\nmatchers = ["sev>1"]',
-     "alerts.webhooks[ops].matchers"),
-    ('[[alerts.maintenance]]\nid = "n"\nhours = "25:00-26:00"', "alerts.maintenance[n].hours"),
-    ('[[alerts.maintenance]]\nid = "n"\nstart = "2026-01-01T00:00:00"\nend = "2026-01-02T00:00:00+03:00"',
-     "alerts.maintenance[n].start"),
-])
-def test_other_alerting_errors_name_the_key(text, key):
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (RULE.replace('"nps"', '"buttons.sharez.1"'), "alerts.rules[nps-drop].metric"),
+        (
+            RULE.replace('"nps"', '"voice.anger_events"') + 'window = "today"',
+            "alerts.rules[nps-drop].window",
+        ),
+        (
+            RULE.replace('"nps"', '"incidents.open_breached"') + "min_sample = 5",
+            "alerts.rules[nps-drop].sample",
+        ),
+        (RULE + RULE, "duplicate id 'nps-drop'"),
+        ('[[alerts.webhooks]]\nid = "ops"\nurl = "ftp://x"', "alerts.webhooks[ops].url"),
+        (
+            '[[alerts.webhooks]]\nid = "ops"\nurl = "http://x"\nmatchers = ["sev>1"]',
+            "alerts.webhooks[ops].matchers",
+        ),
+        ('[[alerts.maintenance]]\nid = "n"\nhours = "25:00-26:00"', "alerts.maintenance[n].hours"),
+        (
+            '[[alerts.maintenance]]\nid = "n"\nstart = "2026-01-01T00:00:00"\n'
+            'end = "2026-01-02T00:00:00+03:00"',
+            "alerts.maintenance[n].start",
+        ),
+    ],
+)
+def test_other_alerting_errors_name_the_key(text: str, key: str) -> None:
     with pytest.raises(ConfigError) as err:
         load_config_text(text)
     assert key in str(err.value)
 
 
-def test_ratio_voice_and_device_rules_are_accepted():
+def test_ratio_voice_and_device_rules_are_accepted() -> None:
     cfg = load_config_text("""
 [[alerts.rules]]
 id = "flow-surge"

@@ -13,19 +13,23 @@ import asyncio
 import contextlib
 import json
 import time
+from pathlib import Path
+from typing import Any
 
 import websockets
+from nats.aio.msg import Msg
 
 from alerting.service import AlertService
 from alerting.sinks import verify
-from cxpulse.config import load_config_text
+from cxpulse.config import Config, load_config_text
 from server.app import create_app, serve
 from simulators.model import build_network
 from simulators.traffic import generate, make_plan, questionnaire
 from stream.core import Core
 from stream.events import ButtonEvent, encode
-from stream.nats_server import free_port
+from stream.nats_server import EmbeddedNats, free_port
 from tests.alerting.fakes import Receiver
+from tests.support.checks import present
 
 MIN = 60_000
 STEP_MS = 10_000
@@ -70,7 +74,7 @@ secret = "s3cret"
 """
 
 
-def traffic(cfg, start_ms: int, phase_end_ms: int, end_ms: int) -> list:
+def traffic(cfg: Config, start_ms: int, phase_end_ms: int, end_ms: int) -> list:
     """bad-shift until ``phase_end_ms`` (the target degrades a quarter in), then a normal
     day: the location recovers."""
     network = build_network(cfg)
@@ -114,7 +118,7 @@ def red_share(events: list, now_ms: int) -> tuple[float, int]:
 
 
 async def test_bad_shift_alert_fires_reaches_every_sink_survives_restart_and_resolves(
-        nats_server, tmp_path):
+        nats_server: EmbeddedNats, tmp_path: Path) -> None:
     async with Receiver() as hook:
         cfg = load_config_text(CONFIG.replace("WEBHOOK", hook.url)
                                .replace("[auth]", f'[core]\ndata_dir = "{tmp_path}"\n[auth]'))
@@ -132,12 +136,12 @@ async def test_bad_shift_alert_fires_reaches_every_sink_survives_restart_and_res
         server = asyncio.create_task(serve(create_app(cfg, core, alerts), "127.0.0.1", port,
                                            started=ready))
         await asyncio.wait_for(ready.wait(), 10)
-        on_nats: list = []
+        on_nats: list[tuple[str, Any]] = []
 
-        async def got_alert(msg) -> None:
+        async def got_alert(msg: Msg) -> None:
             on_nats.append((msg.subject, json.loads(msg.data)))
 
-        await core.nc.subscribe("cx.alert.>", cb=got_alert)
+        await present(core.nc).subscribe("cx.alert.>", cb=got_alert)
         ws = await websockets.connect(f"ws://127.0.0.1:{port}/ws?token=demo-admin")
         await ws.send(json.dumps({"op": "subscribe", "topics": ["alerts"]}))
         ws_frames: list = []
@@ -156,16 +160,19 @@ async def test_bad_shift_alert_fires_reaches_every_sink_survives_restart_and_res
             while now < end:
                 # fine steps where the alert is being decided, coarse ones elsewhere
                 share, _ = red_share(events, now)
-                deciding = (fired is None and share > 0.2) or (fired and not resolved and share < 0.25)
+                deciding = (fired is None and share > 0.2) or (
+                    fired and not resolved and share < 0.25
+                )
                 now += STEP_MS if deciding else 30 * STEP_MS
                 batch = []
                 while i < len(events) and events[i].ts_ms <= now:
                     batch.append(events[i])
                     i += 1
+                js = present(core.js)
                 for e in batch:
-                    await core.js.publish_async(f"cx.{e.kind}.{e.location}", encode(e.event),
-                                                headers={"Nats-Msg-Id": e.event.id})
-                await core.js.publish_async_completed()
+                    await js.publish_async(f"cx.{e.kind}.{e.location}", encode(e.event),
+                                           headers={"Nats-Msg-Id": e.event.id})
+                await js.publish_async_completed()
                 clock.ms = now
                 assert await core.wait_idle(10)
                 await alerts.evaluate()
@@ -174,7 +181,11 @@ async def test_bad_shift_alert_fires_reaches_every_sink_survives_restart_and_res
                     crossed = now
                 elif fired is None and crossed is not None and (share <= 0.3 or n < 10):
                     crossed = None  # a dip restarts the rule's for-duration, as it should
-                state = {a.rule: a.status for a in alerts.list_alerts() if a.labels.get("location") == "bad"}
+                state = {
+                    a.rule: a.status
+                    for a in alerts.list_alerts()
+                    if a.labels.get("location") == "bad"
+                }
                 if fired is None and state.get("red-button") == "firing":
                     fired = now
                 if fired and not restarted and now - fired >= 5 * MIN:

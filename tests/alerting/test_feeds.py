@@ -14,6 +14,7 @@ from alerting.sources import voice_metrics
 from cxpulse.config import load_config_text
 from stream.events import MicHeartbeat, VoiceEmotion, VoiceEvent, VoiceKeyword, encode
 from stream.nats_io import connect, ensure_streams
+from stream.nats_server import EmbeddedNats
 from tests.alerting.fakes import FakeReader
 
 CFG = load_config_text("""
@@ -49,7 +50,7 @@ def utterance(end_ms: int, anger: float, *categories: str, location: str = "loc-
                       keywords=[VoiceKeyword(c, "w", end_ms - 1000) for c in categories])  # type: ignore[arg-type]
 
 
-def test_needs_and_voice_metrics():
+def test_needs_and_voice_metrics() -> None:
     needs = FeedNeeds.of(CFG.alerts.rules)
     assert needs == FeedNeeds(frozenset({"anger_events", "keywords.escalation"}), 3600.0, True)
     assert FeedNeeds.of(()) == FeedNeeds()
@@ -59,7 +60,9 @@ def test_needs_and_voice_metrics():
     assert voice_metrics(utterance(1_000, 0.69), 0.7) == ["utterances"]
 
 
-async def test_the_feed_counts_recent_voice_events_and_heartbeats(nats_server):
+async def test_the_feed_counts_recent_voice_events_and_heartbeats(
+    nats_server: EmbeddedNats,
+) -> None:
     nc = await connect(CFG.nats, nats_server.url, "test-feeds")
     js = nc.jetstream()
     await ensure_streams(js, CFG)

@@ -15,13 +15,15 @@ from alerting.service import AlertService
 from cxpulse.config import Config
 from stream.lease import LeaseRecord, next_step
 from stream.nats_io import connect
-from tests.alerting.fakes import Receiver
+from stream.nats_server import EmbeddedNats
+from tests.alerting.fakes import FakeReader, Receiver
 from tests.alerting.test_service import MIN_MS, Clock, config, nats_messages, reader, until, webhook
+from tests.support.checks import present
 
 __all__ = ["reader"]  # the fixture, shared with test_service
 
 
-def test_lease_rule():
+def test_lease_rule() -> None:
     me = "a"
     assert next_step(None, me, 100) == "create"
     assert next_step(LeaseRecord("a", 50), me, 100) == "renew"  # ours, even if late
@@ -34,7 +36,9 @@ def ha_config(webhooks: str) -> Config:
     return msgspec.structs.replace(base, alerts=msgspec.structs.replace(base.alerts, lease_s=1.0))
 
 
-async def test_one_leader_notifies_followers_mirror_and_take_over(nats_server, reader):
+async def test_one_leader_notifies_followers_mirror_and_take_over(
+    nats_server: EmbeddedNats, reader: FakeReader
+) -> None:
     async with Receiver() as rx:
         cfg = ha_config(webhook("ops", rx.url))
         watch = await connect(cfg.nats, nats_server.url, "watch")
@@ -58,7 +62,7 @@ async def test_one_leader_notifies_followers_mirror_and_take_over(nats_server, r
         alert = b.list_alerts()[0]
         view = await b.acknowledge(alert.id, "Ольга", "иду")  # forwarded to the leader
         assert view.acknowledged is not None and view.acknowledged.by == "Ольга"
-        assert a.get_alert(alert.id).acknowledged.by == "Ольга"
+        assert present(present(a.get_alert(alert.id)).acknowledged).by == "Ольга"
         with pytest.raises(AlertInputError, match="alert_id"):
             await b.acknowledge("no-such-alert", "Ольга")
 
@@ -66,7 +70,7 @@ async def test_one_leader_notifies_followers_mirror_and_take_over(nats_server, r
         clock.now += 1_500  # its lease has expired
         await until(lambda: b.leading, timeout_s=5)
         restored = b.list_alerts()
-        assert [(x.id, x.status, x.acknowledged.by) for x in restored] == [
+        assert [(x.id, x.status, present(x.acknowledged).by) for x in restored] == [
             (alert.id, "firing", "Ольга")]
         result = await b.evaluate()  # still bad: nothing re-announced
         assert result.changes == () and result.notifications == ()
@@ -85,7 +89,9 @@ async def test_one_leader_notifies_followers_mirror_and_take_over(nats_server, r
         await watch.close()
 
 
-async def test_a_clean_stop_hands_the_lease_over_at_once(nats_server, reader):
+async def test_a_clean_stop_hands_the_lease_over_at_once(
+    nats_server: EmbeddedNats, reader: FakeReader
+) -> None:
     cfg = ha_config("")
     clock = Clock()
     ncs = [await connect(cfg.nats, nats_server.url, n) for n in ("a", "b")]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import msgspec
 
 from alerting.engine import AlertEngine
-from alerting.model import EngineSnapshot
+from alerting.model import EngineSnapshot, Evaluation
 from tests.alerting.helpers import MIN_MS, T0, alerts_cfg, always, engine, ev, rule
+from tests.support.checks import present
 
 RULES = (
     rule("nps-drop", recovery=30, repeat_interval_s=3600),
@@ -15,12 +16,12 @@ RULES = (
 )
 
 
-def bad_shift(scope="loc-a"):
+def bad_shift(scope: str = "loc-a") -> list[Evaluation]:
     return [ev("nps-drop", 5, scope=scope), ev("red-button", 0.5, scope=scope),
             ev("flow-surge", 2.0, scope=scope)]
 
 
-def test_group_wait_gathers_a_location_into_one_message():
+def test_group_wait_gathers_a_location_into_one_message() -> None:
     eng = engine(*RULES, group_wait_s=30, group_interval_s=300)
     first = eng.step(T0, [ev("nps-drop", 5), ev("nps-drop", 5, scope="loc-b")])
     assert len(first.changes) == 2 and first.notifications == ()  # NATS now, webhooks wait
@@ -29,12 +30,16 @@ def test_group_wait_gathers_a_location_into_one_message():
     sent = eng.step(T0 + 30_000, bad_shift()).notifications
     assert len(sent) == 2
     by_loc = {n.group["location"]: n for n in sent}
-    assert sorted(a.rule for a in by_loc["loc-a"].alerts) == ["flow-surge", "nps-drop", "red-button"]
+    assert sorted(a.rule for a in by_loc["loc-a"].alerts) == [
+        "flow-surge",
+        "nps-drop",
+        "red-button",
+    ]
     assert [a.rule for a in by_loc["loc-b"].alerts] == ["nps-drop"]
     assert all(n.reason == "new" and n.status == "firing" for n in sent)
 
 
-def test_group_interval_paces_follow_ups_and_resolution_is_sent():
+def test_group_interval_paces_follow_ups_and_resolution_is_sent() -> None:
     eng = engine(*RULES, group_wait_s=0, group_interval_s=300)
     assert len(eng.step(T0, [ev("nps-drop", 5)]).notifications) == 1
     assert eng.step(T0 + MIN_MS, [ev("red-button", 0.5)]).notifications == ()
@@ -48,7 +53,7 @@ def test_group_interval_paces_follow_ups_and_resolution_is_sent():
     assert [h.rule for h in eng.history()] == ["nps-drop"]
 
 
-def test_repeat_interval_and_acknowledgement():
+def test_repeat_interval_and_acknowledgement() -> None:
     eng = engine(rule("nps-drop", repeat_interval_s=3600))
     sends = []
     for minute in range(0, 181, 5):
@@ -58,13 +63,16 @@ def test_repeat_interval_and_acknowledgement():
 
     alert = eng.alerts()[0]
     acked = eng.acknowledge(alert.id, "Ольга", "иду в зал", T0 + 181 * MIN_MS)
-    assert acked.acknowledged.by == "Ольга" and acked.acknowledged.comment == "иду в зал"
-    quiet = [eng.step(T0 + m * MIN_MS, [ev("nps-drop", 5)]).notifications for m in range(185, 400, 5)]
+    ack = present(acked.acknowledged)
+    assert ack.by == "Ольга" and ack.comment == "иду в зал"
+    quiet = [
+        eng.step(T0 + m * MIN_MS, [ev("nps-drop", 5)]).notifications for m in range(185, 400, 5)
+    ]
     assert not any(quiet)
-    assert eng.alerts()[0].acknowledged.at_ms == T0 + 181 * MIN_MS
+    assert present(eng.alerts()[0].acknowledged).at_ms == T0 + 181 * MIN_MS
 
 
-def test_inhibition_offline_location_does_not_fire_its_metric_alerts():
+def test_inhibition_offline_location_does_not_fire_its_metric_alerts() -> None:
     rules = (rule("device-silent", metric="device.silent_minutes", op=">=", threshold=30,
                   labels={"kind": "offline"}),
              rule("low-response", metric="response_rate", op="<", threshold=0.7, window="today",
@@ -84,7 +92,7 @@ def test_inhibition_offline_location_does_not_fire_its_metric_alerts():
                                                           ("low-response", "firing")}
 
 
-def test_snapshot_restore_neither_loses_nor_refires():
+def test_snapshot_restore_neither_loses_nor_refires() -> None:
     eng = engine(*RULES)
     eng.step(T0, bad_shift())
     eng.acknowledge(eng.alerts()[0].id, "ops", "", T0 + 1)
@@ -94,12 +102,12 @@ def test_snapshot_restore_neither_loses_nor_refires():
     assert [a.id for a in restored.alerts()] == [a.id for a in eng.alerts()]
     r = restored.step(T0 + MIN_MS, bad_shift())
     assert r.changes == () and r.notifications == ()
-    assert restored.alerts()[0].acknowledged.by == "ops"
+    assert present(restored.alerts()[0].acknowledged).by == "ops"
     fixed = restored.step(T0 + 2 * MIN_MS, [ev("nps-drop", 50)])
     assert [(c.rule, c.status) for c in fixed.changes] == [("nps-drop", "resolved")]
 
 
-def test_removed_rule_resolves_its_alerts_after_restart():
+def test_removed_rule_resolves_its_alerts_after_restart() -> None:
     eng = engine(*RULES)
     eng.step(T0, bad_shift())
     restored = AlertEngine(alerts_cfg(*RULES[:2]), always(), eng.snapshot(T0))

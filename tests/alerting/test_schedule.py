@@ -30,11 +30,11 @@ timezone = "Europe/Moscow"
 """
 
 
-def utc(*args) -> int:
-    return int(dt.datetime(*args, tzinfo=dt.UTC).timestamp() * 1000)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    return int(dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC).timestamp() * 1000)
 
 
-def test_silence_mutes_reminds_before_expiry_and_reports_what_still_fires():
+def test_silence_mutes_reminds_before_expiry_and_reports_what_still_fires() -> None:
     eng = engine(rule("nps-drop"), silence_reminder_s=900)
     eng.step(T0, [ev("nps-drop", 5)])
     alert_id = eng.alerts()[0].id
@@ -56,7 +56,7 @@ def test_silence_mutes_reminds_before_expiry_and_reports_what_still_fires():
     assert eng.silences(T0 + 70 * MIN_MS)[0].state == "expired"
 
 
-def test_alert_born_under_a_silence_is_announced_when_it_ends():
+def test_alert_born_under_a_silence_is_announced_when_it_ends() -> None:
     eng = engine(rule("nps-drop"))
     sil = eng.add_silence(["location=~loc-.*"], T0, T0 + 10 * MIN_MS, "ops", "", T0)
     assert eng.step(T0 + MIN_MS, [ev("nps-drop", 5)]).changes == ()
@@ -72,16 +72,19 @@ def test_alert_born_under_a_silence_is_announced_when_it_ends():
     (["rule=nps-drop"], T0 - MIN_MS, "ends"),
     (["rule=nps-drop"], T0 + 8 * 86_400_000, "ends"),
 ])
-def test_silences_must_be_specific_and_end(matchers, ends, field):
+def test_silences_must_be_specific_and_end(matchers: list[str], ends: int, field: str) -> None:
     eng = engine(rule("nps-drop"))
     with pytest.raises(AlertInputError, match=f"^{field}:"):
         eng.add_silence(matchers, T0, ends, "ops", "", T0)
 
 
-def test_maintenance_window_uses_each_locations_own_clock():
+def test_maintenance_window_uses_each_locations_own_clock() -> None:
     cals = calendars_from_config(load_config_text(TOML))
-    eng = engine(rule("nps-drop"), calendars=cals,
-                 maintenance=[{"id": "nightly", "weekdays": ["wed", "thu"], "hours": "02:00-04:00"}])
+    eng = engine(
+        rule("nps-drop"),
+        calendars=cals,
+        maintenance=[{"id": "nightly", "weekdays": ["wed", "thu"], "hours": "02:00-04:00"}],
+    )
     at = utc(2026, 3, 4, 21, 30)  # Wed 21:30 UTC = Thu 02:30 in Yekaterinburg, 00:30 in Moscow
     r = eng.step(at, [ev("nps-drop", 5, scope="ekb"), ev("nps-drop", 5, scope="msk")])
     assert [c.scope for c in r.changes] == ["msk"]
@@ -91,7 +94,7 @@ def test_maintenance_window_uses_each_locations_own_clock():
     assert [c.scope for c in r.changes] == ["ekb"]
 
 
-def test_business_hours_across_dst_in_two_time_zones():
+def test_business_hours_across_dst_in_two_time_zones() -> None:
     cals = calendars_from_config(load_config_text(TOML))  # default hours Mon-Fri 09-18
     eng = engine(rule("nps-drop", schedule="business_hours"), calendars=cals)
 

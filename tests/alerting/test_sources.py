@@ -6,8 +6,16 @@ from __future__ import annotations
 import datetime as dt
 
 from alerting.engine import AlertEngine
+from alerting.model import Evaluation
 from alerting.schedule import calendars_from_config
-from alerting.sources import CoreSource, EventCounter, LastSeen, collect, topology_of
+from alerting.sources import (
+    CoreSource,
+    EventCounter,
+    LastSeen,
+    MetricSource,
+    collect,
+    topology_of,
+)
 from cxpulse.config import load_config_text
 from stream.readmodel import ButtonsResult, FlowResult
 from tests.alerting.fakes import FakeReader
@@ -54,20 +62,21 @@ TOPO = topology_of([("loc-a", "r1"), ("loc-b", "r2")])
 CALS = calendars_from_config(CFG)
 
 
-def utc(*args) -> int:
-    return int(dt.datetime(*args, tzinfo=dt.UTC).timestamp() * 1000)
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    return int(dt.datetime(year, month, day, hour, minute, tzinfo=dt.UTC).timestamp() * 1000)
 
 
-def sources(reader, voice=None, devices=None):
+def sources(reader: FakeReader, voice: EventCounter | None = None,
+            devices: LastSeen | None = None) -> dict[str, MetricSource]:
     return {"core": CoreSource(reader), "voice": voice or EventCounter(),
             "device": devices or LastSeen()}
 
 
-def by_rule(evaluations):
+def by_rule(evaluations: list[Evaluation]) -> dict[tuple[str, str], Evaluation]:
     return {(e.rule, e.scope): e for e in evaluations}
 
 
-def test_core_ratio_and_sample_paths_and_region_scopes():
+def test_core_ratio_and_sample_paths_and_region_scopes() -> None:
     reader = FakeReader({"loc-a": "r1", "loc-b": "r2"})
     reader.set("loc-a", "today", flow=FlowResult(this_hour=36, usual_this_hour=20.0))
     reader.set("r1", "today", buttons=ButtonsResult(shares={"1": 0.4}, presses=25))
@@ -78,17 +87,21 @@ def test_core_ratio_and_sample_paths_and_region_scopes():
     assert flow.labels == {"location": "loc-a", "region": "r1"}
     assert evs[("flow-surge", "loc-b")].readings[0].value is None  # no usual profile yet
     red = evs[("red-button", "r1")]
-    assert (red.readings[0].value, red.readings[0].sample, red.labels) == (0.4, 25, {"region": "r1"})
+    assert (red.readings[0].value, red.readings[0].sample, red.labels) == (
+        0.4,
+        25,
+        {"region": "r1"},
+    )
     assert ("red-button", "loc-a") not in evs
 
 
-def test_only_changed_scopes_are_read():
+def test_only_changed_scopes_are_read() -> None:
     reader = FakeReader({"loc-a": "r1", "loc-b": "r2"})
     evs = collect(CFG.alerts.rules, TOPO, sources(reader), CALS, utc(2026, 3, 4, 6), {"loc-b"})
     assert {e.scope for e in evs} == {"loc-b"}
 
 
-def test_voice_events_are_counted_over_the_window():
+def test_voice_events_are_counted_over_the_window() -> None:
     voice = EventCounter()
     now = utc(2026, 3, 4, 6, 0)
     for minutes_ago in (20, 14, 9, 1):
@@ -102,7 +115,7 @@ def test_voice_events_are_counted_over_the_window():
     assert [(c.rule, c.scope) for c in fired] == [("anger", "loc-a")]
 
 
-def test_silent_device_counts_from_opening_not_from_last_night():
+def test_silent_device_counts_from_opening_not_from_last_night() -> None:
     devices = LastSeen()
     devices.expect("loc-a", "term-1", utc(2026, 3, 3, 10))  # configured; never heard
     devices.seen("loc-b", "mic-7", utc(2026, 3, 3, 14))      # heard yesterday afternoon
@@ -127,7 +140,7 @@ def test_silent_device_counts_from_opening_not_from_last_night():
     assert [(c.labels["device"], c.status) for c in back] == [("mic-7", "resolved")]
 
 
-def test_scope_selectors_resolve_to_members_and_labels():
+def test_scope_selectors_resolve_to_members_and_labels() -> None:
     assert [(s.id, s.locations, s.labels) for s in TOPO.resolve("region:r1")] == [
         ("r1", ("loc-a",), {"region": "r1"})]
     assert [s.id for s in TOPO.resolve("each_region")] == ["r1", "r2"]
@@ -136,7 +149,7 @@ def test_scope_selectors_resolve_to_members_and_labels():
     assert (new.locations, new.labels) == (("loc-new",), {"location": "loc-new"})
 
 
-async def test_a_fresh_start_raises_no_device_silent_storm():
+async def test_a_fresh_start_raises_no_device_silent_storm() -> None:
     """Issue 20: at start the core's device view holds old times (the demo's back-fill, a
     replay still catching up): a device not heard since the start is unknown, not silent,
     until it has been watched for a full silence period (30 min) in opening hours."""
@@ -167,7 +180,7 @@ async def test_a_fresh_start_raises_no_device_silent_storm():
     await svc.stop()
 
 
-def test_an_alert_firing_before_a_restart_is_kept_while_its_device_is_unknown():
+def test_an_alert_firing_before_a_restart_is_kept_while_its_device_is_unknown() -> None:
     devices = LastSeen(started_ms=utc(2026, 3, 4, 6, 0))
     devices.seen("loc-b", "mic-7", utc(2026, 3, 4, 5, 0))  # before the restart
     now = utc(2026, 3, 4, 6, 40)  # 09:40 Moscow: opened 40 min ago, watched 40 min

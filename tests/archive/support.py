@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+from typing import Any
 
 from cxpulse.config import Config, load_config_text
 from stream.events import InputEvent, Limits, Rejection, validate_event
+
+Sent = tuple[str, dict[str, Any]]  # (subject, contract event body) as published
 
 CONFIG = """
 [core]
@@ -44,7 +47,7 @@ COMMENTS = ("Очень долго ждал в очереди", "Спасибо,
 
 def make_events(n: int, now_ms: int, rng: random.Random, *, span_ms: int = 2 * 3_600_000,
                 locations: tuple[str, ...] = ("a", "b", "c", "k"),
-                prefix: str = "e") -> list[tuple[str, dict]]:
+                prefix: str = "e") -> list[Sent]:
     """(subject, body) of ``n`` valid contract events within ``span_ms`` before ``now_ms``."""
     out = []
     for i in range(n):
@@ -83,7 +86,7 @@ def make_events(n: int, now_ms: int, rng: random.Random, *, span_ms: int = 2 * 3
     return out
 
 
-def validated(events: list[tuple[str, dict]], now_ms: int,
+def validated(events: list[Sent], now_ms: int,
               limits: Limits | None = None) -> list[tuple[InputEvent, int]]:
     out = []
     for subject, body in events:

@@ -7,6 +7,8 @@ import contextlib
 import json
 import random
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import duckdb
 import httpx
@@ -14,31 +16,36 @@ import pytest
 
 from archive.comments import TextHooks
 from archive.service import ArchiveService
-from cxpulse.config import load_config_text
+from cxpulse.config import Config, load_config_text
 from server.app import create_app, serve
 from stream.access import hash_token
 from stream.core import Core
-from stream.nats_server import free_port
-from tests.archive.support import CONFIG, make_events
+from stream.nats_server import EmbeddedNats, free_port
+from tests.archive.support import CONFIG, Sent, make_events
+from tests.support.checks import present
+
+ApiStack = tuple[httpx.AsyncClient, Core, ArchiveService, list[Sent]]
 
 TOKENS = {"admin": ("admin", []), "sup": ("supervisor", ["r"]), "disp": ("display", [])}
 
 
-def _config(tmp_path) -> object:
+def _config(tmp_path: Path) -> Config:
     tokens = "".join(
         f'[[auth.tokens]]\nname = "{n}"\nsha256 = "{hash_token("tok-" + n)}"\nrole = "{role}"\n'
-        f'regions = {json.dumps(regs)}\nlocations = {json.dumps(["a"] if role == "display" else [])}\n'
-        for n, (role, regs) in TOKENS.items())
+        f"regions = {json.dumps(regs)}\n"
+        f"locations = {json.dumps(['a'] if role == 'display' else [])}\n"
+        for n, (role, regs) in TOKENS.items()
+    )
     text = CONFIG.replace("[core]\n", f'[core]\ndata_dir = "{tmp_path}"\n', 1)
     return load_config_text(f"{text}\n[auth]\nenabled = true\n{tokens}")
 
 
 @pytest.fixture
-async def stack(nats_server, tmp_path):
+async def stack(nats_server: EmbeddedNats, tmp_path: Path) -> AsyncIterator[ApiStack]:
     cfg = _config(tmp_path)
     core = Core(cfg, nats_server.url)
     await core.start()
-    archive = ArchiveService(cfg, core.nc, hooks=TextHooks.default())
+    archive = ArchiveService(cfg, present(core.nc), hooks=TextHooks.default())
     await archive.start()
     port = free_port()
     task = asyncio.create_task(serve(create_app(cfg, core, None, archive), "127.0.0.1", port,
@@ -50,7 +57,7 @@ async def stack(nats_server, tmp_path):
         kind, loc = subject.split(".")[1:]
         assert await core.publish_input(kind, loc, json.dumps(body).encode()) is None
     assert await core.wait_idle(20)
-    assert await archive.writer.wait_idle(20)
+    assert await present(archive.writer).wait_idle(20)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
         yield client, core, archive, events
     task.cancel()
@@ -64,10 +71,12 @@ def _auth(name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer tok-{name}"}
 
 
-async def test_history_today_equals_live_metrics(stack):
+async def test_history_today_equals_live_metrics(stack: ApiStack) -> None:
     client, _core, _archive, _ = stack
     for scope in ("network", "r", "a", "b"):
-        live = (await client.get(f"/api/metrics/{scope}?window=today", headers=_auth("admin"))).json()
+        live = (
+            await client.get(f"/api/metrics/{scope}?window=today", headers=_auth("admin"))
+        ).json()
         for metric, want in (("nps", live["nps"]), ("csat", live["csat"]),
                              ("response_rate", live["response_rate"]),
                              ("buttons.index", live["buttons"]["index"]),
@@ -83,7 +92,7 @@ async def test_history_today_equals_live_metrics(stack):
             assert points[-1]["value"] == pytest.approx(want), (scope, metric)
 
 
-async def test_access_and_errors(stack):
+async def test_access_and_errors(stack: ApiStack) -> None:
     client, *_ = stack
     h = "/api/history/network?metric=nps"
     assert (await client.get(h)).status_code == 401
@@ -91,7 +100,9 @@ async def test_access_and_errors(stack):
     assert (await client.get(h, headers=_auth("sup"))).status_code == 403
     assert (await client.get("/api/history/r?metric=nps", headers=_auth("sup"))).status_code == 200
     assert (await client.get("/api/feedback?scope=a", headers=_auth("disp"))).status_code == 403
-    assert (await client.get("/api/export/flow?scope=network", headers=_auth("sup"))).status_code == 403
+    assert (
+        await client.get("/api/export/flow?scope=network", headers=_auth("sup"))
+    ).status_code == 403
     r = await client.get("/api/history/r?metric=bogus", headers=_auth("admin"))
     assert r.status_code == 400 and r.json()["field"] == "metric"
     r = await client.get("/api/history/nowhere?metric=nps", headers=_auth("admin"))
@@ -102,7 +113,7 @@ async def test_access_and_errors(stack):
     assert r.status_code == 403
 
 
-async def test_records_search_paging_export_and_erasure(stack):
+async def test_records_search_paging_export_and_erasure(stack: ApiStack) -> None:
     client, _core, archive, events = stack
     r = await client.get("/api/feedback", params={"scope": "r", "q": "очередь", "limit": 3},
                          headers=_auth("sup"))
@@ -116,7 +127,9 @@ async def test_records_search_paging_export_and_erasure(stack):
                                                           "before": page["next"]},
                                  headers=_auth("sup"))).json()
         seen += [i["id"] for i in page["items"]]
-    want = [b for s, b in events if b["location"] in ("a", "b") and "очеред" in b.get("comment", "")]
+    want = [
+        b for s, b in events if b["location"] in ("a", "b") and "очеред" in b.get("comment", "")
+    ]
     assert sorted(seen) == sorted(b["id"] for b in want)
     assert len(set(seen)) == len(seen)
     masked = (await client.get("/api/feedback", params={"q": "нагрубил"},
@@ -129,16 +142,19 @@ async def test_records_search_paging_export_and_erasure(stack):
     assert "916 123" not in csv.text
     pq = await client.get("/api/export/flow?scope=r&format=parquet", headers=_auth("admin"))
     rows = duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)",
-                                    [_save(pq.content)]).fetchone()[0]
+                                    [_save(pq.content)]).fetchall()[0][0]
     assert rows == sum(s.startswith("cx.flow") and b["location"] in ("a", "b") for s, b in events)
     target = masked[0]
-    r = await client.delete("/api/feedback", params={"id": target["id"], "location": target["location"]},
-                            headers=_auth("admin"))
+    r = await client.delete(
+        "/api/feedback",
+        params={"id": target["id"], "location": target["location"]},
+        headers=_auth("admin"),
+    )
     assert r.status_code == 200 and r.json()["erased"] == 1
     left = (await client.get("/api/feedback", params={"q": "нагрубил"},
                              headers=_auth("admin"))).json()["items"]
     assert target["id"] not in [i["id"] for i in left]
-    audit = archive.store.reader().execute("SELECT who, id, rows FROM erasures").fetchall()
+    audit = present(archive.store).reader().execute("SELECT who, id, rows FROM erasures").fetchall()
     assert audit == [("admin", target["id"], 1)]
 
 

@@ -5,20 +5,23 @@ from __future__ import annotations
 
 import time
 from itertools import islice
+from pathlib import Path
 
 import msgspec
 
 from archive.comments import TextHooks
 from archive.service import ArchiveService
 from cxpulse.config import load_config
-from simulators.backfill import backfill, history_events
+from simulators.backfill import Event, backfill, history_events
 from stream.core import Core
+from stream.nats_server import EmbeddedNats
 from tests.archive.support import config
+from tests.support.checks import present
 
 DAY_MS = 86_400_000
 
 
-def _nps(events, location: str, first: int, last: int) -> float:
+def _nps(events: list[Event], location: str, first: int, last: int) -> float:
     p = d = n = 0
     for kind, loc, payload in events:
         body = msgspec.json.decode(payload)
@@ -30,7 +33,7 @@ def _nps(events, location: str, first: int, last: int) -> float:
     return 100 * (p - d) / n
 
 
-def test_history_is_seeded_and_has_its_trends(repo_root):
+def test_history_is_seeded_and_has_its_trends(repo_root: Path) -> None:
     cfg = load_config(repo_root / "config.toml")
     now = int(time.time() * 1000)
     events = list(history_events(cfg, now, days=396, volume=0.3))
@@ -44,7 +47,7 @@ def test_history_is_seeded_and_has_its_trends(repo_root):
     assert kinds == {"feedback", "flow", "incident"}
 
 
-async def test_backfill_through_the_writer_once(nats_server, tmp_path):
+async def test_backfill_through_the_writer_once(nats_server: EmbeddedNats, tmp_path: Path) -> None:
     cfg = config(data_dir=str(tmp_path))
     core = Core(cfg, nats_server.url)
     await core.start()
@@ -54,7 +57,7 @@ async def test_backfill_through_the_writer_once(nats_server, tmp_path):
     stored = await backfill(cfg, core.nc, now, days=40, volume=0.3)
     want = list(history_events(cfg, now, days=40, volume=0.3))
     assert stored == len(want)
-    assert await core.wait_idle(30) and await writer.writer.wait_idle(30)
+    assert await core.wait_idle(30) and await present(writer.writer).wait_idle(30)
     live_after = now - (cfg.core.retention_days - 1) * DAY_MS
     recent = sum(msgspec.json.decode(p)["ts"] >= live_after and k != "flow" for k, _, p in want)
     assert core.engine.applied == recent

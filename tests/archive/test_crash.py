@@ -11,22 +11,27 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
+from pathlib import Path
 
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from archive.comments import TextHooks
 from archive.intake import Intake
 from archive.service import ArchiveService
 from archive.writer import stored_ms
+from cxpulse.config import Config
 from stream.events import Rejection
 from stream.nats_io import connect, ensure_streams, stream_names
-from stream.nats_server import free_port
-from tests.archive.support import CONFIG, config, make_events
+from stream.nats_server import EmbeddedNats, free_port
+from tests.archive.support import CONFIG, Sent, config, make_events
 from tests.reliability.test_run_kill import start_run, wait_healthy
+from tests.support.checks import present
 from tests.support.faults import publish_reliably, stop_process
 
 
-def _items(events, resend: int, rng: random.Random) -> list[tuple[str, bytes, str]]:
+def _items(events: list[Sent], resend: int, rng: random.Random) -> list[tuple[str, bytes, str]]:
     items = [(s, json.dumps(b, ensure_ascii=False).encode(), f"{b['location']}:{b['id']}")
              for s, b in events]
     again = [(s, p, f"again-{m}") for s, p, m in rng.sample(items, resend)]
@@ -36,7 +41,7 @@ def _items(events, resend: int, rng: random.Random) -> list[tuple[str, bytes, st
     return out
 
 
-async def stream_keys(js, cfg) -> set[str]:
+async def stream_keys(js: JetStreamContext, cfg: Config) -> set[str]:
     """Every (location, id) the core accepts from the input stream, by its own rules."""
     intake = Intake(cfg)
     sub = await js.pull_subscribe(f"{cfg.nats.prefix}.>", stream=stream_names("cx")["input"],
@@ -56,22 +61,22 @@ async def stream_keys(js, cfg) -> set[str]:
 
 
 def archived_keys(service: ArchiveService) -> list[str]:
-    rows = service.store.reader().execute(
+    rows = present(service.store).reader().execute(
         "SELECT location || ':' || id FROM feedback UNION ALL SELECT location || ':' || id FROM "
         "flow UNION ALL SELECT location || ':' || id FROM incident_steps").fetchall()
     return [r[0] for r in rows]
 
 
-def checksum(keys) -> str:
+def checksum(keys: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()
 
 
-async def _assert_exactly_once(cfg, url) -> None:
+async def _assert_exactly_once(cfg: Config, url: str) -> None:
     nc = await connect(cfg.nats, url, "check")
     service = ArchiveService(cfg, nc, hooks=TextHooks(mask=str))
     await service.start()
     assert service.leading
-    assert await service.writer.wait_idle(30)
+    assert await present(service.writer).wait_idle(30)
     want = await stream_keys(nc.jetstream(), cfg)
     got = archived_keys(service)
     assert len(got) == len(set(got)), "an id stored twice"
@@ -81,7 +86,9 @@ async def _assert_exactly_once(cfg, url) -> None:
     await nc.close()
 
 
-async def test_kill_minus_nine_of_the_archive_writer_mid_burst(nats_server, tmp_path):
+async def test_kill_minus_nine_of_the_archive_writer_mid_burst(
+    nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
     cfg = config(data_dir=str(tmp_path))
     cfg_path = tmp_path / "config.toml"
     cfg_path.write_text(CONFIG.replace("[core]\n", f'[core]\ndata_dir = "{tmp_path}"\n', 1))
@@ -119,7 +126,7 @@ async def test_kill_minus_nine_of_the_archive_writer_mid_burst(nats_server, tmp_
     await _assert_exactly_once(cfg, nats_server.url)
 
 
-async def test_kill_minus_nine_of_cxpulse_run(nats_server, tmp_path):
+async def test_kill_minus_nine_of_cxpulse_run(nats_server: EmbeddedNats, tmp_path: Path) -> None:
     port = free_port()
     text = CONFIG.replace("[core]\n", f'[core]\ndata_dir = "{tmp_path}"\n', 1) + (
         f'\n[nats]\nurl = "{nats_server.url}"\n[server]\nport = {port}\n[auth]\nenabled = false\n'

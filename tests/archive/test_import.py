@@ -9,6 +9,11 @@ import io
 import json
 import random
 import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from archive.comments import TextHooks
 from archive.service import ArchiveService
@@ -16,24 +21,29 @@ from archive.store import ArchiveStore
 from cxpulse import cli
 from cxpulse.importer import import_file
 from stream.core import Core
+from stream.nats_server import EmbeddedNats
 from stream.windows import DAY_MS
-from tests.archive.support import config, make_events
+from tests.archive.support import Sent, config, make_events
+from tests.support.checks import present
 
 
-def _args(path, **kw) -> argparse.Namespace:
+def _args(path: Path, **kw: Any) -> argparse.Namespace:
     return argparse.Namespace(path=str(path), format=kw.get("format"), config="",
                               nats_url=kw.get("nats_url"), direct=kw.get("direct", True),
                               archive=kw.get("archive"))
 
 
-def _write_jsonl(path, events, extra_lines=()) -> None:
+def _write_jsonl(path: Path, events: list[Sent],
+                 extra_lines: Sequence[tuple[int, str]] = ()) -> None:
     lines = [json.dumps(b, ensure_ascii=False) for _, b in events]
     for at, text in extra_lines:
         lines.insert(at, text)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-async def test_jsonl_bad_lines_duplicates_and_summary(tmp_path, capsys):
+async def test_jsonl_bad_lines_duplicates_and_summary(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = config(data_dir=str(tmp_path))
     now = int(time.time() * 1000)
     events = make_events(300, now - 200 * DAY_MS, random.Random(1), span_ms=150 * DAY_MS)
@@ -56,13 +66,13 @@ async def test_jsonl_bad_lines_duplicates_and_summary(tmp_path, capsys):
     kinds = [s.split(".")[1] for s, _ in events]
     assert store.counts()["feedback"] == kinds.count("feedback")
     assert store.reader().execute("SELECT count(*) FROM feedback WHERE id IN ('x1', 'x2')"
-                                  ).fetchone()[0] == 0
-    assert store.reader().execute("SELECT count(*) FROM dirty").fetchone()[0] == 0
+                                  ).fetchall()[0][0] == 0
+    assert store.reader().execute("SELECT count(*) FROM dirty").fetchall()[0][0] == 0
     store.close()
     assert "rows read 343; stored 300; duplicates 40; rejected 3" in summary.text()
 
 
-async def test_csv_round_trip_of_an_export(tmp_path):
+async def test_csv_round_trip_of_an_export(tmp_path: Path) -> None:
     cfg = config(data_dir=str(tmp_path))
     now = int(time.time() * 1000)
     events = make_events(200, now - 100 * DAY_MS, random.Random(2), span_ms=50 * DAY_MS)
@@ -104,7 +114,9 @@ async def test_csv_round_trip_of_an_export(tmp_path):
     second.close()
 
 
-async def test_recent_events_also_reach_the_live_core(nats_server, tmp_path):
+async def test_recent_events_also_reach_the_live_core(
+    nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
     cfg = config(data_dir=str(tmp_path))
     core = Core(cfg, nats_server.url)
     await core.start()
@@ -117,14 +129,14 @@ async def test_recent_events_also_reach_the_live_core(nats_server, tmp_path):
     _write_jsonl(src, old + recent)
     summary = await import_file(cfg, _args(src, nats_url=nats_server.url, direct=False))
     assert summary.stored == 300 and summary.published == 150
-    assert await core.wait_idle(20) and await writer.writer.wait_idle(20)
+    assert await core.wait_idle(20) and await present(writer.writer).wait_idle(20)
     assert core.engine.applied == 150
-    counts = writer.store.counts()
+    counts = present(writer.store).counts()
     assert sum(counts[t] for t in ("feedback", "flow", "incident_steps")) == 300
     await writer.stop()
     await core.stop()
 
 
-def test_cli_parses_import(tmp_path):
+def test_cli_parses_import(tmp_path: Path) -> None:
     args = cli.build_parser().parse_args(["import", str(tmp_path / "x.csv"), "--direct"])
     assert args.func.__name__ == "run_import" and args.direct

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 from archive.comments import TextHooks
 from archive.history import HistoryQuery, history
 from archive.metricpath import value
-from archive.periods import label
+from archive.periods import By, label
 from archive.store import ArchiveStore
 from cxpulse.config import load_config_text
 from stream.engine import MetricsEngine
@@ -102,7 +103,8 @@ def _body(i: int, e: tuple) -> tuple[str, dict]:
     return "incident", body
 
 
-def _naive(rows: list[tuple[str, dict]], scope: str, by: str) -> dict[str, dict[str, float]]:
+def _naive(rows: list[tuple[str, dict[str, Any]]], scope: str,
+           by: By) -> dict[str, dict[str, float | None]]:
     """period label -> {metric: value} computed per event."""
     members = _members(scope)
     first_session: dict[tuple[str, str], int] = {}
@@ -121,7 +123,7 @@ def _naive(rows: list[tuple[str, dict]], scope: str, by: str) -> dict[str, dict[
     def period(loc: str, ts: int) -> str:
         d = dt.datetime.fromtimestamp(ts / 1000, _tz(loc)).date()
         start = {"day": d, "week": d - dt.timedelta(days=d.weekday()), "month": d.replace(day=1)}
-        return label(start[by], by)  # type: ignore[arg-type]
+        return label(start[by], by)
 
     for kind, b in rows:
         loc = b["location"]
@@ -136,7 +138,7 @@ def _naive(rows: list[tuple[str, dict]], scope: str, by: str) -> dict[str, dict[
             continue
         if kind == "incident":
             continue
-        t, v = b["type"], b.get("value")
+        t, v = b["type"], b.get("value", 0)
         if t in ("nps", "csat", "ces", "csi"):
             s = b.get("session")
             a["sessions"] += 1 if not s or first_session[(loc, s)] == b["ts"] else 0
@@ -162,12 +164,15 @@ def _naive(rows: list[tuple[str, dict]], scope: str, by: str) -> dict[str, dict[
     for (loc, _), (ts, category) in opens.items():
         if loc in members:
             acc[period(loc, ts)]["thanks" if category == "thanks" else "opened"] += 1
-    out = {}
+    out: dict[str, dict[str, float | None]] = {}
     for p, a in acc.items():
         out[p] = {
             "nps": 100 * (a["p"] - a["d"]) / a["n"] if a["n"] else None,
-            "nps_with_non_responders": (100 * (a["p"] - a["d"]) / (a["n"] + max(a["visits"] - a["sessions"], 0))
-                                        if a["n"] + max(a["visits"] - a["sessions"], 0) else None),
+            "nps_with_non_responders": (
+                100 * (a["p"] - a["d"]) / (a["n"] + max(a["visits"] - a["sessions"], 0))
+                if a["n"] + max(a["visits"] - a["sessions"], 0)
+                else None
+            ),
             "response_rate": min(a["sessions"] / a["visits"], 1) if a["visits"] else None,
             "csat": 100 * a["csat_sat"] / a["csat_n"] if a["csat_n"] else None,
             "ces": a["ces_sum"] / a["ces_n"] if a["ces_n"] else None,
@@ -178,8 +183,9 @@ def _naive(rows: list[tuple[str, dict]], scope: str, by: str) -> dict[str, dict[
             "flow.mean_wait_s": a["wait_sum"] / a["wait_n"] if a["wait_n"] else None,
             "flow.answered_share": a["ans_yes"] / a["wait_n"] if a["wait_n"] else None,
             "incidents.opened": a["opened"],
-            "incidents.thanks_share": (a["thanks"] / (a["opened"] + a["thanks"])
-                                       if a["opened"] + a["thanks"] else None),
+            "incidents.thanks_share": (
+                a["thanks"] / (a["opened"] + a["thanks"]) if a["opened"] + a["thanks"] else None
+            ),
         }
     return out
 
@@ -198,7 +204,8 @@ def _close(got: float | None, want: float | None) -> bool:
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(event, min_size=1, max_size=150), st.sampled_from(SCOPES),
        st.sampled_from(["day", "week", "month"]))
-def test_history_equals_naive_and_live(events, scope, by):
+def test_history_equals_naive_and_live(events: list[tuple[str, int, str, int, int]], scope: str,
+                                       by: By) -> None:
     rows = [_body(i, e) for i, e in enumerate(events)]
     limits = Limits(retention_ms=500 * 86_400_000)
     items = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
+from pathlib import Path
 
 import pytest
 
@@ -13,13 +14,14 @@ from archive.comments import TextHooks, lemma_text, query_lemmas
 from archive.db import connect
 from archive.schema import LATEST, Migration, SchemaTooNew, migrate
 from archive.store import ArchiveStore
+from cxpulse.config import Config
 from stream.events import Limits
 from tests.archive.support import config, make_events, validated
 
 DAY_MS = 86_400_000
 
 
-def test_migrations_run_once_in_order_and_refuse_a_newer_file(tmp_path):
+def test_migrations_run_once_in_order_and_refuse_a_newer_file(tmp_path: Path) -> None:
     con = connect(tmp_path / "a.duckdb")
     assert migrate(con, 1) == list(range(1, LATEST + 1))
     assert migrate(con, 2) == []
@@ -27,7 +29,7 @@ def test_migrations_run_once_in_order_and_refuse_a_newer_file(tmp_path):
              Migration(LATEST + 1, "broken", "CREATE TABLE x (a INT); SELECT * FROM nowhere"))
     with pytest.raises(Exception):  # noqa: B017 - the failing statement's own error
         migrate(con, 3, extra)
-    assert con.execute("SELECT max(version) FROM schema_version").fetchone()[0] == LATEST
+    assert con.execute("SELECT max(version) FROM schema_version").fetchall()[0][0] == LATEST
     assert not con.execute("SELECT * FROM information_schema.tables WHERE table_name = 'x'"
                            ).fetchall()  # the failed migration left nothing behind
     con.execute("INSERT INTO schema_version VALUES (?, 'future', 0)", [LATEST + 5])
@@ -35,18 +37,18 @@ def test_migrations_run_once_in_order_and_refuse_a_newer_file(tmp_path):
         migrate(con, 4)
 
 
-def test_the_connection_never_loads_extensions(tmp_path):
+def test_the_connection_never_loads_extensions(tmp_path: Path) -> None:
     con = connect(tmp_path / "b.duckdb")
     settings = dict(con.execute(
         "SELECT name, value FROM duckdb_settings() WHERE name IN "
         "('autoinstall_known_extensions', 'autoload_known_extensions')").fetchall())
     assert settings == {"autoinstall_known_extensions": "false",
                         "autoload_known_extensions": "false"}
-    with pytest.raises(Exception, match="(?i)extension"):
+    with pytest.raises(Exception, match=r"(?i)extension"):
         con.execute("SELECT stem('running', 'porter')")  # an fts function: not loaded
 
 
-def _store(tmp_path, now):
+def _store(tmp_path: Path, now: int) -> tuple[Config, ArchiveStore]:
     cfg = config(data_dir=str(tmp_path))
     store = ArchiveStore(cfg, tmp_path / "s.duckdb", hooks=TextHooks(mask=lambda s: s.replace(
         "+7 916 123-45-67", "[телефон]")))
@@ -54,44 +56,51 @@ def _store(tmp_path, now):
     return cfg, store
 
 
-def test_prune_erase_and_rollups(tmp_path):
+def test_prune_erase_and_rollups(tmp_path: Path) -> None:
     now = int(time.time() * 1000)
-    cfg, store = _store(tmp_path, now)
+    _cfg, store = _store(tmp_path, now)
     events = make_events(800, now, random.Random(9), span_ms=200 * DAY_MS)
     items = validated(events, now, Limits(retention_ms=400 * DAY_MS))
     store.write(items, {"input": 1})
     store.refresh()
-    raw = store.reader().execute("SELECT count(*) FROM feedback").fetchone()[0]
+    raw = store.reader().execute("SELECT count(*) FROM feedback").fetchall()[0][0]
     rolled = store.reader().execute(
         "SELECT sum(nps_promoters + nps_passives + nps_detractors + visits + csat_n + ces_n + "
-        "btn_n + csi_n) FROM feedback_daily").fetchone()[0]
+        "btn_n + csi_n) FROM feedback_daily").fetchall()[0][0]
     assert rolled == raw
     rollup.compact(store.con)
-    assert store.reader().execute("SELECT sum(visits) FROM feedback_daily").fetchone()[0] == \
-        store.reader().execute("SELECT count(*) FROM feedback WHERE type = 'visit'").fetchone()[0]
+    assert (
+        store.reader().execute("SELECT sum(visits) FROM feedback_daily").fetchall()[0][0]
+        == store.reader()
+        .execute("SELECT count(*) FROM feedback WHERE type = 'visit'")
+        .fetchall()[0][0]
+    )
     old = store.reader().execute("SELECT count(*) FROM feedback WHERE ts < ?",
-                                 [now - 100 * DAY_MS]).fetchone()[0]
+                                 [now - 100 * DAY_MS]).fetchall()[0][0]
     deleted = store.prune(now, 100, dt.date.today())
     assert deleted["feedback"] == old > 0
     assert store.applied["pruned"] == dt.date.today().toordinal()
     assert store.reader().execute("SELECT count(*) FROM feedback_daily WHERE day < ?",
-                                  [dt.date.today() - dt.timedelta(days=102)]).fetchone()[0] == 0
+                                  [dt.date.today() - dt.timedelta(days=102)]).fetchall()[0][0] == 0
     row = store.reader().execute("SELECT location, session FROM feedback WHERE comment LIKE "
                                  "'%[телефон]%' AND session IS NOT NULL LIMIT 1").fetchone()
     assert row is not None
-    before = store.reader().execute("SELECT sum(sessions) FROM feedback_daily").fetchone()[0]
+    before = store.reader().execute("SELECT sum(sessions) FROM feedback_daily").fetchall()[0][0]
     assert store.erase("admin", now, location=row[0], session=row[1]) >= 1
     left = store.reader().execute("SELECT count(*) FROM feedback WHERE session = ? AND "
-                                  "location = ?", [row[1], row[0]]).fetchone()[0]
+                                  "location = ?", [row[1], row[0]]).fetchall()[0][0]
     assert left == 0
     store.refresh()
-    assert store.reader().execute("SELECT sum(sessions) FROM feedback_daily").fetchone()[0] == before
+    assert (
+        store.reader().execute("SELECT sum(sessions) FROM feedback_daily").fetchall()[0][0]
+        == before
+    )
     assert store.reader().execute("SELECT who, session FROM erasures").fetchall() == \
         [("admin", row[1])]
     store.close()
 
 
-def test_search_lemmas_match_word_forms():
+def test_search_lemmas_match_word_forms() -> None:
     assert "очередь" in lemma_text("Стояли в очереди полчаса")
     assert query_lemmas("ОЧЕРЕДЯМИ") == ["очередь"]
     assert "телефон" not in lemma_text("звоните [телефон]")

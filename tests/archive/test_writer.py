@@ -8,29 +8,35 @@ import datetime as dt
 import json
 import random
 import time
+from pathlib import Path
 
 import pytest
+from nats.js import JetStreamContext
 
 from archive.comments import TextHooks
 from archive.history import HistoryQuery
 from archive.records import FeedbackQuery
 from archive.service import ArchiveService
 from stream.nats_io import connect, ensure_streams
-from tests.archive.support import config, make_events
+from stream.nats_server import EmbeddedNats
+from tests.archive.support import Sent, config, make_events
+from tests.support.checks import present
 
 
 def _hooks() -> TextHooks:
     return TextHooks(mask=lambda s: s.replace("+7 916 123-45-67", "[телефон]"))
 
 
-async def _publish(js, events, ids=None) -> None:
+async def _publish(js: JetStreamContext, events: list[Sent], ids: list[str] | None = None) -> None:
     for k, (subject, body) in enumerate(events):
         msg_id = ids[k] if ids else f"{body['location']}:{body['id']}"
         await js.publish_async(subject, json.dumps(body).encode(), headers={"Nats-Msg-Id": msg_id})
     await js.publish_async_completed()
 
 
-async def test_every_event_once_across_restarts_and_resends(nats_server, tmp_path):
+async def test_every_event_once_across_restarts_and_resends(
+    nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
     cfg = config(data_dir=str(tmp_path))
     rng = random.Random(3)
     now = int(time.time() * 1000)
@@ -42,7 +48,7 @@ async def test_every_event_once_across_restarts_and_resends(nats_server, tmp_pat
     archive = ArchiveService(cfg, nc, hooks=_hooks())
     await archive.start()
     assert archive.leading
-    assert await archive.writer.wait_idle(20)
+    assert await present(archive.writer).wait_idle(20)
     await archive.stop()
     # while it is down: the rest, re-sends of old ids past JetStream's window, and junk
     await _publish(js, events[700:])
@@ -53,14 +59,14 @@ async def test_every_event_once_across_restarts_and_resends(nats_server, tmp_pat
                                                   "type": "visit"}).encode())
     archive = ArchiveService(cfg, nc, hooks=_hooks())
     await archive.start()
-    assert await archive.writer.wait_idle(20)
-    counts = archive.store.counts()
+    assert await present(archive.writer).wait_idle(20)
+    counts = present(archive.store).counts()
     kinds = [s.split(".")[1] for s, _ in events]
     assert counts["feedback"] == kinds.count("feedback")
     assert counts["flow"] == kinds.count("flow")
     assert counts["incident_steps"] == kinds.count("incident")
-    assert archive.writer.skipped == {"missing_field": 1, "location_mismatch": 1}
-    stored = set(archive.store.reader().execute(
+    assert present(archive.writer).skipped == {"missing_field": 1, "location_mismatch": 1}
+    stored = set(present(archive.store).reader().execute(
         "SELECT location || ':' || id FROM feedback UNION ALL SELECT location || ':' || id "
         "FROM flow UNION ALL SELECT location || ':' || id FROM incident_steps").fetchall())
     assert stored == {(f"{b['location']}:{b['id']}",) for _, b in events}
@@ -68,7 +74,9 @@ async def test_every_event_once_across_restarts_and_resends(nats_server, tmp_pat
     await nc.close()
 
 
-async def test_follower_forwards_queries_and_exports(nats_server, tmp_path):
+async def test_follower_forwards_queries_and_exports(
+    nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
     cfg = config(data_dir=str(tmp_path))
     now = int(time.time() * 1000)
     events = make_events(400, now, random.Random(5))
@@ -81,7 +89,7 @@ async def test_follower_forwards_queries_and_exports(nats_server, tmp_path):
     follower = ArchiveService(cfg, nc2, hooks=_hooks(), path=tmp_path / "other.duckdb")
     await follower.start()
     assert leader.leading and not follower.leading
-    assert await leader.writer.wait_idle(20)
+    assert await present(leader.writer).wait_idle(20)
     today = dt.date.today()
     q = HistoryQuery(scope="r", metric="nps", by="day", first=today - dt.timedelta(days=1),
                      last=today)
@@ -104,7 +112,9 @@ async def test_follower_forwards_queries_and_exports(nats_server, tmp_path):
     await nc2.close()
 
 
-async def test_voice_utterances_and_encounters_are_kept_masked_never_audio(nats_server, tmp_path):
+async def test_voice_utterances_and_encounters_are_kept_masked_never_audio(
+    nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
     cfg = config(data_dir=str(tmp_path))
     now = int(time.time() * 1000)
     nc = await connect(cfg.nats, nats_server.url, "voice")
@@ -122,8 +132,8 @@ async def test_voice_utterances_and_encounters_are_kept_masked_never_audio(nats_
     await nc.publish("cx.audio.a.desk1", b"\x00\x01" * 800)  # core NATS only, never stored
     archive = ArchiveService(cfg, nc, hooks=_hooks())
     await archive.start()
-    assert await archive.writer.wait_idle(20)
-    con = archive.store.reader()
+    assert await present(archive.writer).wait_idle(20)
+    con = present(archive.store).reader()
     assert con.execute("SELECT mic, anger, transcript FROM voice_utterances").fetchall() == [
         ("desk1", pytest.approx(0.8), "Здравствуйте, мой номер [телефон]")]
     assert con.execute("SELECT greeting, farewell, rating FROM encounters").fetchall() == [

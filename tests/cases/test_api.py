@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 from tests.support.cases import cases_of, cases_stack
@@ -38,7 +39,7 @@ async def pushed(ws: Any, case: str, status: str) -> None:
             return
 
 
-async def test_open_assign_comment_resolve_show_everywhere_within_2s(tmp_path) -> None:
+async def test_open_assign_comment_resolve_show_everywhere_within_2s(tmp_path: Path) -> None:
     async with cases_stack(tmp_path) as stack:
         ws = await stack.ws("sup_msk")
         await ws.send(op="subscribe", topics=["incidents:msk-a"])
@@ -77,7 +78,8 @@ async def test_open_assign_comment_resolve_show_everywhere_within_2s(tmp_path) -
 
         async def counted() -> bool:
             inc = (await stack.metrics("msk-a"))["incidents"]
-            return inc["resolved"] == 1 and inc["by_source"].get("api", {}).get("resolved") == 1
+            return bool(inc["resolved"] == 1
+                        and inc["by_source"].get("api", {}).get("resolved") == 1)
 
         await within_2s(stack, counted, "the metrics")
         inc = (await stack.metrics("msk-a"))["incidents"]
@@ -86,7 +88,7 @@ async def test_open_assign_comment_resolve_show_everywhere_within_2s(tmp_path) -
         assert api["mean_first_action_s"] >= 0 and inc["mean_first_action_s"] is not None
 
 
-async def test_scopes_bad_input_and_nothing_published(tmp_path) -> None:
+async def test_scopes_bad_input_and_nothing_published(tmp_path: Path) -> None:
     async with cases_stack(tmp_path) as stack:
         r = await act(stack, "sup_ekb", "/api/incidents",
                       {"location": "msk-a", "category": "claim", "text": "x"})
@@ -127,7 +129,7 @@ async def test_scopes_bad_input_and_nothing_published(tmp_path) -> None:
         assert health["cases"]["leading"] is True
 
 
-async def test_the_wall_acts_on_behalf_of_its_viewer(tmp_path) -> None:
+async def test_the_wall_acts_on_behalf_of_its_viewer(tmp_path: Path) -> None:
     text = config_text() + '[cases]\ndelegates = ["admin"]\n'
     async with cases_stack(tmp_path, text) as stack:
         r = await act(stack, "admin", "/api/incidents",

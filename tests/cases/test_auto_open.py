@@ -4,6 +4,7 @@ survey session (also when re-sent), with what the mystery shopper heard linked."
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from tests.support.cases import (
     cases_stack,
@@ -19,7 +20,7 @@ from tests.support.network import now_ms
 COMMENT = "Ждал 40 минут в очереди, кассир Ольга нагрубила. Мой телефон +7 916 123-45-67"
 
 
-async def test_a_detractor_with_a_comment_opens_exactly_one_linked_case(tmp_path) -> None:
+async def test_a_detractor_with_a_comment_opens_exactly_one_linked_case(tmp_path: Path) -> None:
     async with cases_stack(tmp_path) as stack:
         t = now_ms()
         await publish_voice(stack, utterance(
@@ -52,7 +53,7 @@ async def test_a_detractor_with_a_comment_opens_exactly_one_linked_case(tmp_path
         await publish_feedback(stack, {**nps("msk-a", 1, "Ужасно", session="s-1"),
                                        "type": "csat"})
         await asyncio.sleep(1.0)
-        assert await stack.core.wait_idle(10)
+        assert await stack.running_core.wait_idle(10)
         cases = await wait_case(stack, lambda items: True, location="msk-a")
         assert len(cases) == 1 and stack.cases.worker.counts["opened"] == 3
         metrics = await stack.metrics("msk-a")
@@ -60,17 +61,17 @@ async def test_a_detractor_with_a_comment_opens_exactly_one_linked_case(tmp_path
         assert metrics["incidents"]["by_source"]["auto"]["opened"] == 1
 
 
-async def test_rules_that_do_not_match_open_nothing(tmp_path) -> None:
+async def test_rules_that_do_not_match_open_nothing(tmp_path: Path) -> None:
     async with cases_stack(tmp_path) as stack:
         await publish_feedback(stack, nps("msk-a", 3),  # no comment
                                nps("msk-a", 9, "Всё отлично, спасибо"),  # a promoter
                                nps("msk-b", 8, "Нормально"))
         await asyncio.sleep(1.0)
-        assert await stack.core.wait_idle(10)
+        assert await stack.running_core.wait_idle(10)
         assert await wait_case(stack, lambda items: True) == []
 
 
-async def test_an_urgent_comment_and_a_voice_escalation_open_high_cases(tmp_path) -> None:
+async def test_an_urgent_comment_and_a_voice_escalation_open_high_cases(tmp_path: Path) -> None:
     async with cases_stack(tmp_path) as stack:
         t = now_ms()
         await publish_feedback(stack, nps("ekb", 8, "Подам в суд, это мошенничество"))

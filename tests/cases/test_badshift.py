@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from cxpulse.config import load_config_text
 from simulators.model import build_network, wire
 from simulators.traffic import generate, make_plan, questionnaire
 from stream.access import hash_token
-from stream.nats_server import free_port
+from stream.nats_server import EmbeddedNats, free_port
 from tests.support.browser import chromium
 from tests.support.cases import cases_of
 from tests.support.stack import Stack, running, until
@@ -51,7 +52,14 @@ timezone = "Europe/Moscow"
 id = "bad"
 region = "r"
 timezone = "Europe/Moscow"
-hours = {{ mon = "00:00-24:00", tue = "00:00-24:00", wed = "00:00-24:00", thu = "00:00-24:00", fri = "00:00-24:00", sat = "00:00-24:00", sun = "00:00-24:00" }}
+[locations.hours]
+mon = "00:00-24:00"
+tue = "00:00-24:00"
+wed = "00:00-24:00"
+thu = "00:00-24:00"
+fri = "00:00-24:00"
+sat = "00:00-24:00"
+sun = "00:00-24:00"
 [[locations]]
 id = "good"
 region = "r"
@@ -82,7 +90,7 @@ async def publish_shift(stack: Stack) -> None:
 
 
 async def test_bad_shift_opens_cases_at_the_degraded_location_shown_on_the_wall(
-        tmp_path, nats_server) -> None:
+        tmp_path: Path, nats_server: EmbeddedNats) -> None:
     cfg = load_config_text(CONFIG.format(server=free_port(), wall=free_port(),
                                          sup=hash_token(SUPERVISOR),
                                          admin=hash_token(WALL_TOKENS["admin"])))

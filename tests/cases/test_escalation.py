@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -37,7 +38,9 @@ def days(n: int, base: dt.date = FRI) -> dt.date:
     ((3, 8, 59), 1), ((3, 9, 0), 2), ((3, 17, 0), 2),    # Monday's opening
     ((4, 9, 30), 3), ((7, 9, 0), 6),                     # Tuesday; the next Friday
 ])
-def test_one_level_per_working_day_across_the_weekend(now, level) -> None:
+def test_one_level_per_working_day_across_the_weekend(
+    now: tuple[int, int, int], level: int
+) -> None:
     cal = WorkCalendar(EKB, HoursConfig().minutes())
     d, hh, mm = now
     assert level_due(cal, at(FRI, 15), at(days(d), hh, mm)) == level
@@ -90,7 +93,7 @@ def last_friday() -> dt.date:
     return today - dt.timedelta(days=(today.weekday() - 4) % 7)
 
 
-async def test_an_overdue_case_escalates_once_per_working_day_live(tmp_path) -> None:
+async def test_an_overdue_case_escalates_once_per_working_day_live(tmp_path: Path) -> None:
     fri = last_friday()
     async with cases_stack(tmp_path, config_text() + ALERT_RULE, alerts=True) as stack:
         opened = {"id": "c-late-open", "ts": at(fri, 10), "location": "ekb",
@@ -103,7 +106,7 @@ async def test_an_overdue_case_escalates_once_per_working_day_live(tmp_path) -> 
                             (3, 16, 0), (4, 9, 10), (4, 9, 11)):
             worker.clock = functools.partial(int, at(days(day, fri), hh, mm))
             await stack.cases.escalate_once()
-            assert await stack.core.wait_idle(10)
+            assert await stack.running_core.wait_idle(10)
             [case] = await cases_of(stack, location="ekb")
             levels.append((case["escalations"], case["severity"]))
         assert levels == [(1, "high"), (1, "high"), (1, "high"), (1, "high"),

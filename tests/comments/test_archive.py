@@ -6,12 +6,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from archive.comments import TextHooks
 from archive.live import notes_of
-from archive.retag import RetagRequest, retag_all
+from archive.retag import RetagPage, RetagRequest, retag_all
 from archive.retag import serve as serve_retag
 from archive.store import ArchiveStore
 from archive.topics import TopicsQuery, topic_counts
@@ -22,7 +25,7 @@ HOUR_MS = 3_600_000
 
 
 @pytest.fixture
-def store(tmp_path):
+def store(tmp_path: Path) -> Iterator[ArchiveStore]:
     cfg = config(data_dir=str(tmp_path))
     s = ArchiveStore(cfg, tmp_path / "c.duckdb", hooks=TextHooks.default())
     s.open(int(time.time() * 1000))
@@ -30,11 +33,11 @@ def store(tmp_path):
     s.close()
 
 
-def _rows(store, sql):
+def _rows(store: ArchiveStore, sql: str) -> list[tuple[Any, ...]]:
     return store.reader().execute(sql).fetchall()
 
 
-def test_a_write_announces_each_new_comment_once_masked_and_tagged(store):
+def test_a_write_announces_each_new_comment_once_masked_and_tagged(store: ArchiveStore) -> None:
     now = int(time.time() * 1000)
     items = validated(answers("a", now - HOUR_MS), now)
     written = store.write(items, {"input": len(items)})
@@ -58,7 +61,8 @@ def test_a_write_announces_each_new_comment_once_masked_and_tagged(store):
                                     ).comments, now)) == len(notes)
 
 
-def _reference(events, first_ms, last_ms, topics_of):
+def _reference(events: list[dict[str, Any]], first_ms: int, last_ms: int,
+               topics_of: dict[str, list[str]]) -> tuple[int, dict[str, tuple[int, float]]]:
     """Counts and mean NPS per topic straight from the events (the NPS of a comment on a
     CSAT answer is its session's)."""
     nps_of = {e["session"]: e["value"] for e in events if e["type"] == "nps"}
@@ -72,7 +76,7 @@ def _reference(events, first_ms, last_ms, topics_of):
     return n, {t: (len(v), sum(v) / len(v)) for t, v in got.items()}
 
 
-def test_topic_counts_shares_mean_nps_and_the_period_before(store):
+def test_topic_counts_shares_mean_nps_and_the_period_before(store: ArchiveStore) -> None:
     now = int(time.time() * 1000)
     start = now - 5 * HOUR_MS
     before = answers("a", start - 3 * HOUR_MS, prefix="p", rows=SHIFT[:3])
@@ -80,9 +84,10 @@ def test_topic_counts_shares_mean_nps_and_the_period_before(store):
     store.write(validated(before + current, now))
     tags = {text: store.hooks.process(text, None, "unit", None).topics or []
             for _, text in SHIFT if text}
-    q = TopicsQuery(scope="r", since_ms=start - HOUR_MS, until_ms=start + 2 * HOUR_MS)
+    since, until = start - HOUR_MS, start + 2 * HOUR_MS
+    q = TopicsQuery(scope="r", since_ms=since, until_ms=until)
     result = topic_counts(store.reader(), store.geo, q, ("wait", "staff", "price", "parking"))
-    n, want = _reference(current, q.since_ms, q.until_ms, tags)
+    n, want = _reference(current, since, until, tags)
     assert result.comments == n and result.scope == "r"
     got = {t.topic: t for t in result.topics}
     for topic, (count, mean) in want.items():
@@ -90,7 +95,7 @@ def test_topic_counts_shares_mean_nps_and_the_period_before(store):
         assert got[topic].share == pytest.approx(count / n, abs=1e-4)
         assert got[topic].mean_nps == pytest.approx(mean, abs=0.01)
     assert got["parking"].count == 0 and got["parking"].mean_nps is None  # configured, unseen
-    prev_n, prev = _reference(before, q.since_ms - 3 * HOUR_MS, q.since_ms, tags)
+    prev_n, prev = _reference(before, since - 3 * HOUR_MS, since, tags)
     assert result.previous_comments == prev_n
     assert got["wait"].previous_count == prev["wait"][0]
     counts = [t.count for t in result.topics]
@@ -109,7 +114,7 @@ def test_topic_counts_shares_mean_nps_and_the_period_before(store):
         topic_counts(store.reader(), store.geo, TopicsQuery(scope="r", first=today))
 
 
-def test_retag_applies_a_new_topic_to_old_rows(store):
+def test_retag_applies_a_new_topic_to_old_rows(store: ArchiveStore) -> None:
     now = int(time.time() * 1000)
     store.write(validated(answers("a", now - 20 * 24 * HOUR_MS, prefix="old"), now))
     parked = "SELECT count(*) FROM feedback WHERE list_contains(topics, 'parking')"
@@ -117,7 +122,7 @@ def test_retag_applies_a_new_topic_to_old_rows(store):
     tag = TextHooks.default(WITH_PARKING).tag
     seen: list[int] = []
 
-    async def call(req: RetagRequest):
+    async def call(req: RetagRequest) -> RetagPage:
         return serve_retag(store, req)
 
     summary = asyncio.run(retag_all(call, tag, 0, limit=3,

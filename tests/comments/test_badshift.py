@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from pathlib import Path
 
+from cxpulse.config import Config
 from simulators.model import build_network
 from simulators.publisher import Publisher
 from simulators.traffic import generate, make_plan, questionnaire
 from stream.nats_io import connect
+from stream.nats_server import EmbeddedNats
 from tests.comments.stack import live
 
 HOUR_MS = 3_600_000
@@ -39,7 +42,7 @@ def morning(now_ms: int) -> int:
     return start if start + 12 * HOUR_MS <= now_ms else start - day
 
 
-def shift(cfg, start: int, turn: int, end: int) -> list:
+def shift(cfg: Config, start: int, turn: int, end: int) -> list:
     """A normal day until ``turn``, then ``bad`` degrades (bad-shift starts its
     degradation a quarter into its plan: the plan starts a third of the bad part earlier)."""
     network, quiz = build_network(cfg), questionnaire(cfg)
@@ -62,7 +65,9 @@ def _shares(body: dict) -> tuple[dict[str, float], dict[str, float]]:
     return now, before
 
 
-async def test_bad_shift_raises_wait_and_staff_at_the_degraded_location(nats_server, tmp_path):
+async def test_bad_shift_raises_wait_and_staff_at_the_degraded_location(
+    nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
     """Six calm hours, then six degraded ones at ``bad`` (about 200 comments each side:
     the shares move by 0.1-0.35 on every simulated day tried, against a standard error
     of about 0.05)."""

@@ -4,6 +4,9 @@ real core, archive writer (the comments service) and server."""
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -11,15 +14,17 @@ from server.admission import refusal
 from server.fanout import Mailbox
 from server.hubclient import Client
 from stream.access import Geo, Principal
-from tests.comments.stack import live
+from stream.nats_server import EmbeddedNats
+from tests.comments.stack import Live, live
 from tests.comments.support import SHIFT, answers
+from tests.support.stack import WsClient
 
 HOUR_MS = 3_600_000
 COMMENTED = sum(1 for _, text in SHIFT if text)
 
 
 @pytest.fixture
-async def stack(nats_server, tmp_path):
+async def stack(nats_server: EmbeddedNats, tmp_path: Path) -> AsyncIterator[Live]:
     async with live(nats_server.url, tmp_path) as s:
         now = int(time.time() * 1000)
         start = now - HOUR_MS
@@ -28,16 +33,16 @@ async def stack(nats_server, tmp_path):
         yield s
 
 
-async def snapshots(ws, topics: set[str]) -> dict[str, list[dict]]:
+async def snapshots(ws: WsClient, topics: set[str]) -> dict[str, list[dict[str, Any]]]:
     """The snapshot of each of ``topics``, in whatever order they come."""
-    got: dict[str, list[dict]] = {}
+    got: dict[str, list[dict[str, Any]]] = {}
     while set(got) != topics:
         msg = await ws.next(type="snapshot", timeout=10)
         got[msg["topic"]] = msg["data"]["comments"]
     return got
 
 
-async def test_snapshot_of_the_latest_then_each_new_comment(stack):
+async def test_snapshot_of_the_latest_then_each_new_comment(stack: Live) -> None:
     ws = await stack.ws("sup")
     await ws.send(op="subscribe", topics=["comments:r"], id=1)
     snap = await ws.next(type="snapshot", topic="comments:r", timeout=10)
@@ -66,7 +71,7 @@ async def test_snapshot_of_the_latest_then_each_new_comment(stack):
     await ws.close()
 
 
-async def test_the_list_keeps_the_latest_fifty(stack):
+async def test_the_list_keeps_the_latest_fifty(stack: Live) -> None:
     now = int(time.time() * 1000)
     await stack.publish([{"id": f"many{i}", "location": "b", "ts": now - 1000 * (60 - i),
                           "type": "csat", "value": 4, "comment": f"Всё хорошо, касса {i}"}
@@ -79,7 +84,7 @@ async def test_the_list_keeps_the_latest_fifty(stack):
     await ws.close()
 
 
-async def test_token_scoping_of_the_topic(stack):
+async def test_token_scoping_of_the_topic(stack: Live) -> None:
     for who, topic, code in (("disp", "comments:a", "forbidden"),
                              ("sup", "comments:network", "forbidden"),
                              ("sup", "comments:k", "forbidden"),
@@ -98,7 +103,7 @@ async def test_token_scoping_of_the_topic(stack):
     await ws.close()
 
 
-def test_without_an_archive_the_topic_is_not_found():
+def test_without_an_archive_the_topic_is_not_found() -> None:
     from server.hub import Hub  # noqa: F401 - the hub passes comments_running to refusal
 
     client = Client(1, Principal("a", "admin"), Mailbox(16))
@@ -114,7 +119,7 @@ def test_without_an_archive_the_topic_is_not_found():
                    comments_running=True) is None
 
 
-async def test_topics_endpoint_numbers_and_scoping(stack):
+async def test_topics_endpoint_numbers_and_scoping(stack: Live) -> None:
     async with stack.http("disp") as http:
         assert (await http.get("/api/comments/topics/a")).status_code == 403
     async with stack.http("sup") as http:

@@ -7,6 +7,7 @@ import argparse
 import datetime as dt
 import io
 import time
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -14,13 +15,14 @@ import msgspec
 from archive.comments import TextHooks
 from archive.store import ArchiveStore
 from cxpulse.retag import Progress, retag
+from stream.nats_server import EmbeddedNats
 from tests.comments.stack import config, live
 from tests.comments.support import WITH_PARKING, answers, validated
 
 HOUR_MS = 3_600_000
 
 
-def _args(**kw) -> argparse.Namespace:
+def _args(**kw: object) -> argparse.Namespace:
     base = {"since": None, "nats_url": None, "direct": False, "archive": None}
     return argparse.Namespace(**{**base, **kw})
 
@@ -30,7 +32,7 @@ class Tty(io.StringIO):
         return True
 
 
-async def test_retag_through_the_running_writer(nats_server, tmp_path):
+async def test_retag_through_the_running_writer(nats_server: EmbeddedNats, tmp_path: Path) -> None:
     async with live(nats_server.url, tmp_path) as s:
         start = int(time.time() * 1000) - 2 * HOUR_MS
         await s.publish(answers("a", start))
@@ -52,7 +54,7 @@ async def test_retag_through_the_running_writer(nats_server, tmp_path):
             assert [i["topics"] for i in found["items"]] == [["parking"]]
 
 
-async def test_retag_of_the_file_when_nothing_runs(tmp_path):
+async def test_retag_of_the_file_when_nothing_runs(tmp_path: Path) -> None:
     cfg = msgspec.structs.replace(config(tmp_path), comments=WITH_PARKING)
     path = tmp_path / "archive.duckdb"
     now = int(time.time() * 1000)
@@ -75,7 +77,7 @@ async def test_retag_of_the_file_when_nothing_runs(tmp_path):
     assert rows == [("a",), ("b",)]
 
 
-def test_progress_line_is_drawn_in_place_only_on_a_terminal():
+def test_progress_line_is_drawn_in_place_only_on_a_terminal() -> None:
     from archive.retag import RetagSummary
 
     quiet = io.StringIO()

@@ -7,18 +7,24 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
+from typing import Any
 
 import msgspec
+from nats.aio.msg import Msg
 
 from alerting.commentfeed import comment_metrics
+from alerting.schema import RuleConfig
 from alerting.service import AlertService
 from cxpulse.config import load_config
 from stream.comments import CommentNote
+from stream.nats_server import EmbeddedNats
 from tests.comments.stack import live
+from tests.support.checks import present
 from tests.support.stack import until
 
 
-def test_what_one_comment_counts_towards():
+def test_what_one_comment_counts_towards() -> None:
     note = CommentNote(id="1", ts_ms=1, location="a", type="csat", value=1, comment="x",
                        topics=["wait", "staff"], urgent=True)
     assert comment_metrics(note) == ["count", "urgent", "detractors", "topics.wait",
@@ -27,7 +33,7 @@ def test_what_one_comment_counts_towards():
     assert comment_metrics(calm) == ["count"]
 
 
-def _shipped_rule(repo_root):
+def _shipped_rule(repo_root: Path) -> RuleConfig:
     rules = [r for r in load_config(repo_root / "config.toml").alerts.rules
              if r.id == "urgent-comment"]
     assert len(rules) == 1, "config.toml ships the urgent-comment rule"
@@ -36,19 +42,22 @@ def _shipped_rule(repo_root):
     return rule
 
 
-async def test_an_urgent_comment_fires_the_shipped_rule(nats_server, tmp_path, repo_root):
+async def test_an_urgent_comment_fires_the_shipped_rule(
+    nats_server: EmbeddedNats, tmp_path: Path, repo_root: Path
+) -> None:
     rule = _shipped_rule(repo_root)
     async with live(nats_server.url, tmp_path, extra="[alerts]\ngroup_wait_s = 0\n") as s:
         cfg = msgspec.structs.replace(
             s.cfg, alerts=msgspec.structs.replace(s.cfg.alerts, rules=(rule,)))
-        alerts = AlertService(cfg, s.core.nc, s.core)
+        nc = present(s.core.nc)
+        alerts = AlertService(cfg, nc, s.core)
         await alerts.start()
-        got: list[dict] = []
+        got: list[dict[str, Any]] = []
 
-        async def on_alert(msg):
+        async def on_alert(msg: Msg) -> None:
             got.append(json.loads(msg.data))
 
-        sub = await s.core.nc.subscribe("cx.alert.critical.urgent-comment", cb=on_alert)
+        sub = await nc.subscribe("cx.alert.critical.urgent-comment", cb=on_alert)
         try:
             now = int(time.time() * 1000)
             await s.publish([{"id": "calm", "location": "a", "ts": now, "type": "nps",
@@ -65,7 +74,10 @@ async def test_an_urgent_comment_fires_the_shipped_rule(nats_server, tmp_path, r
             firing = alerts.list_alerts(status="firing")
             assert [(a.rule, a.labels.get("location"), a.value) for a in firing] == \
                 [("urgent-comment", "b", 1.0)]
-            assert firing[0].severity == "critical" and "Срочный" in firing[0].playbook.ru.event
+            assert (
+                firing[0].severity == "critical"
+                and "Срочный" in present(firing[0].playbook.ru).event
+            )
             await until(lambda: _ready(got), 10, "the alert on NATS")
             assert got[0]["status"] == "firing" and got[0]["labels"]["location"] == "b"
         finally:

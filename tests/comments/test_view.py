@@ -29,14 +29,14 @@ def item(i: str, ago_min: int, value: int | None = 9, type_: str = "nps", urgent
                        comment=text, topics=list(topics), urgent=urgent, seq=1)
 
 
-def test_urgent_then_detractors_first_within_the_hour_then_newest():
+def test_urgent_then_detractors_first_within_the_hour_then_newest() -> None:
     items = [item("old-urgent", 90, 0, urgent=True), item("happy", 1), item("det", 30, 3),
              item("urgent", 50, 8, urgent=True), item("det-new", 5, 6), item("older", 70, 2)]
     assert [c.id for c in ordered(items, NOW)] == ["urgent", "det-new", "det", "happy",
                                                   "older", "old-urgent"]
 
 
-def test_scores_and_their_tones():
+def test_scores_and_their_tones() -> None:
     assert score(item("a", 1, 3), "ru") == ("NPS 3", "bad")
     assert score(item("a", 1, 7), "ru") == ("NPS 7", "warn")
     assert score(item("a", 1, 10), "en") == ("NPS 10", "good")
@@ -47,7 +47,7 @@ def test_scores_and_their_tones():
     assert score(item("v", 1, None, "visit"), "ru") == ("·", "muted")
 
 
-def test_change_in_points_coloured_by_what_the_topic_is():
+def test_change_in_points_coloured_by_what_the_topic_is() -> None:
     complaint = TopicBar("wait", 10, 0.5, 0.3, 4.2)
     assert change(complaint) == ("▲20", "bad")
     assert change(TopicBar("wait", 10, 0.2, 0.3, 4.2)) == ("▼10", "good")
@@ -57,14 +57,14 @@ def test_change_in_points_coloured_by_what_the_topic_is():
     assert change(TopicBar("x", 10, 0.3, None, 5.0))[0] == "—"
 
 
-def test_period_of_needs_enough_comments_on_both_sides():
+def test_period_of_needs_enough_comments_on_both_sides() -> None:
     enough = period_of(40, 20, [("wait", 10, 2, 4.0)], min_sample=10)
     assert enough.bars["wait"].share == 0.25 and enough.bars["wait"].previous_share == 0.1
     few = period_of(40, 5, [("wait", 10, 2, 4.0)], min_sample=10)
     assert few.bars["wait"].previous_share is None
 
 
-def test_text_is_escaped_and_the_list_is_bounded():
+def test_text_is_escaped_and_the_list_is_bounded() -> None:
     items = [item(f"c{i}", i, 2, text=f"<b>{i}</b> & co", topics=("wait",)) for i in range(30)]
     html = comment_list(items, NAMES, None, TZ, "ru", NOW)
     assert "<b>0</b>" not in html and "&lt;b&gt;0&lt;/b&gt; &amp; co" in html
@@ -72,7 +72,7 @@ def test_text_is_escaped_and_the_list_is_bounded():
     assert comment_list([], NAMES, None, TZ, "en", NOW).count("No comments yet") == 1
 
 
-def test_topic_chart_rows_and_the_whole_tile():
+def test_topic_chart_rows_and_the_whole_tile() -> None:
     today = period_of(20, 30, [("wait", 8, 6, 3.1), ("staff", 2, 9, 6.0)], 10)
     week = period_of(150, 140, [("wait", 40, 20, 3.5), ("staff", 30, 28, 6.2),
                                 ("parking", 3, 0, None)], 10)

@@ -10,23 +10,29 @@ import asyncio
 import contextlib
 import random
 import time
-from typing import Any
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from msgspec.structs import replace
 
 from archive.comments import TextHooks
 from archive.service import ArchiveService
-from cxpulse.config import load_config_text
+from cxpulse.config import Config, load_config_text
 from dashboards.serve import serve_dashboards
 from server.app import create_app, serve
 from simulators.comments import write_comment
 from stream.core import Core
-from stream.nats_server import free_port
+from stream.nats_server import EmbeddedNats, free_port
 from tests.support.browser import artifact, chromium
+from tests.support.checks import present
 from tests.support.stack import until
 from tests.support.wall import PAGE_ERRORS
 from tests.support.wall_seed import SUPERVISOR, Seeder, config_text
+
+if TYPE_CHECKING:
+    from playwright.async_api import Locator
 
 DAY_MS = 86_400_000
 URGENT = "Охранник угрожал и толкнул меня, я буду писать в прокуратуру!"
@@ -55,19 +61,19 @@ def comments(now_ms: int) -> list[dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def system(tmp_path, nats_url):
+async def system(tmp_path: Path, nats_url: str) -> AsyncIterator[Config]:
     cfg = load_config_text(config_text(str(tmp_path), free_port(), free_port()))
     cfg = replace(cfg, dashboards=replace(cfg.dashboards, token=SUPERVISOR))  # in memory only
     core = Core(cfg, nats_url)
     await core.start()
-    archive = ArchiveService(cfg, core.nc, hooks=TextHooks.default(cfg.comments))
+    archive = ArchiveService(cfg, present(core.nc), hooks=TextHooks.default(cfg.comments))
     await archive.start()
     for ev in comments(int(time.time() * 1000)):
         import msgspec
 
         assert await core.publish_input("feedback", ev["location"], msgspec.json.encode(ev)) \
             is None
-    assert await core.wait_idle(20) and await archive.writer.wait_idle(20)
+    assert await core.wait_idle(20) and await present(archive.writer).wait_idle(20)
     started = asyncio.Event()
     server = asyncio.create_task(serve(create_app(cfg, core, None, archive), "127.0.0.1",
                                        cfg.server.port, started=started))
@@ -86,13 +92,14 @@ async def system(tmp_path, nats_url):
         await core.stop()
 
 
-async def _fits(tile: Any) -> bool:
-    return await tile.evaluate("e => e.scrollHeight <= e.clientHeight + 1 && "
-                               "e.scrollWidth <= e.clientWidth + 1")
+async def _fits(tile: Locator) -> bool:
+    return bool(await tile.evaluate("e => e.scrollHeight <= e.clientHeight + 1 && "
+                                    "e.scrollWidth <= e.clientWidth + 1"))
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
-async def test_comments_tile_fits_at_1920_in_both_languages(nats_server, tmp_path, lang):
+async def test_comments_tile_fits_at_1920_in_both_languages(nats_server: EmbeddedNats,
+                                                             tmp_path: Path, lang: str) -> None:
     PAGE_ERRORS.clear()
     async with system(tmp_path, nats_server.url) as cfg, chromium() as browser:
         page = await browser.new_page(viewport={"width": 1920, "height": 1080})
@@ -105,8 +112,8 @@ async def test_comments_tile_fits_at_1920_in_both_languages(nats_server, tmp_pat
         rows = page.locator("[data-k=comment]")
 
         async def filled() -> bool:
-            return (await rows.count() >= 10
-                    and await page.locator("[data-k=topic]").count() >= 5)
+            return bool(await rows.count() >= 10
+                        and await page.locator("[data-k=topic]").count() >= 5)
 
         await until(filled, 20, "comments and topics on the tile")
         first = rows.first

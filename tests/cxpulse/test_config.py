@@ -12,7 +12,7 @@ from cxpulse.config import load_config, load_config_text
 from stream.config import ConfigError
 
 
-def test_shipped_config_is_valid(repo_root):
+def test_shipped_config_is_valid(repo_root: Path) -> None:
     cfg = load_config(repo_root / "config.toml")
     assert cfg.nats.url == ""
     assert {loc.region for loc in cfg.locations} == {"msk", "ural", "sib"}
@@ -29,13 +29,13 @@ def test_shipped_config_is_valid(repo_root):
         ("[[locations]]\nid = 'Bad Id'", "locations[0].id"),
     ],
 )
-def test_errors_name_the_key(text, key):
+def test_errors_name_the_key(text: str, key: str) -> None:
     with pytest.raises(ConfigError) as err:
         load_config_text(text)
     assert key in str(err.value)
 
 
-def test_semantic_errors_name_the_key():
+def test_semantic_errors_name_the_key() -> None:
     with pytest.raises(ConfigError, match=r"locations\[a\]\.timezone"):
         load_config_text("[[locations]]\nid = 'a'\ntimezone = 'Mars/Olympus'")
     with pytest.raises(ConfigError, match=r"hours\.mon"):
@@ -45,9 +45,9 @@ def test_semantic_errors_name_the_key():
 
 
 def test_location_may_not_take_a_reserved_or_region_id() -> None:
-    with pytest.raises(ConfigError, match="locations\\[network\\].id"):
+    with pytest.raises(ConfigError, match=r"locations\[network\]\.id"):
         load_config_text('[[locations]]\nid = "network"\n')
-    with pytest.raises(ConfigError, match="locations\\[msk\\].id"):
+    with pytest.raises(ConfigError, match=r"locations\[msk\]\.id"):
         load_config_text('[[regions]]\nid = "msk"\n[[locations]]\nid = "msk"\nregion = "msk"\n')
     with pytest.raises(ConfigError, match="regions"):
         load_config_text('[[regions]]\nid = "network"\n')
@@ -68,7 +68,7 @@ def test_token_name_may_not_be_the_token() -> None:
 
 def test_open_access_only_on_loopback() -> None:
     load_config_text("[auth]\nenabled = false\n")
-    with pytest.raises(ConfigError, match="auth.enabled"):
+    with pytest.raises(ConfigError, match=r"auth\.enabled"):
         load_config_text('[auth]\nenabled = false\n[server]\nhost = "0.0.0.0"\n')
 
 

@@ -1,7 +1,6 @@
 """Digests end to end: a real nats-server (lease and ledger), the archive filled with the
 demo's seeded history, a real SMTP server in-process (aiosmtpd), an injected clock."""
 
-# ruff: noqa: RUF001
 from __future__ import annotations
 
 import asyncio

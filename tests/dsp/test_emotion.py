@@ -1,22 +1,23 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from dsp.emotion import Baseline, EmotionScorer
 from dsp.prosody import extract
-from tests.support.audio import load_clip
+from tests.support.audio import Manifest, load_clip
 
 
-def _audio(name: str) -> np.ndarray:
-    return load_clip(name).astype(np.float32) / 32768
+def _audio(name: str) -> npt.NDArray[np.float32]:
+    return load_clip(name).astype(np.float32) / np.float32(32768)
 
 
 def test_pitch_of_a_gliding_harmonic_tone() -> None:
     t = np.arange(32000) / 16000
     f0 = 150 * (1 + 0.1 * np.sin(2 * np.pi * 1.5 * t))
     phase = 2 * np.pi * np.cumsum(f0) / 16000
-    x = 0.1 * sum(np.sin(k * phase) / k for k in range(1, 8))
+    x = np.asarray(0.1 * sum(np.sin(k * phase) / k for k in range(1, 8)))
     p = extract(x.astype(np.float32))
     assert p.f0_median_hz == pytest.approx(150, rel=0.02)
     assert p.f0_range_st == pytest.approx(12 * np.log2(1.1 / 0.9) * 0.95, abs=0.6)
@@ -30,7 +31,7 @@ def test_silence_has_no_pitch() -> None:
 
 
 @pytest.mark.parametrize("lang", ["ru", "en"])
-def test_agitated_speech_scores_above_calm_speech(manifest, lang: str) -> None:
+def test_agitated_speech_scores_above_calm_speech(manifest: Manifest, lang: str) -> None:
     calm = [m["file"] for m in manifest if m["lang"] == lang and not m["agitated"]]
     agitated = [m["file"] for m in manifest if m["lang"] == lang and m["agitated"]]
     scorer = EmotionScorer()
@@ -45,10 +46,12 @@ def test_agitated_speech_scores_above_calm_speech(manifest, lang: str) -> None:
 
 def test_baseline_adapts_and_round_trips() -> None:
     scorer = EmotionScorer()
-    quiet = extract(_audio("ru_neutral_1.wav") * 0.1)
+    quiet = extract(_audio("ru_neutral_1.wav") * np.float32(0.1))
     first = scorer.score(quiet)
     for _ in range(10):
         last = scorer.score(quiet)
     assert last.arousal > first.arousal  # a quiet mic's own level becomes its normal
     restored = EmotionScorer(baseline=Baseline.restore(scorer.baseline.snapshot()))
-    assert restored.score(quiet, learn=False).arousal == pytest.approx(scorer.score(quiet, learn=False).arousal)
+    assert restored.score(quiet, learn=False).arousal == pytest.approx(
+        scorer.score(quiet, learn=False).arousal
+    )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -37,7 +39,7 @@ def test_long_speech_is_cut_at_max_length() -> None:
     s = Segmenter(SegmentOptions(max_utterance_ms=1000))
     segs = s.push(0, np.ones(250, bool)) + s.flush()
     assert [(x.start_frame, x.end_frame) for x in segs[:2]] == [(0, 100), (100, 200)]
-    assert all(x.end_frame <= y.start_frame for x, y in zip(segs, segs[1:], strict=False))
+    assert all(x.end_frame <= y.start_frame for x, y in itertools.pairwise(segs))
 
 
 def test_padding_never_overlaps_the_previous_utterance() -> None:

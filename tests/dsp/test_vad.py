@@ -5,7 +5,7 @@ import pytest
 
 from dsp.vad import Vad, VadOptions
 from simulators import speech
-from tests.support.audio import noisy
+from tests.support.audio import Track, noisy
 
 
 def _run(x: np.ndarray, chunk: int = 16000) -> tuple[np.ndarray, np.ndarray]:
@@ -13,15 +13,18 @@ def _run(x: np.ndarray, chunk: int = 16000) -> tuple[np.ndarray, np.ndarray]:
     parts = [v.process(x[i : i + chunk]) for i in range(0, len(x), chunk)]
     parts.append(v.process(np.zeros(16000, np.float32)))  # flush the lookahead
     n = len(x) // 160
-    return (np.concatenate([p.score for p in parts])[:n], np.concatenate([p.speech for p in parts])[:n])
+    return (
+        np.concatenate([p.score for p in parts])[:n],
+        np.concatenate([p.speech for p in parts])[:n],
+    )
 
 
 def _f1(pred: np.ndarray, lab: np.ndarray) -> float:
     tp = (pred & lab).sum()
-    return 2 * tp / (pred.sum() + lab.sum())
+    return float(2 * tp / (pred.sum() + lab.sum()))
 
 
-def test_results_do_not_depend_on_chunking(mixed_track) -> None:
+def test_results_do_not_depend_on_chunking(mixed_track: Track) -> None:
     track, labels, _ = mixed_track
     x = noisy(track, labels, "white", 10)[: 16000 * 8]
     whole = Vad().process(x)
@@ -34,8 +37,12 @@ def test_results_do_not_depend_on_chunking(mixed_track) -> None:
     assert np.array_equal(got, whole.score[: len(got)]) and len(got) >= len(whole.score) - 1
 
 
-@pytest.mark.parametrize(("kind", "snr_db", "min_f1"), [("white", 10, 0.85), ("hum", 5, 0.85), ("music", 10, 0.75)])
-def test_speech_detected_in_noise(mixed_track, kind: str, snr_db: float, min_f1: float) -> None:
+@pytest.mark.parametrize(
+    ("kind", "snr_db", "min_f1"), [("white", 10, 0.85), ("hum", 5, 0.85), ("music", 10, 0.75)]
+)
+def test_speech_detected_in_noise(
+    mixed_track: Track, kind: str, snr_db: float, min_f1: float
+) -> None:
     track, labels, _ = mixed_track
     _, speech_frames = _run(noisy(track, labels, kind, snr_db))
     assert _f1(speech_frames, labels[: len(speech_frames)]) >= min_f1
@@ -55,7 +62,7 @@ def test_silence_is_not_speech() -> None:
     assert not speech_frames.any()
 
 
-def test_scores_rank_speech_above_noise(mixed_track) -> None:
+def test_scores_rank_speech_above_noise(mixed_track: Track) -> None:
     track, labels, _ = mixed_track
     score, _ = _run(noisy(track, labels, "white", 5))
     lab = labels[: len(score)]

@@ -24,7 +24,7 @@ subjects = st.text(max_size=40) | st.lists(st.sampled_from(
 
 @FUZZ
 @given(subject=subjects, hdrs=headers, payload=st.binary(max_size=4000))
-def test_parse_audio_on_anything(subject, hdrs, payload):
+def test_parse_audio_on_anything(subject: str, hdrs: dict[str, str] | None, payload: bytes) -> None:
     result = audio.parse_audio(Subjects("cx"), subject, hdrs, payload, NOW_MS, Limits())
     if isinstance(result, Rejection):
         assert result.code and result.reason
@@ -37,7 +37,7 @@ def test_parse_audio_on_anything(subject, hdrs, payload):
 @FUZZ
 @given(seq=st.integers(0, 10**6), ts=st.integers(NOW_MS - 10**6, NOW_MS),
        rate=st.sampled_from(audio.RATES_HZ), ms=st.integers(0, 1200))
-def test_parse_audio_on_wellformed_headers(seq, ts, rate, ms):
+def test_parse_audio_on_wellformed_headers(seq: int, ts: int, rate: int, ms: int) -> None:
     payload = b"\x01\x00" * (rate * ms // 1000)
     hdrs = {"Cx-Seq": str(seq), "Cx-Ts": str(ts), "Cx-Rate": str(rate)}
     result = audio.parse_audio(Subjects("cx"), "cx.audio.loc-1.desk1", hdrs, payload, NOW_MS,
@@ -48,7 +48,7 @@ def test_parse_audio_on_wellformed_headers(seq, ts, rate, ms):
 
 @FUZZ
 @given(steps=st.lists(st.tuples(st.integers(-3, 5), st.integers(-200, 400)), max_size=60))
-def test_seq_tracker_counts_add_up(steps):
+def test_seq_tracker_counts_add_up(steps: list[tuple[int, int]]) -> None:
     tracker = audio.SeqTracker()
     seq, ts = 1, NOW_MS
     admitted = 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Mapping
 
 import msgspec
 from hypothesis import HealthCheck, given, settings
@@ -34,7 +35,7 @@ timestamps = (st.integers(NOW_MS - 40 * 86_400_000, NOW_MS + 86_400_000)
               | st.sampled_from(["2026-01-01T10:00:00+03:00", "2026-13-01T00:00:00Z", "yesterday",
                                  "2026-01-01T10:00:00", ""]) | json_values)
 
-VALID = {
+VALID: dict[str, list[dict[str, object]]] = {
     "feedback": [
         {"type": "nps", "value": 9, "session": "s1", "channel": "qr"},
         {"type": "button", "value": 2, "scale": 3, "device": "btn-1"},
@@ -46,7 +47,9 @@ VALID = {
     "incident": [{"incident": "i-1", "action": "open", "category": "claim", "severity": "high"},
                  {"incident": "i-1", "action": "resolve"}],
 }
-FIELDS = sorted({k for bodies in VALID.values() for b in bodies for k in b} | {"id", "ts", "location"})
+FIELDS = sorted(
+    {k for bodies in VALID.values() for b in bodies for k in b} | {"id", "ts", "location"}
+)
 
 
 def check(kind: str, location: str, payload: bytes) -> None:
@@ -63,19 +66,19 @@ def check(kind: str, location: str, payload: bytes) -> None:
 
 @FUZZ
 @given(kind=st.sampled_from(KINDS), location=st.text(max_size=70), payload=st.binary(max_size=300))
-def test_validate_event_on_arbitrary_bytes(kind, location, payload):
+def test_validate_event_on_arbitrary_bytes(kind: str, location: str, payload: bytes) -> None:
     check(kind, location, payload)
 
 
 @FUZZ
 @given(kind=st.sampled_from(KINDS), body=json_values)
-def test_validate_event_on_arbitrary_json(kind, body):
+def test_validate_event_on_arbitrary_json(kind: str, body: object) -> None:
     check(kind, "a", msgspec.json.encode(body) if _encodable(body) else b"{}")
 
 
 @FUZZ
 @given(data=st.data())
-def test_validate_event_on_valid_events_with_one_field_replaced(data):
+def test_validate_event_on_valid_events_with_one_field_replaced(data: st.DataObject) -> None:
     kind = data.draw(st.sampled_from(sorted(VALID)))
     body = {"id": "e1", "ts": NOW_MS - 1000, "location": "a",
             **data.draw(st.sampled_from(VALID[kind]))}
@@ -101,10 +104,10 @@ def _encodable(value: object) -> bool:
 @given(subject=st.text(max_size=80) | st.lists(
     st.sampled_from(["cx", "feedback", "flow", "a", "A", "", "*", ">", "x" * 65]), max_size=5
 ).map(".".join))
-def test_subject_parser(subject):
+def test_subject_parser(subject: str) -> None:
     parsed = Subjects("cx").input_of(subject)
     if parsed is not None:
-        kind, location, published = parsed  # the kind is checked by validate_event
+        _kind, location, published = parsed  # the kind is checked by validate_event
         assert Subjects("cx").input_of(published) == parsed and location
 
 
@@ -115,7 +118,7 @@ def test_subject_parser(subject):
                             optional={"topics": json_values, "windows": json_values,
                                       "id": json_values}).map(
         lambda v: msgspec.json.encode(v).decode() if _encodable(v) else "{}"))
-def test_websocket_client_message_parser(text):
+def test_websocket_client_message_parser(text: str | bytes) -> None:
     try:
         op = protocol.decode_op(text)
     except protocol.OpError as exc:
@@ -143,6 +146,9 @@ toml_values = st.recursive(toml_scalars, lambda kids: st.lists(kids, max_size=3)
     st.sampled_from(KEYS), kids, max_size=3), max_leaves=10)
 
 
+Table = dict[str, object]
+
+
 def _toml_value(value: object) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
@@ -151,7 +157,7 @@ def _toml_value(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)  # strings, numbers, booleans: same in TOML
 
 
-def to_toml(doc: dict[str, object]) -> str:
+def to_toml(doc: Mapping[str, Table | list[Table]]) -> str:
     """A small TOML writer for the generated documents (tables and arrays of tables)."""
     lines: list[str] = []
     for name, body in doc.items():
@@ -165,7 +171,7 @@ def to_toml(doc: dict[str, object]) -> str:
 @given(doc=st.dictionaries(st.sampled_from(SECTIONS), st.dictionaries(
     st.sampled_from(KEYS), toml_values, max_size=4) | st.lists(st.dictionaries(
         st.sampled_from(KEYS), toml_values, max_size=4), max_size=3), max_size=4))
-def test_config_loader_on_structured_toml(doc):
+def test_config_loader_on_structured_toml(doc: dict[str, Table | list[Table]]) -> None:
     try:
         load_config_text(to_toml(doc))
     except ConfigError as exc:
@@ -174,7 +180,7 @@ def test_config_loader_on_structured_toml(doc):
 
 @FUZZ
 @given(text=st.text(max_size=300))
-def test_config_loader_on_arbitrary_text(text):
+def test_config_loader_on_arbitrary_text(text: str) -> None:
     try:
         load_config_text(text)
     except ConfigError as exc:

@@ -7,8 +7,13 @@ from __future__ import annotations
 import time
 from collections import Counter
 
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
 from stream.core import Core
 from stream.nats_io import connect, ensure_streams, stream_names
+from stream.nats_server import EmbeddedNats
+from tests.support.checks import present
 from tests.support.faults import (
     assert_equals_scratch,
     config,
@@ -21,11 +26,11 @@ from tests.support.faults import (
 BAD = 10_000
 
 
-async def read_all(js, stream: str, subject: str, count: int) -> list:  # noqa: ANN001
+async def read_all(js: JetStreamContext, stream: str, subject: str, count: int) -> list[Msg]:
     """Every message of ``stream`` through an ephemeral pull consumer."""
     assert (await js.stream_info(stream)).state.messages == count
     sub = await js.pull_subscribe(subject, stream=stream)
-    out = []
+    out: list[Msg] = []
     while len(out) < count:
         msgs = await sub.fetch(min(500, count - len(out)), timeout=10)
         for msg in msgs:  # the consumer stops at 1,000 unacknowledged
@@ -35,7 +40,7 @@ async def read_all(js, stream: str, subject: str, count: int) -> list:  # noqa: 
     return out
 
 
-async def test_ten_thousand_malformed_interleaved(nats_server):
+async def test_ten_thousand_malformed_interleaved(nats_server: EmbeddedNats) -> None:
     _, cfg = config()
     now_ms = int(time.time() * 1000)
     good = sim_items(cfg, 30, seed=11, now_ms=now_ms)
@@ -62,9 +67,9 @@ async def test_ten_thousand_malformed_interleaved(nats_server):
         await nc.close()
 
     assert len(letters) == BAD
-    seen = Counter()
+    seen: Counter[str] = Counter()
     for msg in letters:
-        h = msg.headers
+        h = present(msg.headers)
         eid = h["Cx-Orig-Nats-Msg-Id"]
         subject, payload, code = expected[eid]
         seen[eid] += 1

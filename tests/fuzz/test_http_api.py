@@ -24,7 +24,7 @@ SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 
 @pytest.mark.skipif(not SCHEMATHESIS.exists(), reason="schemathesis is not installed")
 @pytest.mark.parametrize("who", ["admin", None])
-async def test_openapi_operations_never_5xx(tmp_path, who):
+async def test_openapi_operations_never_5xx(tmp_path: Path, who: str | None) -> None:
     # schemathesis sends wrong tokens on purpose: no throttling of this one client here
     async with serving(tmp_path, config_text(auth_failures_per_min=1_000_000)) as live:
         auth = ["-H", f"Authorization: Bearer {token(who)}"] if who else []
@@ -56,7 +56,7 @@ ops = st.fixed_dictionaries(
 messages = ops | st.text(max_size=60) | st.sampled_from(["", "null", "[]", "{}", "{\"op\":"])
 
 
-async def test_websocket_client_messages_fuzzed(tmp_path):
+async def test_websocket_client_messages_fuzzed(tmp_path: Path) -> None:
     # hundreds of messages a second on one connection: no flood limit for this test
     async with serving(tmp_path, config_text(ws_max_updates_per_s=50, ws_client_ops_per_s=1e6,
                                              ws_client_ops_burst=1_000_000)) as live:

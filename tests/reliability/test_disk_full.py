@@ -16,6 +16,7 @@ import contextlib
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ DISK_MB = 48
 
 
 @contextlib.contextmanager
-def small_disk(path: Path):  # noqa: ANN201
+def small_disk(path: Path) -> Iterator[Path]:
     """A tmpfs of DISK_MB at ``path`` (root only)."""
     path.mkdir(parents=True)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={DISK_MB}m", "tmpfs", str(path)],
@@ -63,7 +64,7 @@ def fill(path: Path, leave_bytes: int) -> Path:
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a small tmpfs")
-async def test_disk_full_then_space_returns(tmp_path):
+async def test_disk_full_then_space_returns(tmp_path: Path) -> None:
     # streams unbounded: this disk fills by other means (bounded streams: bench/flood.py)
     text, cfg = config("\n[nats]\nmax_bytes_input = -1\nmax_bytes_voice = -1\n"
                        "max_bytes_dlq = -1\n")

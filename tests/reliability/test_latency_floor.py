@@ -12,10 +12,11 @@ import statistics
 import time
 
 from stream.core import Core
+from stream.nats_server import EmbeddedNats
 from tests.support.faults import config
 
 
-async def test_lone_event_is_applied_within_100_ms(nats_server):
+async def test_lone_event_is_applied_within_100_ms(nats_server: EmbeddedNats) -> None:
     _, cfg = config()
     core = Core(cfg, nats_server.url)
     await core.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 from stream.nats_io import connect, ensure_streams, stream_names
 from stream.nats_server import EmbeddedNats
@@ -30,7 +31,7 @@ async def _bounce(server: EmbeddedNats, at_s: float, hard: bool, down_s: float =
     server.start()
 
 
-async def test_nats_restarts_mid_burst_core_process_catches_up(tmp_path):
+async def test_nats_restarts_mid_burst_core_process_catches_up(tmp_path: Path) -> None:
     text, cfg = config()
     (tmp_path / "config.toml").write_text(text)
     server = EmbeddedNats(tmp_path / "js").start()

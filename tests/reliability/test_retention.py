@@ -11,20 +11,21 @@ import time
 
 from cxpulse.config import load_config_text
 from stream.engine import MetricsEngine
-from stream.events import IncidentEvent, NpsEvent
+from stream.events import IncidentAction, IncidentEvent, NpsEvent
 from stream.query import incident_views, metrics
 
 DAY_MS = 86_400_000
 CFG = load_config_text("[[locations]]\nid = 'a'\n")
 
 
-def incident(name: str, action: str, ts_ms: int) -> tuple[IncidentEvent, int]:
-    extra = {"category": "claim", "text": "x" * 2000} if action == "open" else {}
+def incident(name: str, action: IncidentAction, ts_ms: int) -> tuple[IncidentEvent, int]:
+    opening = action == "open"
     return IncidentEvent(id=f"{name}-{action}", ts=ts_ms, location="a", incident=name,
-                         action=action, **extra), ts_ms
+                         action=action, category="claim" if opening else None,
+                         text="x" * 2000 if opening else None), ts_ms
 
 
-def test_expire_forgets_old_ids_and_sessions():
+def test_expire_forgets_old_ids_and_sessions() -> None:
     now = int(time.time() * 1000)
     engine = MetricsEngine(CFG)
     old = now - 40 * DAY_MS
@@ -34,7 +35,7 @@ def test_expire_forgets_old_ids_and_sessions():
     assert len(engine.sessions) == 1 and engine.ids.count == 1
 
 
-def test_expire_forgets_incidents_resolved_before_the_retention_window():
+def test_expire_forgets_incidents_resolved_before_the_retention_window() -> None:
     now = int(time.time() * 1000)
     engine = MetricsEngine(CFG)
     old = now - 40 * DAY_MS

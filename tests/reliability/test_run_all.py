@@ -21,13 +21,13 @@ published 1,000 events
 """
 
 
-def test_number_and_unit():
+def test_number_and_unit() -> None:
     assert number_and_unit("12,345 ev/s") == (12345.0, "ev/s")
     assert number_and_unit("0.75 s") == (0.75, "s")
     assert number_and_unit("n/a") is None
 
 
-def test_peer_rows_fill_the_peer_column_of_same_unit_rows():
+def test_peer_rows_fill_the_peer_column_of_same_unit_rows() -> None:
     [(title, rows)] = parse_tables(PRINTED)
     assert title == "Voice (2 cores)"
     out = rows_from_table(rows)
@@ -36,7 +36,7 @@ def test_peer_rows_fill_the_peer_column_of_same_unit_rows():
     assert out[1].peer == "" and out[1].ratio == ""
 
 
-def test_render_has_cores_date_and_notes():
+def test_render_has_cores_date_and_notes() -> None:
     sections = [Section("ingest", "Ingest", [Row("core", "30,000 ev/s", ">= 30,000 ev/s",
                                                  "40,000 ev/s (bare)", "0.75")], seconds=12),
                 Section("wall", "wall", note="skipped: bench/wall.py does not exist yet")]

@@ -13,12 +13,13 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import msgspec
 
 from stream.nats_io import connect, ensure_streams, stream_names
-from stream.nats_server import free_port
+from stream.nats_server import EmbeddedNats, free_port
 from stream.query import metrics
 from tests.support.faults import (
     assert_equals_scratch,
@@ -33,7 +34,7 @@ from tests.support.faults import (
 )
 
 
-def start_run(config_path, log_path) -> subprocess.Popen[bytes]:  # noqa: ANN001
+def start_run(config_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
     log = open(log_path, "ab")  # noqa: SIM115 - handed to the child
     try:
         return subprocess.Popen([sys.executable, "-m", "cxpulse.cli", "run", "--config",
@@ -43,7 +44,7 @@ def start_run(config_path, log_path) -> subprocess.Popen[bytes]:  # noqa: ANN001
         log.close()
 
 
-async def wait_healthy(base: str, proc: subprocess.Popen[bytes], log_path) -> float:  # noqa: ANN001
+async def wait_healthy(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> float:
     t0 = time.monotonic()
     async with httpx.AsyncClient(base_url=base, timeout=2) as http:
         while True:
@@ -61,7 +62,7 @@ def comparable(m: dict) -> dict:
     return {k: v for k, v in m.items() if not k.endswith("_ms")}
 
 
-async def test_kill_minus_nine_of_cxpulse_run(nats_server, tmp_path):
+async def test_kill_minus_nine_of_cxpulse_run(nats_server: EmbeddedNats, tmp_path: Path) -> None:
     port = free_port()
     text, cfg = config(f'\n[nats]\nurl = "{nats_server.url}"\n[server]\nport = {port}\n'
                        f'[auth]\nenabled = false\n'

@@ -15,6 +15,7 @@ import base64
 import os
 import socket
 import time
+from pathlib import Path
 
 import msgspec
 
@@ -24,7 +25,7 @@ from tests.support.faults import assert_equals_scratch, publish_reliably, sim_it
 from tests.support.network import config_text, serving
 
 
-async def test_slow_client_during_burst(tmp_path):
+async def test_slow_client_during_burst(tmp_path: Path) -> None:
     async with serving(tmp_path, config_text(ws_max_updates_per_s=10)) as live:
         blob = base64.b64encode(os.urandom(7_500)).decode()
         for i in range(50):  # large voice frames fill a stuck socket quickly
@@ -55,10 +56,10 @@ async def test_slow_client_during_burst(tmp_path):
         reader = asyncio.create_task(read_fast())
         talker = asyncio.create_task(voice())
         items = sim_items(live.cfg, 20, seed=31)
-        nc = await connect_as(live.cfg, live.core.url, "device", "burst", live.logins)
+        nc = await connect_as(live.cfg, live.running_core.url, "device", "burst", live.logins)
         t0 = time.monotonic()
         await publish_reliably(nc.jetstream(), items, chunk=500, pause_s=0.05)
-        assert await live.core.wait_idle(20)
+        assert await live.running_core.wait_idle(20)
         burst_s = time.monotonic() - t0
         await nc.close()
         deadline = time.monotonic() + 10
@@ -71,7 +72,7 @@ async def test_slow_client_during_burst(tmp_path):
         await asyncio.gather(reader, talker, return_exceptions=True)
 
         now_ms = int(time.time() * 1000)
-        fresh = assert_equals_scratch(live.core, items, now_ms)
+        fresh = assert_equals_scratch(live.running_core, items, now_ms)
         assert burst_s < 15 and updates > 20 and len(live.hub.clients) == 1
         last = next(m for m in reversed(fast.seen)
                     if m.get("topic") == "metrics:network" and m["type"] in ("update", "snapshot"))

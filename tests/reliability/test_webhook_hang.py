@@ -11,10 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from typing import Any
+
+from nats.aio.msg import Msg
 
 from alerting.service import AlertService
 from stream.core import Core
 from stream.nats_io import connect, ensure_streams
+from stream.nats_server import EmbeddedNats
+from tests.support.checks import present
 from tests.support.faults import (
     assert_equals_scratch,
     config,
@@ -22,6 +27,14 @@ from tests.support.faults import (
     sim_items,
     wait_for,
 )
+
+
+def sink_stats(service: AlertService, sink: str) -> dict[str, Any]:
+    """A sink's counters as the service's status (``/api/health``) shows them."""
+    sinks = service.status()["sinks"]
+    assert isinstance(sinks, dict)
+    stats: dict[str, Any] = sinks[sink]
+    return stats
 
 
 class Receiver:
@@ -77,7 +90,7 @@ def webhook(id_: str, url: str) -> str:
             f"retries = 20\nbackoff_s = 0.2\nbackoff_max_s = 0.5\n")
 
 
-async def test_hanging_webhook_holds_up_nothing(nats_server):
+async def test_hanging_webhook_holds_up_nothing(nats_server: EmbeddedNats) -> None:
     hanging, healthy = Receiver(), Receiver()
     hanging.hang = True
     extra = RULES + webhook("hangs", await hanging.start()) + webhook("ok", await healthy.start())
@@ -86,7 +99,7 @@ async def test_hanging_webhook_holds_up_nothing(nats_server):
     nc = await connect(cfg.nats, nats_server.url, "burst")
     alerts_seen: list[str] = []
 
-    async def on_alert(msg) -> None:  # noqa: ANN001
+    async def on_alert(msg: Msg) -> None:
         alerts_seen.append(msg.subject)
 
     await nc.subscribe("cx.alert.>", cb=on_alert)
@@ -94,7 +107,7 @@ async def test_hanging_webhook_holds_up_nothing(nats_server):
     await ensure_streams(js, cfg)
     core = Core(cfg, nats_server.url)
     await core.start()
-    service = AlertService(cfg, core.nc, core)
+    service = AlertService(cfg, present(core.nc), core)
     await service.start()
     try:
         t0 = time.monotonic()
@@ -108,10 +121,10 @@ async def test_hanging_webhook_holds_up_nothing(nats_server):
             return bool(alerts_seen) and bool(healthy.bodies) and hanging.hung >= 2
 
         await wait_for(delivered_elsewhere, 10)
-        sinks = service.status()["sinks"]
-        assert sinks["webhook:hangs"]["delivered"] == 0
-        assert sinks["webhook:hangs"]["retries"] >= 1
-        assert "Timeout" in sinks["webhook:hangs"]["last_error"]
+        hangs = sink_stats(service, "webhook:hangs")
+        assert hangs["delivered"] == 0
+        assert hangs["retries"] >= 1
+        assert "Timeout" in hangs["last_error"]
         assert ingest_s < 10
 
         hanging.hang = False  # the receiver comes back: the retry gets through
@@ -120,7 +133,7 @@ async def test_hanging_webhook_holds_up_nothing(nats_server):
             return bool(hanging.bodies)
 
         await wait_for(recovered, 10)
-        assert service.status()["sinks"]["webhook:hangs"]["delivered"] >= 1
+        assert sink_stats(service, "webhook:hangs")["delivered"] >= 1
         assert b"flow-surge" in hanging.bodies[0]
     finally:
         t_stop = time.monotonic()

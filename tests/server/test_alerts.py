@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
 
 from tests.support.network import button, config_text, serving
+from tests.support.stack import Stack
 
 ALERTS = """
 [alerts]
@@ -26,12 +30,12 @@ actions = ["Я искренне прошу прощения…"]
 
 
 @pytest.fixture
-async def live_alerts(tmp_path):
+async def live_alerts(tmp_path: Path) -> AsyncIterator[Stack]:
     async with serving(tmp_path, config_text() + ALERTS, alerts=True) as live:
         yield live
 
 
-async def test_alerts_topic_api_and_acknowledge(live_alerts):
+async def test_alerts_topic_api_and_acknowledge(live_alerts: Stack) -> None:
     live = live_alerts
     admin, sup_msk, sup_ekb = [await live.ws(w) for w in ("admin", "sup_msk", "sup_ekb")]
     for ws in (admin, sup_msk, sup_ekb):

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from pathlib import Path
+from typing import Any
 
 import pytest
+from pytest import LogCaptureFixture
 
 from tests.support.network import button, config_text, now_ms, serving
+from tests.support.stack import Stack
 
 
-async def test_health_is_open_and_reports_the_core_to_admins(live):
+async def test_health_is_open_and_reports_the_core_to_admins(live: Stack) -> None:
     async with live.http() as h, live.http("admin") as admin:
         r = await h.get("/api/health")
         full = (await admin.get("/api/health")).json()
@@ -20,10 +24,17 @@ async def test_health_is_open_and_reports_the_core_to_admins(live):
     assert full["server"]["clients"] == 0
 
 
-async def test_metrics_follow_published_events(live):
+async def test_metrics_follow_published_events(live: Stack) -> None:
     await live.publish(
         *[button("msk-a", v) for v in (3, 3, 3, 2, 1)],
-        {"id": "n1", "ts": now_ms(), "location": "msk-a", "type": "nps", "value": 10, "staff": "s7"},
+        {
+            "id": "n1",
+            "ts": now_ms(),
+            "location": "msk-a",
+            "type": "nps",
+            "value": 10,
+            "staff": "s7",
+        },
         {"id": "n2", "ts": now_ms(), "location": "msk-b", "type": "nps", "value": 2},
     )
     async with live.http("admin") as h:
@@ -33,7 +44,10 @@ async def test_metrics_follow_published_events(live):
         default = await h.get("/api/metrics/network")
     assert loc["buttons"]["presses"] == 5 and loc["buttons"]["shares"]["3"] == pytest.approx(0.6)
     assert loc["nps"] == 100 and loc["csat"] is None and loc["incidents"]["open"] == 0
-    assert set(loc["csi"]) >= {"total", "factors"} and set(loc["flow"]) >= {"contacts", "by_channel"}
+    assert set(loc["csi"]) >= {"total", "factors"} and set(loc["flow"]) >= {
+        "contacts",
+        "by_channel",
+    }
     assert region["responses"] == 2 and region["nps"] == 0 and region["window"] == "1h"
     assert staff["responses"] == 1 and staff["staff"] == "s7"
     assert default.status_code == 200 and default.json()["window"] == "today"
@@ -48,7 +62,8 @@ async def test_metrics_follow_published_events(live):
     ("/api/display/msk", 400, "location"),
     ("/api/nothing-here", 404, None),
 ])
-async def test_errors_are_json_naming_the_field(live, path, status, field):
+async def test_errors_are_json_naming_the_field(live: Stack, path: str, status: int,
+                                                field: str | None) -> None:
     async with live.http("admin") as h:
         r = await h.get(path)
     assert r.status_code == status
@@ -56,7 +71,7 @@ async def test_errors_are_json_naming_the_field(live, path, status, field):
     assert body["status"] == status and body["field"] == field and body["message"]
 
 
-async def test_flow_profile(live):
+async def test_flow_profile(live: Stack) -> None:
     async with live.http("admin") as h:
         r = await h.get("/api/metrics/network/profile")
     assert r.status_code == 200
@@ -65,7 +80,7 @@ async def test_flow_profile(live):
     assert all(len(row) == 24 for row in body["contacts"])
 
 
-def incident(location: str, inc: str, action: str = "open", **extra):
+def incident(location: str, inc: str, action: str = "open", **extra: Any) -> dict[str, Any]:
     body = {"id": f"i-{uuid.uuid4().hex}", "ts": now_ms() - 1000, "location": location,
             "incident": inc, "action": action, **extra}
     if action == "open":
@@ -73,7 +88,7 @@ def incident(location: str, inc: str, action: str = "open", **extra):
     return body
 
 
-async def test_incidents_filters_and_scope(live):
+async def test_incidents_filters_and_scope(live: Stack) -> None:
     await live.publish(incident("msk-a", "A1", text="грубость"), incident("ekb", "E1"),
                        incident("msk-b", "B1", category="thanks"), kind="incident")
     async with live.http("admin") as h:
@@ -91,7 +106,7 @@ async def test_incidents_filters_and_scope(live):
     assert {v["incident"] for v in mine} == {"A1", "B1"} and theirs.status_code == 403
 
 
-async def test_locations_are_filtered_by_token(live):
+async def test_locations_are_filtered_by_token(live: Stack) -> None:
     seen = {}
     for who in ("admin", "sup_msk", "sup_ekb", "display_a"):
         async with live.http(who) as h:
@@ -100,7 +115,7 @@ async def test_locations_are_filtered_by_token(live):
                     "sup_ekb": ["ekb"], "display_a": ["msk-a"]}
 
 
-async def test_display_endpoint_has_only_display_data(live):
+async def test_display_endpoint_has_only_display_data(live: Stack) -> None:
     await live.publish(*[button("msk-a", v, comment="Иванов нагрубил", staff="ivanov")
                          for v in (3, 3, 1)])
     async with live.http("display_a") as h:
@@ -111,8 +126,8 @@ async def test_display_endpoint_has_only_display_data(live):
     assert "ivanov" not in r.text and "нагрубил" not in r.text and "incidents" not in r.text
 
 
-async def dead_letters(live, subject: str) -> list:
-    js = live.core.js
+async def dead_letters(live: Stack, subject: str) -> list:
+    js = live.js
     sub = await js.subscribe(subject, ordered_consumer=True)
     out = []
     try:
@@ -125,7 +140,7 @@ async def dead_letters(live, subject: str) -> list:
     return out
 
 
-async def test_post_feedback_accepts_and_rejects_with_dead_letters(live):
+async def test_post_feedback_accepts_and_rejects_with_dead_letters(live: Stack) -> None:
     good = button("msk-a", 2)
     bad_value = {**button("msk-a", 2), "value": 9}
     async with live.http("admin") as h:
@@ -139,12 +154,16 @@ async def test_post_feedback_accepts_and_rejects_with_dead_letters(live):
     assert ok.status_code == 202 and ok.json() == {"status": "accepted", "id": good["id"],
                                                    "subject": "cx.feedback.msk-a"}
     assert again.status_code == 202
-    assert (r1.status_code, r1.json()["field"], r1.json()["error"]) == (422, "value", "out_of_range")
+    assert (r1.status_code, r1.json()["field"], r1.json()["error"]) == (
+        422,
+        "value",
+        "out_of_range",
+    )
     assert (r2.status_code, r2.json()["field"], r2.json()["error"]) == (422, None, "not_json")
     assert (r3.status_code, r3.json()["field"]) == (422, "location")
     assert (r4.status_code, r4.json()["field"], r4.json()["error"]) == (422, "ts", "future_ts")
-    assert await live.core.wait_idle(5)
-    assert live.core.metrics("msk-a", "today").buttons.presses == 1
+    assert await live.running_core.wait_idle(5)
+    assert live.running_core.metrics("msk-a", "today").buttons.presses == 1
     letters = await dead_letters(live, "cx.dlq.api")
     assert len(letters) == 4
     assert letters[0].data == json.dumps(bad_value).encode()  # the payload unchanged
@@ -154,7 +173,7 @@ async def test_post_feedback_accepts_and_rejects_with_dead_letters(live):
     assert letters[2].headers["Cx-Original-Subject"] == "cx.feedback"
 
 
-async def test_openapi_is_published(live):
+async def test_openapi_is_published(live: Stack) -> None:
     async with live.http() as h:
         r = await h.get("/schema/openapi.json")
     assert r.status_code == 200
@@ -164,7 +183,7 @@ async def test_openapi_is_published(live):
     assert "Metrics" in r.json()["components"]["schemas"]
 
 
-async def test_cors_is_off_by_default(live):
+async def test_cors_is_off_by_default(live: Stack) -> None:
     async with live.http("admin") as h:
         r = await h.get("/api/locations", headers={"Origin": "https://evil.example"})
         pre = await h.options("/api/locations", headers={
@@ -173,14 +192,14 @@ async def test_cors_is_off_by_default(live):
     assert "access-control-allow-origin" not in pre.headers
 
 
-async def test_cors_when_configured(tmp_path):
+async def test_cors_when_configured(tmp_path: Path) -> None:
     text = config_text(cors_origins=["https://wall.example"])
     async with serving(tmp_path, text) as live, live.http("admin") as h:
         r = await h.get("/api/locations", headers={"Origin": "https://wall.example"})
     assert r.headers["access-control-allow-origin"] == "https://wall.example"
 
 
-async def test_auth_disabled_is_loud_and_open(tmp_path, caplog):
+async def test_auth_disabled_is_loud_and_open(tmp_path: Path, caplog: LogCaptureFixture) -> None:
     text = config_text().replace("enabled = true", "enabled = false")
     with caplog.at_level(logging.WARNING, logger="cxpulse.server"):
         async with serving(tmp_path, text) as live, live.http() as h:

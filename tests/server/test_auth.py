@@ -6,6 +6,7 @@ import pytest
 
 from cxpulse.config import load_config_text
 from stream.access import (
+    Action,
     Geo,
     Principal,
     TokenConfig,
@@ -39,26 +40,26 @@ DISPLAY = Principal("d", "display", locations=frozenset({"msk-a"}))
 TERMINAL = Principal("t", "terminal", locations=frozenset({"msk-a"}))
 
 
-def test_tokens_are_matched_by_digest_only():
+def test_tokens_are_matched_by_digest_only() -> None:
     table = TokenTable([TokenConfig(name="x", sha256=hash_token("secret"), role="admin"),
                         TokenConfig(name="y", sha256=hash_token("other"), role="display",
                                     locations=("msk-a",))])
-    assert table.lookup("secret").name == "x"
+    assert table.lookup("secret") == Principal("x", "admin")
     assert table.lookup("other") == Principal("y", "display", frozenset({"msk-a"}))
     assert table.lookup("nope") is None and table.lookup("") is None and table.lookup(None) is None
     assert table.lookup(hash_token("secret")) is None  # the digest itself is no token
-    assert table.lookup_digest(hash_token("secret")).name == "x"  # a page session's digest
+    assert table.lookup_digest(hash_token("secret")) == Principal("x", "admin")  # a page session
     assert table.lookup_digest(hash_token("gone")) is None
 
 
-def test_token_sources():
+def test_token_sources() -> None:
     assert token_from({"authorization": "Bearer abc"}, {"token": "zzz"}) == "abc"
     assert token_from({"authorization": "bearer  abc "}, {}) == "abc"
     assert token_from({"authorization": "Basic abc"}, {"token": "q"}) == "q"
     assert token_from({}, {}) is None
 
 
-def test_geography_kinds():
+def test_geography_kinds() -> None:
     assert GEO.kind("network") == "network"
     assert GEO.kind("msk") == "region" and GEO.kind("msk-a") == "location"
     assert GEO.kind("somewhere-new") == "location"
@@ -71,7 +72,7 @@ def test_geography_kinds():
     (SUP_LOC, "ekb", True), (SUP_LOC, "ural", False), (SUP_LOC, "msk-a", False),
     (DISPLAY, "msk-a", True), (DISPLAY, "msk-b", False), (DISPLAY, "msk", False),
 ])
-def test_scope_rules(who, scope, ok):
+def test_scope_rules(who: Principal, scope: str, ok: bool) -> None:
     assert scope_allowed(who, scope, GEO) is ok
 
 
@@ -92,5 +93,5 @@ def test_scope_rules(who, scope, ok):
     (SUP, "alerts", None, 200), (SUP, "alerts_ack", None, 200), (SUP, "voice", "msk-a", 200),
     (ADMIN, "metrics", "network", 200), (ADMIN, "feedback", "anything", 200),
 ])
-def test_decisions(who, action, scope, status):
+def test_decisions(who: Principal | None, action: Action, scope: str | None, status: int) -> None:
     assert decide(who, action, scope, GEO).status == status

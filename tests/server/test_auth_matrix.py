@@ -6,6 +6,7 @@ import pytest
 import websockets
 
 from tests.support.network import button, token
+from tests.support.stack import Stack, close_frame
 
 WHO = (None, "bogus", "admin", "sup_msk", "sup_ekb", "display_a")
 A = 401  # shorthand for the two unauthenticated columns
@@ -39,7 +40,7 @@ def _token(who: str | None) -> str | None:
     return "not-a-token" if who == "bogus" else token(who)
 
 
-async def test_http_matrix(live):
+async def test_http_matrix(live: Stack) -> None:
     problems = []
     async with live.http() as h:
         for method, path, loc, expected in HTTP:
@@ -47,6 +48,7 @@ async def test_http_matrix(live):
                 tok = _token(who)
                 headers = {"Authorization": f"Bearer {tok}"} if tok and method != "PAGE" else {}
                 if method == "POST":
+                    assert loc is not None
                     r = await h.post(path, json=button(loc, 2), headers=headers)
                 elif method == "PAGE":  # ?token= as a browser opens it: exchanged for a
                     h.cookies.clear()  # session cookie, then the page without the token
@@ -60,7 +62,7 @@ async def test_http_matrix(live):
     assert problems == []
 
 
-async def test_query_token_works_for_the_api_too(live):
+async def test_query_token_works_for_the_api_too(live: Stack) -> None:
     async with live.http() as h:
         r = await h.get("/api/metrics/msk", params={"token": token("sup_msk")})
     assert r.status_code == 200
@@ -84,7 +86,7 @@ WS = {  # topic -> outcome per role (admin, sup_msk, sup_ekb, display_a)
 
 @pytest.mark.parametrize(("role", "col"), [("admin", 0), ("sup_msk", 1), ("sup_ekb", 2),
                                            ("display_a", 3)])
-async def test_websocket_topic_matrix(live, role, col):
+async def test_websocket_topic_matrix(live: Stack, role: str, col: int) -> None:
     ws = await live.ws(role)
     await ws.send(op="subscribe", topics=TOPICS, id=1)
     ack = await ws.next(type="subscribed")
@@ -99,10 +101,10 @@ async def test_websocket_topic_matrix(live, role, col):
 
 
 @pytest.mark.parametrize("query", ["", "?token=not-a-token"])
-async def test_websocket_without_a_valid_token_is_closed(live, query):
+async def test_websocket_without_a_valid_token_is_closed(live: Stack, query: str) -> None:
     async with websockets.connect(f"ws://127.0.0.1:{live.port}/ws{query}") as conn:
         first = await conn.recv()
         with pytest.raises(websockets.ConnectionClosed) as info:
             await conn.recv()
     assert '"unauthorized"' in first
-    assert info.value.rcvd.code == 4001
+    assert close_frame(info.value).code == 4001

@@ -6,17 +6,24 @@ Screenshots go to tests/.artifacts/ (git-ignored) for a person to look at.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.browser import artifact, chromium
 from tests.support.network import button, config_text, now_ms, serving, token
+from tests.support.stack import Stack
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Page
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-async def browser():
+async def browser() -> AsyncIterator[Browser]:
     async with chromium() as b:
         yield b
 
@@ -25,22 +32,26 @@ def shot(name: str) -> str:
     return str(artifact(name))
 
 
-async def shown_shares(page) -> dict[str, str]:
+async def shown_shares(page: Page) -> dict[str, str]:
     cells = page.locator(".button")
     out = {}
     for i in range(await cells.count()):
         cell = cells.nth(i)
-        out[await cell.get_attribute("data-value")] = await cell.locator(".pct").inner_text()
+        value = await cell.get_attribute("data-value")
+        assert value is not None
+        out[value] = await cell.locator(".pct").inner_text()
     return out
 
 
-async def api_shares(live, location: str) -> dict[str, str]:
+async def api_shares(live: Stack, location: str) -> dict[str, str]:
     async with live.http("admin") as h:
         m = (await h.get(f"/api/metrics/{location}", params={"window": "today"})).json()
     return {v: f"{round(s * 100)}%" for v, s in m["buttons"]["shares"].items() if int(v) <= 3}
 
 
-async def test_display_shows_todays_shares_and_follows_events(live, browser):
+async def test_display_shows_todays_shares_and_follows_events(
+    live: Stack, browser: Browser
+) -> None:
     await live.publish(*[button("msk-a", v) for v in [3] * 17 + [2] * 4 + [1] * 2])
     # bypass_csp: the page forbids eval, which playwright's wait_for_function uses
     page = await browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
@@ -80,14 +91,14 @@ async def test_display_shows_todays_shares_and_follows_events(live, browser):
     await tablet.screenshot(path=shot("display-portrait-en.png"))
 
 
-async def test_display_refuses_a_foreign_token(live, browser):
+async def test_display_refuses_a_foreign_token(live: Stack, browser: Browser) -> None:
     page = await browser.new_page()
     r = await page.goto(f"{live.url}/display/ekb?token={token('display_a')}")
-    assert r.status == 403
+    assert r is not None and r.status == 403
     assert "does not give access" in await page.locator("h2").inner_text()  # ekb speaks en
 
 
-async def test_qr_survey_in_the_browser_changes_nps(live, browser):
+async def test_qr_survey_in_the_browser_changes_nps(live: Stack, browser: Browser) -> None:
     await live.publish({"id": "n0", "ts": now_ms(), "location": "msk-a", "type": "nps", "value": 3})
     async with live.http("admin") as h:
         before = (await h.get("/api/metrics/msk-a?window=today")).json()
@@ -112,7 +123,7 @@ async def test_qr_survey_in_the_browser_changes_nps(live, browser):
     await page.wait_for_selector(".done h2")
     assert await page.locator(".done h2").inner_text() == "Спасибо!"
     await page.screenshot(path=shot("survey-done.png"), full_page=True)
-    assert await live.core.wait_idle(5)
+    assert await live.running_core.wait_idle(5)
     await asyncio.sleep(0)
     async with live.http("admin") as h:
         after = (await h.get("/api/metrics/msk-a?window=today")).json()
@@ -124,7 +135,9 @@ async def test_qr_survey_in_the_browser_changes_nps(live, browser):
     await context.close()
 
 
-async def test_display_before_the_first_rating_and_with_five_buttons(tmp_path, browser):
+async def test_display_before_the_first_rating_and_with_five_buttons(
+    tmp_path: Path, browser: Browser
+) -> None:
     async with serving(tmp_path, config_text(display_buttons=5)) as live:
         page = await browser.new_page(viewport={"width": 1280, "height": 800}, bypass_csp=True)
         await page.goto(f"{live.url}/display/msk-b?token={token('admin')}")
@@ -140,7 +153,9 @@ async def test_display_before_the_first_rating_and_with_five_buttons(tmp_path, b
         await page.screenshot(path=shot("display-5.png"))
 
 
-async def test_display_opened_from_another_site_drops_its_token_and_stays_live(live, browser):
+async def test_display_opened_from_another_site_drops_its_token_and_stays_live(
+    live: Stack, browser: Browser
+) -> None:
     """A display link shared in a chat or an e-mail (another site: here ``localhost`` links
     to ``127.0.0.1``): the token leaves the address bar and the history, the page runs under
     its strict CSP (not bypassed) and its websocket authenticates with the session cookie."""

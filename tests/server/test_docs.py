@@ -17,6 +17,7 @@ from stream.push import DisplayData
 from stream.readmodel import Metrics
 from tests.support.network import button, token
 from tests.support.paths import ROOT
+from tests.support.stack import Stack
 
 FENCE = re.compile(r"```(\w+)\n(.*?)```", re.S)
 SERVER_TYPES = {"hello", "subscribed", "unsubscribed", "pong", "error", "snapshot", "update",
@@ -61,19 +62,19 @@ def check(example: dict) -> str:
     return "error"
 
 
-def test_every_protocol_example_is_valid():
+def test_every_protocol_example_is_valid() -> None:
     kinds = [check(json.loads(body)) for body in blocks("protocol.md", "json")]
     assert {"op", "server", "feedback", "flow", "incident", "metrics", "display", "survey",
             "error"} <= set(kinds)
 
 
-def test_server_md_lists_every_server_config_key():
+def test_server_md_lists_every_server_config_key() -> None:
     text = (ROOT / "docs" / "server.md").read_text(encoding="utf-8")
     missing = [f for f in ServerConfig.__struct_fields__ if f"`{f}" not in text]
     assert missing == []
 
 
-async def test_the_python_client_in_server_md_follows_a_topic(live):
+async def test_the_python_client_in_server_md_follows_a_topic(live: Stack) -> None:
     (code,) = blocks("server.md", "python")[1:]  # the first block is the embedding snippet
     namespace: dict = {}
     exec(compile(code, "docs/server.md", "exec"), namespace)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
 
@@ -27,16 +28,17 @@ from stream.push import (
     envelope,
     payload,
 )
-from stream.readmodel import ChangeFeed, IncidentView, Metrics
+from stream.readmodel import ChangeFeed, FlowProfile, IncidentView, LocationView, Metrics
 from tests.support.network import config_text, token
 
 SCOPES = {"network", "msk", "ural", "msk-a", "msk-b", "ekb"}
 T0_MS = 1_772_614_805_000
+T = TypeVar("T")
 
 
 class FakeCore:
-    """The reads the hub makes of a ``CoreReader``: metrics whose ``responses`` the test
-    sets per scope, no incidents, and the configured scopes."""
+    """A ``CoreReader`` for the hub: metrics whose ``responses`` the test sets per scope, no
+    incidents, the configured scopes; reads the hub never makes fail the test."""
 
     def __init__(self) -> None:
         self.changes = ChangeFeed()
@@ -55,6 +57,24 @@ class FakeCore:
 
     def known_scope(self, scope: str) -> bool:
         return scope in SCOPES
+
+    def flow_profile(self, scope: str) -> FlowProfile:
+        raise AssertionError("the hub reads no flow profile")
+
+    def locations(self) -> list[LocationView]:
+        return []
+
+    def scopes_of(self, location: str) -> tuple[str, ...]:
+        raise AssertionError("the hub reads no scopes of a location")
+
+    def devices(self) -> dict[tuple[str, str], int]:
+        return {}
+
+    def health(self) -> dict[str, object]:
+        return {}
+
+    async def wait(self, call: Callable[[], T]) -> T:
+        return call()
 
 
 class FakeClock:
@@ -102,7 +122,7 @@ def core() -> FakeCore:
 
 @pytest.fixture
 def hub(core: FakeCore, clock: FakeClock) -> Hub:
-    return Hub(config(), core, clock=clock, wall=clock.wall)  # type: ignore[arg-type]
+    return Hub(config(), core, clock=clock, wall=clock.wall)
 
 
 def principal(hub: Hub, name: str) -> Principal:
@@ -232,7 +252,7 @@ def test_each_refused_topic_gets_its_own_error(hub: Hub) -> None:
 
 def test_a_connection_follows_at_most_ws_queue_limit_topics(core: FakeCore,
                                                             clock: FakeClock) -> None:
-    hub = Hub(config(ws_queue_limit=4), core, clock=clock, wall=clock.wall)  # type: ignore[arg-type]
+    hub = Hub(config(ws_queue_limit=4), core, clock=clock, wall=clock.wall)
     admin = connect(hub)
     four = ["metrics:network", "metrics:msk", "metrics:ural", "metrics:msk-a"]
     assert [m.type for m in subscribe(hub, admin, *four)].count("error") == 0
@@ -247,7 +267,7 @@ def test_a_flooding_client_is_closed_and_then_ignored(core: FakeCore, clock: Fak
     at ``ws_client_ops_per_s``. A client out of budget is kicked (4029) and whatever its
     reader still delivers joins nothing."""
     hub = Hub(config(ws_client_ops_per_s=2, ws_client_ops_burst=6), core, clock=clock,
-              wall=clock.wall)  # type: ignore[arg-type]
+              wall=clock.wall)
     admin, calm = connect(hub), connect(hub)
     subscribe(hub, admin, "metrics:msk", "metrics:ural", "metrics:msk-a")  # 6 - 3 left
     hub.handle(admin, json.dumps({"op": "ping"}))  # 2 left
@@ -268,7 +288,7 @@ def test_a_flooding_client_is_closed_and_then_ignored(core: FakeCore, clock: Fak
 def test_connections_are_capped_in_all_per_token_and_per_address(core: FakeCore,
                                                                  clock: FakeClock) -> None:
     hub = Hub(config(ws_max_connections=5, ws_max_per_token=2, ws_max_per_address=2), core,
-              clock=clock, wall=clock.wall)  # type: ignore[arg-type]
+              clock=clock, wall=clock.wall)
     admin, sup = principal(hub, "admin"), principal(hub, "sup_msk")
     first = hub.register(admin, None, "10.0.0.1")
     assert first is not None and hub.register(admin, None, "10.0.0.2") is not None

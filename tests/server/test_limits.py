@@ -10,10 +10,12 @@ import json
 import re
 import socket
 import time
+from pathlib import Path
 
 import msgspec
 import pytest
 import websockets
+from litestar import Litestar
 from litestar.routes import HTTPRoute
 
 from stream.nats_io import stream_names
@@ -21,12 +23,12 @@ from stream.nats_server import EmbeddedNats
 from stream.push import CLOSE_RATE_LIMITED, CLOSE_TOO_MANY
 from tests.server.test_alerts import ALERTS
 from tests.support.network import NAMED_TOKENS, config_text, now_ms, serving, token
-from tests.support.stack import running
+from tests.support.stack import Stack, close_frame, running
 
 BIG = b'{"pad": "' + b"x" * 2_000_000 + b'"}'
 
 
-def post_paths(app) -> list[str]:
+def post_paths(app: Litestar) -> list[str]:
     """Every POST path of the app, path parameters filled in."""
     out = []
     for route in app.routes:
@@ -35,7 +37,7 @@ def post_paths(app) -> list[str]:
     return sorted(out)
 
 
-async def test_every_post_route_refuses_a_2_mb_body_with_413(tmp_path):
+async def test_every_post_route_refuses_a_2_mb_body_with_413(tmp_path: Path) -> None:
     async with serving(tmp_path, config_text() + ALERTS, alerts=True) as live:
         paths = post_paths(live.app)
         assert "/api/feedback" in paths and "/q/msk-a" in paths and len(paths) >= 3
@@ -56,13 +58,13 @@ def _raw_post(port: int, path: str, length: int) -> bytes:
         return s.recv(4096)
 
 
-async def test_413_comes_before_the_body_is_sent(live):
+async def test_413_comes_before_the_body_is_sent(live: Stack) -> None:
     t0 = time.monotonic()
     reply = await asyncio.to_thread(_raw_post, live.port, "/api/feedback", 2_000_000)
     assert reply.startswith(b"HTTP/1.1 413") and time.monotonic() - t0 < 3
 
 
-async def test_dead_letters_are_truncated_to_fit_nats(tmp_path):
+async def test_dead_letters_are_truncated_to_fit_nats(tmp_path: Path) -> None:
     nats = EmbeddedNats(tmp_path / "nats", max_payload=32 * 1024).start()
     try:
         async with running(config_text(), tmp_path, nats_url=nats.url, server=True,
@@ -72,15 +74,16 @@ async def test_dead_letters_are_truncated_to_fit_nats(tmp_path):
                 r = await h.post("/api/feedback", content=body,
                                  headers={"content-type": "application/json"})
             assert r.status_code == 422
-            js = live.core.js
+            js = live.js
             msg = await js.get_last_msg(stream_names("cx")["dlq"], "cx.dlq.api")
+            assert msg.data is not None and msg.headers is not None
             assert len(msg.data) < 32 * 1024 and body.startswith(msg.data)
             assert msg.headers["Cx-Truncated-From"] == str(len(body))
     finally:
         nats.stop()
 
 
-async def test_websocket_connections_are_capped_per_token_and_per_address(tmp_path):
+async def test_websocket_connections_are_capped_per_token_and_per_address(tmp_path: Path) -> None:
     async with serving(tmp_path, config_text(ws_max_per_token=2, ws_max_per_address=3)) as live:
         await live.ws("admin")
         await live.ws("admin")
@@ -91,13 +94,13 @@ async def test_websocket_connections_are_capped_per_token_and_per_address(tmp_pa
         fourth = await live.ws("sup_ekb", hello=False)
         with pytest.raises(websockets.ConnectionClosed) as by_address:
             await asyncio.wait_for(fourth.conn.recv(), 5)
-    assert by_token.value.rcvd.code == CLOSE_TOO_MANY
-    assert "per token" in by_token.value.rcvd.reason
-    assert by_address.value.rcvd.code == CLOSE_TOO_MANY
-    assert "per address" in by_address.value.rcvd.reason
+    assert close_frame(by_token.value).code == CLOSE_TOO_MANY
+    assert "per token" in close_frame(by_token.value).reason
+    assert close_frame(by_address.value).code == CLOSE_TOO_MANY
+    assert "per address" in close_frame(by_address.value).reason
 
 
-async def test_a_subscribe_flood_is_closed_with_a_rate_limit_code(tmp_path):
+async def test_a_subscribe_flood_is_closed_with_a_rate_limit_code(tmp_path: Path) -> None:
     async with serving(tmp_path, config_text(ws_client_ops_per_s=5, ws_client_ops_burst=10)
                        ) as live:
         ws = await live.ws("admin")
@@ -110,11 +113,11 @@ async def test_a_subscribe_flood_is_closed_with_a_rate_limit_code(tmp_path):
                 await asyncio.wait_for(ws.conn.recv(), 5)
         await calm.send(op="ping", id="still-here")
         assert (await calm.next(type="pong"))["id"] == "still-here"
-    assert info.value.rcvd.code == CLOSE_RATE_LIMITED == 4029
-    assert "too many" in info.value.rcvd.reason
+    assert close_frame(info.value).code == CLOSE_RATE_LIMITED == 4029
+    assert "too many" in close_frame(info.value).reason
 
 
-async def test_the_voice_bridge_passes_contract_voice_events_only(live):
+async def test_the_voice_bridge_passes_contract_voice_events_only(live: Stack) -> None:
     ws = await live.ws("sup_msk")
     await ws.send(op="subscribe", topics=["voice:msk-a"])
     await ws.next(type="snapshot", topic="voice:msk-a")
@@ -135,7 +138,7 @@ async def test_the_voice_bridge_passes_contract_voice_events_only(live):
     assert event["id"] == "u1" and event["mic"] == "desk-2" and "extra" not in event
 
 
-async def test_health_without_an_admin_token_shows_only_the_status(live):
+async def test_health_without_an_admin_token_shows_only_the_status(live: Stack) -> None:
     async with live.http() as anyone, live.http("sup_msk") as sup, live.http("admin") as admin:
         bare = (await anyone.get("/api/health")).json()
         supervisor = (await sup.get("/api/health")).json()

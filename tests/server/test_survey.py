@@ -37,7 +37,7 @@ factor = "empathy"
 NOW_MS = 1_780_000_000_000
 
 
-def test_questions_are_random_and_limited():
+def test_questions_are_random_and_limited() -> None:
     picks = {tuple(q.id for q in pick_questions(CFG.csi.questions, 2, random.Random(s)))
              for s in range(40)}
     assert all(len(p) == 2 and len(set(p)) == 2 for p in picks)
@@ -45,7 +45,7 @@ def test_questions_are_random_and_limited():
     assert len(pick_questions(CFG.csi.questions, 9, random.Random(1))) == 3
 
 
-def test_answers_become_valid_contract_events_with_one_session():
+def test_answers_become_valid_contract_events_with_one_session() -> None:
     answers = SurveyAnswers(nps=9, why="  Быстро  и\nвежливо ", csi={"speed": 6, "clean": 4})
     events = [json.loads(e) for e in survey_events(CFG, "a", answers, "s1", NOW_MS)]
     assert [e["type"] for e in events] == ["nps", "csi", "csi"]
@@ -58,20 +58,20 @@ def test_answers_become_valid_contract_events_with_one_session():
         assert not hasattr(validate_event("feedback", "a", raw, NOW_MS), "code")
 
 
-def test_no_comment_when_why_is_blank():
+def test_no_comment_when_why_is_blank() -> None:
     (nps,) = survey_events(CFG, "a", SurveyAnswers(nps=3, why="   "), "s", NOW_MS)
     assert "comment" not in json.loads(nps)
 
 
 @pytest.mark.parametrize(("csi", "field"), [({"nope": 3}, "csi.nope"), ({"clean": 6}, "csi.clean"),
                                             ({"speed": 0}, "csi.speed")])
-def test_bad_answers_name_the_field(csi, field):
+def test_bad_answers_name_the_field(csi: dict[str, int], field: str) -> None:
     with pytest.raises(SurveyError) as info:
         survey_events(CFG, "a", SurveyAnswers(nps=5, csi=csi), "s", NOW_MS)
     assert info.value.field == field
 
 
-def test_cooldown_cookie():
+def test_cooldown_cookie() -> None:
     c = CooldownCookie(b"k" * 32, 1800)
     value = c.issue("a", 1000.0)
     assert c.wait_s(value, "a", 1000.0) == 1800
@@ -83,7 +83,7 @@ def test_cooldown_cookie():
     assert CooldownCookie(b"other", 1800).wait_s(value, "a", 1000.0) == 0
 
 
-def test_rate_limiter_sliding_minute_and_bounded_memory():
+def test_rate_limiter_sliding_minute_and_bounded_memory() -> None:
     r = RateLimiter(3, max_keys=2)
     assert [r.allow("ip", t) for t in (0, 1, 2, 3)] == [True, True, True, False]
     assert r.retry_after_s("ip", 3) == 57

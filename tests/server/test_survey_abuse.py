@@ -5,22 +5,25 @@ listener without ``trusted_proxies`` is warned about at start-up."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
+from pytest import LogCaptureFixture
 
 from cxpulse.config import load_config_text
 from server.context import startup_warnings
 from tests.support.network import config_text, serving
+from tests.support.stack import Stack
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Safari/604.1"
 
 
-async def responses(live, location: str = "msk-a") -> int:
-    assert await live.core.wait_idle(5)
-    return live.core.metrics(location, "today").responses
+async def responses(live: Stack, location: str = "msk-a") -> int:
+    assert await live.running_core.wait_idle(5)
+    return live.running_core.metrics(location, "today").responses
 
 
-async def test_ten_zero_scores_from_one_phone_count_once(live):
+async def test_ten_zero_scores_from_one_phone_count_once(live: Stack) -> None:
     """The attack of the issue: drop the cookie, post again; ten {"nps": 0} fire nps-drop."""
     codes = []
     for _ in range(10):
@@ -34,7 +37,7 @@ async def test_ten_zero_scores_from_one_phone_count_once(live):
     assert 'id="survey-form"' not in page.text
 
 
-async def test_a_burst_from_one_address_is_held_for_a_supervisor(live):
+async def test_a_burst_from_one_address_is_held_for_a_supervisor(live: Stack) -> None:
     """Changing the User-Agent each time passes the device cooldown; from the fourth answer
     of one address within 10 minutes the answers are held out of the metrics."""
     for i in range(10):
@@ -63,7 +66,7 @@ async def test_a_burst_from_one_address_is_held_for_a_supervisor(live):
     assert await responses(live) == 4  # the accepted one counts, once
 
 
-async def test_a_burst_at_one_location_from_many_addresses_is_held(tmp_path):
+async def test_a_burst_at_one_location_from_many_addresses_is_held(tmp_path: Path) -> None:
     text = config_text(survey_burst_per_location=4, trusted_proxies=["127.0.0.0/8"])
     async with serving(tmp_path, text) as live:
         for i in range(6):
@@ -79,7 +82,7 @@ async def test_a_burst_at_one_location_from_many_addresses_is_held(tmp_path):
 
 @pytest.mark.parametrize("cookie", [b"9" * 5000, "١٢٣.abc".encode(), b"12.\xff\xfe",
                                     b"99999999999999999999999.00", b"."])
-async def test_odd_survey_cookies_are_ignored(live, cookie):
+async def test_odd_survey_cookies_are_ignored(live: Stack, cookie: bytes) -> None:
     async with live.http() as h:
         headers = [(b"cookie", b"cxq=" + cookie), (b"user-agent", PHONE.encode())]
         page = await h.get("/q/msk-a", headers=headers)
@@ -88,7 +91,9 @@ async def test_odd_survey_cookies_are_ignored(live, cookie):
     assert post.status_code == 202
 
 
-def test_a_public_listener_without_trusted_proxies_is_warned_about(caplog):
+def test_a_public_listener_without_trusted_proxies_is_warned_about(
+    caplog: LogCaptureFixture,
+) -> None:
     caplog.set_level(logging.WARNING, logger="cxpulse.server")
     wall = '\n[dashboards]\npublic_origins = ["cx.shop.example:8701"]\n'
     public = load_config_text(config_text(host="0.0.0.0") + wall)
@@ -99,7 +104,7 @@ def test_a_public_listener_without_trusted_proxies_is_warned_about(caplog):
     assert not any("trusted_proxies" in w for w in startup_warnings(local))
 
 
-async def test_server_text_reaches_the_pages_as_text_only(tmp_path):
+async def test_server_text_reaches_the_pages_as_text_only(tmp_path: Path) -> None:
     """A location name is configuration, but never markup: escaped in the survey page and
     kept inside the display's JSON config (the display script sets text, not HTML)."""
     evil = '</script><script>alert(1)</script><img src=x onerror=alert(2)>'

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
 from cxpulse.config import load_config_text
 from tests.support.network import config_text, serving
+from tests.support.stack import Stack
 
 
 def questions(html: str) -> list[str]:
     return [q for q in re.findall(r'data-question="([^"]+)"', html) if q != "nps"]
 
 
-async def test_survey_page_language_and_questions(live):
+async def test_survey_page_language_and_questions(live: Stack) -> None:
     async with live.http() as h:
         ru = await h.get("/q/msk-a")
         en = await h.get("/q/ekb")  # that location's language
@@ -23,7 +25,11 @@ async def test_survey_page_language_and_questions(live):
     assert ru.status_code == 200 and "Почему?" in ru.text and 'lang="ru"' in ru.text
     assert "Москва, Тверская" in ru.text
     assert "Why?" in en.text and "Why?" in forced.text
-    assert len(questions(ru.text)) == 2 and set(questions(ru.text)) <= {"clean", "speed", "attention"}
+    assert len(questions(ru.text)) == 2 and set(questions(ru.text)) <= {
+        "clean",
+        "speed",
+        "attention",
+    }
     assert missing.status_code == 404
     assert "default-src 'none'" in ru.headers["content-security-policy"]
     picks = set()
@@ -33,7 +39,7 @@ async def test_survey_page_language_and_questions(live):
     assert len(picks) > 1  # picked at random per survey
 
 
-async def test_survey_posts_through_the_core_then_cools_down(live):
+async def test_survey_posts_through_the_core_then_cools_down(live: Stack) -> None:
     async with live.http() as phone:
         r = await phone.post("/q/msk-a", json={"nps": 10, "why": "Быстро", "csi": {"speed": 5,
                                                                                  "clean": 4}})
@@ -44,8 +50,8 @@ async def test_survey_posts_through_the_core_then_cools_down(live):
     assert again.status_code == 429 and again.json()["error"] == "cooldown"
     assert "Снова можно будет через 30 мин" in page.text and 'id="survey-form"' not in page.text
     assert other.status_code == 202
-    assert await live.core.wait_idle(5)
-    m = live.core.metrics("msk-a", "today")
+    assert await live.running_core.wait_idle(5)
+    m = live.running_core.metrics("msk-a", "today")
     assert (m.promoters, m.responses, m.sessions) == (1, 1, 1)
     assert m.csi.factors["responsiveness"] == 1.0 and m.csi.answers == 2
     async with live.http() as new_phone:  # another phone (User-Agent) on the same Wi-Fi
@@ -55,11 +61,15 @@ async def test_survey_posts_through_the_core_then_cools_down(live):
         assert (await cleared.post("/q/msk-a", json={"nps": 0})).status_code == 429
 
 
-async def test_survey_errors_name_the_field(live):
-    cases = [({"nps": 11}, "nps"), ({"why": "x"}, "nps"), ({"nps": 5, "csi": {"nope": 3}}, "csi.nope"),
-             ({"nps": 5, "csi": {"clean": 9}}, "csi.clean"),
-             ({"nps": 5, "csi": {"clean": 1, "speed": 1, "attention": 1}}, "csi"),
-             ({"nps": 5, "who": "me"}, "who")]
+async def test_survey_errors_name_the_field(live: Stack) -> None:
+    cases = [
+        ({"nps": 11}, "nps"),
+        ({"why": "x"}, "nps"),
+        ({"nps": 5, "csi": {"nope": 3}}, "csi.nope"),
+        ({"nps": 5, "csi": {"clean": 9}}, "csi.clean"),
+        ({"nps": 5, "csi": {"clean": 1, "speed": 1, "attention": 1}}, "csi"),
+        ({"nps": 5, "who": "me"}, "who"),
+    ]
     async with live.http() as h:
         for body, field in cases:
             r = await h.post("/q/msk-a", json=body)
@@ -73,7 +83,7 @@ async def test_survey_errors_name_the_field(live):
         assert (await h.post("/q/nowhere", json={"nps": 1})).status_code == 404
 
 
-async def test_survey_rate_limit_per_client(tmp_path):
+async def test_survey_rate_limit_per_client(tmp_path: Path) -> None:
     async with serving(tmp_path, config_text(survey_rate_per_min=3)) as live, live.http() as h:
         codes = [(await h.get("/q/msk-a")).status_code for _ in range(3)]
         limited = await h.post("/q/msk-a", json={"nps": 7})
@@ -83,7 +93,7 @@ async def test_survey_rate_limit_per_client(tmp_path):
 
 @pytest.mark.parametrize("trusted", [(), ("127.0.0.0/8",)], ids=["no-proxy", "behind-proxy"])
 async def test_survey_rate_limit_keys_on_forwarded_address_only_from_trusted_proxies(
-        tmp_path, trusted):
+        tmp_path: Path, trusted: tuple[str, ...]) -> None:
     """Phones behind a trusted reverse proxy each get their own limit; without
     ``trusted_proxies`` a forged X-Forwarded-For cannot dodge the limit."""
     text = config_text(survey_rate_per_min=2, trusted_proxies=list(trusted))
@@ -98,6 +108,6 @@ async def test_survey_rate_limit_keys_on_forwarded_address_only_from_trusted_pro
         assert codes == [200, 200, 429, 429]  # all from 127.0.0.1
 
 
-def test_trusted_proxies_must_be_addresses():
+def test_trusted_proxies_must_be_addresses() -> None:
     with pytest.raises(Exception, match=r"server.trusted_proxies: 'proxy.local'"):
         load_config_text(config_text(trusted_proxies=["proxy.local"]))

@@ -5,26 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import json
 import os
 import socket
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 import websockets
 
 from tests.support.network import button, config_text, serving
+from tests.support.stack import Stack, close_frame
 
 
 @pytest.fixture(params=[True, False], ids=["direct-frames", "asgi-send"])
-async def live_paths(request, tmp_path):
+async def live_paths(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stack]:
     """The live server with frames written straight to the socket (the default) or through
     ASGI sends (another ASGI server)."""
     async with serving(tmp_path, config_text(), direct_frames=request.param) as server:
         yield server
 
 
-async def test_snapshot_then_update(live_paths):
+async def test_snapshot_then_update(live_paths: Stack) -> None:
     live = live_paths
     await live.publish(button("msk-a", 3), button("msk-a", 1))
     ws = await live.ws("admin")
@@ -45,7 +49,7 @@ async def test_snapshot_then_update(live_paths):
     assert stats["frames"] >= 6  # hello, subscribed, 2 snapshots, 2 updates
 
 
-async def test_windows_option_and_unsubscribe(live):
+async def test_windows_option_and_unsubscribe(live: Stack) -> None:
     ws = await live.ws("sup_msk")
     await ws.send(op="subscribe", topics=["metrics:msk"], windows=["today"])
     snap = await ws.next(type="snapshot", topic="metrics:msk")
@@ -62,7 +66,7 @@ async def test_windows_option_and_unsubscribe(live):
     assert len(live.hub.channels) == 0
 
 
-async def test_bad_messages_get_errors_naming_the_field(live):
+async def test_bad_messages_get_errors_naming_the_field(live: Stack) -> None:
     ws = await live.ws("admin")
     await ws.conn.send("{nope")
     assert (await ws.next(type="error"))["code"] == "bad_request"
@@ -73,13 +77,13 @@ async def test_bad_messages_get_errors_naming_the_field(live):
     assert codes == ["bad_topic", "not_found"]
 
 
-async def test_heartbeats(live):
+async def test_heartbeats(live: Stack) -> None:
     ws = await live.ws("display_a")
     beats = [await ws.next(type="heartbeat", timeout=3) for _ in range(2)]
     assert beats[1]["ts_ms"] > beats[0]["ts_ms"]
 
 
-async def test_updates_are_coalesced_and_computed_once_per_tick(live):
+async def test_updates_are_coalesced_and_computed_once_per_tick(live: Stack) -> None:
     clients = [await live.ws("admin") for _ in range(20)]
     for c in clients:
         await c.send(op="subscribe", topics=["display:msk-a"])
@@ -92,7 +96,7 @@ async def test_updates_are_coalesced_and_computed_once_per_tick(live):
                 "feedback", "msk-a", json.dumps(button("msk-a", 1 + (burst + i) % 3)).encode())
             assert rejection is None
         await asyncio.sleep(0.1)
-    assert await live.core.wait_idle(10)
+    assert await live.running_core.wait_idle(10)
     elapsed = time.monotonic() - started
     for c in clients:  # every client ends on the final state
         while True:
@@ -107,7 +111,7 @@ async def test_updates_are_coalesced_and_computed_once_per_tick(live):
     assert computed <= max(updates) + 1  # one computation per tick, not one per client
 
 
-async def test_slow_client_is_isolated_then_disconnected(live_paths):
+async def test_slow_client_is_isolated_then_disconnected(live_paths: Stack) -> None:
     """A client that stops reading: others keep their rate; it is cut off with 4008."""
     live = live_paths
     hub = live.hub
@@ -130,26 +134,26 @@ async def test_slow_client_is_isolated_then_disconnected(live_paths):
         received.append(time.monotonic())
         assert msg["data"]["last_seq"] >= seq - 1  # never behind
     assert hub.stats["kicked"] == 1 and len(hub.clients) == 1
-    gaps = [b - a for a, b in zip(received, received[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(received)]
     assert len(received) > 20 and max(gaps) < 1.0  # never held up for the 2 s stuck timeout
     with pytest.raises(websockets.ConnectionClosed) as info:  # now drain the slow one
         while True:
             await asyncio.wait_for(slow.conn.recv(), 10)
-    assert info.value.rcvd is not None and info.value.rcvd.code == 4008
-    assert "too slow" in info.value.rcvd.reason
+    assert info.value.rcvd is not None and close_frame(info.value).code == 4008
+    assert "too slow" in close_frame(info.value).reason
 
 
-async def test_connection_cap(tmp_path):
+async def test_connection_cap(tmp_path: Path) -> None:
     async with serving(tmp_path, config_text(ws_max_connections=2)) as live:
         await live.ws("admin")
         await live.ws("sup_msk")
         third = await live.ws("admin", hello=False)
         with pytest.raises(websockets.ConnectionClosed) as info:
             await asyncio.wait_for(third.conn.recv(), 5)
-        assert info.value.rcvd.code == 1013 and live.hub.stats["refused"] == 1
+        assert close_frame(info.value).code == 1013 and live.hub.stats["refused"] == 1
 
 
-async def test_voice_hook_keeps_recent_utterances(live):
+async def test_voice_hook_keeps_recent_utterances(live: Stack) -> None:
     hub = live.hub
     for i in range(3):
         hub.publish("voice:msk-b", {"start": i, "end": i + 1, "keywords": []})
@@ -164,7 +168,7 @@ async def test_voice_hook_keeps_recent_utterances(live):
         hub.publish("metrics:msk", {})
 
 
-async def test_voice_utterances_on_nats_reach_the_topic(live):
+async def test_voice_utterances_on_nats_reach_the_topic(live: Stack) -> None:
     ws = await live.ws("sup_msk")
     await ws.send(op="subscribe", topics=["voice:msk-a"])
     await ws.next(type="snapshot", topic="voice:msk-a")
@@ -181,14 +185,14 @@ async def test_voice_utterances_on_nats_reach_the_topic(live):
     assert {k: event[k] for k in utterance} == utterance
 
 
-async def test_reconnect_after_server_restart(live):
+async def test_reconnect_after_server_restart(live: Stack) -> None:
     ws = await live.ws("display_a")
     await ws.send(op="subscribe", topics=["display:msk-a"])
     assert (await ws.next(type="snapshot"))["data"]["ratings"] == 0
     await live.stop_server()
     with pytest.raises(websockets.ConnectionClosed) as info:
         await asyncio.wait_for(ws.conn.recv(), 5)
-    assert info.value.rcvd.code in (1001, 1012)  # going away / service restart
+    assert close_frame(info.value).code in (1001, 1012)  # going away / service restart
     await live.publish(button("msk-a", 3))  # while the server is down
     await live.start_server()  # a fresh app on the same port
     again = await live.ws("display_a")

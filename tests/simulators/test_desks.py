@@ -20,6 +20,7 @@ from simulators.desks import (
     staff_habits,
 )
 from simulators.model import Emission, build_network
+from simulators.scenarios import Plan
 from simulators.traffic import Traffic, make_plan, questionnaire
 from stream.events import EncounterEvent, FeedbackEvent
 from tests.support.sim_network import CONFIG, DAY_MS, MONDAY_MS
@@ -30,7 +31,8 @@ END = MONDAY_MS + 2 * DAY_MS + 20 * HOUR_MS  # Tuesday 20:00 Moscow
 
 
 @cache
-def _run(scenario: str, hours: float, target: str = "msk-b", seed: int = 4):
+def _run(scenario: str, hours: float, target: str = "msk-b",
+         seed: int = 4) -> tuple[Plan, list[Emission], dict[str, list[Conversation]]]:
     """(plan, events, conversations per location) of one run."""
     cfg = load_config_text(CONFIG)
     network = build_network(cfg)
@@ -72,7 +74,7 @@ def compliance(encs: list[EncounterEvent]) -> dict[str, float]:
     return shares
 
 
-def test_every_conversation_is_one_whole_encounter_with_its_rating():
+def test_every_conversation_is_one_whole_encounter_with_its_rating() -> None:
     _, events, convs = _run("normal-day", 12)
     for loc, mics in (("msk-a", None), ("msk-b", None), ("nsk-c", None)):
         mine = convs[loc]
@@ -88,7 +90,7 @@ def test_every_conversation_is_one_whole_encounter_with_its_rating():
                 assert (enc.rating is not None) == (conv.press_ms is not None)
 
 
-def test_a_normal_day_shows_realistic_compliance():
+def test_a_normal_day_shows_realistic_compliance() -> None:
     _, events, convs = _run("normal-day", 24)
     encs = [e for loc, mine in convs.items() for mic in {c.mic for c in mine}
             for e in encounters(loc, mic, events, mine)]
@@ -98,13 +100,12 @@ def test_a_normal_day_shows_realistic_compliance():
     assert 0.72 <= got["thanks"] <= 0.86, got
     assert 0.66 <= got["farewell"] <= 0.82, got
     assert 0.5 <= got["all"] <= 0.7, got
-    rated = [e for e in encs if e.rating is not None]
-    greeted = [e.rating for e in rated if e.greeting]
-    not_greeted = [e.rating for e in rated if not e.greeting]
+    greeted = [e.rating for e in encs if e.rating is not None and e.greeting]
+    not_greeted = [e.rating for e in encs if e.rating is not None and not e.greeting]
     assert sum(greeted) / len(greeted) > sum(not_greeted) / len(not_greeted) + 0.03
 
 
-def test_the_bad_shift_drops_greetings_at_the_degraded_desks():
+def test_the_bad_shift_drops_greetings_at_the_degraded_desks() -> None:
     plan, events, convs = _run("bad-shift", 8)
     late = plan.phase_ms + 15 * 60_000
 
@@ -119,7 +120,7 @@ def test_the_bad_shift_drops_greetings_at_the_degraded_desks():
     assert bad["all"] < calm["all"] - 0.2, (bad, calm)
 
 
-def test_most_staff_keep_to_the_standard_some_skip_steps():
+def test_most_staff_keep_to_the_standard_some_skip_steps() -> None:
     network = build_network(load_config_text(CONFIG), extra=20)
     habits = [h for loc in network for h in staff_habits(loc)]
     skippers = [h for h in habits if h.greeting < 0.8]
@@ -135,7 +136,7 @@ def test_most_staff_keep_to_the_standard_some_skip_steps():
     assert tense["thanks"] < lines["thanks"]
 
 
-def test_conversations_follow_each_other_with_room_for_other_events():
+def test_conversations_follow_each_other_with_room_for_other_events() -> None:
     _, events, convs = _run("normal-day", 12)
     for mine in convs.values():
         for a, b in itertools.pairwise(mine):
@@ -150,7 +151,7 @@ def test_conversations_follow_each_other_with_room_for_other_events():
                 assert i < 0 or e.ts_ms >= mine[i].free_ms, (e, mine[i])
 
 
-def test_desk_audio_and_events_make_whole_encounters_through_the_voice_pipeline():
+def test_desk_audio_and_events_make_whole_encounters_through_the_voice_pipeline() -> None:
     """The mic's real audio through VAD + silero (as the voice worker runs it), keywords
     as the scheduled line says (recognition assumed right), closes from the events."""
     from dsp.silero import SileroGate

@@ -4,30 +4,39 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import time
+from pathlib import Path
 
+import pytest
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 
 from cxpulse import simulate as cli
+from cxpulse.config import Config
 from simulators.model import build_network
 from simulators.publisher import Publisher
 from simulators.runner import RunOptions, run
 from simulators.traffic import generate, make_plan, questionnaire
 from stream.events import validate_event
 from stream.nats_io import connect, ensure_streams, stream_names
+from stream.nats_server import EmbeddedNats
 from stream.subjects import Subjects
+from tests.support.checks import accepted, present
 from tests.support.sim_network import CONFIG
 
 INPUT = stream_names("cx")["input"]
 
 
-async def _publisher(cfg, url):
+async def _publisher(cfg: Config, url: str) -> tuple[NATS, Publisher]:
     nc = await connect(cfg.nats, url, "test-sim")
     await ensure_streams(nc.jetstream(), cfg)
     return nc, Publisher(nc, Subjects(cfg.nats.prefix))
 
 
-async def test_events_land_in_the_input_stream_once(cfg, nats_server):
+async def test_events_land_in_the_input_stream_once(cfg: Config, nats_server: EmbeddedNats) -> None:
     nc, pub = await _publisher(cfg, nats_server.url)
     network = build_network(cfg)
     now = int(time.time() * 1000)
@@ -42,18 +51,22 @@ async def test_events_land_in_the_input_stream_once(cfg, nats_server):
     sub = await _all_input(pub.js, "check")
     for msg in await sub.fetch(20, timeout=2):
         kind, location = _kind_loc(msg.subject)
-        event, _ = validate_event(kind, location, msg.data, now)
-        assert msg.headers["Nats-Msg-Id"] == f"{location}:{event.id}"  # scoped per location
+        event, _ = accepted(kind, location, msg.data, now)
+        assert present(msg.headers)["Nats-Msg-Id"] == f"{location}:{event.id}"  # per location
     await nc.close()
 
 
-async def test_demo_backfills_then_streams_events_and_audio(cfg, nats_server):
+async def test_demo_backfills_then_streams_events_and_audio(
+    cfg: Config, nats_server: EmbeddedNats
+) -> None:
     nc, pub = await _publisher(cfg, nats_server.url)
-    frames = collections.defaultdict(list)
+    frames: collections.defaultdict[str, list[tuple[int, int, int, int]]] = (
+        collections.defaultdict(list))
 
-    async def on_audio(msg):
-        frames[msg.subject].append((int(msg.headers["Cx-Seq"]), int(msg.headers["Cx-Ts"]),
-                                    int(msg.headers["Cx-Rate"]), len(msg.data)))
+    async def on_audio(msg: Msg) -> None:
+        headers = present(msg.headers)
+        frames[msg.subject].append((int(headers["Cx-Seq"]), int(headers["Cx-Ts"]),
+                                    int(headers["Cx-Rate"]), len(msg.data)))
 
     await nc.subscribe(Subjects().audio_wildcard, cb=on_audio)
     started = time.time() * 1000
@@ -63,7 +76,7 @@ async def test_demo_backfills_then_streams_events_and_audio(cfg, nats_server):
     assert info.state.messages > 300  # two hours of back-fill at once (fewer at night)
     sub = await _all_input(pub.js, "ts")
     msgs = await sub.fetch(200, timeout=2)
-    oldest = min(validate_event(*_kind_loc(m.subject), m.data, int(started) + 5000)[1] for m in msgs)
+    oldest = min(accepted(*_kind_loc(m.subject), m.data, int(started) + 5000)[1] for m in msgs)
     assert started - oldest > 3_000_000  # back-filled event time, about 2 h ago
     await nc.flush()
     assert frames, "the mics streamed"
@@ -76,18 +89,20 @@ async def test_demo_backfills_then_streams_events_and_audio(cfg, nats_server):
     await nc.close()
 
 
-async def _all_input(js, durable: str):
+async def _all_input(js: JetStreamContext, durable: str) -> JetStreamContext.PullSubscription:
     """A pull consumer over the whole input stream (every feed's subjects)."""
     config = ConsumerConfig(ack_policy=AckPolicy.NONE)  # every stored input (partitioned subjects)
     return await js.pull_subscribe("", durable, stream=INPUT, config=config)
 
 
 def _kind_loc(subject: str) -> tuple[str, str]:
-    kind, location, _ = Subjects().input_of(subject)
+    kind, location, _ = present(Subjects().input_of(subject))
     return kind, location
 
 
-def test_cli_replays_hours_in_the_past_ending_now(tmp_path, nats_server):
+def test_cli_replays_hours_in_the_past_ending_now(
+    tmp_path: Path, nats_server: EmbeddedNats
+) -> None:
     path = tmp_path / "config.toml"
     path.write_text(CONFIG)
     before = int(time.time() * 1000)
@@ -96,12 +111,13 @@ def test_cli_replays_hours_in_the_past_ending_now(tmp_path, nats_server):
     assert cli.main(argv) == 0
     after = int(time.time() * 1000)
 
-    async def inspect():
+    async def inspect() -> tuple[list[int], set[str]]:
         nc = await connect(cli.load_config(path).nats, nats_server.url, "inspect")
         js = nc.jetstream()
         count = (await js.stream_info(INPUT)).state.messages
         sub = await _all_input(js, "all")
-        stamps, locations = [], set()
+        stamps: list[int] = []
+        locations: set[str] = set()
         while len(stamps) < count:
             for m in await sub.fetch(1000, timeout=2):
                 kind, loc = _kind_loc(m.subject)
@@ -118,7 +134,9 @@ def test_cli_replays_hours_in_the_past_ending_now(tmp_path, nats_server):
     assert {"sim-001", "sim-002", "msk-a"} <= locations
 
 
-async def test_load_prints_its_rate(cfg, nats_server, capsys):
+async def test_load_prints_its_rate(
+    cfg: Config, nats_server: EmbeddedNats, capsys: pytest.CaptureFixture[str]
+) -> None:
     nc, pub = await _publisher(cfg, nats_server.url)
     assert await run(cfg, pub, RunOptions("load", seed=1, load_events=5000)) == 0
     assert pub.stats.acked == 5000
@@ -127,12 +145,12 @@ async def test_load_prints_its_rate(cfg, nats_server, capsys):
     await nc.close()
 
 
-async def test_outage_mic_has_seq_gaps_then_silence(cfg, nats_server):
+async def test_outage_mic_has_seq_gaps_then_silence(cfg: Config, nats_server: EmbeddedNats) -> None:
     nc, pub = await _publisher(cfg, nats_server.url)
     frames: dict[str, list[tuple[int, float]]] = collections.defaultdict(list)
 
-    async def on_audio(msg):
-        frames[msg.subject].append((int(msg.headers["Cx-Seq"]), time.monotonic()))
+    async def on_audio(msg: Msg) -> None:
+        frames[msg.subject].append((int(present(msg.headers)["Cx-Seq"]), time.monotonic()))
 
     await nc.subscribe(Subjects().audio_wildcard, cb=on_audio)
     assert await run(cfg, pub, RunOptions("outage", duration_s=5.0, seed=2, mic_locations=2)) == 0
@@ -143,7 +161,7 @@ async def test_outage_mic_has_seq_gaps_then_silence(cfg, nats_server):
     assert target and healthy
     for subject in target:
         seqs = [seq for seq, _ in frames[subject]]
-        assert any(b - a > 1 for a, b in zip(seqs, seqs[1:], strict=False))  # dropouts
+        assert any(b - a > 1 for a, b in itertools.pairwise(seqs))  # dropouts
         assert ended - frames[subject][-1][1] > 0.5  # then nothing (silent from ~4 s of 5)
     for subject in healthy:
         seqs = [seq for seq, _ in frames[subject]]

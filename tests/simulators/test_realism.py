@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (Russian text by design)
+
 """The demo means something: CSI factors of their own, believable flow, realistic comments."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import re
 import statistics
+from collections.abc import Callable
 from functools import cache
 
 import pytest
@@ -13,7 +14,8 @@ import pytest
 from cxpulse.config import load_config_text
 from simulators.comments import write_comment
 from simulators.csi import FACTOR_LEVELS, CsiProfile
-from simulators.model import build_network
+from simulators.model import Emission, SimLocation, build_network
+from simulators.scenarios import Plan
 from simulators.traffic import generate, make_plan, questionnaire
 from stream.events import CsatEvent, CsiEvent, FlowEvent, NpsEvent
 from tests.support.sim_network import CONFIG, DAY_MS, MONDAY_MS
@@ -31,7 +33,8 @@ timezone = "Europe/Moscow"
 
 
 @cache
-def _events(scenario: str, hours: float, seed: int = 3, config: str = CONFIG):
+def _events(scenario: str, hours: float, seed: int = 3,
+            config: str = CONFIG) -> tuple[Plan, tuple[SimLocation, ...], list[Emission]]:
     cfg = load_config_text(config)
     network = build_network(cfg)
     plan = make_plan(network, scenario, THURSDAY_NOON - int(hours * HOUR_MS), THURSDAY_NOON, seed,
@@ -43,7 +46,7 @@ def _norm(ev: CsiEvent) -> float:
     return (ev.value - 1) / (ev.scale - 1)
 
 
-def test_csi_factors_have_levels_of_their_own():
+def test_csi_factors_have_levels_of_their_own() -> None:
     _, _, events = _events("normal-day", 72)
     by_factor = collections.defaultdict(list)
     for e in events:
@@ -56,7 +59,7 @@ def test_csi_factors_have_levels_of_their_own():
     assert means["tangibles"] > max(means["responsiveness"], means["empathy"]) + 0.1
 
 
-def test_csi_drifts_slowly_per_location():
+def test_csi_drifts_slowly_per_location() -> None:
     profile, other = CsiProfile("msk-a", seed=1), CsiProfile("msk-b", seed=1)
     days = [profile.level("empathy", "attention", MONDAY_MS + d * DAY_MS) for d in range(30)]
     hours = [profile.level("empathy", "attention", MONDAY_MS + h * HOUR_MS) for h in range(24)]
@@ -68,7 +71,7 @@ def test_csi_drifts_slowly_per_location():
         "empathy", MONDAY_MS)
 
 
-def test_bad_shift_lowers_responsiveness_and_empathy_most():
+def test_bad_shift_lowers_responsiveness_and_empathy_most() -> None:
     plan, _, events = _events("bad-shift", 8)
     profile = CsiProfile(plan.target, plan.seed)
     drops = collections.defaultdict(list)  # the location's usual level minus the answer
@@ -84,7 +87,7 @@ def test_bad_shift_lowers_responsiveness_and_empathy_most():
     assert drop["empathy"] > drop["tangibles"] + 0.1
 
 
-def test_flow_is_tens_an_hour_per_branch_and_hundreds_at_a_contact_centre():
+def test_flow_is_tens_an_hour_per_branch_and_hundreds_at_a_contact_centre() -> None:
     _, network, events = _events("normal-day", 24, config=CC_CONFIG)
     noon = collections.Counter(e.location for e in events if isinstance(e.event, FlowEvent)
                                and THURSDAY_NOON - HOUR_MS <= e.ts_ms < THURSDAY_NOON)
@@ -97,14 +100,15 @@ def test_flow_is_tens_an_hour_per_branch_and_hundreds_at_a_contact_centre():
     assert {a.channel for a in answers} == {"sms", "web"}  # surveyed after the call
 
 
-def _comments(events, where=lambda e: True):
+def _comments(events: list[Emission],
+              where: Callable[[Emission], bool] = lambda e: True) -> list[tuple[str, int]]:
     """(text, nps of the session) of every comment, from the NPS or the CSAT answer."""
     nps = {e.event.session: e.event.value for e in events if isinstance(e.event, NpsEvent)}
     return [(e.event.comment, nps[e.event.session]) for e in events
             if isinstance(e.event, NpsEvent | CsatEvent) and e.event.comment and where(e)]
 
 
-def test_comments_are_realistic_and_follow_the_rating():
+def test_comments_are_realistic_and_follow_the_rating() -> None:
     _, _, events = _events("normal-day", 72)
     sessions = {e.event.session: e.event.value for e in events if isinstance(e.event, NpsEvent)}
     comments = _comments(events)
@@ -129,7 +133,7 @@ def test_comments_are_realistic_and_follow_the_rating():
     assert 0.08 < english / len(russian_sites) < 0.25  # ~15% English where Russian is spoken
 
 
-def test_urgent_and_personal_data_come_in_the_right_doses():
+def test_urgent_and_personal_data_come_in_the_right_doses() -> None:
     import random
 
     rng, tagger = random.Random(5), Tagger()
@@ -141,11 +145,11 @@ def test_urgent_and_personal_data_come_in_the_right_doses():
     assert len(typos) > 0.3 * len(texts)  # phones, not typewriters
 
 
-def test_bad_shift_comments_complain_about_waits_and_staff_at_the_degraded_location():
+def test_bad_shift_comments_complain_about_waits_and_staff_at_the_degraded_location() -> None:
     plan, _, events = _events("bad-shift", 8)
     tagger = Tagger()
 
-    def shares(rows):
+    def shares(rows: list[tuple[str, int]]) -> tuple[dict[str, float], int]:
         tags = [tagger.tag(mask(text), v, "nps").topics for text, v in rows]
         return {k: sum(k in t for t in tags) / len(tags) for k in ("wait", "staff")}, len(tags)
 

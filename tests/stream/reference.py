@@ -7,6 +7,7 @@ per event from their documented definitions, working time is counted minute by m
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from cxpulse.config import Config
@@ -17,12 +18,15 @@ from stream.events import (
     CsiEvent,
     FlowEvent,
     IncidentEvent,
+    InputEvent,
     NpsEvent,
     VisitEvent,
 )
+from tests.support.checks import present
 
 HOUR = 3_600_000
 _REF = dt.datetime(2025, 1, 15, tzinfo=dt.UTC)
+Events = list[tuple[InputEvent, int]]
 
 
 def tz_of(cfg: Config, loc: str) -> ZoneInfo:
@@ -30,7 +34,7 @@ def tz_of(cfg: Config, loc: str) -> ZoneInfo:
 
 
 def offset_of(cfg: Config, loc: str) -> int:
-    off = _REF.astimezone(tz_of(cfg, loc)).utcoffset()
+    off = present(_REF.astimezone(tz_of(cfg, loc)).utcoffset())
     return int(off.total_seconds() * 1000) % HOUR
 
 
@@ -69,8 +73,9 @@ def in_window(cfg: Config, scope: str, window: str, loc: str, ts: int, now: int)
     return nb - span + 1 <= b <= nb
 
 
-def unique(events: list[tuple[object, int]]) -> list[tuple[object, int]]:
-    seen, out = set(), []
+def unique(events: Events) -> Events:
+    seen: set[str] = set()
+    out: Events = []
     for ev, ts in events:
         if ev.id not in seen:
             seen.add(ev.id)
@@ -82,7 +87,8 @@ def ratio(a: float, b: float) -> float | None:
     return None if b == 0 else a / b
 
 
-def feedback_metrics(cfg: Config, events, scope: str, window: str, now: int) -> dict:
+def feedback_metrics(cfg: Config, events: Events, scope: str, window: str,
+                     now: int) -> dict[str, Any]:
     seen = {ev.location for ev, _ in events}
     locs = members(cfg, scope, seen)
     sel = [(ev, ts) for ev, ts in events
@@ -134,7 +140,8 @@ def feedback_metrics(cfg: Config, events, scope: str, window: str, now: int) -> 
     }
 
 
-def flow_metrics(cfg: Config, events, scope: str, window: str, now: int) -> dict:
+def flow_metrics(cfg: Config, events: Events, scope: str, window: str,
+                 now: int) -> dict[str, Any]:
     seen = {ev.location for ev, _ in events}
     locs = members(cfg, scope, seen)
     win = [ev for ev, ts in events if isinstance(ev, FlowEvent) and ev.location in locs
@@ -148,10 +155,14 @@ def flow_metrics(cfg: Config, events, scope: str, window: str, now: int) -> dict
     fcr = [e.first_contact_resolved for e in win if e.first_contact_resolved is not None]
     return {
         "contacts": len(win),
-        "by_channel": {c: sum(e.channel == c for e in win) for c in
-                       ("phone", "site", "marketplace", "social", "email", "chat", "walk_in", "other")},
-        "answered_share": ratio(sum(ans), len(ans)), "fcr": ratio(sum(fcr), len(fcr)),
-        "mean_wait_s": mean("wait_s"), "mean_handle_s": mean("handle_s"),
+        "by_channel": {
+            c: sum(e.channel == c for e in win)
+            for c in ("phone", "site", "marketplace", "social", "email", "chat", "walk_in", "other")
+        },
+        "answered_share": ratio(sum(ans), len(ans)),
+        "fcr": ratio(sum(fcr), len(fcr)),
+        "mean_wait_s": mean("wait_s"),
+        "mean_handle_s": mean("handle_s"),
         "mean_hold_s": mean("hold_s"),
     }
 
@@ -207,12 +218,14 @@ def review_deadline(cfg: Config, loc: str, start: int, days: int) -> int:
                 return (opens[-1] + 1) * 60_000
 
 
-def incident_records(cfg: Config, events, now: int) -> list[dict]:
+def incident_records(cfg: Config, events: Events, now: int) -> list[dict[str, Any]]:
     steps: dict[tuple[str, str], list[tuple[int, int, str, IncidentEvent]]] = {}
     rank = {"open": 0, "assign": 1, "comment": 2, "resolve": 3, "reopen": 4}
     for ev, ts in events:
         if isinstance(ev, IncidentEvent):
-            steps.setdefault((ev.location, ev.incident), []).append((ts, rank[ev.action], ev.id, ev))
+            steps.setdefault((ev.location, ev.incident), []).append(
+                (ts, rank[ev.action], ev.id, ev)
+            )
     out = []
     for (loc, _), st in steps.items():
         st.sort(key=lambda s: s[:3])
@@ -244,12 +257,13 @@ def incident_records(cfg: Config, events, now: int) -> list[dict]:
     return out
 
 
-def incident_metrics(cfg: Config, events, scope: str, window: str, now: int) -> dict:
+def incident_metrics(cfg: Config, events: Events, scope: str, window: str,
+                     now: int) -> dict[str, Any]:
     seen = {ev.location for ev, _ in events}
     locs = members(cfg, scope, seen)
     recs = [r for r in incident_records(cfg, events, now) if r["loc"] in locs]
 
-    def started(r, ts):
+    def started(r: dict[str, Any], ts: int | None) -> bool:
         return ts is not None and ts <= now and in_window(cfg, scope, window, r["loc"], ts, now)
 
     real = [r for r in recs if r["category"] != "thanks"]

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 import msgspec
 import pytest
+from nats.js import JetStreamContext
 
 from cxpulse.config import load_config_text
 from stream.core import Core
 from stream.engine import MetricsEngine
-from stream.events import validate_event
 from stream.nats_io import connect, stream_names
+from stream.nats_server import EmbeddedNats
 from stream.query import metrics
+from tests.support.checks import accepted, present
 
 CFG = load_config_text("""
 [core]
@@ -27,29 +31,30 @@ region = "r"
 """)
 
 
-def ev(i: int, loc: str = "a", **fields) -> dict:
+def ev(i: int, loc: str = "a", **fields: Any) -> dict[str, Any]:
     body = {"id": f"ev-{i}", "ts": int(time.time() * 1000) - 1000, "location": loc, "type": "nps",
             "value": i % 11}
     body.update(fields)
     return body
 
 
-async def publish(js, subject: str, body, msg_id: str | None = None) -> None:
+async def publish(js: JetStreamContext, subject: str, body: bytes | dict[str, Any],
+                  msg_id: str | None = None) -> None:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     headers = {"Nats-Msg-Id": msg_id} if msg_id else None
     await js.publish(subject, data, headers=headers)
 
 
 @pytest.fixture
-async def core(nats_server):
+async def core(nats_server: EmbeddedNats) -> AsyncIterator[Core]:
     c = Core(CFG, nats_server.url)
     await c.start()
     yield c
     await c.stop()
 
 
-async def test_events_are_counted_once(core):
-    js = core.js
+async def test_events_are_counted_once(core: Core) -> None:
+    js = present(core.js)
     for i in range(30):
         await publish(js, "cx.feedback.a", ev(i), f"ev-{i}")
     # a redelivery beyond JetStream's duplicate window: another Nats-Msg-Id, same event id
@@ -84,7 +89,9 @@ BAD = [
 ]
 
 
-async def test_each_bad_input_lands_in_the_dlq_between_valid_ones(core, nats_server):
+async def test_each_bad_input_lands_in_the_dlq_between_valid_ones(
+    core: Core, nats_server: EmbeddedNats
+) -> None:
     nc = await connect(CFG.nats, nats_server.url, "dlq-test")
     js = nc.jetstream()
     for i, (subject, payload, _) in enumerate(BAD):
@@ -98,22 +105,24 @@ async def test_each_bad_input_lands_in_the_dlq_between_valid_ones(core, nats_ser
     assert info.state.messages == len(BAD)
     sub = await js.pull_subscribe("cx.dlq.>", "check")
     msgs = await sub.fetch(len(BAD), timeout=2)
-    seen = [(m.headers["Cx-Original-Subject"], m.headers["Cx-Reason-Code"], m.data) for m in msgs]
+    seen = [(present(m.headers)["Cx-Original-Subject"], present(m.headers)["Cx-Reason-Code"],
+             m.data) for m in msgs]
     assert seen == [(s, code, p) for s, p, code in BAD]
-    assert all(len(m.headers["Cx-Reason"]) > 10 for m in msgs)
-    assert sum(core.health()["rejected"].values()) == len(BAD)
+    assert all(len(present(m.headers)["Cx-Reason"]) > 10 for m in msgs)
+    rejected = core.health()["rejected"]
+    assert isinstance(rejected, dict) and sum(rejected.values()) == len(BAD)
     await nc.close()
 
 
-async def test_restart_from_snapshot_then_replay(nats_server):
+async def test_restart_from_snapshot_then_replay(nats_server: EmbeddedNats) -> None:
     c1 = Core(CFG, nats_server.url)
     await c1.start()
     for i in range(50):
-        await publish(c1.js, f"cx.feedback.{'ab'[i % 2]}", ev(i, "ab"[i % 2]), f"ev-{i}")
+        await publish(present(c1.js), f"cx.feedback.{'ab'[i % 2]}", ev(i, "ab"[i % 2]), f"ev-{i}")
     assert await c1.wait_idle()
     assert await c1.save_snapshot() > 0
     for i in range(50, 80):  # after the snapshot: must be replayed
-        await publish(c1.js, "cx.feedback.a", ev(i), f"ev-{i}")
+        await publish(present(c1.js), "cx.feedback.a", ev(i), f"ev-{i}")
     assert await c1.wait_idle()
     before = c1.metrics("network", "today")
     await c1.stop(snapshot_state=False)
@@ -127,14 +136,14 @@ async def test_restart_from_snapshot_then_replay(nats_server):
     # and equal to a from-scratch recomputation over the same events
     scratch = MetricsEngine(CFG)
     now = int(time.time() * 1000)
-    scratch.apply_batch([validate_event("feedback", "ab"[i % 2] if i < 50 else "a",
+    scratch.apply_batch([accepted("feedback", "ab"[i % 2] if i < 50 else "a",
                                         json.dumps(ev(i, "ab"[i % 2] if i < 50 else "a")).encode(),
                                         now) for i in range(80)])
     assert metrics(scratch, "network", "today", now).responses == before.responses == 80
     await c2.stop()
 
 
-async def test_voice_events_and_encounters_are_aggregated(core):
+async def test_voice_events_and_encounters_are_aggregated(core: Core) -> None:
     now = int(time.time() * 1000)
     utt = {"id": "u1", "ts": now, "location": "a", "mic": "desk1", "start": now - 2000,
            "end": now, "emotion": {"arousal": 0.9, "anger": 0.8}, "loudness_db": -12.0,
@@ -143,9 +152,9 @@ async def test_voice_events_and_encounters_are_aggregated(core):
     enc = {"id": "c1", "ts": now, "location": "a", "mic": "desk1", "start": now - 60_000,
            "end": now, "utterances": 4, "greeting": True, "thanks": False, "farewell": True,
            "rating": 0.25, "closed_by": "feedback"}
-    await publish(core.js, "cx.voice.a.desk1", utt, "u1")
-    await publish(core.js, "cx.encounter.a.desk1", enc, "c1")
-    await publish(core.js, "cx.voice.a.desk2", {**utt, "id": "u2"}, "u2")  # mic mismatch
+    await publish(present(core.js), "cx.voice.a.desk1", utt, "u1")
+    await publish(present(core.js), "cx.encounter.a.desk1", enc, "c1")
+    await publish(present(core.js), "cx.voice.a.desk2", {**utt, "id": "u2"}, "u2")  # mic mismatch
     assert await core.wait_idle()
     v = core.metrics("a", "1h").voice
     assert (v.utterances, v.anger_events, v.keywords["escalation"], v.encounters) == (1, 1, 1, 1)

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -19,6 +20,7 @@ from stream.core import Core
 from stream.engine import MetricsEngine
 from stream.events import Rejection, validate_event
 from stream.nats_io import connect, ensure_streams, stream_names
+from stream.nats_server import EmbeddedNats
 from stream.query import incident_views, metrics
 
 CONFIG = """
@@ -86,13 +88,15 @@ def make_events(n: int, now_ms: int, rng: random.Random,
     return out
 
 
-def start_core(url: str, cfg_path) -> subprocess.Popen:
+def start_core(url: str, cfg_path: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "cxpulse.cli", "core", "--config",
                              str(cfg_path), "--nats-url", url],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def test_kill_minus_nine_under_load_then_restart(nats_server, tmp_path):
+async def test_kill_minus_nine_under_load_then_restart(
+    nats_server: EmbeddedNats, tmp_path: Path
+) -> None:
     cfg_path = tmp_path / "config.toml"
     cfg_path.write_text(CONFIG)
     rng = random.Random(7)
@@ -114,7 +118,9 @@ async def test_kill_minus_nine_under_load_then_restart(nats_server, tmp_path):
             await js.publish_async_completed()
             await asyncio.sleep(0.08)  # ~6k events/s: the kills land mid-burst
         if k % 2500 == 2499:  # let the new core get going, then kill it mid-stream
-            await asyncio.sleep(max(0.0, core_started + 1.5 + rng.random() * 0.5 - time.monotonic()))
+            await asyncio.sleep(
+                max(0.0, core_started + 1.5 + rng.random() * 0.5 - time.monotonic())
+            )
             proc.send_signal(signal.SIGKILL)
             proc.wait()
             kills += 1

@@ -4,6 +4,8 @@ arrival order, batching and duplicates."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +19,10 @@ from stream.events import (
     CsatEvent,
     CsiEvent,
     FlowEvent,
+    IncidentAction,
+    IncidentCategory,
     IncidentEvent,
+    InputEvent,
     NpsEvent,
     VisitEvent,
 )
@@ -43,7 +48,14 @@ timezone = "Asia/Kolkata"
 id = "nyc"
 region = "west"
 timezone = "America/New_York"
-hours = { mon = "08:00-20:00", tue = "08:00-20:00", wed = "08:00-20:00", thu = "08:00-20:00", fri = "08:00-20:00", sat = "10:00-16:00", sun = "closed" }
+[locations.hours]
+mon = "08:00-20:00"
+tue = "08:00-20:00"
+wed = "08:00-20:00"
+thu = "08:00-20:00"
+fri = "08:00-20:00"
+sat = "10:00-16:00"
+sun = "closed"
 """
 CFG = load_config_text(CONFIG)
 LOCS = ["msk", "del", "nyc", "stray"]  # "stray" is not configured
@@ -57,7 +69,7 @@ MIN = 60_000
 HOUR = 3_600_000
 
 
-def _offsets():
+def _offsets() -> st.SearchStrategy[int]:
     return st.one_of(
         st.integers(-4 * MIN, 90 * MIN),  # the last 1.5 h (and a little future)
         st.integers(-4 * MIN, 2 * 86_400_000),  # today / yesterday
@@ -65,17 +77,24 @@ def _offsets():
     )
 
 
+Case = tuple[int, list[tuple[InputEvent, int]], list[tuple[InputEvent, int]], int]
+ACTIONS: list[IncidentAction] = ["open", "open", "assign", "resolve", "reopen", "comment"]
+RANDOM_CATEGORIES: list[IncidentCategory] = ["claim", "service", "thanks"]
+CATEGORIES: list[IncidentCategory] = ["claim", "service", "consultation", "thanks"]  # stories
+
+
 @st.composite
-def event_sets(draw):
+def event_sets(draw: st.DrawFn) -> Case:
     now = draw(st.sampled_from(NOWS))
     n = draw(st.integers(1, 60))
-    events = []
+    events: list[tuple[InputEvent, int]] = []
     for i in range(n):
         loc = draw(st.sampled_from(LOCS))
         ts = now - draw(_offsets())
         kind = draw(st.sampled_from(["button", "nps", "csat", "ces", "csi", "visit", "flow",
                                      "incident"]))
-        common = {"id": f"e{i}", "ts": ts, "location": loc}
+        common: dict[str, Any] = {"id": f"e{i}", "ts": ts, "location": loc}
+        ev: InputEvent
         staff = draw(st.sampled_from([None, "anna", "boris"]))
         session = draw(st.sampled_from([None, "s1", "s2", "s3"]))
         if kind == "button":
@@ -102,9 +121,8 @@ def event_sets(draw):
                            wait_s=draw(maybe), handle_s=draw(maybe),
                            first_contact_resolved=draw(st.one_of(st.none(), st.booleans())))
         else:
-            action = draw(st.sampled_from(["open", "open", "assign", "resolve", "reopen",
-                                           "comment"]))
-            cat = draw(st.sampled_from(["claim", "service", "thanks"])) if action == "open" else None
+            action = draw(st.sampled_from(ACTIONS))
+            cat = draw(st.sampled_from(RANDOM_CATEGORIES)) if action == "open" else None
             ev = IncidentEvent(**common, incident=draw(st.sampled_from(["i1", "i2", "i3"])),
                                action=action, category=cat,
                                channel=draw(st.sampled_from([None, "phone"])))
@@ -119,15 +137,16 @@ def event_sets(draw):
 
 
 @st.composite
-def incident_stories(draw, now, first_id):
+def incident_stories(draw: st.DrawFn, now: int,
+                     first_id: int) -> list[tuple[InputEvent, int]]:
     """Whole incident lives near now: open, assign after hours, resolve after days."""
-    out = []
+    out: list[tuple[InputEvent, int]] = []
     for k in range(draw(st.integers(0, 6))):
         loc = draw(st.sampled_from(LOCS))
         opened = now - draw(st.integers(0, 6 * 86_400_000))
-        cat = draw(st.sampled_from(["claim", "service", "consultation", "thanks"]))
+        cat = draw(st.sampled_from(CATEGORIES))
         inc = f"story{k}"
-        steps = [("open", opened)]
+        steps: list[tuple[IncidentAction, int]] = [("open", opened)]
         if draw(st.booleans()):
             steps.append(("assign", opened + draw(st.integers(0, 30 * HOUR))))
         if draw(st.booleans()):
@@ -144,7 +163,7 @@ def incident_stories(draw, now, first_id):
     return out
 
 
-def _check(got, want, what):
+def _check(got: float | None, want: float | None, what: object) -> None:
     if want is None:
         assert got is None, what
     else:
@@ -153,7 +172,7 @@ def _check(got, want, what):
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(event_sets())
-def test_metrics_equal_reference(case):
+def test_metrics_equal_reference(case: Case) -> None:
     now, events, arrival, batch = case
     engine = MetricsEngine(CFG)
     for i in range(0, len(arrival), batch):
@@ -198,7 +217,7 @@ def test_metrics_equal_reference(case):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(event_sets())
-def test_staff_breakdown_equals_reference(case):
+def test_staff_breakdown_equals_reference(case: Case) -> None:
     now, events, arrival, _ = case
     engine = MetricsEngine(CFG)
     engine.apply_batch(arrival)
@@ -210,7 +229,8 @@ def test_staff_breakdown_equals_reference(case):
             tz = ref.tz_of(CFG, loc)
             today = dt.datetime.fromtimestamp(now / 1000, tz).date()
 
-            def in_days(ts, tz=tz, today=today, days=days):
+            def in_days(ts: int, tz: ZoneInfo = tz, today: dt.date = today,
+                        days: int = days) -> bool:
                 d = dt.datetime.fromtimestamp(ts / 1000, tz).date()
                 return 0 <= (today - d).days < days
 

@@ -9,13 +9,13 @@ from stream.events import NpsEvent, Rejection, validate_event
 NOW = 1_795_849_200_000
 
 
-def payload(**fields) -> bytes:
+def payload(**fields: object) -> bytes:
     base = {"id": "e1", "ts": NOW, "location": "loc"}
     base.update(fields)
     return json.dumps(base).encode()
 
 
-def test_valid_feedback_with_rfc3339_ts():
+def test_valid_feedback_with_rfc3339_ts() -> None:
     result = validate_event("feedback", "loc", payload(type="nps", value=9,
                             ts="2026-11-28T10:00:00+03:00"), NOW)
     assert not isinstance(result, Rejection)
@@ -43,7 +43,7 @@ def test_valid_feedback_with_rfc3339_ts():
         ("incident", payload(action="open", category="claim"), "missing_field"),
     ],
 )
-def test_each_class_of_bad_input_has_a_reason(kind, body, code):
+def test_each_class_of_bad_input_has_a_reason(kind: str, body: bytes, code: str) -> None:
     result = validate_event(kind, "loc", body, NOW)
     assert isinstance(result, Rejection)
     assert result.code == code, result

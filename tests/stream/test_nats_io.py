@@ -6,17 +6,21 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
 from cxpulse.config import Config, ConfigError, load_config_text
 from stream.events import Rejection
 from stream.nats_io import connect, ensure_streams, publish_dead_letter, stream_names
-from stream.nats_server import port_open
+from stream.nats_server import EmbeddedNats, port_open
 from stream.subjects import Subjects
+from tests.support.checks import present
 
 
-async def test_dead_letter_keeps_payload_subject_headers_and_reason(nats_server):
+async def test_dead_letter_keeps_payload_subject_headers_and_reason(
+    nats_server: EmbeddedNats,
+) -> None:
     cfg = Config()
     nc = await connect(cfg.nats, nats_server.url, "test")
     js = nc.jetstream()
@@ -32,14 +36,15 @@ async def test_dead_letter_keeps_payload_subject_headers_and_reason(nats_server)
     sub = await js.pull_subscribe("cx.dlq.>", "t")
     (msg,) = await sub.fetch(1, timeout=2)
     assert msg.data == b"\xff\x00"
-    assert msg.headers["Cx-Original-Subject"] == "cx.feedback.a"
-    assert msg.headers["Cx-Reason-Code"] == "not_json"
-    assert msg.headers["Cx-Orig-Nats-Msg-Id"] == "x1"
-    assert msg.headers["Foo"] == "bar"
+    headers = present(msg.headers)
+    assert headers["Cx-Original-Subject"] == "cx.feedback.a"
+    assert headers["Cx-Reason-Code"] == "not_json"
+    assert headers["Cx-Orig-Nats-Msg-Id"] == "x1"
+    assert headers["Foo"] == "bar"
     await nc.close()
 
 
-def test_embedded_server_dies_with_its_parent(tmp_path):
+def test_embedded_server_dies_with_its_parent(tmp_path: Path) -> None:
     """kill -9 of the owning process leaves no orphan nats-server."""
     code = textwrap.dedent(f"""
         import sys, time
@@ -49,7 +54,7 @@ def test_embedded_server_dies_with_its_parent(tmp_path):
         time.sleep(60)
     """)
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
-    port, child_pid = (int(x) for x in parent.stdout.readline().split())
+    port, child_pid = (int(x) for x in present(parent.stdout).readline().split())
     assert port_open("127.0.0.1", port)
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
@@ -65,7 +70,7 @@ def test_embedded_server_dies_with_its_parent(tmp_path):
     assert not alive
 
 
-async def test_streams_are_bounded_and_keep_the_newest(nats_server):
+async def test_streams_are_bounded_and_keep_the_newest(nats_server: EmbeddedNats) -> None:
     """``[nats] max_bytes_*`` reach the streams; a full stream drops its oldest messages."""
     cfg = load_config_text("[nats]\nmax_bytes_input = 1048576\nmax_bytes_dlq = 2097152\n")
     nc = await connect(cfg.nats, nats_server.url, "test")
@@ -82,7 +87,7 @@ async def test_streams_are_bounded_and_keep_the_newest(nats_server):
     await nc.close()
 
 
-def test_max_bytes_is_at_least_a_mebibyte_or_unlimited():
+def test_max_bytes_is_at_least_a_mebibyte_or_unlimited() -> None:
     with pytest.raises(ConfigError, match="max_bytes_input"):
         load_config_text("[nats]\nmax_bytes_input = 1000\n")
     assert load_config_text("[nats]\nmax_bytes_input = -1\n").nats.max_bytes_input == -1

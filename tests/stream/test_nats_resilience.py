@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from pathlib import Path
 
 import msgspec
 import nats.errors
@@ -22,7 +23,7 @@ def nps(i: int) -> bytes:
                        "type": "nps", "value": 9}).encode()
 
 
-async def test_core_reconnects_after_nats_restart(tmp_path):
+async def test_core_reconnects_after_nats_restart(tmp_path: Path) -> None:
     server = EmbeddedNats(tmp_path / "js").start()
     core = Core(CFG, server.url)
     await core.start()
@@ -49,7 +50,7 @@ async def test_core_reconnects_after_nats_restart(tmp_path):
         server.stop()
 
 
-async def test_user_password_auth(tmp_path):
+async def test_user_password_auth(tmp_path: Path) -> None:
     server = EmbeddedNats(tmp_path / "js", extra_args=["--user", "cx", "--pass", "s3cret"]).start()
     cfg = msgspec.structs.replace(Config(), nats=NatsConfig(user="cx", password="s3cret"))
     core = Core(cfg, server.url)

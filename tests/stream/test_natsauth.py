@@ -11,6 +11,7 @@ from pathlib import Path
 import nats
 import pytest
 from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
 from nats.errors import Error as NatsError
 
 from cxpulse.config import load_config_text
@@ -105,7 +106,7 @@ async def test_asr_only_answers_requests(secured: tuple[EmbeddedNats, dict[str, 
     asr, errors = await _connect(server, logins["asr"])
     voice, _ = await _connect(server, logins["voice"])
 
-    async def answer(msg: nats.aio.msg.Msg) -> None:
+    async def answer(msg: Msg) -> None:
         await msg.respond(b"text")
 
     await asr.subscribe("cx.asr.transcribe", queue="asr", cb=answer)

@@ -8,19 +8,21 @@ import contextlib
 import json
 import random
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import msgspec
 import pytest
 
-from cxpulse.config import load_config_text
+from cxpulse.config import Config, load_config_text
 from stream.core import Core
 from stream.engine import MetricsEngine
-from stream.events import validate_event
 from stream.nats_io import connect, ensure_streams
 from stream.nats_server import EmbeddedNats, free_port
 from stream.query import metrics
 from stream.rollup import Rollup
 from tests.stream.test_crash import make_events
+from tests.support.checks import accepted, present
 
 BASE = """
 [nats]
@@ -37,12 +39,13 @@ timezone = "Asia/Yekaterinburg"
 """
 
 
-def worker_cfg(worker: int, workers: int = 3):
-    return load_config_text(BASE + f"\n[scale]\npartitions = 12\nworkers = {workers}\nworker = {worker}\n")
+def worker_cfg(worker: int, workers: int = 3) -> Config:
+    scale = f"\n[scale]\npartitions = 12\nworkers = {workers}\nworker = {worker}\n"
+    return load_config_text(BASE + scale)
 
 
 @pytest.fixture
-def cluster(tmp_path):
+def cluster(tmp_path: Path) -> Iterator[list[EmbeddedNats]]:
     ports = [free_port() for _ in range(3)]
     cports = [free_port() for _ in range(3)]
     routes = [f"nats://127.0.0.1:{p}" for p in cports]
@@ -56,7 +59,7 @@ def cluster(tmp_path):
         node.stop()
 
 
-async def _wait_jetstream(url: str, cfg) -> None:
+async def _wait_jetstream(url: str, cfg: Config) -> None:
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -70,7 +73,7 @@ async def _wait_jetstream(url: str, cfg) -> None:
             await asyncio.sleep(0.5)
 
 
-async def test_partitioned_workers_survive_a_node_kill(cluster):
+async def test_partitioned_workers_survive_a_node_kill(cluster: list[EmbeddedNats]) -> None:
     urls = [n.url for n in cluster]
     cfgs = [worker_cfg(i) for i in range(3)]
     await _wait_jetstream(",".join(urls), cfgs[0])
@@ -91,8 +94,8 @@ async def test_partitioned_workers_survive_a_node_kill(cluster):
             try:
                 await js.publish(subject, data, headers={"Nats-Msg-Id": body["id"]}, timeout=5)
                 break
-            except Exception:
-                await asyncio.sleep(0.2)  # the cluster elects new leaders; publish again
+            except Exception:  # noqa: BLE001 - whatever a node's death raises: publish again
+                await asyncio.sleep(0.2)  # the cluster elects new leaders
         if k == 1500:
             cluster[1].kill()  # kill -9 a node mid-burst
     for core in workers:
@@ -103,7 +106,7 @@ async def test_partitioned_workers_survive_a_node_kill(cluster):
 
     fixed_now = int(time.time() * 1000)
     scratch = MetricsEngine(cfgs[0])
-    scratch.apply_batch([validate_event(s.split(".")[1], s.split(".")[2], json.dumps(b).encode(),
+    scratch.apply_batch([accepted(s.split(".")[1], s.split(".")[2], json.dumps(b).encode(),
                                         fixed_now) for s, b in events])
     rollup = Rollup(nc, cfgs[0])
     for scope in ("network", "r", "a", "b", "c", "j"):
@@ -114,13 +117,18 @@ async def test_partitioned_workers_survive_a_node_kill(cluster):
                 m["incidents"].pop("problems")
             assert got == want, (scope, window)
     assert len(await rollup.incidents("network", now_ms=fixed_now)) == len(
-        [k for k in scratch.incidents.rows if scratch.incidents.cols.valid[scratch.incidents.rows[k]]])
+        [
+            k
+            for k in scratch.incidents.rows
+            if scratch.incidents.cols.valid[scratch.incidents.rows[k]]
+        ]
+    )
     await nc.close()
     for core in workers:
         await core.stop()
 
 
-async def test_server_reads_the_rollup_of_two_workers(nats_server):
+async def test_server_reads_the_rollup_of_two_workers(nats_server: EmbeddedNats) -> None:
     """``cxpulse run`` with ``[scale] workers = 2`` owns no core: its API and websocket
     serve the roll-up of the workers, equal to one engine over all events."""
     import httpx
@@ -142,7 +150,7 @@ async def test_server_reads_the_rollup_of_two_workers(nats_server):
     events = make_events(600, int(time.time() * 1000), random.Random(9),
                          ("a", "b", "c", "d", "e", "f"))
     for subject, body in events:
-        await workers[0].js.publish(subject, json.dumps(body).encode(),
+        await present(workers[0].js).publish(subject, json.dumps(body).encode(),
                                     headers={"Nats-Msg-Id": body["id"]})
     for core in workers:
         assert await core.wait_idle(20)
@@ -157,7 +165,7 @@ async def test_server_reads_the_rollup_of_two_workers(nats_server):
     try:
         now = int(time.time() * 1000)
         scratch = MetricsEngine(cfgs[0])
-        scratch.apply_batch([validate_event(s.split(".")[1], s.split(".")[2],
+        scratch.apply_batch([accepted(s.split(".")[1], s.split(".")[2],
                                             json.dumps(b).encode(), now) for s, b in events])
         want = metrics(scratch, "network", "today", now)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
@@ -204,7 +212,7 @@ threshold = 30
 """
 
 
-async def test_device_silent_fires_with_two_workers(nats_server):
+async def test_device_silent_fires_with_two_workers(nats_server: EmbeddedNats) -> None:
     """Seam bug: with ``[scale] workers = 2`` the alert service reads the roll-up, whose
     ``devices()`` must come from the partitioned workers (it used to answer ``{}``, so a
     terminal that fell silent never raised ``device-silent``)."""
@@ -223,7 +231,7 @@ async def test_device_silent_fires_with_two_workers(nats_server):
     for k, ((loc, device), ts) in enumerate(heard.items()):
         body = {"id": f"dev-{k}", "ts": ts, "location": loc, "type": "button", "scale": 3,
                 "value": 2, "device": device}
-        await workers[0].js.publish(f"cx.feedback.{loc}", json.dumps(body).encode())
+        await present(workers[0].js).publish(f"cx.feedback.{loc}", json.dumps(body).encode())
     for core in workers:
         assert await core.wait_idle(20)
     assert all(c.engine.devices for c in workers)  # the devices really are split

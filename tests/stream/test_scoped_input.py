@@ -13,6 +13,7 @@ from stream.core import Core
 from stream.engine import MetricsEngine
 from stream.events import validate_event
 from stream.nats_io import stream_names
+from stream.nats_server import EmbeddedNats
 from stream.state import FORMAT, SnapshotMismatch
 from stream.subjects import msg_id
 
@@ -52,7 +53,9 @@ async def dead_letters(core: Core) -> list[tuple[str, str, str]]:
     return out
 
 
-async def test_events_named_like_a_roll_up_go_to_the_dead_letters(nats_server) -> None:
+async def test_events_named_like_a_roll_up_go_to_the_dead_letters(
+    nats_server: EmbeddedNats,
+) -> None:
     core = Core(CFG, nats_server.url)
     await core.start()
     try:
@@ -80,7 +83,7 @@ def test_the_network_is_never_a_location_at_validation() -> None:
     assert not isinstance(result, tuple) and result.code == "bad_subject"
 
 
-async def test_the_same_id_at_two_locations_is_two_events(nats_server) -> None:
+async def test_the_same_id_at_two_locations_is_two_events(nats_server: EmbeddedNats) -> None:
     """Location B's event with the id of location A's is counted (it used to be suppressed
     silently: by JetStream's window on the bare id, then by the core's id index)."""
     core = Core(CFG, nats_server.url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from cxpulse.config import load_config_text
 from stream.config import HoursConfig
 from stream.engine import MetricsEngine
-from stream.events import IncidentEvent
+from stream.events import IncidentAction, IncidentCategory, IncidentEvent
 from stream.query import incident_views, metrics
 from stream.workcal import WorkCalendar
 
@@ -19,8 +20,8 @@ NYC = ZoneInfo("America/New_York")
 OFFICE = HoursConfig().minutes()  # Mon-Fri 09:00-18:00
 
 
-def ms(tz: ZoneInfo, *args: int) -> int:
-    return int(dt.datetime(*args, tzinfo=tz).timestamp() * 1000)
+def ms(tz: ZoneInfo, year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    return int(dt.datetime(year, month, day, hour, minute, tzinfo=tz).timestamp() * 1000)
 
 
 @pytest.mark.parametrize(
@@ -33,14 +34,16 @@ def ms(tz: ZoneInfo, *args: int) -> int:
         ((2026, 11, 23, 10, 30), (2026, 11, 23, 13, 30)),  # inside the day
     ],
 )
-def test_three_working_hours_moscow(opened, deadline):
+def test_three_working_hours_moscow(opened: tuple[int, ...], deadline: tuple[int, ...]) -> None:
     cal = WorkCalendar(MSK, OFFICE)
     assert cal.add_working_ms(ms(MSK, *opened), 3 * 3_600_000) == ms(MSK, *deadline)
 
 
-def test_holiday_is_skipped():
+def test_holiday_is_skipped() -> None:
     cal = WorkCalendar(MSK, OFFICE, frozenset({dt.date(2026, 11, 30)}))
-    assert cal.add_working_ms(ms(MSK, 2026, 11, 27, 16, 0), 3 * 3_600_000) == ms(MSK, 2026, 12, 1, 10, 0)
+    assert cal.add_working_ms(ms(MSK, 2026, 11, 27, 16, 0), 3 * 3_600_000) == ms(
+        MSK, 2026, 12, 1, 10, 0
+    )
 
 
 @pytest.mark.parametrize(
@@ -51,12 +54,12 @@ def test_holiday_is_skipped():
         ((2026, 11, 28, 15, 0), (2026, 12, 1, 18, 0)),  # Sat -> Mon is day 1, Tue day 2
     ],
 )
-def test_two_working_days(opened, deadline):
+def test_two_working_days(opened: tuple[int, ...], deadline: tuple[int, ...]) -> None:
     cal = WorkCalendar(MSK, OFFICE)
     assert cal.end_of_working_day(ms(MSK, *opened), 2) == ms(MSK, *deadline)
 
 
-def test_dst_change_in_new_york():
+def test_dst_change_in_new_york() -> None:
     """US DST starts Sunday 2026-03-08: the Monday 11:00 deadline is 15:00 UTC, not 16:00."""
     cal = WorkCalendar(NYC, OFFICE)
     due = cal.add_working_ms(ms(NYC, 2026, 3, 6, 17, 0), 3 * 3_600_000)
@@ -71,7 +74,7 @@ timezone = "Asia/Novosibirsk"
 """)
 
 
-def _ev(i: int, ts: int, action: str, **kw) -> tuple[IncidentEvent, int]:
+def _ev(i: int, ts: int, action: IncidentAction, **kw: Any) -> tuple[IncidentEvent, int]:
     return IncidentEvent(id=f"e{i}", ts=ts, location="nsk", incident=kw.pop("inc", "A"),
                          action=action, **kw), ts
 
@@ -79,7 +82,7 @@ def _ev(i: int, ts: int, action: str, **kw) -> tuple[IncidentEvent, int]:
 NSK = ZoneInfo("Asia/Novosibirsk")
 
 
-def test_incident_state_machine_is_order_independent():
+def test_incident_state_machine_is_order_independent() -> None:
     t0 = ms(NSK, 2026, 11, 23, 10, 0)  # Monday 10:00 local
     story = [
         _ev(1, t0, "open", category="service"),
@@ -92,7 +95,9 @@ def test_incident_state_machine_is_order_independent():
         engine = MetricsEngine(CFG)
         for item in order:
             engine.apply_batch([item])
-        results.append((incident_views(engine, "nsk", now), metrics(engine, "nsk", "7d", now).incidents))
+        results.append(
+            (incident_views(engine, "nsk", now), metrics(engine, "nsk", "7d", now).incidents)
+        )
     assert results[0] == results[1] == results[2]
     (view,), inc = results[0]
     assert view.status == "resolved" and not view.breached and view.assignee == "cs-1"
@@ -101,7 +106,7 @@ def test_incident_state_machine_is_order_independent():
     assert inc.resolved == 1 and inc.within_sla == 1.0 and inc.open == 0
 
 
-def test_claims_live_calls_thanks_and_breaches():
+def test_claims_live_calls_thanks_and_breaches() -> None:
     t0 = ms(NSK, 2026, 11, 27, 17, 30)  # Friday evening
     engine = MetricsEngine(CFG)
     engine.apply_batch([
@@ -137,12 +142,13 @@ timezone = "Asia/Novosibirsk"
               for i in range(5)))
 
 
-def _peer_ev(i: int, ts: int, location: str, category: str) -> tuple[IncidentEvent, int]:
+def _peer_ev(i: int, ts: int, location: str,
+             category: IncidentCategory) -> tuple[IncidentEvent, int]:
     return IncidentEvent(id=f"{location}-{i}", ts=ts, location=location, incident=f"i{i}",
                          action="open", category=category), ts
 
 
-def test_problems_are_repeats_beyond_the_usual_at_that_location():
+def test_problems_are_repeats_beyond_the_usual_at_that_location() -> None:
     """Three product-quality incidents where peers have about one: a problem; three claims
     where every location has about three: usual, not a problem."""
     t0 = ms(NSK, 2026, 11, 23, 10, 0)
@@ -160,7 +166,7 @@ def test_problems_are_repeats_beyond_the_usual_at_that_location():
     assert not any(v.problem for v in incident_views(engine, "peer0", now))
 
 
-def test_a_location_usually_this_busy_has_no_problem():
+def test_a_location_usually_this_busy_has_no_problem() -> None:
     """Its own four weeks of baseline at the same rate make five a week usual."""
     t0 = ms(NSK, 2026, 11, 23, 10, 0)
     engine = MetricsEngine(PEERS)

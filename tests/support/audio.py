@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -23,15 +25,19 @@ def energy_labels(pcm: npt.NDArray[np.int16], floor_db: float = -40.0) -> npt.ND
     """Speech frames of a clean signal: within ``floor_db`` of its loudest 10 ms frame."""
     n = len(pcm) // FRAME
     rms = np.sqrt(np.mean(pcm[: n * FRAME].astype(np.float64).reshape(n, FRAME) ** 2, axis=1))
-    lab = rms >= max(rms.max() * 10 ** (floor_db / 20), 30.0)
+    lab: npt.NDArray[np.bool_] = rms >= max(rms.max() * 10 ** (floor_db / 20), 30.0)
     idx = np.flatnonzero(lab)
-    for a, b in zip(idx[:-1], idx[1:], strict=True):
+    for a, b in itertools.pairwise(idx):
         if 1 < b - a <= 8:
             lab[a:b] = True
     return lab
 
 
-def build_track(names: list[str], gap_s: float = 1.5, lead_s: float = 2.0) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.bool_], list[tuple[int, int]]]:
+Manifest = list[dict[str, Any]]  # tests/data/clips/manifest.json: one entry per clip
+Track = tuple[npt.NDArray[np.int16], npt.NDArray[np.bool_], list[tuple[int, int]]]
+
+
+def build_track(names: list[str], gap_s: float = 1.5, lead_s: float = 2.0) -> Track:
     """Clips laid out with silences: (pcm, frame labels, utterance sample spans)."""
     parts = [np.zeros(int(lead_s * 16000), np.int16)]
     spans, pos = [], len(parts[0])

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (Russian text and typographic signs by design)
+
 """Helpers of the digest tests and tools: a config, an archive filled with the demo's
 seeded history (``simulators.backfill``), and an in-process SMTP server (aiosmtpd)."""
 

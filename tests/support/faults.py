@@ -20,11 +20,13 @@ from pathlib import Path
 import msgspec
 import nats.errors
 from nats.js import JetStreamContext
+from nats.js.api import PubAck
 from nats.js.errors import NotFoundError
 
 from cxpulse.config import Config, load_config_text
 from simulators.model import build_network
 from simulators.traffic import Traffic, make_plan, questionnaire
+from stream.config import StreamSettings
 from stream.core import Core
 from stream.engine import MetricsEngine
 from stream.events import Rejection, encode, validate_event
@@ -77,7 +79,7 @@ async def publish_reliably(js: JetStreamContext, items: list[Item], *, chunk: in
         while todo:
             if time.monotonic() > end:
                 raise TimeoutError(f"{len(todo)} messages never acknowledged")
-            futures: list[asyncio.Future[object] | None] = []
+            futures: list[asyncio.Future[PubAck] | None] = []
             for subject, payload, msg_id in todo:
                 try:
                     futures.append(await js.publish_async(
@@ -111,7 +113,7 @@ def interleave(good: list[Item], bad: list[Item]) -> list[Item]:
     return out + bad[len(good) // every:]
 
 
-def scratch(cfg: Config, items: list[Item], now_ms: int) -> tuple[MetricsEngine, int]:
+def scratch(cfg: StreamSettings, items: list[Item], now_ms: int) -> tuple[MetricsEngine, int]:
     """A from-scratch engine over the valid items (each applied once by id); also returns
     the number of distinct valid event ids."""
     engine = MetricsEngine(cfg)
@@ -246,5 +248,6 @@ async def dead_letters(js: JetStreamContext, stream: str) -> list[dict[str, str]
     out = []
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         msg = await js.get_msg(stream, seq)
-        out.append({**(msg.headers or {}), "_subject": msg.subject, "_len": str(len(msg.data))})
+        size = len(msg.data or b"")
+        out.append({**(msg.headers or {}), "_subject": msg.subject, "_len": str(size)})
     return out

@@ -35,6 +35,8 @@ from urllib.parse import urlencode
 import httpx
 import msgspec
 import websockets
+from nats.js import JetStreamContext
+from websockets.frames import Close
 
 from cxpulse.config import Config, load_config_text
 from cxpulse.connections import ServerCore, connect_as, embedded_auth
@@ -45,6 +47,12 @@ from stream.nats_server import EmbeddedNats
 from stream.natscreds import Login, login_for
 
 Prepare = Callable[["Stack"], Awaitable[None]]
+
+
+def close_frame(closed: websockets.ConnectionClosed) -> Close:
+    """The close frame the server sent (fails the test if the connection dropped without)."""
+    assert closed.rcvd is not None, f"closed without a close frame: {closed}"
+    return closed.rcvd
 
 
 async def until(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0,
@@ -208,6 +216,18 @@ class Stack:
     def _core(self) -> Core:
         assert self.core is not None, "this stack runs no core"
         return self.core
+
+    @property
+    def running_core(self) -> Core:
+        """The core (fails the test if this stack runs none)."""
+        return self._core()
+
+    @property
+    def js(self) -> JetStreamContext:
+        """The core's JetStream context (fails the test if this stack runs no core)."""
+        js = self._core().js
+        assert js is not None, "the core has not started"
+        return js
 
     # -- parts that tests stop and start ---------------------------------------------------
 

@@ -124,13 +124,17 @@ _OVERFLOW_JS = """() => {
   const out = [], vw = document.documentElement.clientWidth;
   const roots = [document];
   for (let i = 0; i < roots.length; i++) {
-    for (const el of roots[i].querySelectorAll('*')) { if (el.shadowRoot) roots.push(el.shadowRoot); }
+    for (const el of roots[i].querySelectorAll('*')) {
+      if (el.shadowRoot) roots.push(el.shadowRoot);
+    }
   }
   const name = el => {
-    const k = el.closest('[data-k]'); return (k ? k.getAttribute('data-k') : el.className || el.tagName);
+    const k = el.closest('[data-k]');
+    return (k ? k.getAttribute('data-k') : el.className || el.tagName);
   };
   for (const root of roots) {
-    for (const el of root.querySelectorAll('.card, .alert, .hdr, td.n, th.n, .legend, .sub, .pair')) {
+    const boxes = '.card, .alert, .hdr, td.n, th.n, .legend, .sub, .pair';
+    for (const el of root.querySelectorAll(boxes)) {
       const r = el.getBoundingClientRect();
       if (r.width === 0 || r.height === 0) continue;
       const what = name(el) + ' ' + el.tagName.toLowerCase() + '.' + (el.className || '');
@@ -139,7 +143,8 @@ _OVERFLOW_JS = """() => {
       if (el.scrollHeight > el.clientHeight + 1 && getComputedStyle(el).overflowY !== 'visible')
         out.push(`${what}: content ${el.scrollHeight}px tall in a ${el.clientHeight}px box`);
       if (r.left < -1 || r.right > vw + 1)
-        out.push(`${what}: box ${Math.round(r.left)}..${Math.round(r.right)} outside the page (${vw}px)`);
+        out.push(`${what}: box ${Math.round(r.left)}..${Math.round(r.right)} ` +
+                 `outside the page (${vw}px)`);
     }
   }
   if (document.documentElement.scrollWidth > vw + 1)

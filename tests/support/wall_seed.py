@@ -119,12 +119,15 @@ severity = "warning"
 labels = {{ kind = "metric" }}
 [alerts.rules.playbook.ru]
 event = "Клиенты жмут красную кнопку"
-tasks = ["Дать клиенту высказаться и назвать причину", "Если претензия обоснована — переломить ситуацию"]
-actions = ["«Приношу искренние извинения… Расскажите, пожалуйста, что стало причиной?»", "«Позвать администратора?»"]
+tasks = ["Дать клиенту высказаться и назвать причину",
+         "Если претензия обоснована — переломить ситуацию"]
+actions = ["«Приношу искренние извинения… Расскажите, пожалуйста, что стало причиной?»",
+           "«Позвать администратора?»"]
 [alerts.rules.playbook.en]
 event = "Customers press the red button"
 tasks = ["Let the customer speak and tell the reason", "If the claim is justified, turn it around"]
-actions = ["\\"I sincerely apologise… please tell me what caused it.\\"", "\\"Shall I call the manager?\\""]
+actions = ["\\"I sincerely apologise… please tell me what caused it.\\"",
+           "\\"Shall I call the manager?\\""]
 """
 
 
@@ -155,7 +158,9 @@ class Seeder:
 
     def feedback(self, location: str, nps: list[int], csat: list[int], ces: list[int],
                  buttons: list[int], visits: int) -> list[dict[str, Any]]:
-        out = [self.ev(location, self.recent(), type="nps", value=v, session=f"s{self.n}") for v in nps]
+        out = [
+            self.ev(location, self.recent(), type="nps", value=v, session=f"s{self.n}") for v in nps
+        ]
         out += [self.ev(location, self.recent(), type="csat", value=v) for v in csat]
         out += [self.ev(location, self.recent(), type="ces", value=v) for v in ces]
         out += [self.ev(location, self.recent(), type="button", value=v, scale=3) for v in buttons]

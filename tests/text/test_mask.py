@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (Russian text by design)
+
 """Masking of personal data: the labelled sets, formats one by one, and no over-masking."""
 
 from __future__ import annotations

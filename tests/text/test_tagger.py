@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001  (Russian text by design)
+
 """Topics, sentiment and urgency: rules one by one, then the labelled sets' targets."""
 
 from __future__ import annotations

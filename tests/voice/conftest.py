@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from simulators.audio import load_clips
+from simulators.audio import Clip, load_clips
 from stream.nats_server import EmbeddedNats
 from tests.support.stack import running
 from tests.support.voice import FAST, voice_config
 
 
 @pytest.fixture(scope="session")
-def clips() -> dict[str, Any]:
+def clips() -> dict[str, Clip]:
     return {c.info.file: c for c in load_clips()}
 
 

@@ -20,11 +20,16 @@ def test_model_is_joined_once(tmp_path: Path) -> None:
     first = ensure_model(tmp_path)
     stamp = (first / "model.bin").stat().st_mtime_ns
     assert ensure_model(tmp_path) == first and (first / "model.bin").stat().st_mtime_ns == stamp
-    assert {p.name for p in first.iterdir()} >= {"model.bin", "config.json", "tokenizer.json", "vocabulary.txt"}
+    assert {p.name for p in first.iterdir()} >= {
+        "model.bin",
+        "config.json",
+        "tokenizer.json",
+        "vocabulary.txt",
+    }
 
 
 def test_russian_clip_with_language_given(transcriber: Transcriber) -> None:
-    audio = load_clip("ru_greeting_1.wav").astype(np.float32) / 32768
+    audio = load_clip("ru_greeting_1.wav").astype(np.float32) / np.float32(32768)
     t = transcriber.transcribe(audio, "ru")
     assert "здравствуйте" in normalise(t.text) and t.language == "ru"
     assert t.words and t.words[0].start_s < 1.0
@@ -32,12 +37,14 @@ def test_russian_clip_with_language_given(transcriber: Transcriber) -> None:
 
 def test_packed_utterances_keep_their_own_words(transcriber: Transcriber) -> None:
     names = ["ru_shouting_1.wav", "en_greeting_1.wav", "ru_farewell_1.wav", "en_complaint_2.wav"]
-    audios = [load_clip(n).astype(np.float32) / 32768 for n in names]
+    audios = [load_clip(n).astype(np.float32) / np.float32(32768) for n in names]
     out = transcriber.transcribe_many(audios, ["ru", "en", "ru", "en"])
     m = KeywordMatcher(VoiceConfig().lexicons())
     got = [sorted({h.category for h in m.match(t.text, t.language)}) for t in out]
     assert got == [["escalation"], ["greeting"], ["farewell"], ["escalation"]]
-    assert all(w.end_s <= len(a) / 16000 + 0.05 for t, a in zip(out, audios, strict=True) for w in t.words)
+    assert all(
+        w.end_s <= len(a) / 16000 + 0.05 for t, a in zip(out, audios, strict=True) for w in t.words
+    )
 
 
 def test_backlog_skips_when_behind_and_batches_one_language() -> None:

@@ -10,6 +10,7 @@ import numpy as np
 
 from cxpulse.config import Config
 from stream.nats_io import connect
+from stream.nats_server import EmbeddedNats
 from stream.subjects import Subjects
 from voice.asr import Transcript, Word
 from voice.asr_client import (
@@ -29,10 +30,17 @@ def transcript(text: str) -> Transcript:
 
 
 def test_masked_numbers_become_one_word_with_their_times() -> None:
-    text, words = redact_transcript(transcript("Мой номер 8 916 123 45 67, карта 4276 3800 1234 5678 спасибо"))
+    text, words = redact_transcript(
+        transcript("Мой номер 8 916 123 45 67, карта 4276 3800 1234 5678 спасибо")
+    )
     assert text == "Мой номер [телефон], карта [карта] спасибо"
     assert [w.text for w in words] == ["Мой", "номер", "[телефон],", "карта", "[карта]", "спасибо"]
-    assert (words[2].start_s, words[2].end_s, words[4].start_s, words[4].end_s) == (1.0, 3.4, 4.0, 5.9)
+    assert (words[2].start_s, words[2].end_s, words[4].start_s, words[4].end_s) == (
+        1.0,
+        3.4,
+        4.0,
+        5.9,
+    )
 
 
 def test_names_emails_and_addresses_are_masked_in_text_and_words() -> None:
@@ -55,7 +63,9 @@ def test_audio_round_trips_as_pcm16_within_the_size_limit() -> None:
     assert len(encode_audio(x, 1001)) == 1000
 
 
-async def test_bad_and_expired_requests_are_answered_without_transcribing(nats_server) -> None:
+async def test_bad_and_expired_requests_are_answered_without_transcribing(
+    nats_server: EmbeddedNats,
+) -> None:
     cfg = Config()
     nc = await connect(cfg.nats, nats_server.url, "asr-test")
     worker = AsrWorker(cfg, nc, name="asr-t", batch_wait_s=0.01)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from stream.events import Limits, Rejection
@@ -14,12 +16,13 @@ LIMITS = Limits()
 PCM_100MS = bytes(3200)  # 100 ms at 16 kHz
 
 
-def parse(headers, payload=PCM_100MS, subject="cx.audio.shop1.desk1"):
+def parse(headers: Mapping[str, str] | None, payload: bytes = PCM_100MS,
+          subject: str = "cx.audio.shop1.desk1") -> AudioChunk | Rejection:
     return parse_audio(S, subject, headers, payload, NOW, LIMITS)
 
 
-def hdrs(**kw) -> dict[str, str]:
-    h = {"Cx-Seq": "7", "Cx-Ts": str(NOW - 1000)}
+def hdrs(**kw: str | None) -> dict[str, str]:
+    h: dict[str, str | None] = {"Cx-Seq": "7", "Cx-Ts": str(NOW - 1000)}
     h.update({k.replace("_", "-"): v for k, v in kw.items()})
     return {k: v for k, v in h.items() if v is not None}
 
@@ -29,7 +32,8 @@ def test_a_good_chunk() -> None:
     assert isinstance(c, AudioChunk)
     assert (c.location, c.mic, c.seq, c.ts_ms, c.rate_hz) == ("shop1", "desk1", 7, NOW - 1000, 8000)
     assert c.duration_ms == 100 and c.end_ms == NOW - 900
-    assert parse(hdrs()).rate_hz == 16000  # Cx-Rate defaults to 16 kHz
+    default = parse(hdrs())
+    assert isinstance(default, AudioChunk) and default.rate_hz == 16000  # Cx-Rate: 16 kHz
 
 
 @pytest.mark.parametrize(("headers", "payload", "subject", "code"), [
@@ -49,7 +53,8 @@ def test_a_good_chunk() -> None:
     (hdrs(), PCM_100MS, "cx.audio.A.m", "bad_subject"),
     (None, PCM_100MS, "cx.audio.a.m", "missing_header"),
 ])
-def test_rejections_name_the_problem(headers, payload, subject, code) -> None:
+def test_rejections_name_the_problem(headers: dict[str, str] | None, payload: bytes, subject: str,
+                                     code: str) -> None:
     r = parse(headers, payload, subject)
     assert isinstance(r, Rejection) and r.code == code and r.reason
 

@@ -3,12 +3,15 @@ are written."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dsp.emotion import Baseline
+from stream.nats_server import EmbeddedNats
 from tests.support.voice import close_stack, voice_config, voice_stack
 from voice.baselines import BaselineStore
 
 
-async def test_store_round_trip_writes_only_what_learnt(nats, tmp_path):
+async def test_store_round_trip_writes_only_what_learnt(nats: EmbeddedNats, tmp_path: Path) -> None:
     from stream.nats_io import connect
 
     cfg = voice_config(str(tmp_path), prefix="bl")
@@ -17,7 +20,10 @@ async def test_store_round_trip_writes_only_what_learnt(nats, tmp_path):
     await first.open()
     learnt = Baseline(utterances=7)
     learnt.location["level"] += 4.5
-    assert await first.save_changed({("loc-a", "desk-1"): learnt, ("loc-a", "desk-2"): Baseline()}) == 2
+    assert (
+        await first.save_changed({("loc-a", "desk-1"): learnt, ("loc-a", "desk-2"): Baseline()})
+        == 2
+    )
     assert await first.save_changed({("loc-a", "desk-1"): learnt}) == 0  # nothing new learnt
     learnt.utterances += 1
     assert await first.save_changed({("loc-a", "desk-1"): learnt}) == 1
@@ -31,7 +37,9 @@ async def test_store_round_trip_writes_only_what_learnt(nats, tmp_path):
     await nc.close()
 
 
-async def test_a_restarted_worker_resumes_each_mics_baseline(nats, tmp_path):
+async def test_a_restarted_worker_resumes_each_mics_baseline(
+    nats: EmbeddedNats, tmp_path: Path
+) -> None:
     cfg = voice_config(str(tmp_path), prefix="blw")
     s = await voice_stack(nats.url, cfg, asr=False)
     mic = s.worker._mic("msk-a", "desk-9")  # the mic as created by its first audio

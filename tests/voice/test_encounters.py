@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from stream.events import ButtonEvent, CesEvent, CsatEvent, CsiEvent, NpsEvent, VisitEvent
+from stream.events import (
+    ButtonEvent,
+    CesEvent,
+    CsatEvent,
+    CsiEvent,
+    FeedbackEvent,
+    NpsEvent,
+    VisitEvent,
+)
 from voice.encounters import EncounterOptions, EncounterTracker, closed_by_of, rating_of
 
 T0 = 1_767_225_600_000
@@ -27,7 +35,13 @@ def test_a_rating_closes_the_encounter_with_its_parts() -> None:
     assert tr.poll(T0 + 15_000) == []  # settling: more answers of the survey may follow
     [e] = tr.poll(T0 + 19_000)
     assert (e.greeting, e.thanks, e.farewell, e.utterances) == (True, True, False, 3)
-    assert (e.start, e.end, e.ts, e.closed_by, e.rating) == (T0, T0 + 12_000, T0 + 14_000, "feedback", 0.75)
+    assert (e.start, e.end, e.ts, e.closed_by, e.rating) == (
+        T0,
+        T0 + 12_000,
+        T0 + 14_000,
+        "feedback",
+        0.75,
+    )
     assert e.anger_max == pytest.approx(0.8) and e.id == f"e-shop-desk-{T0}"
     assert tr.poll(T0 + 500_000) == []  # closed: no silence close after it
 
@@ -39,7 +53,13 @@ def test_silence_closes_and_starts_the_next_encounter() -> None:
     assert tr.poll(T0 + 100_000) == []
     said(tr, 300, G)  # long after: a new customer
     [e] = tr.poll(T0 + 302_000)
-    assert (e.closed_by, e.ts, e.utterances, e.farewell, e.rating) == ("silence", T0 + 6_000, 2, True, None)
+    assert (e.closed_by, e.ts, e.utterances, e.farewell, e.rating) == (
+        "silence",
+        T0 + 6_000,
+        2,
+        True,
+        None,
+    )
     [e2] = tr.poll(T0 + 302_000 + 120_000)
     assert (e2.start, e2.closed_by, e2.greeting) == (T0 + 300_000, "silence", True)
 
@@ -91,6 +111,6 @@ def test_flush_closes_as_shutdown() -> None:
     (CsiEvent(id="x", ts=T0, location="s", factor="f", question="q", value=3), None, "feedback"),
     (VisitEvent(id="x", ts=T0, location="s"), None, "visit"),
 ])
-def test_ratings_are_normalised(event, rating, by) -> None:
+def test_ratings_are_normalised(event: FeedbackEvent, rating: float | None, by: str) -> None:
     assert rating_of(event) == (pytest.approx(rating) if rating is not None else None)
     assert closed_by_of(event) == by

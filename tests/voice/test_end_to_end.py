@@ -8,12 +8,15 @@ import json
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from simulators.audio import Clip
 from stream.nats_io import ORIGINAL_SUBJECT_HEADER as ORIG
 from stream.nats_io import PAYLOAD_BYTES_HEADER, REASON_CODE_HEADER, REASON_HEADER
+from stream.nats_server import EmbeddedNats
 from tests.support.voice import (
     FAST,
     clip_frames,
@@ -32,7 +35,9 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-async def test_agitated_complaint_is_reported_calm_greeting_is_not(stack, clips) -> None:
+async def test_agitated_complaint_is_reported_calm_greeting_is_not(
+    stack: SimpleNamespace, clips: dict[str, Clip]
+) -> None:
     t0 = now_ms()
     angry = clip_frames(clips, ["en_complaint_2.wav"], t0)
     calm = clip_frames(clips, ["ru_greeting_1.wav"], t0, seed=1)
@@ -53,11 +58,21 @@ async def test_agitated_complaint_is_reported_calm_greeting_is_not(stack, clips)
     arrived = {s: t for t, s, _ in out.items}
     for subject, ev in (("cx.voice.en1.desk1", complaint), ("cx.voice.ru1.desk1", greeting)):
         speech_end_ms = ev["end"] - stack.cfg.voice.pad_ms
-        print(f"\n{subject}: end of speech -> voice event {arrived[subject] * 1000 - speech_end_ms:.0f} ms "
-              f"({(ev['end'] - ev['start']) / 1000:.1f} s utterance, asr {ev['asr']})")
+        print(
+            f"\n{subject}: end of speech -> voice event "
+            f"{arrived[subject] * 1000 - speech_end_ms:.0f} ms "
+            f"({(ev['end'] - ev['start']) / 1000:.1f} s utterance, asr {ev['asr']})"
+        )
 
     # a rating at ru1 closes the greeting's encounter
-    button = {"id": "b-1", "ts": now_ms(), "location": "ru1", "type": "button", "value": 5, "scale": 5}
+    button = {
+        "id": "b-1",
+        "ts": now_ms(),
+        "location": "ru1",
+        "type": "button",
+        "value": 5,
+        "scale": 5,
+    }
     await stack.core.publish_input("feedback", "ru1", json.dumps(button).encode())
     await out.wait(lambda: out.on("cx.encounter.ru1.desk1"))
     [enc] = out.on("cx.encounter.ru1.desk1")
@@ -72,7 +87,11 @@ async def test_agitated_complaint_is_reported_calm_greeting_is_not(stack, clips)
     assert "escalation" in complaint["escalation"]["reason"] and greeting["escalation"] is None
     assert core.incidents("en1") == [] and core.incidents("ru1") == []
     en, ru = core.metrics("en1", "1h"), core.metrics("ru1", "1h")
-    assert en.voice.utterances == 1 and en.voice.anger_events == 1 and en.voice.keywords["escalation"] == 1
+    assert (
+        en.voice.utterances == 1
+        and en.voice.anger_events == 1
+        and en.voice.keywords["escalation"] == 1
+    )
     assert en.incidents.opened == 0 and ru.incidents.opened == 0
     assert ru.voice.anger_events == 0 and ru.voice.keywords["greeting"] == 1
     assert ru.voice.encounters == 1 and ru.voice.compliance["greeting"] == 1.0
@@ -80,13 +99,17 @@ async def test_agitated_complaint_is_reported_calm_greeting_is_not(stack, clips)
     assert not (Path(stack.cfg.core.data_dir) / "audio").exists()  # store_audio = false
 
 
-async def test_silence_and_noise_produce_no_utterance(stack) -> None:
+async def test_silence_and_noise_produce_no_utterance(stack: SimpleNamespace) -> None:
     n = 16000 * 8
     rng = np.random.default_rng(5)
     t = np.arange(n) / 16000
-    signals = {"quiet": np.zeros(n, np.float32),
-               "hiss": (rng.standard_normal(n) * 900).astype(np.float32),
-               "hum": (1500 * np.sin(2 * np.pi * 50 * t) + 600 * np.sin(2 * np.pi * 150 * t)).astype(np.float32)}
+    signals = {
+        "quiet": np.zeros(n, np.float32),
+        "hiss": (rng.standard_normal(n) * 900).astype(np.float32),
+        "hum": (1500 * np.sin(2 * np.pi * 50 * t) + 600 * np.sin(2 * np.pi * 150 * t)).astype(
+            np.float32
+        ),
+    }
     before = stack.worker.counts["chunks"]
     t0 = now_ms() - 10_000
     sent = 0
@@ -106,13 +129,18 @@ BAD = [
     ("cx.audio.ru1.bad", bytes(3200), None, "missing_header"),
     ("cx.audio.ru1.bad", bytes(3200), {"Cx-Seq": "2", "Cx-Ts": "yesterday"}, "bad_header"),
     ("cx.audio.ru1.bad", bytes(3200), {"Cx-Seq": "x1", "Cx-Ts": "{ts}"}, "bad_header"),
-    ("cx.audio.ru1.bad", bytes(3200), {"Cx-Seq": "3", "Cx-Ts": "{ts}", "Cx-Rate": "44100"}, "bad_rate"),
+    (
+        "cx.audio.ru1.bad",
+        bytes(3200),
+        {"Cx-Seq": "3", "Cx-Ts": "{ts}", "Cx-Rate": "44100"},
+        "bad_rate",
+    ),
     ("cx.audio.ru1.bad", bytes(64000), {"Cx-Seq": "4", "Cx-Ts": "{ts}"}, "too_long"),
     ("cx.audio.RU1.bad", bytes(3200), {"Cx-Seq": "5", "Cx-Ts": "{ts}"}, "bad_subject"),
 ]
 
 
-async def test_bad_audio_goes_to_the_dlq_with_its_reason(stack) -> None:
+async def test_bad_audio_goes_to_the_dlq_with_its_reason(stack: SimpleNamespace) -> None:
     sub = await stack.js.subscribe("cx.dlq.audio", ordered_consumer=True)
     ts = str(now_ms())
     for subject, payload, headers, _ in BAD:
@@ -129,7 +157,9 @@ async def test_bad_audio_goes_to_the_dlq_with_its_reason(stack) -> None:
     assert sum(stack.worker.rejected.values()) == len(BAD)
 
 
-async def test_a_second_asr_worker_in_the_queue_group_shares_the_load(stack, clips, nats) -> None:
+async def test_a_second_asr_worker_in_the_queue_group_shares_the_load(
+    stack: SimpleNamespace, clips: dict[str, Clip], nats: EmbeddedNats
+) -> None:
     second = AsrWorker(stack.cfg, stack.asr_nc, name="asr-2")
     await second.start()
     try:
@@ -151,15 +181,24 @@ async def test_a_second_asr_worker_in_the_queue_group_shares_the_load(stack, cli
         served = {w: n - before.get(w, 0) for w, n in stack.worker.asr.workers.items()}
         assert served.get("asr-1", 0) > 0 and served.get("asr-2", 0) > 0, served
         assert sum(served.values()) == 12
-        farewells = [k for e in out.on("cx.voice.en1.s3") for k in e["keywords"] if k["category"] == "farewell"]
+        farewells = [
+            k
+            for e in out.on("cx.voice.en1.s3")
+            for k in e["keywords"]
+            if k["category"] == "farewell"
+        ]
         assert farewells
     finally:
         await second.stop()
 
 
-async def test_without_asr_workers_utterances_still_arrive(nats, clips, tmp_path) -> None:
+async def test_without_asr_workers_utterances_still_arrive(
+    nats: EmbeddedNats, clips: dict[str, Clip], tmp_path: Path
+) -> None:
     """No ASR worker; also: mic heartbeats, a dropout, audio stored only because config says so."""
-    s = await voice_stack(nats.url, voice_config(str(tmp_path), prefix="solo", store_audio=True), asr=False)
+    s = await voice_stack(
+        nats.url, voice_config(str(tmp_path), prefix="solo", store_audio=True), asr=False
+    )
     await s.client.subscribe("solo.mic.>", cb=s.out.on_msg)
     try:
         frames = clip_frames(clips, ["en_shouting_1.wav"], now_ms() - 10_000, rate_hz=48000)
@@ -180,12 +219,20 @@ async def test_without_asr_workers_utterances_still_arrive(nats, clips, tmp_path
         await close_stack(s)
 
 
-async def test_when_asr_falls_behind_utterances_skip_it_and_say_why(nats, stack, clips, tmp_path) -> None:
+async def test_when_asr_falls_behind_utterances_skip_it_and_say_why(
+    nats: EmbeddedNats, stack: SimpleNamespace, clips: dict[str, Clip], tmp_path: Path
+) -> None:
     cfg = voice_config(str(tmp_path), prefix="burst", max_asr_backlog_s=4)
     s = await voice_stack(nats.url, cfg, asr=stack.asr, options=replace(FAST, asr_max_inflight=1))
     try:
         t0 = now_ms() - 10_000
-        names = ["ru_greeting_1.wav", "ru_thanks_1.wav", "ru_farewell_1.wav", "ru_question_2.wav", "ru_neutral_1.wav"]
+        names = [
+            "ru_greeting_1.wav",
+            "ru_thanks_1.wav",
+            "ru_farewell_1.wav",
+            "ru_question_2.wav",
+            "ru_neutral_1.wav",
+        ]
         for i, name in enumerate(names):
             await play(s.client, f"burst.audio.ru1.m{i}", clip_frames(clips, [name], t0, seed=i))
         out = s.out

@@ -10,17 +10,20 @@ from stream.events import (
     encode,
     validate_event,
 )
-from voice.incident_sensor import IncidentSensor, SensorOptions, escalation_report
+from tests.support.checks import present
+from voice.incident_sensor import IncidentSensor, SensorOptions, Trigger, escalation_report
 
 T0 = 1_767_225_600_000
-OPT = SensorOptions(anger_threshold=0.7, anger_utterances=2, anger_window_ms=60_000, cooldown_ms=300_000)
+OPT = SensorOptions(
+    anger_threshold=0.7, anger_utterances=2, anger_window_ms=60_000, cooldown_ms=300_000
+)
 
 
 def kw(category: VoiceCategory, word: str) -> VoiceKeyword:
     return VoiceKeyword(category, word, T0)
 
 
-def utt(s: IncidentSensor, at_s: float, anger: float, *keywords: VoiceKeyword):
+def utt(s: IncidentSensor, at_s: float, anger: float, *keywords: VoiceKeyword) -> Trigger | None:
     start = T0 + int(at_s * 1000)
     return s.observe(start, start + 2000, anger, keywords)
 
@@ -62,7 +65,7 @@ def test_out_of_order_utterances_count_on_event_time() -> None:
 
 def test_the_sensor_reports_an_episode_the_case_rules_decide() -> None:
     t = utt(IncidentSensor(OPT), 0, 0.91, kw("escalation", "верните деньги"))
-    report = escalation_report("shop1", "desk1", t)
+    report = escalation_report("shop1", "desk1", present(t))
     assert (report.category, report.words, report.anger) == ("claim", ["верните деньги"], 0.91)
     assert report.episode == f"vi-shop1-desk1-{T0}"  # a re-sent utterance repeats it
     voice = VoiceEvent(id="v1", ts=T0, location="shop1", mic="desk1", start=T0, end=T0 + 2000,

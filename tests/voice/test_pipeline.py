@@ -7,7 +7,7 @@ from dsp.frames import resample
 from dsp.silero import SileroGate
 from simulators import speech
 from stream.events import VoiceKeyword
-from tests.support.audio import build_track, noisy
+from tests.support.audio import Track, build_track, noisy
 from voice.asr import Transcript, Word
 from voice.config import VoiceConfig
 from voice.keywords import KeywordMatcher, keyword_hits
@@ -25,7 +25,7 @@ def _stream(p: VoicePipeline, pcm: np.ndarray, rate: int = 16000, seed: int = 0)
     return out + p.flush()
 
 
-def test_utterances_match_the_clips(mixed_track) -> None:
+def test_utterances_match_the_clips(mixed_track: Track) -> None:
     track, labels, spans = mixed_track
     x = noisy(track, labels, "white", 15)
     pcm = np.clip(x * 32768, -32768, 32767).astype(np.int16)
@@ -40,7 +40,7 @@ def test_utterances_match_the_clips(mixed_track) -> None:
 
 def test_other_rates_are_resampled() -> None:
     track, _, spans = build_track(["en_greeting_1.wav", "ru_thanks_1.wav"])
-    x48 = resample(track.astype(np.float32) / 32768, 16000, 48000)
+    x48 = resample(track.astype(np.float32) / np.float32(32768), 16000, 48000)
     pcm = np.clip(x48 * 32768, -32768, 32767).astype(np.int16)
     utts = _stream(VoicePipeline(), pcm, rate=48000)
     assert len(utts) == 2 and abs(utts[1].start_ms - (T0 + spans[1][0] // 16)) < 400
@@ -78,8 +78,16 @@ def test_clock_resyncs_after_a_dropout() -> None:
 def test_keyword_hits_carry_category_and_time() -> None:
     track, _, _ = build_track(["ru_complaint_2.wav"], lead_s=1.0)
     (u,) = _stream(VoicePipeline(), track)
-    transcript = Transcript("Позавить имене от жир немедленно.",
-                            (Word("Позавить", 0.3, 0.8), Word("имене", 0.8, 1.1), Word("от", 1.1, 1.2),
-                             Word("жир", 1.2, 1.5), Word("немедленно.", 1.5, 2.2)), "ru")
+    transcript = Transcript(
+        "Позавить имене от жир немедленно.",
+        (
+            Word("Позавить", 0.3, 0.8),
+            Word("имене", 0.8, 1.1),
+            Word("от", 1.1, 1.2),
+            Word("жир", 1.2, 1.5),
+            Word("немедленно.", 1.5, 2.2),
+        ),
+        "ru",
+    )
     hits = keyword_hits(transcript, u.start_ms, KeywordMatcher(VoiceConfig().lexicons()), "ru")
     assert hits == [VoiceKeyword("escalation", "позовите менеджера", u.start_ms + 300)]

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from simulators.audio import Clip
 from stream.events import (
     EncounterEvent,
     IncidentEvent,
@@ -64,7 +65,9 @@ def of_type(events: list[Any], kind: type) -> list[Any]:
     return [e for e in events if isinstance(e, kind)]
 
 
-def test_an_angry_complaint_becomes_a_voice_event_with_the_sensor_report(clips) -> None:
+def test_an_angry_complaint_becomes_a_voice_event_with_the_sensor_report(
+    clips: dict[str, Clip],
+) -> None:
     clock = Clock()
     session = MicSession("shop", "desk1", "en", SETUP, clock=clock)
     [p] = play(session, clock, chunks(clips, ["en_complaint_2.wav"]))
@@ -85,7 +88,7 @@ def test_an_angry_complaint_becomes_a_voice_event_with_the_sensor_report(clips) 
     assert of_type(events, EncounterEvent) == []  # still open
 
 
-def test_a_rating_closes_the_encounter_after_it_settles(clips) -> None:
+def test_a_rating_closes_the_encounter_after_it_settles(clips: dict[str, Clip]) -> None:
     clock = Clock()
     session = MicSession("shop", "desk1", "ru", SETUP, clock=clock)
     [p] = play(session, clock, chunks(clips, ["ru_greeting_1.wav"]))
@@ -104,7 +107,7 @@ def test_a_rating_closes_the_encounter_after_it_settles(clips) -> None:
 
 
 @pytest.mark.parametrize("keep", [True, False])
-def test_skipped_recognition_and_transcript_retention(clips, keep: bool) -> None:
+def test_skipped_recognition_and_transcript_retention(clips: dict[str, Clip], keep: bool) -> None:
     clock = Clock()
     setup = SessionSetup(pipeline=SETUP.pipeline, matcher=SETUP.matcher, keep_transcripts=keep)
     session = MicSession("shop", "desk1", "en", setup, clock=clock)
@@ -119,7 +122,7 @@ def test_skipped_recognition_and_transcript_retention(clips, keep: bool) -> None
     assert session.counts["asr_backlog"] == session.counts["asr_ok"] == 1
 
 
-def test_a_mic_that_stops_mid_utterance_is_flushed_when_idle(clips) -> None:
+def test_a_mic_that_stops_mid_utterance_is_flushed_when_idle(clips: dict[str, Clip]) -> None:
     clock = Clock()
     session = MicSession("shop", "desk1", "en", SETUP, clock=clock)
     audio = chunks(clips, ["en_neutral_1.wav"], gap_s=0.0)
@@ -133,7 +136,7 @@ def test_a_mic_that_stops_mid_utterance_is_flushed_when_idle(clips) -> None:
     assert session.now_ms() == audio[cut - 1].end_ms + 2500  # the audio clock runs on
 
 
-def test_heartbeats_duplicates_and_eviction(clips) -> None:
+def test_heartbeats_duplicates_and_eviction(clips: dict[str, Clip]) -> None:
     clock = Clock()
     session = MicSession("shop", "desk1", "en", SETUP, clock=clock)
     audio = chunks(clips, ["en_greeting_1.wav"], lead_s=20.0)
@@ -152,7 +155,9 @@ def test_heartbeats_duplicates_and_eviction(clips) -> None:
     assert session.evictable(3_600) and not session.evictable(7_200)
 
 
-def test_shutdown_resolves_the_utterance_in_progress_and_closes_the_encounter(clips) -> None:
+def test_shutdown_resolves_the_utterance_in_progress_and_closes_the_encounter(
+    clips: dict[str, Clip],
+) -> None:
     clock = Clock()
     session = MicSession("shop", "desk1", "en", SETUP, clock=clock)
     audio = chunks(clips, ["en_neutral_1.wav"], gap_s=0.0)
@@ -162,4 +167,6 @@ def test_shutdown_resolves_the_utterance_in_progress_and_closes_the_encounter(cl
     session.close()
     events = session.events_to_send()
     assert [type(e).__name__ for e in events] == ["MicHeartbeat", "VoiceEvent", "EncounterEvent"]
-    assert events[-1].closed_by == "shutdown" and events[1].asr == "shutdown"
+    closing, utterance = events[-1], events[1]
+    assert isinstance(closing, EncounterEvent) and isinstance(utterance, VoiceEvent)
+    assert closing.closed_by == "shutdown" and utterance.asr == "shutdown"

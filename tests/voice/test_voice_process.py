@@ -14,7 +14,9 @@ from pathlib import Path
 
 from alerting.service import AlertService
 from cxpulse.config import load_config
+from simulators.audio import Clip
 from stream.nats_io import connect
+from stream.nats_server import EmbeddedNats
 from tests.alerting.fakes import FakeReader
 from tests.support.voice import clip_frames, play
 
@@ -60,7 +62,9 @@ async def wait_ready(proc: subprocess.Popen[bytes], marker: bytes, timeout_s: fl
         await asyncio.sleep(0.05)
 
 
-async def test_an_anger_alert_fires_when_cxpulse_voice_runs_elsewhere(nats, clips, tmp_path):
+async def test_an_anger_alert_fires_when_cxpulse_voice_runs_elsewhere(
+    nats: EmbeddedNats, clips: dict[str, Clip], tmp_path: Path
+) -> None:
     path = tmp_path / "config.toml"
     path.write_text(CONFIG.format(data=tmp_path, url=nats.url))
     cfg = load_config(path)
