@@ -48,7 +48,7 @@ from archive.topics import TopicsQuery, TopicsResult, topic_counts
 from archive.writer import ArchiveWriter
 from stream.clock import wall_ms
 from stream.events import Limits, Rejection, validate_event
-from stream.lease import LeaseKeeper, instance_name
+from stream.lease import LeaseKeeper, instance_name, keep_lease
 from stream.nats_io import ensure_kv, stream_names
 from stream.subjects import Subjects
 
@@ -129,17 +129,8 @@ class ArchiveService:
 
     async def _keep_lease(self) -> None:
         assert self._lease is not None
-        while True:
-            await asyncio.sleep(self.cfg.archive.lease_s / 3)
-            leading = await self._lease.tick()
-            try:
-                if leading and not self.leading:
-                    await self._lead()
-                elif not leading and self.leading:
-                    log.warning("archive: no longer leading (now %s)", self._lease.holder)
-                    await self._follow()
-            except Exception:
-                log.exception("archive: changing role failed")
+        await keep_lease(self._lease, self.cfg.archive.lease_s / 3, "archive", lambda: self.leading,
+                         self._lead, self._follow)
 
     async def _lead(self) -> None:
         """Open the file (migrations run here), start the writer and serve queries."""

@@ -39,7 +39,7 @@ from cases.ids import msg_id
 from cases.worker import CaseWorker
 from stream.clock import wall_ms
 from stream.events import IncidentEvent, encode
-from stream.lease import LeaseKeeper, instance_name
+from stream.lease import LeaseKeeper, instance_name, keep_lease
 from stream.nats_io import ensure_kv, stream_names
 from stream.pull import BatchPuller
 from stream.readmodel import CoreReader
@@ -96,17 +96,8 @@ class CaseService:
 
     async def _keep_lease(self) -> None:
         assert self._lease is not None
-        while True:
-            await asyncio.sleep(self.cfg.cases.lease_s / 3)
-            leading = await self._lease.tick()
-            try:
-                if leading and not self.leading:
-                    await self._lead()
-                elif not leading and self.leading:
-                    log.warning("cases: no longer leading (now %s)", self._lease.holder)
-                    await self._follow()
-            except Exception:
-                log.exception("cases: changing role failed")
+        await keep_lease(self._lease, self.cfg.cases.lease_s / 3, "cases", lambda: self.leading,
+                         self._lead, self._follow)
 
     async def _lead(self) -> None:
         feedback = await self._bind(self.names["input"], "cases-feedback",

@@ -8,16 +8,18 @@ silences to it. When the leader stops it hands the lease back at once; when it d
 follower takes over once the lease has expired (``[alerts] lease_s``), restores the saved
 state and so neither re-announces nor loses an alert.
 
-``next_step`` is the rule (pure); ``LeaseKeeper`` applies it to the KV bucket.
+``next_step`` is the rule (pure); ``LeaseKeeper`` applies it to the KV bucket;
+``keep_lease`` is the loop a leading service runs to renew it and change role.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import msgspec
@@ -109,3 +111,22 @@ class LeaseKeeper:
             return msgspec.json.decode(entry.value or b"", type=LeaseRecord), entry.revision or 0
         except msgspec.DecodeError:
             return LeaseRecord("?", 0), entry.revision or 0  # unreadable: treat as expired
+
+
+async def keep_lease(lease: LeaseKeeper, period_s: float, service: str,
+                     leading: Callable[[], bool], lead: Callable[[], Awaitable[None]],
+                     follow: Callable[[], Awaitable[None]]) -> None:
+    """Renew ``lease`` every ``period_s`` (until cancelled); ``lead`` when it becomes ours,
+    ``follow`` when another instance took it. A failed change of role is logged and tried
+    again on the next renewal."""
+    while True:
+        await asyncio.sleep(period_s)
+        ours = await lease.tick()
+        try:
+            if ours and not leading():
+                await lead()
+            elif not ours and leading():
+                log.warning("%s: no longer leading (now %s)", service, lease.holder)
+                await follow()
+        except Exception:
+            log.exception("%s: changing role failed", service)
