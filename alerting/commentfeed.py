@@ -21,7 +21,6 @@ on the wall and in the archive).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from typing import Any
 
 from alerting.sources import EventCounter
 from stream.clock import wall_ms
-from stream.comments import CommentNote, decode_note, is_detractor
+from stream.comments import CommentNote, CommentSubscription, is_detractor
 from stream.subjects import Subjects
 
 log = logging.getLogger("cxpulse.alerts")
@@ -47,33 +46,25 @@ def comment_metrics(note: CommentNote) -> list[str]:
 
 
 class CommentFeed:
-    """A plain NATS subscription on ``{prefix}.comment.*`` into ``counter``."""
+    """The notes on ``{prefix}.comment.*`` (``stream.comments.CommentSubscription``), counted
+    into ``counter`` for the metrics some rule reads (``needs``)."""
 
     def __init__(self, nc: Any, subjects: Subjects, needs: frozenset[str],
                  counter: EventCounter, clock: Callable[[], int] = wall_ms) -> None:
-        self.nc = nc
-        self.subjects = subjects
         self.needs = needs
         self.counter = counter
         self.clock = clock
         self.counts: Counter[str] = Counter()
-        self._sub: Any = None
+        self.subscription = CommentSubscription(nc, subjects, self._count)
 
     async def start(self) -> None:
         if self.needs:
-            self._sub = await self.nc.subscribe(self.subjects.comment_wildcard, cb=self._on_msg)
+            await self.subscription.start()
 
     async def stop(self) -> None:
-        if self._sub is not None:
-            with contextlib.suppress(Exception):  # the connection may already be closed
-                await self._sub.unsubscribe()
-            self._sub = None
+        await self.subscription.stop()
 
-    async def _on_msg(self, msg: Any) -> None:
-        note = decode_note(msg.data)
-        if note is None or msg.subject != self.subjects.comment(note.location):
-            self.counts["comments_invalid"] += 1
-            return
+    def _count(self, note: CommentNote) -> None:
         now = self.clock()
         for name in comment_metrics(note):
             if name in self.needs:

@@ -25,7 +25,7 @@ from itertools import count
 from typing import Any
 
 from archive.records import FeedbackQuery
-from stream.comments import CommentNote, decode_note
+from stream.comments import CommentNote, CommentSubscription
 from stream.geography import Geo
 from stream.push import COMMENTS_KEEP, CommentItem, CommentsData
 from stream.readmodel import QueryError
@@ -146,28 +146,21 @@ def archive_loader(archive: Any) -> Loader:
 
 
 class CommentBridge:
-    """A plain NATS subscription on ``{prefix}.comment.*`` feeding ``hub.publish_comment``."""
+    """The notes on ``{prefix}.comment.*`` (``stream.comments.CommentSubscription``) into
+    ``hub.publish_comment``."""
 
     def __init__(self, nc: Any, subjects: Subjects, hub: Any) -> None:
         self.nc = nc
-        self.subjects = subjects
         self.hub = hub
-        self._sub: Any = None
-        self.dropped = 0
+        self.subscription = CommentSubscription(nc, subjects, hub.publish_comment)
+
+    @property
+    def dropped(self) -> int:
+        return self.subscription.invalid
 
     async def start(self) -> None:
         if self.nc is not None and self.hub.comments.enabled:
-            self._sub = await self.nc.subscribe(self.subjects.comment_wildcard, cb=self._on_msg)
+            await self.subscription.start()
 
     async def stop(self) -> None:
-        if self._sub is not None:
-            with contextlib.suppress(Exception):  # the connection may already be closed
-                await self._sub.unsubscribe()
-            self._sub = None
-
-    async def _on_msg(self, msg: Any) -> None:
-        note = decode_note(msg.data)
-        if note is None or msg.subject != self.subjects.comment(note.location):
-            self.dropped += 1
-            return
-        self.hub.publish_comment(note)
+        await self.subscription.stop()

@@ -11,7 +11,13 @@ Defined here, in the foundation, so the producer and every consumer decode one s
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
 import msgspec
+
+from stream.subjects import Subjects
 
 FEEDBACK_TYPES = ("button", "nps", "csat", "ces", "csi", "visit")
 
@@ -54,6 +60,33 @@ def decode_note(data: bytes) -> CommentNote | None:
     except msgspec.DecodeError:
         return None
     return note if note.type in FEEDBACK_TYPES else None
+
+
+class CommentSubscription:
+    """A plain NATS subscription on ``{prefix}.comment.*`` handing each valid note to
+    ``on_note``; a message that is not a note, or names another location than its subject,
+    is counted in ``invalid`` and skipped."""
+
+    def __init__(self, nc: Any, subjects: Subjects, on_note: Callable[[CommentNote], None]) -> None:
+        self.nc, self.subjects, self.on_note = nc, subjects, on_note
+        self.invalid = 0
+        self._sub: Any = None
+
+    async def start(self) -> None:
+        self._sub = await self.nc.subscribe(self.subjects.comment_wildcard, cb=self._on_msg)
+
+    async def stop(self) -> None:
+        if self._sub is not None:
+            with contextlib.suppress(Exception):  # the connection may already be closed
+                await self._sub.unsubscribe()
+            self._sub = None
+
+    async def _on_msg(self, msg: Any) -> None:
+        note = decode_note(msg.data)
+        if note is None or msg.subject != self.subjects.comment(note.location):
+            self.invalid += 1
+            return
+        self.on_note(note)
 
 
 def is_detractor(type_: str, value: int | None, scale: int | None) -> bool:
