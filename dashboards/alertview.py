@@ -29,7 +29,9 @@ def belongs(alert: Alert, scope: str, geo: Geo) -> bool:
     if kind == "location":
         return loc == scope or alert.scope == scope
     region = alert.labels.get("region")
-    return region == scope or alert.scope == scope or (loc is not None and loc in geo.members(scope))
+    return (
+        region == scope or alert.scope == scope or (loc is not None and loc in geo.members(scope))
+    )
 
 
 def playbook(alert: Alert, lang: str) -> PlaybookText | None:

@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (Russian text by design)
 """The case card (pure HTML): what a supervisor reads before acting on a case.
 
 Text, the rating it came from and what the electronic mystery shopper heard around it
@@ -174,7 +173,8 @@ def case_card(v: IncidentView, place: str, tz: dt.tzinfo, now_ms: int, lang: str
         tags.append(f'<span class="tag bad">{_t(lang, "sla")}</span>')
     if v.escalations:
         tags.append(f'<span class="tag">{_t(lang, "escalated")}: {v.escalations}</span>')
-    assignee = escape(v.assignee) if v.assignee else f'<span class="muted">{_t(lang, "nobody")}</span>'
+    nobody = f'<span class="muted">{_t(lang, "nobody")}</span>'
+    assignee = escape(v.assignee) if v.assignee else nobody
     return (
         f'<div class="case" data-k="case" data-incident="{escape(v.incident)}">'
         f'<div class="head"><span class="t">{escape(label(lang, "cat", v.category))}</span>'

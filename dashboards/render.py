@@ -119,7 +119,8 @@ def csi(factors: Sequence[FactorRow], total: float | None, answers: int, lang: s
     if s.state == "ok":
         shown = f'<span class="mid" style="font-size:40px">{fmt.index3(total)}</span>'
     elif s.state == "few":
-        shown = f'<span class="warn">{escape(t(lang, "few_long", n=answers, min=min_sample))}</span>'
+        few = t(lang, "few_long", n=answers, min=min_sample)
+        shown = f'<span class="warn">{escape(few)}</span>'
     else:
         shown = f'<span class="muted">{t(lang, "no_data")}</span>'
     head = (f'<div class="h"><span><b>{t(lang, "csi")}</b> {shown}</span><span class="win">'

@@ -77,9 +77,12 @@ def flow(today: FlowResult, heat: Heatmap, lang: str) -> str:
             f'<div class="pair" style="align-items:flex-start"><div style="flex:0 0 170px">'
             f'<div class="sub">{t(lang, "this_hour")}</div>'
             f'<div class="mid {tone}" data-k="this-hour">{fmt.count(today.this_hour)}</div>'
-            f'<div class="sub">{t(lang, "usual")} <b>{usual}</b> <span class="{tone}">{times}</span>'
-            f'</div></div><table style="flex:1 1 260px">{mix}</table></div><div class="sub">{extra}</div>'
-            f'<div class="sub">{t(lang, "heatmap")}</div><div class="heat">{"".join(cells)}</div></div>')
+            f'<div class="sub">{t(lang, "usual")} <b>{usual}</b> '
+            f'<span class="{tone}">{times}</span>'
+            f'</div></div><table style="flex:1 1 260px">{mix}</table></div>'
+            f'<div class="sub">{extra}</div>'
+            f'<div class="sub">{t(lang, "heatmap")}</div>'
+            f'<div class="heat">{"".join(cells)}</div></div>')
 
 
 def incidents(rows: Sequence[IncidentRow], open_n: int, breached: int, names: Names,
@@ -123,7 +126,8 @@ def alert_card(card: AlertCard, names: Names, tz: dt.tzinfo, lang: str, full: bo
     a, pb = card.alert, card.playbook
     title = pb.event if pb is not None else a.rule
     where = names.get(card.location, card.location) if card.location else a.scope
-    value = "" if a.value is None or a.threshold is None else f" · {a.value:.3g} {a.op} {a.threshold:g}"
+    value = ("" if a.value is None or a.threshold is None
+             else f" · {a.value:.3g} {a.op} {a.threshold:g}")
     since = fmt.clock(a.starts_ms or a.active_ms, tz)
     sev = {"critical": "tag bad", "info": "tag info"}.get(a.severity, "tag")
     status = t(lang, a.status) if a.status in ("firing", "pending") else a.status
@@ -158,7 +162,8 @@ def standard_line(std: Standard, lang: str, min_sample: int) -> str:
     if std.rating_with is not None and std.rating_without is not None:
         rating = (f'<br>{t(lang, "rating_greeting")} <b>{std.rating_with * 100:.0f}</b> / '
                   f'{t(lang, "rating_no_greeting")} <b>{std.rating_without * 100:.0f}</b>')
-    return f'{t(lang, "standard")} ({t(lang, "encounters")} {std.encounters}): {" · ".join(parts)}{rating}'
+    return (f'{t(lang, "standard")} ({t(lang, "encounters")} {std.encounters}): '
+            f'{" · ".join(parts)}{rating}')
 
 
 def _share_tone(share: float | None) -> str:
@@ -173,24 +178,27 @@ def voice(summary: VoiceSummary, std: Standard, names: Names, show_location: boo
     head = (f'<div class="h"><b>{t(lang, "voice")}</b><span class="win">{len(summary.mics)} mic'
             f'</span></div>')
     if not summary.mics and std.encounters == 0:
-        return f'<div class="card" data-k="voice">{head}<div class="none">{t(lang, "no_mics")}</div></div>'
+        return (f'<div class="card" data-k="voice">{head}'
+                f'<div class="none">{t(lang, "no_mics")}</div></div>')
     meters = []
     for m in summary.mics[:4]:
         tone = "#ff5252" if m.anger >= 0.6 else "#f5b041" if m.anger >= 0.3 else "#2ecc71"
         name = f"{names.get(m.location, m.location)} · {m.mic}" if show_location else m.mic
         meters.append(f'<div class="mic" data-mic="{escape(m.mic)}"><span class="nm">{escape(name)}'
                       f'</span><div class="meter"><div style="width:{m.anger * 100:.0f}%;'
-                      f'background:{tone}"></div></div><span class="v">{m.anger * 100:.0f}</span></div>')
+                      f'background:{tone}"></div></div>'
+                      f'<span class="v">{m.anger * 100:.0f}</span></div>')
     hits = "".join(f'<tr><td style="width:70px">{fmt.clock(h.ts_ms, tz)}</td>'
                    f'<td class="{"bad" if h.angry else ""}">{escape(h.word)}</td>'
                    f'<td class="muted">{escape(label(lang, "kw", h.category))}</td></tr>'
                    for h in summary.hits[:4])
     meters_html = (f'<div class="sub">{t(lang, "anger")}</div>{"".join(meters)}' if meters
                    else f'<div class="none">{t(lang, "no_mics")}</div>')
+    standard = standard_line(std, lang, min_sample)
+    keywords = f'<div class="sub">{t(lang, "keywords")}</div><table>{hits}</table>' if hits else ""
     return (f'<div class="card" data-k="voice">{head}{meters_html}'
-            f'<div class="sub" style="margin:6px 0" data-k="standard">{standard_line(std, lang, min_sample)}'
-            f'</div>{f"""<div class="sub">{t(lang, "keywords")}</div><table>{hits}</table>""" if hits else ""}'
-            f'</div>')
+            f'<div class="sub" style="margin:6px 0" data-k="standard">{standard}'
+            f'</div>{keywords}</div>')
 
 
 def board(rows: Sequence[BoardRow], lang: str) -> str:

@@ -90,8 +90,8 @@ a {{ color: {ACCENT}; text-decoration: none; }}
               font-weight: 700; color: #0b0f14; min-width: 0; overflow: hidden; }}
 .legend {{ display: flex; justify-content: space-between; font-size: 19px; color: {MUTED}; }}
 table {{ border-collapse: collapse; width: 100%; }}
-td, th {{ padding: 1px 6px; font-size: 19px; line-height: 1.22; text-align: left; white-space: nowrap;
-          overflow: hidden; text-overflow: ellipsis; }}
+td, th {{ padding: 1px 6px; font-size: 19px; line-height: 1.22; text-align: left;
+          white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }}
 th {{ color: {MUTED}; font-weight: 400; font-size: 16px; }}
 td.n, th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
 tr.f td {{ font-weight: 700; font-size: 20px; border-top: 1px solid #26313d; }}

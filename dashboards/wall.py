@@ -77,7 +77,8 @@ class Wall(Viewer):
         self.kind = self.geo.kind(scope)
         self.tz = self.geo.timezone(scope)
         dash = ctx.cfg.dashboards
-        self.min_sample, self.nps_target, self.csat_target = dash.min_sample, dash.nps_target, dash.csat_target
+        self.min_sample, self.nps_target = dash.min_sample, dash.nps_target
+        self.csat_target = dash.csat_target
         self.texts = {(q.factor, q.id): (q.text_en if lang == "en" else q.text_ru) or q.id
                       for q in ctx.cfg.csi.questions}
         self._build(who)
@@ -268,7 +269,8 @@ class Wall(Viewer):
         return out
 
     def _scores(self) -> None:
-        h1, today, lang, ms = self._metrics("1h"), self._metrics("today"), self.lang, self.min_sample
+        h1, today = self._metrics("1h"), self._metrics("today")
+        lang, ms = self.lang, self.min_sample
         set_html(self.nps, render.nps_pair(
             (fmt.nps_score(h1.nps, h1.responses, ms, self.nps_target), h1.nps),
             (fmt.nps_score(today.nps, today.responses, ms, self.nps_target), today.nps),
@@ -281,8 +283,8 @@ class Wall(Viewer):
         set_html(self.nr, render.tile("nps-nr", t(lang, "nps_nr"), "today", nr,
                                       today.nps_with_non_responders, lang, ms, rate))
         csat = fmt.csat_score(today.csat, today.csat_responses, ms, self.csat_target)
-        set_html(self.csat, render.tile("csat", t(lang, "csat"), "today", csat, today.csat, lang, ms,
-                                        f'{t(lang, "target")} {self.csat_target:.0f}%'))
+        set_html(self.csat, render.tile("csat", t(lang, "csat"), "today", csat, today.csat,
+                                        lang, ms, f'{t(lang, "target")} {self.csat_target:.0f}%'))
         ces = fmt.ces_score(today.ces, today.ces_responses, ms)
         set_html(self.ces, render.tile("ces", t(lang, "ces"), "today", ces, today.ces, lang, ms,
                                        t(lang, "ces_hint")))
@@ -323,7 +325,8 @@ class Wall(Viewer):
     def _alerts(self) -> None:
         data = self.ctx.cache.payload("alerts")
         alerts = data.alerts if isinstance(data, AlertsData) else []
-        self.alerts.update(alertview.cards(alerts, self.scope, self.geo, self.lang), self._names(), self.tz)
+        cards = alertview.cards(alerts, self.scope, self.geo, self.lang)
+        self.alerts.update(cards, self._names(), self.tz)
 
     def _voice(self) -> None:
         per_loc = {}

@@ -173,7 +173,8 @@ class AlertsPanel(Viewer):
         self.head = html(height=34, styles={"flex": "1 1 220px", "min-width": "0"})
         self.message = html(height=28, visible=False)
         self.empty = html()
-        set_html(self.empty, f'<div class="none" style="padding:0 10px">{t(lang, "no_alerts")}</div>')
+        set_html(self.empty,
+                 f'<div class="none" style="padding:0 10px">{t(lang, "no_alerts")}</div>')
         self.slots = [AlertSlot(lang, self._ack) for _ in range(ALERTS_SHOWN)]
         self.layout = pn.Column(
             pn.FlexBox(self.head, self.who, flex_wrap="wrap", sizing_mode="stretch_width",
@@ -207,8 +208,8 @@ class AlertsPanel(Viewer):
         for i, slot in enumerate(self.slots):
             if i < len(cards):
                 card = cards[i]
-                slot.show(card.alert.id, render_live.alert_card(card, names, tz, self.lang, full=i == 0),
-                          card.alert.acknowledged is not None, self.lang)
+                body = render_live.alert_card(card, names, tz, self.lang, full=i == 0)
+                slot.show(card.alert.id, body, card.alert.acknowledged is not None, self.lang)
             else:
                 slot.hide()
         self.empty.visible = not cards

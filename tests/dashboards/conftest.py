@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
+from stream.nats_server import EmbeddedNats
 from tests.support.browser import chromium
 from tests.support.stack import Stack
 from tests.support.wall import PAGE_ERRORS, wall_stack
 
 
 @pytest.fixture
-async def system(tmp_path: Path, nats_server: Any) -> AsyncIterator[Stack]:
+async def system(tmp_path: Path, nats_server: EmbeddedNats) -> AsyncIterator[Stack]:
     async with wall_stack(tmp_path, nats_server.url) as stack:
         yield stack
 

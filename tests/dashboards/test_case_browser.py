@@ -16,7 +16,7 @@ import pytest
 from msgspec.structs import replace
 
 from cxpulse.config import load_config_text
-from stream.nats_server import free_port
+from stream.nats_server import EmbeddedNats, free_port
 from tests.support.browser import chromium
 from tests.support.cases import cases_of
 from tests.support.stack import Stack, running, until
@@ -63,7 +63,8 @@ async def card(browser: Any, url: str, width: int, height: int) -> Any:
     return page
 
 
-async def test_the_card_assigns_comments_and_resolves_for_its_viewer(tmp_path, nats_server) -> None:
+async def test_the_card_assigns_comments_and_resolves_for_its_viewer(
+        tmp_path: Path, nats_server: EmbeddedNats) -> None:
     PAGE_ERRORS.clear()
     async with case_system(tmp_path, nats_server.url) as system, chromium() as browser:
         await system.publish(linked_case(int(time.time() * 1000)), kind="incident")

@@ -43,7 +43,7 @@ async def test_feed_spreads_topics_reports_errors_and_reconnects(system: Stack) 
         await system.stop_server()
         await until(lambda: _state_is(feed, "lost"), 5, "lost shown")
         s = Seeder(int(time.time() * 1000), seed=5)
-        before = system.core.metrics("msk-b", "today").responses  # the server is down
+        before = system.running_core.metrics("msk-b", "today").responses  # the server is down
         await system.publish(s.ev("msk-b", 1000, type="nps", value=0))
         await asyncio.sleep(0.3)
         await system.start_server()

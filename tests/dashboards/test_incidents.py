@@ -20,20 +20,21 @@ def view(iid: str, *, status: str = "open", transfer: int | None = None, resolve
                         resolve_deadline_ms=NOW + resolve, breached=breached, problem=False, **kw)
 
 
-def test_transfer_deadline_counts_until_assigned():
+def test_transfer_deadline_counts_until_assigned() -> None:
     assert next_deadline(view("x", transfer=5 * MIN)) == (NOW + 5 * MIN, "transfer")
-    assert next_deadline(view("x", transfer=5 * MIN, status="assigned")) == (NOW + 10 * MIN, "resolve")
+    assigned = view("x", transfer=5 * MIN, status="assigned")
+    assert next_deadline(assigned) == (NOW + 10 * MIN, "resolve")
     assert next_deadline(view("x")) == (NOW + 10 * MIN, "resolve")
 
 
-def test_a_passed_deadline_is_breached_before_the_server_says_so():
+def test_a_passed_deadline_is_breached_before_the_server_says_so() -> None:
     row = incident_row(view("x", resolve=-MIN), NOW)
     assert row.breached and row.remaining_ms == -MIN and row.tone == "bad"
     assert incident_row(view("y", resolve=30 * MIN), NOW).tone == "warn"
     assert incident_row(view("z", resolve=3 * 60 * MIN), NOW).tone == "neutral"
 
 
-def test_breached_first_most_overdue_on_top_then_nearest_deadline_resolved_dropped():
+def test_breached_first_most_overdue_on_top_then_nearest_deadline_resolved_dropped() -> None:
     views = [view("later", resolve=90 * MIN), view("soon", resolve=5 * MIN),
              view("late", resolve=-MIN), view("very-late", resolve=-60 * MIN),
              view("flagged", resolve=200 * MIN, breached=True),

@@ -20,7 +20,8 @@ pytestmark = pytest.mark.browser
 
 
 async def attr(page: Any, selector: str, name: str = "data-v") -> str | None:
-    return await page.locator(selector).first.get_attribute(name)
+    value: str | None = await page.locator(selector).first.get_attribute(name)
+    return value
 
 
 async def num(page: Any, selector: str, name: str = "data-v") -> float | None:
@@ -54,7 +55,8 @@ async def shows_api(page: Any, system: Stack, scope: str, what: str) -> None:
     await until(lambda: wall_matches(page, system, scope), 15, what, lambda: LAST_CHECKS)
 
 
-async def test_wall_shows_the_api_numbers_and_follows_updates(system: Stack, browser: Any) -> None:
+async def test_wall_shows_the_api_numbers_and_follows_updates(system: Stack,
+                                                               browser: Any) -> None:
     page = await open_wall(browser, system.page("msk-a"))
     await shows_api(page, system, "msk-a", "wall = /api/metrics")
     today = await system.metrics("msk-a")
@@ -107,14 +109,16 @@ def utterances(now_ms: int) -> list[dict[str, Any]]:
         return {"mic": mic, "start": start, "end": start + 2500, "loudness_db": -18 + 12 * anger,
                 "emotion": {"arousal": anger, "anger": anger}, "transcript": text,
                 "keywords": [{"category": c, "word": w, "t": 0.4} for c, w in keywords]}
-    return [utt("desk-1", 40, 0.1, [("greeting", "здравствуйте")], "Здравствуйте! Чем могу помочь?"),
+    return [utt("desk-1", 40, 0.1, [("greeting", "здравствуйте")],
+                "Здравствуйте! Чем могу помочь?"),
             utt("desk-1", 20, 0.05, [("thanks", "спасибо"), ("farewell", "до свидания")],
                 "Спасибо за покупку, до свидания!"),
             utt("desk-2", 10, 0.85, [("escalation", "менеджера"), ("complaint", "жалобу")],
                 "Позовите менеджера, я напишу жалобу!")]
 
 
-async def test_region_leaderboard_worst_first_and_click_into_location(system: Stack, browser: Any) -> None:
+async def test_region_leaderboard_worst_first_and_click_into_location(system: Stack,
+                                                                      browser: Any) -> None:
     page = await open_wall(browser, system.page("msk"))
     await shows_api(page, system, "msk", "region wall = /api/metrics")
     rows = page.locator("[data-k=board] tr[data-loc]")
@@ -139,7 +143,8 @@ async def test_region_leaderboard_worst_first_and_click_into_location(system: St
 
 
 async def _count_is(locator: Any, n: int) -> bool:
-    return await locator.count() == n
+    count: int = await locator.count()
+    return count == n
 
 
 async def test_alert_from_the_core_appears_and_is_acknowledged(system: Stack, browser: Any) -> None:
@@ -154,7 +159,7 @@ async def test_alert_from_the_core_appears_and_is_acknowledged(system: Stack, br
     assert "Иванова" in await page.locator("[data-k=acked]").first.inner_text()
     async with system.http("admin") as client:
         alerts = (await client.get("/api/alerts")).json()
-    acked = [a for a in alerts if a["rule"] == "red-button"][0]["acknowledged"]
+    acked = next(a for a in alerts if a["rule"] == "red-button")["acknowledged"]
     assert acked["by"] == "wall-supervisor" and acked["comment"] == "Иванова"
     assert await page.get_by_role("button", name="Принято").first.is_disabled()
     await shot(page, "wall-alert-acknowledged")
@@ -167,11 +172,11 @@ async def test_page_recovers_after_a_server_restart(system: Stack, browser: Any)
     await until(lambda: _attr_is(page, "[data-k=conn]", "bad"), 10, "connection shown as lost")
     assert "нет связи" in await page.locator("[data-k=conn]").inner_text()
     await shot(page, "wall-server-down")
-    before = system.core.metrics("msk-a", "today").buttons.presses  # the core still runs
+    before = system.running_core.metrics("msk-a", "today").buttons.presses  # the core still runs
     s = Seeder(int(time.time() * 1000), seed=13)
     await system.publish(*[s.ev("msk-a", 1_000, type="button", value=3, scale=3)
                            for _ in range(7)])
-    assert system.core.metrics("msk-a", "today").buttons.presses == before + 7
+    assert system.running_core.metrics("msk-a", "today").buttons.presses == before + 7
     assert await num(page, "[data-k=buttons]", "data-presses") == before  # nothing new yet
     await asyncio.sleep(0.5)
     await system.start_server()

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from stream.nats_server import EmbeddedNats
 from tests.dashboards.test_wall_browser import shows_api
 from tests.support.stack import Stack, until
 from tests.support.wall import SCREENS, font_px, overflows, wall_stack, watched
@@ -25,7 +26,7 @@ WALLS = (("network", "admin"), ("msk-a", "supervisor"))
 
 
 @pytest.fixture
-async def admin_system(tmp_path: Path, nats_server: Any) -> AsyncIterator[Stack]:
+async def admin_system(tmp_path: Path, nats_server: EmbeddedNats) -> AsyncIterator[Stack]:
     """The seeded system whose dashboards hold an admin's token (the network wall)."""
     async with wall_stack(tmp_path, nats_server.url, token=ADMIN) as stack:
         yield stack

@@ -16,6 +16,7 @@ from bokeh.util.token import generate_jwt_token, get_session_id, get_token_paylo
 
 from dashboards.feed import AckError
 from dashboards.widgets import AlertsPanel
+from stream.nats_server import EmbeddedNats
 from tests.support.stack import Stack
 from tests.support.wall import (
     COOKIE,
@@ -34,7 +35,7 @@ EVIL = "<img src=x onerror=alert(1)>"
 
 
 @pytest.fixture
-async def admin_system(tmp_path: Path, nats_server: Any) -> AsyncIterator[Stack]:
+async def admin_system(tmp_path: Path, nats_server: EmbeddedNats) -> AsyncIterator[Stack]:
     """The seeded system whose dashboards follow the server with an admin token, as in
     ``cxpulse run`` (its generated in-process token is an admin's)."""
     async with wall_stack(tmp_path, nats_server.url, token=ADMIN) as stack:
@@ -45,7 +46,7 @@ async def test_a_url_token_becomes_an_httponly_cookie_and_leaves_the_address(sys
     async with httpx.AsyncClient(trust_env=False, timeout=20) as client:
         url = wall_url(system, "msk-a", token=system.tokens["supervisor"], lang="en",
                        who="Ivanova")
-        hops = []
+        hops: list[httpx.Response] = []
         r = await client.get(url)
         while r.status_code in (302, 303) and len(hops) < 4:  # via Bokeh's login page
             hops.append(r)
