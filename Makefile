@@ -29,7 +29,7 @@ lint: $(STAMP)
 	$(PY) -m mypy cxpulse server dashboards alerting voice archive digests cases stream dsp text simulators tests bench
 
 test: $(STAMP) system-deps lint
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --durations=15
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
