@@ -64,7 +64,10 @@ def test_speed_replay_reproduces_the_hour_profile_in_flow_metrics(cfg: Config) -
         expected = np.array([[hour_weight(d, h) for h in range(24)] for d in range(7)])
         r = np.corrcoef(got.ravel(), expected.ravel())[0, 1]
         assert r > 0.95, (loc.id, r)  # tens of contacts an hour: some Poisson noise
+        weekdays = expected[:5].sum(axis=0)
         busiest = int(np.argmax(got[:5].sum(axis=0)))  # over the working days
-        assert 10 <= busiest <= 14, (loc.id, busiest)
+        # one of the profile's peak hours (10-16 are within 15 % of its top): Poisson noise
+        # decides which, the replay's window (it ends now) shifts it too
+        assert weekdays[busiest] >= 0.85 * weekdays.max(), (loc.id, busiest)
         assert got[:, 2:5].mean() < 0.06 * got[:5, 11:14].mean()  # quiet nights
         assert got[5:].sum() < 0.8 * got[:5].sum() * 2 / 5  # a lighter weekend day
