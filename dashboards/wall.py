@@ -360,7 +360,8 @@ class Wall(Viewer):
         places = self._names() if self.kind != "location" else None
         set_html(self.comments, commentview.comments_tile(
             items, today, week, self.topic_names, places, self.tz, self.lang, now_ms(),
-            error[1] if error is not None else None))
+            None if error is None else t(self.lang, "no_archive") if error[0] == "not_found"
+            else error[1]))
 
     async def _acknowledge(self, alert_id: str, who: str) -> None:
         """The server records the dashboard's token; the comment names the supervisor (typed
