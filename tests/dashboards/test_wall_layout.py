@@ -51,8 +51,15 @@ async def _has(locator: Any, n: int) -> bool:
 
 
 async def box(page: Any, selector: str) -> dict[str, float]:
-    found: dict[str, float] = await page.locator(selector).first.bounding_box()
-    return found
+    """The first match's box once it is laid out (a loaded machine renders tiles late)."""
+    element = page.locator(selector).first
+    await element.wait_for(state="visible", timeout=20_000)
+    for _ in range(100):
+        found: dict[str, float] | None = await element.bounding_box()
+        if found is not None and found["width"] > 0:
+            return found
+        await page.wait_for_timeout(100)
+    raise AssertionError(f"{selector} is never laid out")
 
 
 async def test_no_tile_overflows_on_any_screen(admin_system: Stack, browser: Any) -> None:
