@@ -140,9 +140,12 @@ def big_queries(rows: int, locations: int, repeat: int) -> tuple[list[Row], dict
     net, result = timed(lambda: trend("network"), repeat)
     assert len(result.points) >= 36 and result.points[-2].n > 0
     loc, _ = timed(lambda: trend("loc-0042"), repeat * 3)
+    # a small (--quick) archive holds about one comment a month per location: search its
+    # whole span there, so the query still finds and returns rows
+    search_days = 30 if rows >= 20_000_000 else 1095
     search, page = timed(lambda: feedback_page(store.reader(), store.geo, FeedbackQuery(
-        scope="loc-0042", q="очередь", since_ms=end_ms - 30 * DAY_MS, limit=50), end_ms),
-        repeat * 3)
+        scope="loc-0042", q="очередь", since_ms=end_ms - search_days * DAY_MS, limit=50),
+        end_ms), repeat * 3)
     assert page.items, "the search found nothing"
     per_day = rows / 1095
     days = max(1, round(1_000_000 / per_day))
@@ -184,12 +187,12 @@ def big_queries(rows: int, locations: int, repeat: int) -> tuple[list[Row], dict
             "target": "<= 50 ms",
         },
         {
-            "figure": f"comment search, one location, last 30 days p50{note}",
+            "figure": f"comment search, one location, last {search_days} days p50{note}",
             "value": f"{statistics.median(search) * 1000:.1f} ms",
             "target": "<= 200 ms",
         },
         {
-            "figure": f"comment search, one location, last 30 days p95{note}",
+            "figure": f"comment search, one location, last {search_days} days p95{note}",
             "value": f"{pct(search, 0.95) * 1000:.1f} ms",
             "target": "<= 200 ms",
         },
