@@ -51,6 +51,7 @@ from stream.events import Limits, Rejection, validate_event
 from stream.lease import LeaseKeeper, instance_name, keep_lease
 from stream.nats_io import ensure_kv, stream_names
 from stream.subjects import Subjects
+from stream.tasks import cancel_all
 
 log = logging.getLogger("cxpulse.archive")
 T = TypeVar("T")
@@ -117,11 +118,7 @@ class ArchiveService:
                  else f"following {self._lease.holder}")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(self._tasks)
         self._tasks = []
         await self._follow()
         if self._lease is not None:
@@ -153,10 +150,7 @@ class ArchiveService:
 
     async def _follow(self) -> None:
         self.leading = False
-        for task in self._lead_tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(self._lead_tasks)
         self._lead_tasks = []
         if self._sub is not None:
             with contextlib.suppress(Exception):

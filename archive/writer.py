@@ -38,6 +38,7 @@ from archive.store import ArchiveStore
 from stream.events import InputEvent, Rejection
 from stream.nats_io import stream_names
 from stream.pull import BatchPuller
+from stream.tasks import cancel_all
 
 log = logging.getLogger("cxpulse.archive")
 ACK_WAIT_S = 30.0
@@ -92,11 +93,7 @@ class ArchiveWriter:
 
     async def stop(self) -> None:
         self._running = False
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(self._tasks)
         for feed in self.feeds.values():
             with contextlib.suppress(Exception):
                 await feed.puller.stop()

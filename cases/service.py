@@ -44,6 +44,7 @@ from stream.nats_io import ensure_kv, stream_names
 from stream.pull import BatchPuller
 from stream.readmodel import CoreReader
 from stream.subjects import Subjects
+from stream.tasks import cancel_all
 from text import Tagger
 
 log = logging.getLogger("cxpulse.cases")
@@ -85,10 +86,7 @@ class CaseService:
         log.info("cases: %s", "leading" if self.leading else f"following {self._lease.holder}")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(self._tasks)
         self._tasks = []
         await self._follow()
         if self._lease is not None:
@@ -115,10 +113,7 @@ class CaseService:
 
     async def _follow(self) -> None:
         self.leading = False
-        for task in self._lead_tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(self._lead_tasks)
         self._lead_tasks = []
         for puller in self._pullers:
             with contextlib.suppress(Exception):

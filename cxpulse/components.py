@@ -30,6 +30,7 @@ from stream.access import TokenConfig
 from stream.core import Core
 from stream.natscreds import Login
 from stream.remote import RemoteReader
+from stream.tasks import cancel_all
 from voice.asr_worker import AsrWorker
 from voice.worker import VoiceWorker
 
@@ -150,11 +151,7 @@ async def run_components(cfg: Config, core: Core | RemoteReader, url: str,
         workers += await start_voice(cfg, conns, url, logins)
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(tasks)
         for worker in reversed(workers):
             with contextlib.suppress(Exception):
                 await worker.stop()  # type: ignore[attr-defined]

@@ -10,7 +10,6 @@ shared ``Feed`` (``topics_of``).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import time
@@ -21,6 +20,7 @@ import msgspec
 
 from dashboards.cache import Cache
 from dashboards.commentview import Period, period_of
+from stream.tasks import cancel_all
 
 log = logging.getLogger("cxpulse.dashboards.comments")
 REFRESH_S = 120.0
@@ -110,11 +110,7 @@ class TopicsFeed:
     async def stop(self) -> None:
         self.cache.unlisten(self._on_change)
         tasks = [*self._tasks, *([self._loop] if self._loop else [])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(tasks)
 
 
 def topics_of(feed: Any) -> TopicsFeed:

@@ -33,6 +33,7 @@ from stream.geography import Geo
 from stream.ids import NETWORK
 from stream.push import CLOSE_UNAUTHORIZED, Alert, envelope, payload, subscribe
 from stream.readmodel import FlowProfile, LocationView
+from stream.tasks import cancel_all
 
 log = logging.getLogger("cxpulse.dashboards.feed")
 PROFILE_REFRESH_S = 600.0  # the hour x weekday profile moves slowly
@@ -173,11 +174,7 @@ class Feed:
         tasks = [link.task for link in self.links if link.task] + list(self._tasks)
         if self._refresher is not None:
             tasks.append(self._refresher)
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(tasks)
         await self.http.aclose()
 
     def _new_link(self) -> Link:

@@ -10,7 +10,6 @@ each arrival tells the sessions ``history:{scope}`` changed through the cache. O
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -19,6 +18,7 @@ import msgspec
 
 from dashboards.cache import Cache
 from dashboards.trendview import METRICS, Point
+from stream.tasks import cancel_all
 
 log = logging.getLogger("cxpulse.dashboards.history")
 REFRESH_S = 300.0
@@ -83,11 +83,7 @@ class HistoryFeed:
 
     async def stop(self) -> None:
         tasks = [*self._tasks, *([self._loop] if self._loop else [])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(tasks)
 
 
 def _months_ago(months: int) -> str:

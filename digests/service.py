@@ -43,6 +43,7 @@ from stream.geography import Geo
 from stream.lease import LeaseKeeper, instance_name
 from stream.nats_io import ensure_kv, stream_names
 from stream.readmodel import CoreReader
+from stream.tasks import cancel_all
 
 log = logging.getLogger("cxpulse.digests")
 RETRY_HORIZON_MS = 3 * 86_400_000  # how far back a slot that is still retrying is looked at
@@ -111,11 +112,7 @@ class DigestService:
                  "leading" if self.leading else f"following {self.lease.holder}")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(self._tasks)
         self._tasks = []
         if self.lease is not None:
             await self.lease.release()

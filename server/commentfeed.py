@@ -17,7 +17,6 @@ per scope ever followed. Every text here is masked: the archive never held it ra
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
@@ -30,6 +29,7 @@ from stream.geography import Geo
 from stream.push import COMMENTS_KEEP, CommentItem, CommentsData
 from stream.readmodel import QueryError
 from stream.subjects import Subjects
+from stream.tasks import cancel_all
 
 log = logging.getLogger("cxpulse.server.comments")
 Loader = Callable[[str], Awaitable[list[CommentNote]]]
@@ -113,10 +113,7 @@ class CommentRings:
         self.on_ready(scope)
 
     async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(list(self._tasks))
 
 
 def _item(note: CommentNote, seq: int) -> CommentItem:
