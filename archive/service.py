@@ -51,7 +51,7 @@ from stream.events import Limits, Rejection, validate_event
 from stream.lease import LeaseKeeper, instance_name, keep_lease
 from stream.nats_io import ensure_kv, stream_names
 from stream.subjects import Subjects
-from stream.tasks import cancel_all
+from stream.tasks import cancel_all, within
 
 log = logging.getLogger("cxpulse.archive")
 T = TypeVar("T")
@@ -122,7 +122,7 @@ class ArchiveService:
         self._tasks = []
         await self._follow()
         if self._lease is not None:
-            await self._lease.release()
+            await within(self._lease.release(), 5, "releasing the archive lease")
 
     async def _keep_lease(self) -> None:
         assert self._lease is not None
@@ -153,11 +153,10 @@ class ArchiveService:
         await cancel_all(self._lead_tasks)
         self._lead_tasks = []
         if self._sub is not None:
-            with contextlib.suppress(Exception):
-                await self._sub.unsubscribe()
+            await within(self._sub.unsubscribe(), 5, "unsubscribing from archive queries")
             self._sub = None
         if self.writer is not None:
-            await self.writer.stop()
+            await within(self.writer.stop(), 30, "stopping the archive writer")
             self.writer = None
         if self.store is not None:
             store, self.store = self.store, None

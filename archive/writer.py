@@ -38,7 +38,7 @@ from archive.store import ArchiveStore
 from stream.events import InputEvent, Rejection
 from stream.nats_io import stream_names
 from stream.pull import BatchPuller
-from stream.tasks import cancel_all
+from stream.tasks import cancel_all, within
 
 log = logging.getLogger("cxpulse.archive")
 ACK_WAIT_S = 30.0
@@ -95,8 +95,7 @@ class ArchiveWriter:
         self._running = False
         await cancel_all(self._tasks)
         for feed in self.feeds.values():
-            with contextlib.suppress(Exception):
-                await feed.puller.stop()
+            await within(feed.puller.stop(), 5, f"unsubscribing from {feed.stream}")
         self._tasks, self.feeds = [], {}
 
     async def _bind(self, name: str) -> bool:

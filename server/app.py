@@ -57,6 +57,7 @@ from server.wire import WS_PROTOCOL
 from server.ws import ws_endpoint
 from stream.access import Geo, TokenTable
 from stream.events import MAX_PAYLOAD_BYTES
+from stream.tasks import within
 
 log = logging.getLogger("cxpulse.server")
 
@@ -100,9 +101,9 @@ def create_app(cfg: ServerSettings, core: LiveCore, alerts: Any | None = None,
         try:
             yield
         finally:
-            await live_comments.stop()
-            await voice.stop()
-            await hub.stop()
+            await within(live_comments.stop(), 10, "stopping the live comments feed")
+            await within(voice.stop(), 10, "stopping the voice bridge")
+            await within(hub.stop(), 10, "stopping the hub")
 
     routes: list[Any] = [*api.ROUTES, ws_endpoint, *pages.ROUTES, *survey_pages.ROUTES,
                          *survey_review.ROUTES, *cases_api.ROUTES]
@@ -187,6 +188,7 @@ async def serve(app: Litestar, host: str, port: int, *, started: asyncio.Event |
         await asyncio.shield(task)
     except asyncio.CancelledError:
         server.should_exit = True
-        with contextlib.suppress(Exception, asyncio.CancelledError):
-            await task
+        # uvicorn bounds the connections' shutdown, not the lifespan's: bound the whole
+        if not await within(asyncio.shield(task), graceful_timeout_s + 15, "the HTTP shutdown"):
+            task.cancel()
         raise

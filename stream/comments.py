@@ -11,13 +11,13 @@ Defined here, in the foundation, so the producer and every consumer decode one s
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from typing import Any
 
 import msgspec
 
 from stream.subjects import Subjects
+from stream.tasks import within
 
 FEEDBACK_TYPES = ("button", "nps", "csat", "ces", "csi", "visit")
 
@@ -77,8 +77,8 @@ class CommentSubscription:
 
     async def stop(self) -> None:
         if self._sub is not None:
-            with contextlib.suppress(Exception):  # the connection may already be closed
-                await self._sub.unsubscribe()
+            # the connection may already be closed, or be reconnecting
+            await within(self._sub.unsubscribe(), 5, "unsubscribing from comments")
             self._sub = None
 
     async def _on_msg(self, msg: Any) -> None:

@@ -42,6 +42,7 @@ from stream.readmodel import ChangeFeed
 from stream.rollup import serve_queries
 from stream.state import EngineSnapshot, SnapshotMismatch
 from stream.subjects import Subjects
+from stream.tasks import cancel_all, within
 
 log = logging.getLogger("cxpulse.core")
 CONSUMER = "core"
@@ -125,22 +126,15 @@ class CoreConsumer:
     async def stop(self, *, snapshot_state: bool = True) -> None:
         """Stop consuming, store a last snapshot (unless told not to), close NATS."""
         self._running = False
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_all(self._tasks)
         if snapshot_state and self.nc and self.nc.is_connected:
-            with contextlib.suppress(Exception):
-                await self.save_snapshot()
+            await within(self.save_snapshot(), 60, "storing the core's last snapshot")
         elif self._snapshot_task is not None:
-            self._snapshot_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._snapshot_task
+            await cancel_all([self._snapshot_task])
         if self.nc:
-            with contextlib.suppress(Exception):
-                if self.nc.is_connected:
-                    await asyncio.wait_for(self.nc.flush(), 5)
-                await self.nc.close()
+            if self.nc.is_connected:
+                await within(self.nc.flush(), 5, "flushing the core's connection")
+            await within(self.nc.close(), 10, "closing the core's connection")
 
     def status(self) -> dict[str, object]:
         """Connection and consumer state, for ``/api/health``."""

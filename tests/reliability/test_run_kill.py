@@ -45,11 +45,14 @@ def start_run(config_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
 
 
 async def wait_healthy(base: str, proc: subprocess.Popen[bytes], log_path: Path) -> float:
+    """Seconds until ``/api/health`` answers 200. The bound is generous on purpose: this is
+    no timing test, and a restart on a loaded 2-core CI machine (imports, numba's cache,
+    Litestar) has been seen to take over 30 s (bench/archive.py measures restarts)."""
     t0 = time.monotonic()
     async with httpx.AsyncClient(base_url=base, timeout=2) as http:
         while True:
             assert proc.poll() is None, log_path.read_text()[-3000:]
-            assert time.monotonic() - t0 < 30, "cxpulse run never became healthy"
+            assert time.monotonic() - t0 < 120, "cxpulse run never became healthy"
             try:
                 if (await http.get("/api/health")).status_code == 200:
                     return time.monotonic() - t0
