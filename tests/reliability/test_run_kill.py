@@ -99,7 +99,7 @@ async def test_kill_minus_nine_of_cxpulse_run(nats_server: EmbeddedNats, tmp_pat
             await wait_healthy(base, proc, log_path)
         last = (await js.stream_info(stream_names("cx")["input"])).state.last_seq
         async with httpx.AsyncClient(base_url=base, timeout=5) as http:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 90
             while (await http.get("/api/health")).json()["last_seq"] < last:
                 assert time.monotonic() < deadline, "cxpulse run did not catch up"
                 await asyncio.sleep(0.1)
