@@ -28,7 +28,11 @@ lint: $(STAMP)
 	$(PY) -m ruff check cxpulse server alerting voice archive digests cases stream dsp text dashboards simulators tests bench
 	$(PY) -m mypy cxpulse server dashboards alerting voice archive digests cases stream dsp text simulators tests bench
 
-test: $(STAMP) system-deps lint
+# The numba kernels compile into their caches (`cxpulse warm`) on one core while the lint
+# runs on the other, so no test pays for compilation.
+test: $(STAMP) system-deps
+	@$(PY) -m cxpulse.cli warm --config config.toml & warm=$$!; \
+	  $(MAKE) --no-print-directory lint; status=$$?; wait $$warm; exit $$status
 	$(PY) -m pytest -q -p no:cacheprovider -n 2 --durations=15
 
 bench: $(STAMP)

@@ -1,5 +1,5 @@
 """The ``cxpulse`` command: ``run``, ``core``, ``voice``, ``asr``, ``simulate``, ``import``,
-``archive``, ``digest``, ``comments``, ``nats-user``, ``nats-conf``, ``check-config``,
+``archive``, ``digest``, ``comments``, ``nats-user``, ``nats-conf``, ``check-config``, ``warm``,
 ``hash-token``."""
 
 from __future__ import annotations
@@ -22,6 +22,13 @@ from stream.natscreds import CREDENTIALS_FILE, CredentialsError, login_for, prep
 def _cmd_check_config(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     print(f"{args.config}: ok ({len(cfg.locations)} locations, {len(cfg.auth.tokens)} tokens)")
+    return 0
+
+
+def _cmd_warm(args: argparse.Namespace) -> int:
+    from cxpulse.warm import warm
+
+    print(f"cxpulse warm: numba kernels ready in {warm(load_config(args.config)):.1f} s")
     return 0
 
 
@@ -137,6 +144,11 @@ def build_parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check-config", help="validate a config file and exit")
     chk.add_argument("--config", default="config.toml")
     chk.set_defaults(func=_cmd_check_config)
+
+    warm = sub.add_parser("warm", help="compile the numba kernels into their caches (once per "
+                                       "install; services and tests then start fast)")
+    warm.add_argument("--config", default="config.toml")
+    warm.set_defaults(func=_cmd_warm)
 
     tok = sub.add_parser("hash-token", help="print the sha256 to store for a token read "
                                              "from stdin (`cxpulse hash-token < file`)")

@@ -91,3 +91,13 @@ def test_hash_token_reads_stdin(monkeypatch: pytest.MonkeyPatch,
     assert capsys.readouterr().out.strip() == hashlib.sha256(b"s3cret").hexdigest()
     with pytest.raises(SystemExit):  # no token on the command line any more
         cli.main(["hash-token", "s3cret"])
+
+
+def test_warm_fills_the_numba_caches_of_the_hot_kernels(repo_root: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["warm", "--config", str(repo_root / "config.toml")]) == 0
+    assert "numba kernels ready" in capsys.readouterr().out
+    cached = {p.name.split("-")[0] for p in repo_root.glob("*/__pycache__/*.nbi")}
+    for kernel in ("vad._vad_chunk", "prosody.yin_track", "frames._polyphase", "dedup._insert",
+                   "buckets._sum", "keywords._anchored_distances"):
+        assert kernel in cached, kernel
