@@ -128,15 +128,18 @@ class LocalDays:
     def __init__(self, geo: ScopeIndex) -> None:
         self.geo = geo
         self._days: dict[tuple[str, int], dt.date] = {}
+        self._zones: dict[str, str] = {}  # location -> its time zone's key
 
     def __call__(self, location: str, ts_ms: int) -> dt.date:
-        place = self.geo.place(location)
-        key = (place.tz.key, ts_ms // self.SLOT_MS)
+        zone = self._zones.get(location)
+        if zone is None:
+            zone = self._zones[location] = self.geo.place(location).tz.key
+        key = (zone, ts_ms // self.SLOT_MS)
         day = self._days.get(key)
         if day is None:
             if len(self._days) >= self.MAX_ENTRIES:
                 self._days.clear()
-            day = self._days[key] = dt.date.fromordinal(place.day_of(ts_ms))
+            day = self._days[key] = dt.date.fromordinal(self.geo.place(location).day_of(ts_ms))
         return day
 
 
@@ -155,6 +158,10 @@ class RowBuilder:
         self.unfirst: list[tuple[int, str, str]] = []  # (ts, location, session): not first
         self.touched: set[tuple[str, dt.date]] = set()  # (location, day) of feedback/flow
         self._first_at: dict[int, int] = {}  # session key -> index of its first row here
+        self._adders: dict[type, Callable[[Any, tuple[Any, ...]], None]] = {
+            FlowEvent: self._flow, IncidentEvent: self._incident, VoiceEvent: self._voice,
+            EncounterEvent: self._encounter,
+        }
 
     @staticmethod
     def table_of(event: InputEvent) -> str:
@@ -169,13 +176,8 @@ class RowBuilder:
         """File one event; ``session_key``: its (location, session) key, for a survey
         answer with a session."""
         self._session_key = session_key
-        day = self.day(event.location, ts_ms)
-        head = (event.location, event.id, ts_ms, day)
-        adders: dict[type, Callable[[Any, tuple[Any, ...]], None]] = {
-            FlowEvent: self._flow, IncidentEvent: self._incident, VoiceEvent: self._voice,
-            EncounterEvent: self._encounter,
-        }
-        adders.get(type(event), self._feedback)(event, head)
+        head = (event.location, event.id, ts_ms, self.days(event.location, ts_ms))
+        self._adders.get(type(event), self._feedback)(event, head)
 
     def _text(self, text: str | None, rating: float | None = None, kind: str = "unit",
               scale: int | None = None) -> tuple[str | None, str | None, list[str] | None,

@@ -37,7 +37,7 @@ from archive.live import CommentPublisher
 from archive.store import ArchiveStore
 from stream.events import InputEvent, Rejection
 from stream.nats_io import stream_names
-from stream.pull import BatchPuller
+from stream.pull import BatchPuller, delivery
 from stream.tasks import cancel_all, within
 
 log = logging.getLogger("cxpulse.archive")
@@ -55,7 +55,7 @@ class Feed:
 
 def stored_ms(msg: Msg) -> int:
     """When JetStream stored the message (epoch ms)."""
-    return int(msg.metadata.timestamp.timestamp() * 1000)
+    return delivery(msg)[1]
 
 
 class ArchiveWriter:
@@ -181,7 +181,7 @@ class ArchiveWriter:
             if feed.name == "alerts":
                 view = _alert_view(msg.data)
                 if view is not None:
-                    alerts.append((msg.metadata.sequence.stream, stored_ms(msg), view,
+                    alerts.append((*delivery(msg), view,
                                    msg.data.decode("utf-8", "replace")))
                 continue
             result = self.intake.decode(feed.name, msg.subject, msg.data, stored_ms(msg))

@@ -92,6 +92,37 @@ def _cmd_nats_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_admin_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The operators' tools: NATS users, config check, cache warm-up, token hashing."""
+    user = sub.add_parser("nats-user", help="print the NATS credentials of a user: `device` "
+                          "(all locations) or `device --location ID` for terminals and "
+                          "simulators, a service, or `admin`")
+    user.add_argument("role", choices=[*SERVICE_ROLES, "device", "admin"])
+    user.add_argument("--location", default=None, metavar="ID",
+                      help="the device user restricted to this configured location")
+    user.add_argument("--config", default="config.toml")
+    user.set_defaults(func=_cmd_nats_user)
+
+    conf = sub.add_parser("nats-conf", help="write the NATS users of this config for an "
+                          "external nats-server (auth.conf + credentials.json in --out)")
+    conf.add_argument("--out", required=True, metavar="DIR")
+    conf.add_argument("--config", default="config.toml")
+    conf.set_defaults(func=_cmd_nats_conf)
+
+    chk = sub.add_parser("check-config", help="validate a config file and exit")
+    chk.add_argument("--config", default="config.toml")
+    chk.set_defaults(func=_cmd_check_config)
+
+    warm = sub.add_parser("warm", help="compile the numba kernels into their caches (once per "
+                                       "install; services and tests then start fast)")
+    warm.add_argument("--config", default="config.toml")
+    warm.set_defaults(func=_cmd_warm)
+
+    tok = sub.add_parser("hash-token", help="print the sha256 to store for a token read "
+                                             "from stdin (`cxpulse hash-token < file`)")
+    tok.set_defaults(func=_cmd_hash_token)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cxpulse", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -126,33 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
     digest.add_parser(sub)
     retag.add_parser(sub)
 
-    user = sub.add_parser("nats-user", help="print the NATS credentials of a user: `device` "
-                          "(all locations) or `device --location ID` for terminals and "
-                          "simulators, a service, or `admin`")
-    user.add_argument("role", choices=[*SERVICE_ROLES, "device", "admin"])
-    user.add_argument("--location", default=None, metavar="ID",
-                      help="the device user restricted to this configured location")
-    user.add_argument("--config", default="config.toml")
-    user.set_defaults(func=_cmd_nats_user)
-
-    conf = sub.add_parser("nats-conf", help="write the NATS users of this config for an "
-                          "external nats-server (auth.conf + credentials.json in --out)")
-    conf.add_argument("--out", required=True, metavar="DIR")
-    conf.add_argument("--config", default="config.toml")
-    conf.set_defaults(func=_cmd_nats_conf)
-
-    chk = sub.add_parser("check-config", help="validate a config file and exit")
-    chk.add_argument("--config", default="config.toml")
-    chk.set_defaults(func=_cmd_check_config)
-
-    warm = sub.add_parser("warm", help="compile the numba kernels into their caches (once per "
-                                       "install; services and tests then start fast)")
-    warm.add_argument("--config", default="config.toml")
-    warm.set_defaults(func=_cmd_warm)
-
-    tok = sub.add_parser("hash-token", help="print the sha256 to store for a token read "
-                                             "from stdin (`cxpulse hash-token < file`)")
-    tok.set_defaults(func=_cmd_hash_token)
+    _add_admin_parsers(sub)
     return parser
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import re
 import time
 from collections.abc import AsyncIterator
@@ -162,7 +163,13 @@ async def overflows(page: Any) -> list[str]:
 async def font_px(page: Any, selector: str) -> float:
     """The rendered font size of the first ``selector`` (CSS px on the screen, zoom
     included): "readable without zoom" is at least 14 px on a phone."""
-    size: float = await page.locator(selector).first.evaluate(
-        "el => parseFloat(getComputedStyle(el).fontSize) * "
-        "(parseFloat(getComputedStyle(document.body).zoom) || 1)")
-    return size
+    element = page.locator(selector).first
+    for _ in range(50):  # a live tile re-renders: a replaced element has no computed style
+        await element.wait_for(state="visible", timeout=20_000)
+        size: float = await element.evaluate(
+            "el => parseFloat(getComputedStyle(el).fontSize) * "
+            "(parseFloat(getComputedStyle(document.body).zoom) || 1)")
+        if math.isfinite(size):
+            return size
+        await page.wait_for_timeout(100)
+    raise AssertionError(f"{selector} never has a computed font size")
