@@ -19,8 +19,6 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import msgspec
-
 from stream.comments import CommentNote, encode_note
 from stream.subjects import Subjects
 
@@ -28,37 +26,20 @@ log = logging.getLogger("cxpulse.archive")
 LIVE_MAX_AGE_MS = 24 * 3_600_000
 
 
-class _Staged(msgspec.Struct):
-    """The fields of the staged feedback event a note carries (``archive.rows``)."""
-
-    type: str
-    value: int | None = None
-    scale: int | None = None
-    channel: str | None = None
-    staff: str | None = None
-    touchpoint: str | None = None
-    session: str | None = None
-    device: str | None = None
-
-
-_STAGED = msgspec.json.Decoder(_Staged)
-
-
 def notes_of(rows: Iterable[Sequence[Any]], now_ms: int,
              max_age_ms: int = LIVE_MAX_AGE_MS) -> list[CommentNote]:
-    """Notes of stored feedback rows (``archive.rows.FEEDBACK_STAGED`` order: location, id,
-    ts, day, sess_first, comment, lemmas, topics, sentiment, urgent, source, event) that
-    carry a comment and are at most ``max_age_ms`` old."""
+    """Notes of stored feedback rows (``archive.rows.FEEDBACK_STAGED`` order) that carry a
+    comment and are at most ``max_age_ms`` old."""
     out = []
-    for loc, eid, ts, _day, _first, comment, _lemmas, topics, sentiment, urgent, _src, event \
-            in rows:
+    for row in rows:
+        (loc, eid, ts, _day, _first, comment, _lemmas, topics, sentiment, urgent, _src, kind,
+         value, scale, _factor, _question, device, staff, touchpoint, session, channel) = row
         if comment is None or ts < now_ms - max_age_ms:
             continue
-        ev = _STAGED.decode(event)
         out.append(CommentNote(
-            id=eid, ts_ms=ts, location=loc, type=ev.type, comment=comment, value=ev.value,
-            scale=ev.scale if ev.type in ("button", "csi") else None, channel=ev.channel,
-            staff=ev.staff, touchpoint=ev.touchpoint, session=ev.session, device=ev.device,
+            id=eid, ts_ms=ts, location=loc, type=kind, comment=comment, value=value,
+            scale=scale if kind in ("button", "csi") else None, channel=channel,
+            staff=staff, touchpoint=touchpoint, session=session, device=device,
             topics=list(topics or ()),
             sentiment=None if sentiment is None else round(float(sentiment), 3),
             urgent=bool(urgent)))

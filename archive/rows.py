@@ -32,18 +32,21 @@ from stream.events import (
 )
 from stream.geography import ScopeIndex
 from stream.layout import UNIT
+from stream.windows import DAY_MS
 
 FEEDBACK_COLS = ("location", "id", "ts", "day", "type", "value", "scale", "units", "factor",
                  "question", "device", "staff", "touchpoint", "session", "channel",
                  "sess_first", "comment", "lemmas", "topics", "sentiment", "urgent", "source")
-# Feedback rows are staged as the validated event re-encoded (canonical JSON: one value per
-# key, defaults filled) beside the columns only Python knows; DuckDB extracts the rest in
-# one vectorised pass (``FEEDBACK_INSERT``). The raw comment inside the staged JSON is never
-# selected: only the masked one is stored.
+# Feedback rows are staged as plain columns, the event's fields read from the validated
+# struct (``getattr``: a field its type lacks is NULL); DuckDB derives ``units`` and the
+# enum in one vectorised pass (``FEEDBACK_INSERT``). The raw comment is never staged: only
+# the masked one. The first eleven columns are what ``archive.live`` and the session
+# bookkeeping index.
 FEEDBACK_STAGED = ("location", "id", "ts", "day", "sess_first", "comment", "lemmas", "topics",
-                   "sentiment", "urgent", "source", "event")
-_FIELDS = ", ".join(f"json_extract_string(event, '$.{f}') AS {f}" for f in (
-    "factor", "question", "device", "staff", "touchpoint", "session", "channel"))
+                   "sentiment", "urgent", "source", "type", "value", "scale", "factor",
+                   "question", "device", "staff", "touchpoint", "session", "channel")
+FEEDBACK_FIELDS = ("value", "scale", "factor", "question", "device", "staff", "touchpoint",
+                   "session", "channel")  # read from the event, in FEEDBACK_STAGED order
 FEEDBACK_INSERT = f"""
 INSERT INTO feedback ({", ".join(FEEDBACK_COLS)})
 SELECT location, id, ts, day, type, value, scale,
@@ -52,9 +55,9 @@ SELECT location, id, ts, day, type, value, scale,
        factor, question, device, staff, touchpoint, session, channel, sess_first, comment,
        lemmas, topics, sentiment, urgent, source
 FROM (SELECT location, id, ts, day, sess_first, comment, lemmas, topics, sentiment, urgent, source,
-             CAST(json_extract_string(event, '$.type') AS feedback_type) AS type,
-             CAST(json_extract(event, '$.value') AS SMALLINT) AS value,
-             CAST(json_extract(event, '$.scale') AS SMALLINT) AS scale, {_FIELDS}
+             CAST(type AS feedback_type) AS type, CAST(value AS SMALLINT) AS value,
+             CAST(scale AS SMALLINT) AS scale, factor, question, device, staff, touchpoint,
+             session, channel
       FROM staged)
 """
 FLOW_COLS = ("location", "id", "ts", "day", "channel", "answered", "wait_s", "handle_s",
@@ -66,7 +69,6 @@ VOICE_COLS = ("location", "id", "ts", "day", "mic", "start_ms", "end_ms", "arous
               "loudness_db", "keywords", "transcript", "language", "asr")
 ENCOUNTER_COLS = ("location", "id", "ts", "day", "mic", "start_ms", "end_ms", "utterances",
                   "greeting", "thanks", "farewell", "anger_max", "closed_by", "rating")
-_STAGE = msgspec.json.Encoder()
 ALERT_COLS = ("seq", "ts", "alert_id", "rule", "severity", "status", "scope", "location",
               "value", "payload")
 TABLES: dict[str, tuple[str, ...]] = {
@@ -118,28 +120,34 @@ class Sessions:
 
 
 class LocalDays:
-    """Local calendar day of (location, time), memoised per time zone and quarter hour:
-    every zone's offset and every transition fall on a quarter hour, so a slot never spans
-    two local dates. The day itself is the engine's (``Place.day_of``)."""
+    """Local calendar day of (location, time), memoised per time zone as the spans of its
+    local days that meet each UTC day (two or three): a lookup is a dict hit and a compare,
+    a miss asks the engine (``Place.day_of``, the one definition of a location's day)."""
 
-    SLOT_MS = 900_000
     MAX_ENTRIES = 1_000_000
 
     def __init__(self, geo: ScopeIndex) -> None:
         self.geo = geo
-        self._days: dict[tuple[str, int], dt.date] = {}
         self._zones: dict[str, str] = {}  # location -> its time zone's key
+        self._spans: dict[tuple[str, int], list[tuple[int, int, dt.date]]] = {}
 
     def __call__(self, location: str, ts_ms: int) -> dt.date:
         zone = self._zones.get(location)
         if zone is None:
             zone = self._zones[location] = self.geo.place(location).tz.key
-        key = (zone, ts_ms // self.SLOT_MS)
-        day = self._days.get(key)
-        if day is None:
-            if len(self._days) >= self.MAX_ENTRIES:
-                self._days.clear()
-            day = self._days[key] = dt.date.fromordinal(self.geo.place(location).day_of(ts_ms))
+        key = (zone, ts_ms // DAY_MS)
+        spans = self._spans.get(key)
+        if spans is None:
+            if len(self._spans) >= self.MAX_ENTRIES:
+                self._spans.clear()
+            spans = self._spans[key] = []
+        for start, end, day in spans:
+            if start <= ts_ms < end:
+                return day
+        place = self.geo.place(location)
+        day = dt.date.fromordinal(place.day_of(ts_ms))
+        spans.append((place.calendar.day_start_ms(day),
+                      place.calendar.day_start_ms(day + dt.timedelta(days=1)), day))
         return day
 
 
@@ -195,8 +203,8 @@ class RowBuilder:
             scale = ev.scale if isinstance(ev, ButtonEvent | CsiEvent) else None
             kind = feedback_type(ev) if value is not None else "unit"
             comment = self._text(ev.comment, value, kind, scale)
-        self.rows["feedback"].append((*head, first, *comment, self.source,
-                                      _STAGE.encode(ev).decode()))
+        self.rows["feedback"].append((*head, first, *comment, self.source, feedback_type(ev),
+                                      *[getattr(ev, f, None) for f in FEEDBACK_FIELDS]))
         self.touched.add((head[0], head[3]))
 
     def _first(self, ev: Any, ts_ms: int) -> bool:

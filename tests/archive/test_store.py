@@ -12,10 +12,12 @@ import pytest
 from archive import rollup
 from archive.comments import TextHooks, lemma_text, query_lemmas
 from archive.db import connect
+from archive.rows import LocalDays
 from archive.schema import LATEST, Migration, SchemaTooNew, migrate
 from archive.store import ArchiveStore
-from cxpulse.config import Config
+from cxpulse.config import Config, load_config_text
 from stream.events import Limits
+from stream.geography import ScopeIndex
 from tests.archive.support import config, make_events, validated
 
 DAY_MS = 86_400_000
@@ -104,3 +106,21 @@ def test_search_lemmas_match_word_forms() -> None:
     assert "очередь" in lemma_text("Стояли в очереди полчаса")
     assert query_lemmas("ОЧЕРЕДЯМИ") == ["очередь"]
     assert "телефон" not in lemma_text("звоните [телефон]")
+
+
+def test_local_days_equal_the_engines_day_in_every_kind_of_zone() -> None:
+    """Memoised spans give each location's own calendar day: DST changes, half- and
+    quarter-hour zones, the UTC day boundary, in random order."""
+    zones = {"msk": "Europe/Moscow", "ber": "Europe/Berlin", "nyc": "America/New_York",
+             "del": "Asia/Kolkata", "ktm": "Asia/Kathmandu", "chat": "Pacific/Chatham"}
+    text = "".join(f'[[locations]]\nid = "{loc}"\nname = "{loc}"\ntimezone = "{tz}"\n'
+                   for loc, tz in zones.items())
+    cfg = load_config_text(text)
+    days, engine = LocalDays(ScopeIndex(cfg)), ScopeIndex(cfg)
+    rng = random.Random(5)
+    start = int(dt.datetime(2025, 3, 1, tzinfo=dt.UTC).timestamp() * 1000)
+    for _ in range(20_000):
+        loc = rng.choice(list(zones))
+        ts = start + rng.randrange(400 * 86_400_000)
+        want = dt.date.fromordinal(engine.place(loc).day_of(ts))
+        assert days(loc, ts) == want, (loc, ts)
