@@ -53,6 +53,7 @@ from stream.nats_io import ensure_kv, stream_names
 from stream.subjects import Subjects
 from stream.tasks import cancel_all, within
 
+ROLLUP_MAX_DEFER_S = 60.0  # the longest a backlog postpones the periodic rollup refresh
 log = logging.getLogger("cxpulse.archive")
 T = TypeVar("T")
 EXPIRE_EVERY_S = 3600.0
@@ -165,13 +166,16 @@ class ArchiveService:
             await asyncio.to_thread(store.close)
 
     async def _housekeeping(self) -> None:
-        last_expire = time.monotonic()
+        last_expire = last_refresh = time.monotonic()
         while True:
             await asyncio.sleep(self.cfg.archive.rollup_interval_s)
             store = self.store
             if store is None:
                 return
+            if self._defer_rollups(last_refresh):
+                continue
             try:
+                last_refresh = time.monotonic()
                 await asyncio.to_thread(store.refresh)
                 if time.monotonic() - last_expire > EXPIRE_EVERY_S:
                     last_expire = time.monotonic()
@@ -179,6 +183,14 @@ class ArchiveService:
                 await self._prune_if_due(store)
             except Exception:
                 log.exception("archive: housekeeping failed")
+
+    def _defer_rollups(self, last_refresh: float) -> bool:
+        """Catch up first: while the writer drains a backlog (full batches), the periodic
+        refresh would stall its writes for the rollups of days still being filled. It waits,
+        at most ``ROLLUP_MAX_DEFER_S`` after the last one; a history query refreshes before
+        it reads anyway."""
+        behind = self.writer is not None and self.writer.behind
+        return behind and time.monotonic() - last_refresh < ROLLUP_MAX_DEFER_S
 
     async def _prune_if_due(self, store: ArchiveStore) -> None:
         now = dt.datetime.fromtimestamp(self.clock() / 1000,

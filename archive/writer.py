@@ -77,6 +77,7 @@ class ArchiveWriter:
         self.applied = 0
         self.skipped: dict[str, int] = {}
         self.busy = 0
+        self.behind = False  # the last fetch came back full: there is a backlog
 
     async def start(self) -> None:
         locations = [r[0] for r in self.store.reader().execute(
@@ -136,6 +137,7 @@ class ArchiveWriter:
                 log.warning("archive: fetch from %s failed (%s); retrying", feed.stream, exc)
                 await asyncio.sleep(0.5)
                 continue
+            self.behind = len(msgs) >= batch
             if not msgs:
                 continue
             decoded = self._decode(feed, msgs)

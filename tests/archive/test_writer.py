@@ -9,6 +9,7 @@ import json
 import random
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from nats.js import JetStreamContext
@@ -16,7 +17,7 @@ from nats.js import JetStreamContext
 from archive.comments import TextHooks
 from archive.history import HistoryQuery
 from archive.records import FeedbackQuery
-from archive.service import ArchiveService
+from archive.service import ROLLUP_MAX_DEFER_S, ArchiveService
 from stream.nats_io import connect, ensure_streams
 from stream.nats_server import EmbeddedNats
 from tests.archive.support import Sent, config, make_events
@@ -142,3 +143,14 @@ async def test_voice_utterances_and_encounters_are_kept_masked_never_audio(
     assert b"[\xd1\x82" in csv and b"916" not in csv  # masked in the export too
     await archive.stop()
     await nc.close()
+
+
+def test_a_backlog_postpones_the_periodic_rollups_at_most_a_minute(tmp_path: Path) -> None:
+    """Catch up first: full fetches defer the periodic refresh, never beyond the bound."""
+    archive = ArchiveService(config(data_dir=str(tmp_path)), None, hooks=_hooks())
+    assert not archive._defer_rollups(time.monotonic())  # no writer: nothing to wait for
+    archive.writer = SimpleNamespace(behind=True)  # type: ignore[assignment]
+    assert archive._defer_rollups(time.monotonic())
+    assert not archive._defer_rollups(time.monotonic() - ROLLUP_MAX_DEFER_S - 1)
+    archive.writer = SimpleNamespace(behind=False)  # type: ignore[assignment]
+    assert not archive._defer_rollups(time.monotonic())
