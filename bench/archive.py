@@ -1,7 +1,8 @@
 """Archive benchmark: ingest beside the core, size per event, queries on a 100M-row archive,
 import rate, restart of ``cxpulse run`` with that archive.
 
-1. Ingest: one stream of mixed live events (10% of NPS answers with a comment, masked and
+1. Ingest (after ``cxpulse warm`` in this process, so neither side pays for loading the
+   numba kernels): one stream of mixed live events (10% of NPS answers with a comment, masked and
    tagged by the text package) drained by the core, then by the archive writer (its own
    consumer, one DuckDB transaction per batch): both rates in the same run.
 2. A large archive generated straight into DuckDB (bench/archive_data.py; 1,000
@@ -13,6 +14,7 @@ import rate, restart of ``cxpulse run`` with that archive.
    archive answers a network history query; peer: the same restart without the archive.
 
     .venv/bin/python bench/archive.py [--rows 100000000] [--import-rows 10000000] [--quick]
+        [--parts ingest,queries,import,restart]
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from archive.store import ArchiveStore  # noqa: E402
 from bench.archive_data import DAY_MS, generate, live_events, network_config  # noqa: E402
 from cxpulse.config import load_config_text  # noqa: E402
 from cxpulse.importer import import_file  # noqa: E402
+from cxpulse.warm import warm  # noqa: E402
 from stream.core import Core  # noqa: E402
 from stream.nats_io import connect, ensure_streams  # noqa: E402
 from stream.nats_server import EmbeddedNats, free_port  # noqa: E402
@@ -306,13 +309,20 @@ async def main(args: argparse.Namespace) -> None:
     OUT.mkdir(exist_ok=True)
     CACHE.mkdir(exist_ok=True)
     load = os.getloadavg()[0]
+    parts = set(args.parts.split(","))
     rows: list[Row] = []
-    rows += await ingest(args.events, args.locations)
-    rows += await ingest(args.events, args.locations, comment_share=0.0)
-    big_rows, big = big_queries(args.rows, args.locations, args.repeat)
-    rows += big_rows
-    rows += await import_rate(args.import_rows, args.locations)
-    rows += await restart(big)
+    if "ingest" in parts:
+        with tempfile.TemporaryDirectory(dir=OUT) as tmp:  # neither side pays numba's loading
+            warm(load_config_text(network_config(args.locations, tmp)))
+        rows += await ingest(args.events, args.locations)
+        rows += await ingest(args.events, args.locations, comment_share=0.0)
+    if parts & {"queries", "restart"}:
+        big_rows, big = big_queries(args.rows, args.locations, args.repeat)
+        rows += big_rows if "queries" in parts else []
+        if "restart" in parts:
+            rows += await restart(big)
+    if "import" in parts:
+        rows += await import_rate(args.import_rows, args.locations)
     after = os.getloadavg()[0]
     title = "Archive"
     if max(load, after) > 2.5:
@@ -333,6 +343,8 @@ if __name__ == "__main__":
     ap.add_argument("--import-rows", type=int, default=10_000_000)
     ap.add_argument("--repeat", type=int, default=10)
     ap.add_argument("--quick", action="store_true", help="small sizes (a smoke test)")
+    ap.add_argument("--parts", default="ingest,queries,import,restart",
+                    help="comma-separated: ingest, queries, import, restart")
     ap.add_argument("--json", default="", help="write the rows for bench/run_all.py here")
     ns = ap.parse_args()
     if ns.quick:
