@@ -37,7 +37,7 @@ from archive.live import CommentPublisher
 from archive.store import ArchiveStore
 from stream.events import InputEvent, Rejection
 from stream.nats_io import stream_names
-from stream.pull import BatchPuller, delivery
+from stream.pull import BatchPuller, delivery, pending_after
 from stream.tasks import cancel_all, within
 
 log = logging.getLogger("cxpulse.archive")
@@ -77,7 +77,7 @@ class ArchiveWriter:
         self.applied = 0
         self.skipped: dict[str, int] = {}
         self.busy = 0
-        self.behind = False  # the last fetch came back full: there is a backlog
+        self.behind = False  # a batch or more was still pending after the last fetch
 
     async def start(self) -> None:
         locations = [r[0] for r in self.store.reader().execute(
@@ -137,7 +137,7 @@ class ArchiveWriter:
                 log.warning("archive: fetch from %s failed (%s); retrying", feed.stream, exc)
                 await asyncio.sleep(0.5)
                 continue
-            self.behind = len(msgs) >= batch
+            self.behind = bool(msgs) and pending_after(msgs[-1]) >= batch
             if not msgs:
                 continue
             decoded = self._decode(feed, msgs)

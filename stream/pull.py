@@ -120,3 +120,14 @@ def delivery(msg: Msg) -> tuple[int, int]:
         return int(tokens[7]), int(tokens[9]) // 1_000_000
     meta = msg.metadata  # raises the client's own error for anything else
     return meta.sequence.stream, int(meta.timestamp.timestamp() * 1000)
+
+
+def pending_after(msg: Msg) -> int:
+    """How many messages the consumer still had to deliver after ``msg`` (the last token
+    of a v1 ack subject, the one before the last of a v2 one): its backlog."""
+    tokens = (msg.reply or "").split(".")
+    if len(tokens) == 9:
+        return int(tokens[8])
+    if len(tokens) >= 11:
+        return int(tokens[10])
+    return int(msg.metadata.num_pending)

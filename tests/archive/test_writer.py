@@ -146,7 +146,7 @@ async def test_voice_utterances_and_encounters_are_kept_masked_never_audio(
 
 
 def test_a_backlog_postpones_the_periodic_rollups_at_most_a_minute(tmp_path: Path) -> None:
-    """Catch up first: full fetches defer the periodic refresh, never beyond the bound."""
+    """Catch up first: a backlog defers the periodic refresh, never beyond the bound."""
     archive = ArchiveService(config(data_dir=str(tmp_path)), None, hooks=_hooks())
     assert not archive._defer_rollups(time.monotonic())  # no writer: nothing to wait for
     archive.writer = SimpleNamespace(behind=True)  # type: ignore[assignment]

@@ -9,7 +9,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
 from cxpulse.config import Config
 from stream.nats_io import connect
 from stream.nats_server import EmbeddedNats
-from stream.pull import BatchPuller, delivery
+from stream.pull import BatchPuller, delivery, pending_after
 
 
 async def test_delivery_equals_the_metadata_of_real_messages(nats_server: EmbeddedNats) -> None:
@@ -25,6 +25,7 @@ async def test_delivery_equals_the_metadata_of_real_messages(nats_server: Embedd
     for msg in msgs:
         meta = msg.metadata
         assert delivery(msg) == (meta.sequence.stream, int(meta.timestamp.timestamp() * 1000))
+        assert pending_after(msg) == meta.num_pending
     await puller.stop()
     await nc.close()
 
@@ -36,6 +37,8 @@ async def test_delivery_equals_the_metadata_of_real_messages(nats_server: Embedd
 def test_delivery_reads_both_ack_subject_formats(reply: str) -> None:
     msg = Msg(_client=None, subject="t.1", reply=reply, data=b"")  # type: ignore[arg-type]
     assert delivery(msg) == (42, 1764700000123)
+    assert pending_after(msg) == 3
     meta = msg.metadata
     assert meta.sequence.stream == 42
     assert int(meta.timestamp.timestamp() * 1000) == 1764700000123
+    assert meta.num_pending == 3
