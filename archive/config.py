@@ -19,7 +19,7 @@ class ArchiveConfig(Section, frozen=True):
     enabled: bool = True
     path: str = "archive/cx.duckdb"  # relative to [core] data_dir
     retention_days: Annotated[int, msgspec.Meta(ge=31, le=36500)] = 1100
-    batch_size: Annotated[int, msgspec.Meta(ge=1, le=50_000)] = 5000
+    batch_size: Annotated[int, msgspec.Meta(ge=1, le=50_000)] = 20_000
     rollup_interval_s: Annotated[float, msgspec.Meta(gt=0, le=3600)] = 5.0
     prune_at: str = "03:30"  # local time of the network zone for the daily pruning
     lease_s: Annotated[float, msgspec.Meta(gt=0, le=600)] = 15.0

@@ -36,7 +36,7 @@ COMMENTS = (
 
 def network_config(locations: int, data_dir: str, extra: str = "") -> str:
     lines = ["[core]", f'data_dir = "{data_dir}"', "max_locations = 5000",
-             "snapshot_interval_s = 30", "[archive]", "batch_size = 5000", "[voice]",
+             "snapshot_interval_s = 30", "[archive]", "batch_size = 20000", "[voice]",
              "enabled = false", "[dashboards]", "enabled = false", extra]
     for i in range(10):
         lines += ["[[regions]]", f'id = "reg-{i}"']
