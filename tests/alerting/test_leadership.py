@@ -68,7 +68,7 @@ async def test_one_leader_notifies_followers_mirror_and_take_over(
 
         await nc_a.close()  # the leader's process is gone: it renews nothing any more
         clock.now += 1_500  # its lease has expired
-        await until(lambda: b.leading, timeout_s=5)
+        await until(lambda: b.leading, timeout_s=20)
         restored = b.list_alerts()
         assert [(x.id, x.status, present(x.acknowledged).by) for x in restored] == [
             (alert.id, "firing", "Ольга")]
@@ -100,7 +100,7 @@ async def test_a_clean_stop_hands_the_lease_over_at_once(
     await b.start()
     await a.evaluate()
     await a.stop()  # no clock advance: the released lease is free now
-    await until(lambda: b.leading, timeout_s=3)
+    await until(lambda: b.leading, timeout_s=20)
     assert [x.status for x in b.list_alerts()] == ["firing"]
     await b.stop()
     for nc in ncs:

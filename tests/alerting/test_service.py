@@ -87,7 +87,7 @@ def sink_count(svc: AlertService, sink: str, counter: str) -> int:
     return value
 
 
-async def until(predicate: Callable[[], object], timeout_s: float = 5.0) -> None:
+async def until(predicate: Callable[[], object], timeout_s: float = 15.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
         if time.monotonic() > deadline:
@@ -232,7 +232,7 @@ async def test_change_feed_tick_evaluates_the_changed_scopes(
     await svc.start()  # timer is 60 s: only the change feed can trigger this evaluation
     await asyncio.sleep(0.05)
     reader.changes.publish({"loc-a"})
-    await until(lambda: got, timeout_s=3)
+    await until(lambda: got, timeout_s=15)
     assert got[0][1]["scope"] == "loc-a"
     await svc.stop()
     await nc.close()

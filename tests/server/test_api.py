@@ -162,7 +162,7 @@ async def test_post_feedback_accepts_and_rejects_with_dead_letters(live: Stack) 
     assert (r2.status_code, r2.json()["field"], r2.json()["error"]) == (422, None, "not_json")
     assert (r3.status_code, r3.json()["field"]) == (422, "location")
     assert (r4.status_code, r4.json()["field"], r4.json()["error"]) == (422, "ts", "future_ts")
-    assert await live.running_core.wait_idle(5)
+    assert await live.running_core.wait_idle(20)
     assert live.running_core.metrics("msk-a", "today").buttons.presses == 1
     letters = await dead_letters(live, "cx.dlq.api")
     assert len(letters) == 4

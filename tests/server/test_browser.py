@@ -123,7 +123,7 @@ async def test_qr_survey_in_the_browser_changes_nps(live: Stack, browser: Browse
     await page.wait_for_selector(".done h2")
     assert await page.locator(".done h2").inner_text() == "Спасибо!"
     await page.screenshot(path=shot("survey-done.png"), full_page=True)
-    assert await live.running_core.wait_idle(5)
+    assert await live.running_core.wait_idle(20)
     await asyncio.sleep(0)
     async with live.http("admin") as h:
         after = (await h.get("/api/metrics/msk-a?window=today")).json()

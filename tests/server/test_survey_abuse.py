@@ -19,7 +19,7 @@ PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) Safari/604.1"
 
 
 async def responses(live: Stack, location: str = "msk-a") -> int:
-    assert await live.running_core.wait_idle(5)
+    assert await live.running_core.wait_idle(20)
     return live.running_core.metrics(location, "today").responses
 
 

@@ -50,7 +50,7 @@ async def test_survey_posts_through_the_core_then_cools_down(live: Stack) -> Non
     assert again.status_code == 429 and again.json()["error"] == "cooldown"
     assert "Снова можно будет через 30 мин" in page.text and 'id="survey-form"' not in page.text
     assert other.status_code == 202
-    assert await live.running_core.wait_idle(5)
+    assert await live.running_core.wait_idle(20)
     m = live.running_core.metrics("msk-a", "today")
     assert (m.promoters, m.responses, m.sessions) == (1, 1, 1)
     assert m.csi.factors["responsiveness"] == 1.0 and m.csi.answers == 2
