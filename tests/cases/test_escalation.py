@@ -95,7 +95,10 @@ def last_friday() -> dt.date:
 
 async def test_an_overdue_case_escalates_once_per_working_day_live(tmp_path: Path) -> None:
     fri = last_friday()
-    async with cases_stack(tmp_path, config_text() + ALERT_RULE, alerts=True) as stack:
+    # only the test drives escalation: the service's own round (every 30 s) would race it
+    # on a slow machine, with the clock the test has set
+    text = config_text() + ALERT_RULE + "\n[cases]\nescalate_check_s = 86400\n"
+    async with cases_stack(tmp_path, text, alerts=True) as stack:
         opened = {"id": "c-late-open", "ts": at(fri, 10), "location": "ekb",
                   "incident": "c-late", "action": "open", "category": "service",
                   "assignee": "cs-07", "source": "api", "who": "sup_ekb", "text": "x"}
