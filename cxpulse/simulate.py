@@ -12,9 +12,11 @@ import signal
 import time
 from urllib.parse import urlsplit
 
+from nats.aio.client import Client as NATS
+
 from cxpulse.config import Config, load_config
-from cxpulse.connections import device_login
-from simulators.backfill import backfill
+from cxpulse.connections import connect_as, device_login
+from simulators.backfill import DAYS, backfill
 from simulators.model import build_network
 from simulators.publisher import Publisher
 from simulators.runner import RunOptions, run
@@ -77,6 +79,26 @@ async def _reachable(url: str, timeout_s: float = 5.0) -> bool:
         await asyncio.sleep(0.2)
 
 
+async def demo_history(cfg: Config, url: str, device_nc: NATS, *, days: int = DAYS,
+                       volume: float = 1.0, wait_s: float = 60.0) -> int:
+    """The demo's 13 months of history, back-filled into the archive: an import, so it goes
+    in as the ``admin`` user (as ``cxpulse import`` does); a device may not query the
+    archive. Without per-service logins the simulator's own connection is used."""
+    if device_login(cfg) is None:
+        return await backfill(cfg, device_nc, int(time.time() * 1000), days=days,
+                              volume=volume, wait_s=wait_s)
+    try:
+        admin = await connect_as(cfg, url, "admin", "cxpulse-simulate-history", attempts=4)
+    except Exception as exc:  # noqa: BLE001 - the live demo runs on without history
+        log.warning("simulate: no history back-fill: cannot connect as admin (%s)", exc)
+        return 0
+    try:
+        return await backfill(cfg, admin, int(time.time() * 1000), days=days, volume=volume,
+                              wait_s=wait_s)
+    finally:
+        await admin.drain()
+
+
 async def _main(cfg: Config, args: argparse.Namespace) -> int:
     url = nats_url(cfg, args.nats_url)
     if not await _reachable(url):
@@ -100,7 +122,7 @@ async def _main(cfg: Config, args: argparse.Namespace) -> int:
             duration_s=args.duration, seed=args.seed, target=args.target,
             mic_locations=args.mics, load_events=args.events,
         )
-        history = (asyncio.create_task(backfill(cfg, nc, int(time.time() * 1000)))
+        history = (asyncio.create_task(demo_history(cfg, url, nc))
                    if args.scenario == "demo" and not args.no_history else None)
         try:
             return await run(cfg, pub, opts)

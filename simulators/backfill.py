@@ -19,6 +19,7 @@ import datetime as dt
 import logging
 import math
 import random
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -151,17 +152,23 @@ async def fresh(service: ArchiveService, now_ms: int) -> bool:
 
 
 async def backfill(cfg: ArchiveSettings, nc: Any, now_ms: int, *, days: int = DAYS,
-                   volume: float = 1.0) -> int:
+                   volume: float = 1.0, wait_s: float = 0.0) -> int:
     """Send the history to the running archive (and recent days to live input); returns
-    how many events the archive stored (0 when it had history already)."""
+    how many events the archive stored (0 when it had history already). ``wait_s``: how
+    long to keep asking an archive that does not answer yet (it may still be starting)."""
     service = ArchiveService(cfg, nc)  # not started: it forwards to the writer
-    try:
-        if not await fresh(service, now_ms):
-            log.info("simulate: the archive has history already; no back-fill")
-            return 0
-    except (ArchiveUnavailable, ArchiveError) as exc:
-        log.info("simulate: no archive to back-fill (%s)", exc)
-        return 0
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            if not await fresh(service, now_ms):
+                log.info("simulate: the archive has history already; no back-fill")
+                return 0
+            break
+        except (ArchiveUnavailable, ArchiveError) as exc:
+            if time.monotonic() >= deadline:
+                log.info("simulate: no archive to back-fill (%s)", exc)
+                return 0
+            await asyncio.sleep(2.0)
     js, subjects = nc.jetstream(), Subjects(cfg.nats.prefix)
     live_after = now_ms - (cfg.core.retention_days - 1) * DAY_MS
     stored, part, size = 0, [], 0

@@ -21,7 +21,11 @@ import pytest
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 
+from cxpulse.config import load_config
+from cxpulse.connections import device_login
+from cxpulse.simulate import demo_history
 from stream.access import hash_token
+from stream.nats_io import connect
 from stream.nats_server import free_port
 from tests.reliability.test_run_kill import start_run, wait_healthy
 
@@ -147,3 +151,18 @@ async def test_cxpulse_run_secures_its_nats(secured: tuple[Path, str, str]) -> N
     services = [line for line in log.splitlines()
                 if "Violation" in line and '"$G/user:device' not in line]
     assert services == []  # every service did its job within its permissions
+
+
+async def test_the_demo_history_goes_in_as_an_import_on_a_secured_run(
+        secured: tuple[Path, str, str]) -> None:
+    """The demo simulator publishes as a device, which may not query the archive: its
+    back-fill connects as ``admin`` (as ``cxpulse import``) and lands, once."""
+    config, url, _ = secured
+    cfg = load_config(config)
+    device = await connect(cfg.nats, url, "test-device", login=device_login(cfg))
+    try:
+        stored = await demo_history(cfg, url, device, days=20, volume=0.2, wait_s=60)
+        assert stored > 100
+        assert await demo_history(cfg, url, device, days=20, volume=0.2, wait_s=60) == 0
+    finally:
+        await device.drain()
