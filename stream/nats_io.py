@@ -118,7 +118,12 @@ async def connect(cfg: NatsConfig, url: str, name: str, *, login: Login | None =
     async def _on_error(exc: Exception) -> None:
         log.warning("nats: %s", exc)
 
+    client: list[NATS] = []  # the connection, once made: a clean close is no disconnect
+
     async def _on_disconnect() -> None:
+        if client and client[0].is_closed:
+            log.debug("nats: %s closed", name)
+            return
         log.warning("nats: disconnected; reconnecting")
 
     async def _on_reconnect() -> None:
@@ -129,7 +134,9 @@ async def connect(cfg: NatsConfig, url: str, name: str, *, login: Login | None =
     delay = 0.2
     for attempt in range(attempts):
         try:
-            return await nats.connect(**options, connect_timeout=2)  # type: ignore[arg-type]
+            nc = await nats.connect(**options, connect_timeout=2)  # type: ignore[arg-type]
+            client.append(nc)
+            return nc
         except Exception as exc:
             if attempt == attempts - 1 or "authorization" in str(exc).lower():
                 raise
