@@ -153,7 +153,7 @@ class ArchiveWriter:
                              alerts: list[tuple[int, int, dict[str, Any], str]]) -> None:
         """Write then ack; a failed write (disk full...) is retried, never acked."""
         self.busy += 1
-        seq = msgs[-1].metadata.sequence.stream
+        seq = delivery(msgs[-1])[0]
         try:
             while self._running:
                 try:
@@ -168,7 +168,7 @@ class ArchiveWriter:
                     raise
                 except Exception:
                     log.exception("archive: batch at %s seq %d failed; retrying", feed.stream,
-                                  msgs[0].metadata.sequence.stream)
+                                  delivery(msgs[0])[0])
                     await asyncio.sleep(1.0)
         finally:
             self.busy -= 1

@@ -37,7 +37,7 @@ from stream.engine import MetricsEngine
 from stream.events import InputEvent, Limits, Rejection, validate_event
 from stream.nats_io import connect, ensure_streams, publish_dead_letter, publish_input, stream_names
 from stream.natscreds import Login
-from stream.pull import BatchPuller
+from stream.pull import BatchPuller, delivery
 from stream.readmodel import ChangeFeed
 from stream.rollup import serve_queries
 from stream.state import EngineSnapshot, SnapshotMismatch
@@ -266,7 +266,7 @@ class CoreConsumer:
                 if not self._running:
                     raise
                 log.warning("core: batch at seq %d failed (%s); retrying",
-                            msgs[0].metadata.sequence.stream, exc)
+                            delivery(msgs[0])[0], exc)
                 await asyncio.sleep(0.5)
 
     async def _process(self, feed: Feed, msgs: list[Msg]) -> None:
@@ -283,7 +283,7 @@ class CoreConsumer:
                 items.append(result)
         for code in rejected:
             self.engine.reject(code)
-        seq = msgs[-1].metadata.sequence.stream
+        seq = delivery(msgs[-1])[0]
         if feed.name == "voice":
             changed = self.engine.apply_batch(items, voice_seq=seq)
         else:
@@ -298,7 +298,7 @@ class CoreConsumer:
     async def _dead_letter(self, feed: Feed, source: str, subject: str, msg: Msg,
                            rejection: Rejection) -> None:
         assert self.js is not None
-        seq = msg.metadata.sequence.stream
+        seq = delivery(msg)[0]
         if feed.name == "input" and seq <= self._dlq_floor:
             return  # dead-lettered before a restart
         headers = dict(msg.headers or {})
