@@ -51,9 +51,8 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.wall import CHROMIUM_ARGS, patched, pct, wait_up  # noqa: E402
+from bench.wall import CHROMIUM_ARGS, pct, start_system, wait_up  # noqa: E402
 from cases.ids import survey_case  # noqa: E402
-from stream.nats_server import free_port  # noqa: E402
 
 ADMIN, SUPERVISOR = "demo-admin", "demo-supervisor"  # the supervisor: regions msk, ural, sib
 POLL_S, GIVE_UP_S = 0.05, 20.0
@@ -312,25 +311,6 @@ async def auto_cases(run: Run) -> list[dict[str, Any]]:
         return [v for v in r.json() if v.get("source") == "auto"]
 
 
-def start_system(tmp: Path) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
-    """``cxpulse run`` on config.toml as shipped but for free ports, a fresh data dir and
-    no speech recognition (it plays no part in the path; loading its model takes a minute)."""
-    ports = {"server": free_port(), "dash": free_port(), "nats": free_port()}
-    text = patched((ROOT / "config.toml").read_text(encoding="utf-8"), {
-        "core": {"data_dir": json.dumps(str(tmp / "var"))},
-        "nats": {"embedded_port": str(ports["nats"])},
-        "server": {"port": str(ports["server"])},
-        "dashboards": {"port": str(ports["dash"])},
-        "voice": {"asr_enabled": "false"},
-    })
-    (tmp / "config.toml").write_text(text, encoding="utf-8")
-    with (tmp / "system.log").open("wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "cxpulse.cli", "run", "--config",
-                                 str(tmp / "config.toml")], cwd=ROOT, stdout=log,
-                                stderr=subprocess.STDOUT)
-    return proc, ports
-
-
 def stop(proc: subprocess.Popen[bytes]) -> None:
     proc.send_signal(signal.SIGTERM)
     try:
@@ -346,7 +326,8 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     load_start = os.getloadavg()
     locations = [loc.id for loc in load_config(ROOT / "config.toml").locations]
     with tempfile.TemporaryDirectory(prefix="cxpulse-cases-bench-") as tmp:
-        proc, ports = start_system(Path(tmp))
+        # no speech recognition: it plays no part in the path; loading its model takes a minute
+        proc, ports = start_system(Path(tmp), {"voice": {"asr_enabled": "false"}})
         run = Run(ports, Path(tmp) / "var", locations)
         t0 = time.monotonic()
         try:

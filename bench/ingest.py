@@ -24,6 +24,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from cxpulse.config import Config, load_config_text
@@ -103,20 +104,19 @@ async def publish_all(url: str, cfg: Config, events: list[tuple[str, bytes, str]
     return len(events) / elapsed
 
 
+async def add_drain_consumer(js: JetStreamContext, stream: str, name: str) -> None:
+    """A durable consumer over the whole stream with explicit acks, as the core's."""
+    await js.add_consumer(stream, ConsumerConfig(
+        durable_name=name, ack_policy=AckPolicy.EXPLICIT, deliver_policy=DeliverPolicy.ALL,
+        max_ack_pending=-1))
+
+
 async def bare_drain(url: str, cfg: Config, total: int) -> float:
     """A pull consumer that only fetches and acks each message (explicit acks, like the core)."""
     nc = await connect(cfg.nats, url, "bench-bare")
     js = nc.jetstream()
     stream = stream_names("cx")["input"]
-    await js.add_consumer(
-        stream,
-        ConsumerConfig(
-            durable_name="bare",
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            max_ack_pending=-1,
-        ),
-    )
+    await add_drain_consumer(js, stream, "bare")
     sub = await js.pull_subscribe_bind("bare", stream=stream, pending_msgs_limit=200_000)
     got = 0
     t0 = time.perf_counter()
@@ -138,15 +138,7 @@ async def lean_drain(url: str, cfg: Config, total: int) -> float:
     nc = await connect(cfg.nats, url, "bench-lean")
     js = nc.jetstream()
     stream = stream_names("cx")["input"]
-    await js.add_consumer(
-        stream,
-        ConsumerConfig(
-            durable_name="lean",
-            ack_policy=AckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
-            max_ack_pending=-1,
-        ),
-    )
+    await add_drain_consumer(js, stream, "lean")
     puller = await BatchPuller(nc, stream, "lean").start()
     got = 0
     t0 = time.perf_counter()

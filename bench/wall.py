@@ -95,19 +95,23 @@ def patched(text: str, values: dict[str, dict[str, str]]) -> str:
     return text
 
 
-def start_system(tmp: Path) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
+def start_system(tmp: Path, extra: dict[str, dict[str, str]] | None = None,
+                 ) -> tuple[subprocess.Popen[bytes], dict[str, int]]:
+    """``cxpulse run`` on config.toml as shipped but for free ports, a fresh data dir and
+    the ``extra`` keys (section -> key -> TOML value); its log goes to ``system.log``."""
     ports = {"server": free_port(), "dash": free_port(), "nats": free_port()}
     text = patched((ROOT / "config.toml").read_text(encoding="utf-8"), {
         "core": {"data_dir": json.dumps(str(tmp / "var"))},
         "nats": {"embedded_port": str(ports["nats"])},
         "server": {"port": str(ports["server"])},
         "dashboards": {"port": str(ports["dash"])},
+        **(extra or {}),
     })
     cfg_path = tmp / "config.toml"
     cfg_path.write_text(text, encoding="utf-8")
-    log = (tmp / "system.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "cxpulse.cli", "run", "--config", str(cfg_path)],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    with (tmp / "system.log").open("wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "cxpulse.cli", "run", "--config",
+                                 str(cfg_path)], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     return proc, ports
 
 
