@@ -177,9 +177,6 @@ class RowBuilder:
         return {FlowEvent: "flow", IncidentEvent: "incident_steps", VoiceEvent: "voice_utterances",
                 EncounterEvent: "encounters"}.get(type(event), "feedback")
 
-    def day(self, location: str, ts_ms: int) -> dt.date:
-        return self.days(location, ts_ms)
-
     def add(self, event: InputEvent, ts_ms: int, session_key: int | None = None) -> None:
         """File one event; ``session_key``: its (location, session) key, for a survey
         answer with a session."""
