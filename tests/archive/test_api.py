@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 import random
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import duckdb
 import httpx
@@ -19,13 +20,15 @@ from archive.service import ArchiveService
 from cxpulse.config import Config, load_config_text
 from server.app import create_app, serve
 from stream.access import hash_token
+from stream.clock import wall_ms
 from stream.core import Core
 from stream.nats_server import EmbeddedNats, free_port
-from tests.archive.support import CONFIG, Sent, make_events
+from tests.archive.support import CONFIG, Sent, make_events, one_date_ms
 from tests.support.checks import present
 
 ApiStack = tuple[httpx.AsyncClient, Core, ArchiveService, list[Sent]]
 
+SPAN_MS = 3_600_000
 TOKENS = {"admin": ("admin", []), "sup": ("supervisor", ["r"]), "disp": ("display", [])}
 
 
@@ -43,16 +46,21 @@ def _config(tmp_path: Path) -> Config:
 @pytest.fixture
 async def stack(nats_server: EmbeddedNats, tmp_path: Path) -> AsyncIterator[ApiStack]:
     cfg = _config(tmp_path)
-    core = Core(cfg, nats_server.url)
+    real = wall_ms()
+    shift = real - one_date_ms(real, SPAN_MS)  # every zone on one date (see one_date_ms)
+
+    def clock() -> int:
+        return wall_ms() - shift
+
+    core = Core(cfg, nats_server.url, clock=clock)
     await core.start()
-    archive = ArchiveService(cfg, present(core.nc), hooks=TextHooks.default())
+    archive = ArchiveService(cfg, present(core.nc), hooks=TextHooks.default(), clock=clock)
     await archive.start()
     port = free_port()
     task = asyncio.create_task(serve(create_app(cfg, core, None, archive), "127.0.0.1", port,
                                      started=(started := asyncio.Event())))
     await asyncio.wait_for(started.wait(), 10)
-    now = int(time.time() * 1000)
-    events = make_events(600, now, random.Random(11), span_ms=3_600_000)
+    events = make_events(600, clock(), random.Random(11), span_ms=SPAN_MS)
     for subject, body in events:
         kind, loc = subject.split(".")[1:]
         assert await core.publish_input(kind, loc, json.dumps(body).encode()) is None
@@ -72,7 +80,9 @@ def _auth(name: str) -> dict[str, str]:
 
 
 async def test_history_today_equals_live_metrics(stack: ApiStack) -> None:
-    client, _core, _archive, _ = stack
+    client, core, _archive, _ = stack
+    # the stack's clock may run behind the wall's; the server's default `to` is the wall's today
+    day = dt.datetime.fromtimestamp(core.clock() / 1000, ZoneInfo("Europe/Moscow")).date()
     for scope in ("network", "r", "a", "b"):
         live = (
             await client.get(f"/api/metrics/{scope}?window=today", headers=_auth("admin"))
@@ -85,7 +95,8 @@ async def test_history_today_equals_live_metrics(stack: ApiStack) -> None:
                              ("csi.total", live["csi"]["total"]),
                              ("incidents.opened", live["incidents"]["opened"]),
                              ("incidents.within_sla", live["incidents"]["within_sla"])):
-            r = await client.get(f"/api/history/{scope}", params={"metric": metric, "by": "day"},
+            r = await client.get(f"/api/history/{scope}", params={"metric": metric, "by": "day",
+                                                                "to": day.isoformat()},
                                  headers=_auth("admin"))
             assert r.status_code == 200, r.text
             points = r.json()["points"]
