@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import random
-from collections.abc import Iterable
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from cxpulse.config import Config, load_config_text
 from stream.events import InputEvent, Limits, Rejection, validate_event
@@ -37,29 +34,6 @@ id = "k"
 region = "far"
 timezone = "Asia/Kolkata"
 """
-
-
-ZONES = ("Europe/Moscow", "Asia/Yekaterinburg", "Asia/Kolkata")  # "c" has the default, Moscow
-
-
-def one_date_ms(now_ms: int, span_ms: int, zones: Iterable[str] = ZONES,
-                margin_ms: int = 900_000) -> int:
-    """The latest minute at or before ``now_ms`` whose ``[t - span_ms, t + margin_ms]`` is one
-    and the same local date in every zone.
-
-    A region's or the network's live "today" sums each member's own local day, while a history
-    day is one calendar date; the two agree only while every member is on the same date. A test
-    comparing them runs its clock at this instant, so it passes at any hour CI happens to run.
-    """
-    tzs = [ZoneInfo(z) for z in zones]
-
-    def dates(ms: int) -> set[dt.date]:
-        return {dt.datetime.fromtimestamp(ms / 1000, tz).date() for tz in tzs}
-
-    t = now_ms - now_ms % 60_000
-    while len(dates(t - span_ms) | dates(t + margin_ms)) > 1:
-        t -= 60_000
-    return t
 
 
 def config(extra: str = "", data_dir: str = "var") -> Config:

@@ -23,8 +23,9 @@ from stream.access import hash_token
 from stream.clock import wall_ms
 from stream.core import Core
 from stream.nats_server import EmbeddedNats, free_port
-from tests.archive.support import CONFIG, Sent, make_events, one_date_ms
+from tests.archive.support import CONFIG, Sent, make_events
 from tests.support.checks import present
+from tests.support.days import one_date_ms
 
 ApiStack = tuple[httpx.AsyncClient, Core, ArchiveService, list[Sent]]
 
@@ -47,7 +48,7 @@ def _config(tmp_path: Path) -> Config:
 async def stack(nats_server: EmbeddedNats, tmp_path: Path) -> AsyncIterator[ApiStack]:
     cfg = _config(tmp_path)
     real = wall_ms()
-    shift = real - one_date_ms(real, SPAN_MS)  # every zone on one date (see one_date_ms)
+    shift = real - one_date_ms(real, SPAN_MS)  # every zone on one date (see tests.support.days)
 
     def clock() -> int:
         return wall_ms() - shift

@@ -17,19 +17,20 @@ from stream.access import Geo, Principal
 from stream.nats_server import EmbeddedNats
 from tests.comments.stack import Live, live
 from tests.comments.support import SHIFT, answers
+from tests.support.days import KOLKATA, MOSCOW, YEKATERINBURG, today_span
 from tests.support.stack import WsClient
 
-HOUR_MS = 3_600_000
 COMMENTED = sum(1 for _, text in SHIFT if text)
 
 
 @pytest.fixture
 async def stack(nats_server: EmbeddedNats, tmp_path: Path) -> AsyncIterator[Live]:
     async with live(nats_server.url, tmp_path) as s:
-        now = int(time.time() * 1000)
-        start = now - HOUR_MS
-        await s.publish(answers("a", start) + answers("b", start, prefix="b")
-                        + answers("k", start, prefix="k"))
+        # today for a, b and k alike in the network's and region r's zone, whatever the hour
+        first, last = await today_span((MOSCOW, YEKATERINBURG, KOLKATA), MOSCOW, 10 * 60_000)
+        step = (last - first) // len(SHIFT)
+        await s.publish(answers("a", first, step) + answers("b", first, step, prefix="b")
+                        + answers("k", first, step, prefix="k"))
         yield s
 
 
@@ -129,7 +130,7 @@ async def test_topics_endpoint_numbers_and_scoping(stack: Live) -> None:
         assert r.status_code == 200, r.text
         body = r.json()
         assert set(body) >= {"scope", "comments", "topics"} and body["scope"] == "r"
-        assert body["comments"] == 2 * COMMENTED  # today (the shift is within the hour)
+        assert body["comments"] == 2 * COMMENTED  # today (the fixture's shift is today's)
         first = body["topics"][0]
         assert set(first) >= {"topic", "count", "share", "mean_nps", "previous_count"}
         topics = {t["topic"]: t for t in body["topics"]}
@@ -141,7 +142,8 @@ async def test_topics_endpoint_numbers_and_scoping(stack: Live) -> None:
         one = (await http.get("/api/comments/topics/a")).json()
         assert one["comments"] == COMMENTED
         now = time.time()
-        iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 2 * 3600))
+        iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 4 * 3600))  # the fixture's
+        # shift may be up to 2.5 h old (see tests.support.days.today_span)
         end = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now + 60))
         timed = (await http.get("/api/comments/topics/r", params={"from": iso, "to": end})).json()
         assert timed["comments"] == 2 * COMMENTED and timed["previous_comments"] == 0

@@ -17,7 +17,8 @@ from archive.store import ArchiveStore
 from cxpulse.retag import Progress, retag
 from stream.nats_server import EmbeddedNats
 from tests.comments.stack import config, live
-from tests.comments.support import WITH_PARKING, answers, validated
+from tests.comments.support import SHIFT, WITH_PARKING, answers, validated
+from tests.support.days import MOSCOW, today_span
 
 HOUR_MS = 3_600_000
 
@@ -34,8 +35,8 @@ class Tty(io.StringIO):
 
 async def test_retag_through_the_running_writer(nats_server: EmbeddedNats, tmp_path: Path) -> None:
     async with live(nats_server.url, tmp_path) as s:
-        start = int(time.time() * 1000) - 2 * HOUR_MS
-        await s.publish(answers("a", start))
+        first, last = await today_span((MOSCOW,), MOSCOW, 10 * 60_000)  # topics read today
+        await s.publish(answers("a", first, (last - first) // len(SHIFT)))
         async with s.http("admin") as http:
             before = (await http.get("/api/comments/topics/a")).json()
             assert "parking" not in {t["topic"] for t in before["topics"]}
