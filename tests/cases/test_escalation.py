@@ -16,7 +16,7 @@ from cases.escalation import level_due, overdue_since, stepped
 from stream.config import HoursConfig
 from stream.readmodel import IncidentView
 from stream.workcal import WorkCalendar
-from tests.support.cases import cases_of, cases_stack
+from tests.support.cases import cases_of, cases_stack, wait_case
 from tests.support.network import config_text
 from tests.support.stack import until
 
@@ -104,16 +104,22 @@ async def test_an_overdue_case_escalates_once_per_working_day_live(tmp_path: Pat
                   "assignee": "cs-07", "source": "api", "who": "sup_ekb", "text": "x"}
         await stack.publish(opened, kind="incident")
         worker = stack.cases.worker
-        levels = []
+        levels: list[object] = []
         for day, hh, mm in ((0, 13, 30), (0, 17, 0), (1, 12, 0), (2, 20, 0), (3, 9, 5),
                             (3, 16, 0), (4, 9, 10), (4, 9, 11)):
             worker.clock = functools.partial(int, at(days(day, fri), hh, mm))
-            await stack.cases.escalate_once()
+            steps = await stack.cases.escalate_once()
+            levels.append(max((s.escalation or 0 for s in steps), default=None))
             assert await stack.running_core.wait_idle(10)
+            if steps:  # the step is in the stream: wait until the core has applied it
+                await wait_case(stack, lambda items, n=steps[-1].escalation:
+                                items and items[0]["escalations"] >= n, 10, location="ekb")
             [case] = await cases_of(stack, location="ekb")
             levels.append((case["escalations"], case["severity"]))
-        assert levels == [(1, "high"), (1, "high"), (1, "high"), (1, "high"),
-                          (2, "critical"), (2, "critical"), (3, "critical"), (3, "critical")]
+        # per round: the level its step reached (None: no step), then the case as read back
+        assert levels == [1, (1, "high"), None, (1, "high"), None, (1, "high"), None, (1, "high"),
+                          2, (2, "critical"), None, (2, "critical"), 3, (3, "critical"),
+                          None, (3, "critical")]
         assert [s["escalation"] for s in case["steps"] if s["escalation"]] == [1, 2, 3]
 
         await stack.alerts.evaluate()
