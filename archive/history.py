@@ -150,15 +150,18 @@ def _incidents(con: duckdb.DuckDBPyConnection, cfg: StreamSettings, members: Seq
         f" AND location IN ({', '.join('?' * len(members))})" if members else " AND false")
     rows = con.execute(
         "SELECT s.location, s.id, s.ts, s.incident, s.action, s.category, s.channel, "
-        "s.department, s.severity, s.text, s.assignee FROM incident_steps s SEMI JOIN "
+        "s.department, s.severity, s.text, s.assignee, s.case_source, s.who, s.escalation "
+        "FROM incident_steps s SEMI JOIN "
         "(SELECT DISTINCT location, incident FROM incident_steps WHERE ts BETWEEN ? AND ?"
         f"{loc_sql}) k ON s.location = k.location AND s.incident = k.incident ORDER BY s.ts",
         [lo - 86_400_000, hi + 86_400_000, *([p.id for p in members] if scope != NETWORK else [])],
     ).fetchall()
-    for loc, eid, ts, incident, action, category, channel, dept, severity, text, who in rows:
+    for (loc, eid, ts, incident, action, category, channel, dept, severity, text, assignee,
+         source, who, escalation) in rows:
         event = IncidentEvent(id=eid, ts=ts, location=loc, incident=incident, action=action,
                               category=category, channel=channel, department=dept,
-                              severity=severity, text=text, assignee=who)
+                              severity=severity, text=text, assignee=assignee, source=source,
+                              who=who, escalation=escalation)
         engine.incidents.apply(engine.geo.place(loc), event, ts)
     groups: dict[str, list[Place]] = {}
     for p in members:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 import msgspec
 
 from stream.events import FLOW_CHANNELS
-from stream.partial import Partial
+from stream.partial import SOURCE_SUMS, Partial
 from stream.readmodel import Metrics
 
 Family = Literal["feedback", "csi", "flow", "incidents"]
@@ -29,7 +29,9 @@ _PATTERNS: tuple[tuple[str, Family], ...] = (
     (r"flow\.(contacts|answered_share|mean_wait_s|mean_handle_s|mean_hold_s|fcr)"
      rf"|flow\.by_channel\.({'|'.join(FLOW_CHANNELS)})", "flow"),
     (r"incidents\.(opened|resolved|sla_breached|within_sla|thanks_share|thanks|appeals|"
-     r"same_day_share|mean_resolve_s)", "incidents"),
+     r"same_day_share|mean_resolve_s|mean_first_action_s)"
+     r"|incidents\.by_source\.(desk|api|auto)\.(opened|resolved|within_sla|same_day_share|"
+     r"mean_first_action_s|mean_resolve_s)", "incidents"),
 )
 _COMPILED = [(re.compile(rf"^(?:{p})\Z"), f) for p, f in _PATTERNS]
 # metrics a staff / touchpoint breakdown keeps (the engine's per-dimension columns)
@@ -127,4 +129,12 @@ def sample(metric: str, m: Metrics, p: Partial) -> int:
         return inc.opened + inc.thanks
     if metric in ("incidents.opened", "incidents.sla_breached"):
         return inc.opened
+    if metric == "incidents.mean_first_action_s":
+        return inc.first_actions
+    if metric.startswith("incidents.by_source."):
+        source, name = metric.removeprefix("incidents.by_source.").split(".")
+        # [opened, resolved, on_time, same_day, resolve_ms, first_actions, first_action_ms]
+        sums = inc.sources.get(source, [0] * SOURCE_SUMS)
+        return sums[0] if name == "opened" else sums[5] if name == "mean_first_action_s" \
+            else sums[1]
     return inc.resolved  # within_sla, same_day_share, resolved, mean_resolve_s

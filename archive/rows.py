@@ -64,7 +64,8 @@ FLOW_COLS = ("location", "id", "ts", "day", "channel", "answered", "wait_s", "ha
              "hold_s", "wait_ds", "handle_ds", "hold_ds", "first_contact_resolved", "queue",
              "source")
 INCIDENT_COLS = ("location", "id", "ts", "day", "incident", "action", "category", "channel",
-                 "department", "severity", "text", "assignee", "source")
+                 "department", "severity", "text", "assignee", "source", "case_source", "who",
+                 "escalation")
 VOICE_COLS = ("location", "id", "ts", "day", "mic", "start_ms", "end_ms", "arousal", "anger",
               "loudness_db", "keywords", "transcript", "language", "asr")
 ENCOUNTER_COLS = ("location", "id", "ts", "day", "mic", "start_ms", "end_ms", "utterances",
@@ -231,7 +232,7 @@ class RowBuilder:
         text = self.hooks.mask(ev.text) if ev.text else None
         self.rows["incident_steps"].append((
             *head, ev.incident, ev.action, ev.category, ev.channel, ev.department, ev.severity,
-            text, ev.assignee, self.source))
+            text, ev.assignee, self.source, ev.source, ev.who, ev.escalation))
 
     def _voice(self, ev: VoiceEvent, head: tuple[Any, ...]) -> None:
         transcript = self.hooks.mask(ev.transcript) if ev.transcript else None

@@ -82,8 +82,17 @@ class Migration:
     apply: str | Callable[[duckdb.DuckDBPyConnection], None]
 
 
+# the case fields of contract v2 on incident steps: who acted (``desk``/``api``/``auto`` and
+# the name) and the escalation level, so history has the per-source incident metrics
+V2 = """
+ALTER TABLE incident_steps ADD COLUMN case_source VARCHAR;
+ALTER TABLE incident_steps ADD COLUMN who VARCHAR;
+ALTER TABLE incident_steps ADD COLUMN escalation INTEGER;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "tables of records, rollups, applied sequences and the erasure audit", V1),
+    Migration(2, "incident steps keep their case source, who and escalation", V2),
 )
 LATEST = MIGRATIONS[-1].version
 

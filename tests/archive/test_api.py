@@ -95,7 +95,11 @@ async def test_history_today_equals_live_metrics(stack: ApiStack) -> None:
                              ("flow.contacts", live["flow"]["contacts"]),
                              ("csi.total", live["csi"]["total"]),
                              ("incidents.opened", live["incidents"]["opened"]),
-                             ("incidents.within_sla", live["incidents"]["within_sla"])):
+                             ("incidents.within_sla", live["incidents"]["within_sla"]),
+                             ("incidents.mean_first_action_s",
+                              live["incidents"]["mean_first_action_s"]),
+                             ("incidents.by_source.desk.opened",
+                              live["incidents"]["by_source"].get("desk", {}).get("opened"))):
             r = await client.get(f"/api/history/{scope}", params={"metric": metric, "by": "day",
                                                                 "to": day.isoformat()},
                                  headers=_auth("admin"))

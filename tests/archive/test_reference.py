@@ -98,6 +98,8 @@ def _body(i: int, e: tuple) -> tuple[str, dict]:
                         "answered": v % 3 > 0, "wait_s": v * 1.5}
     body = {"id": base["id"], "ts": base["ts"], "location": loc, "incident": f"i{v % 4}",
             "action": kind}
+    if s % 4:  # a case's source (contract v2); none: a desk's event
+        body["source"] = ("desk", "api", "auto")[s % 4 - 1]
     if kind == "open":
         body["category"] = "thanks" if v % 5 == 0 else "claim"
     return "incident", body
@@ -195,6 +197,11 @@ METRICS = ("nps", "nps_with_non_responders", "response_rate", "csat", "ces", "bu
            "flow.answered_share", "incidents.opened", "incidents.thanks_share")
 
 
+SOURCE_METRICS = tuple(f"incidents.by_source.{src}.{name}" for src in ("desk", "api", "auto")
+                       for name in ("opened", "resolved", "within_sla", "same_day_share",
+                                    "mean_first_action_s", "mean_resolve_s"))
+
+
 def _close(got: float | None, want: float | None) -> bool:
     if want is None or got is None:
         return got == want or (want == 0 and got is None) or (got == 0 and want is None)
@@ -233,7 +240,8 @@ def test_history_equals_naive_and_live(events: list[tuple[str, int, str, int, in
     engine.apply_batch(items)
     for scope in known:
         live = metrics(engine, scope, "today", NOW)
-        for metric in (*METRICS, "incidents.within_sla", "incidents.same_day_share"):
+        for metric in (*METRICS, "incidents.within_sla", "incidents.same_day_share",
+                       "incidents.mean_first_action_s", *SOURCE_METRICS):
             got = history(store.reader(), CFG, store.geo, HistoryQuery(
                 scope=scope, metric=metric, by="day", first=last, last=last), NOW)
             assert _close(got.points[-1].value, value(metric, live)), (scope, metric)

@@ -39,6 +39,19 @@ def test_migrations_run_once_in_order_and_refuse_a_newer_file(tmp_path: Path) ->
         migrate(con, 4)
 
 
+def test_a_version_1_file_gains_the_case_columns_and_keeps_its_rows(tmp_path: Path) -> None:
+    from archive.schema import MIGRATIONS
+
+    path = tmp_path / "v1.duckdb"
+    con = connect(path)
+    assert migrate(con, 1, MIGRATIONS[:1]) == [1]
+    con.execute("INSERT INTO incident_steps (location, id, ts, day, incident, action, category)"
+                " VALUES ('a', 'x1', 0, DATE '2026-01-05', 'i1', 'open', 'claim')")
+    assert migrate(con, 2) == list(range(2, LATEST + 1))
+    assert con.execute("SELECT id, case_source, who, escalation FROM incident_steps"
+                       ).fetchall() == [("x1", None, None, None)]  # a desk's step, as before
+
+
 def test_the_connection_never_loads_extensions(tmp_path: Path) -> None:
     con = connect(tmp_path / "b.duckdb")
     settings = dict(con.execute(
