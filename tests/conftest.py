@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,11 +11,25 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.support.audio import CLIPS, Manifest, Track, build_track
+from tests.support.days import midnight_within
 
 if TYPE_CHECKING:
     from stream.nats_server import EmbeddedNats
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+MIDNIGHT_GUARD_S = 60.0  # longer than any one test
+
+
+@pytest.fixture(autouse=True)
+def _not_across_a_local_midnight() -> None:
+    """A test publishes events "now" and reads them back as "today": it must not straddle a
+    local midnight of the zones the suite runs on, so one about to start within a minute
+    of such a midnight waits until it has passed (at most once per zone in a run)."""
+    wait = midnight_within(MIDNIGHT_GUARD_S)
+    if wait is not None:
+        time.sleep(wait + 1.0)
 
 
 @pytest.fixture

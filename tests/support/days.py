@@ -17,12 +17,25 @@ from zoneinfo import ZoneInfo
 from stream.clock import wall_ms
 
 MOSCOW, YEKATERINBURG, KOLKATA = "Europe/Moscow", "Asia/Yekaterinburg", "Asia/Kolkata"
+# the zones of the locations the tests run on the wall clock
+SUITE_ZONES = (MOSCOW, YEKATERINBURG, KOLKATA, "Asia/Novosibirsk")
 
 
 def _day_bounds(day: dt.date, zone: ZoneInfo) -> tuple[int, int]:
     start = dt.datetime.combine(day, dt.time(), zone)
     end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), zone)
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def midnight_within(guard_s: float, zones: Iterable[str] = SUITE_ZONES,
+                    now_ms: int | None = None) -> float | None:
+    """Seconds until the next local midnight of any of ``zones`` when it is less than
+    ``guard_s`` away, else None."""
+    now = wall_ms() if now_ms is None else now_ms
+    soonest = min(_day_bounds(dt.datetime.fromtimestamp(now / 1000, ZoneInfo(z)).date(),
+                              ZoneInfo(z))[1] for z in zones)
+    left = (soonest - now) / 1000
+    return left if left < guard_s else None
 
 
 def one_date_ms(now_ms: int, span_ms: int, zones: Iterable[str] = (MOSCOW, YEKATERINBURG,
