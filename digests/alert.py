@@ -10,19 +10,25 @@ the digests' KV bucket (``alert.{digest}``), so a restarted or new leader resolv
 
 This keeps the digests independent of the alert service's engine (no rule, no API call):
 the alert is a fact the digests state, like any other publisher of the contract's alerts.
+The configured alert webhooks (``[[alerts.webhooks]]``, their matchers and signing) get it
+too, through the alert service's own ``WebhookSink``: one ``alerts`` notification when it
+first fires and one when it resolves.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
+from typing import Literal
 
 import msgspec
 from nats.aio.client import Client as NATS
 from nats.js.kv import KeyValue
 
-from alerting.model import AlertView
-from alerting.schema import Playbook, PlaybookText
+from alerting.model import AlertView, Notification
+from alerting.schema import Playbook, PlaybookText, WebhookConfig
+from alerting.sinks import Outputs
 from digests.ledger import Ledger
 from stream.subjects import Subjects
 
@@ -60,10 +66,17 @@ def view(digest: str, scope: str, attempts: int, error: str, *, active_ms: int, 
 class DigestAlerts:
     """Raises and resolves the ``digest-failed`` alert of each digest."""
 
-    def __init__(self, nc: NATS, kv: KeyValue, prefix: str) -> None:
+    def __init__(self, nc: NATS, kv: KeyValue, prefix: str,
+                 webhooks: Sequence[WebhookConfig] = ()) -> None:
         self.nc, self.js, self.ledger = nc, nc.jetstream(), Ledger(kv)
         self.subject = Subjects(prefix).alert(SEVERITY, RULE)
         self.published = 0
+        self.outputs = Outputs(webhooks)
+        self.outputs.start(None, Subjects(prefix))  # webhooks only: NATS is published above
+
+    async def close(self) -> None:
+        """Give queued webhook deliveries a moment, then close their HTTP client."""
+        await self.outputs.stop()
 
     async def fire(self, digest: str, scope: str, attempts: int, error: str,
                    now_ms: int) -> AlertView:
@@ -71,6 +84,8 @@ class DigestAlerts:
         active = current.active_ms if current else now_ms
         alert = view(digest, scope, attempts, error, active_ms=active, now_ms=now_ms)
         await self._publish(alert, f"{alert.id}:firing:{attempts}")
+        if current is None:
+            self._notify(alert, "new")
         _, revision = await self.ledger.get_raw(f"alert.{digest}")
         await self.ledger.put_raw(f"alert.{digest}", msgspec.json.encode(alert), revision)
         return alert
@@ -82,8 +97,19 @@ class DigestAlerts:
         done = msgspec.structs.replace(current, status="resolved", ends_ms=now_ms,
                                        updated_ms=now_ms, end_reason="recovered")
         await self._publish(done, f"{done.id}:resolved")
+        self._notify(done, "resolved")
         await self.ledger.delete(f"alert.{digest}")
         return done
+
+    def _notify(self, alert: AlertView, reason: Literal["new", "resolved"]) -> None:
+        """One grouped message (the digest's alert alone) to each webhook that selects it."""
+        note = Notification(id=f"{alert.id}:{alert.status}", ts_ms=alert.updated_ms,
+                            group={"rule": RULE, "digest": alert.labels["digest"]},
+                            status=alert.status,  # type: ignore[arg-type]
+                            reason=reason,
+                            alerts=(alert,))
+        for sink in self.outputs.webhooks:
+            sink.offer(note)
 
     async def _current(self, digest: str) -> AlertView | None:
         raw, _ = await self.ledger.get_raw(f"alert.{digest}")

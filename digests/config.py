@@ -18,6 +18,7 @@ from typing import Annotated, Literal, Protocol
 
 import msgspec
 
+from alerting.schema import AlertsConfig
 from archive.config import ArchiveSettings
 from stream.config import Section
 from stream.geography import Geo
@@ -112,12 +113,15 @@ class SmtpConfig(Section, frozen=True, rename={"sender": "from"}):
 
 
 class DigestSettings(ArchiveSettings, Protocol):
-    """What the digests read of the assembled configuration."""
+    """What the digests read of the assembled configuration (``[alerts]``: its webhooks
+    deliver the ``digest-failed`` alert)."""
 
     @property
     def digests(self) -> tuple[DigestConfig, ...]: ...
     @property
     def smtp(self) -> SmtpConfig: ...
+    @property
+    def alerts(self) -> AlertsConfig: ...
 
 
 def check_digests(cfg: DigestSettings) -> None:

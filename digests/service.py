@@ -43,7 +43,7 @@ from stream.geography import Geo
 from stream.lease import LeaseKeeper, instance_name
 from stream.nats_io import ensure_kv, stream_names
 from stream.readmodel import CoreReader
-from stream.tasks import cancel_all
+from stream.tasks import cancel_all, within
 
 log = logging.getLogger("cxpulse.digests")
 RETRY_HORIZON_MS = 3 * 86_400_000  # how far back a slot that is still retrying is looked at
@@ -102,7 +102,7 @@ class DigestService:
                              description="cxpulse digests: lease and slots sent")
         self.ledger = Ledger(kv)
         self.since = await first_run(kv, self.clock())
-        self.alerts = DigestAlerts(self.nc, kv, self.cfg.nats.prefix)
+        self.alerts = DigestAlerts(self.nc, kv, self.cfg.nats.prefix, self.cfg.alerts.webhooks)
         self.lease = LeaseKeeper(kv, self.me, int(self.cfg.archive.lease_s * 1000), self.clock)
         await self.lease.tick()
         if background:
@@ -114,6 +114,8 @@ class DigestService:
     async def stop(self) -> None:
         await cancel_all(self._tasks)
         self._tasks = []
+        if self.alerts is not None:
+            await within(self.alerts.close(), 5, "digests: webhook deliveries")
         if self.lease is not None:
             await self.lease.release()
 

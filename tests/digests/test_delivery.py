@@ -7,19 +7,24 @@ import asyncio
 import datetime as dt
 import html
 import io
+import json
 import re
 import threading
+import time
 import zipfile
 from typing import Any
 
 import msgspec
 import pytest
 
+from alerting.schema import WebhookConfig
+from alerting.sinks import verify
 from archive.history import HistoryQuery
 from archive.service import ArchiveService
 from digests import fmt
 from digests.ledger import STALE_SENDING_MS, SlotRecord
 from digests.service import bucket_name
+from tests.alerting.fakes import Receiver
 from tests.support.digests import World, html_of
 
 UTC = dt.UTC
@@ -134,8 +139,16 @@ async def test_crash_between_marked_and_sent_neither_duplicates_nor_loses(
 
 
 async def test_failing_smtp_retries_with_backoff_and_raises_the_alert(world: World) -> None:
+    async with Receiver() as hook:
+        await _failing_smtp(world, hook)
+
+
+async def _failing_smtp(world: World, hook: Receiver) -> None:
     world.smtp.inbox.fail = True
-    svc = await world.service()
+    webhooks = (WebhookConfig(id="ops", url=hook.url, secret="s3cret"),)
+    cfg = msgspec.structs.replace(
+        world.cfg, alerts=msgspec.structs.replace(world.cfg.alerts, webhooks=webhooks))
+    svc = await world.service(cfg=cfg)
     alerts: list[dict[str, Any]] = []
 
     async def on_alert(msg: Any) -> None:
@@ -161,9 +174,19 @@ async def test_failing_smtp_retries_with_backoff_and_raises_the_alert(world: Wor
     assert [a["status"] for a in alerts] == ["firing", "firing", "resolved"]
     assert alerts[0]["labels"]["digest"] == "daily-msk" and alerts[0]["rule"] == "digest-failed"
     assert len({a["id"] for a in alerts}) == 1
+    # the alert webhooks got it too, signed: when it first fired, and when it resolved
+    posts = await hook.wait(2)
+    notes = [json.loads(p.body) for p in posts]
+    assert [(n["kind"], n["status"], n["reason"]) for n in notes] == [
+        ("alerts", "firing", "new"), ("alerts", "resolved", "resolved")]
+    assert notes[0]["alerts"][0]["labels"]["digest"] == "daily-msk"
+    assert notes[0]["alerts"][0]["rule"] == "digest-failed"
+    assert all(verify("s3cret", p.body, p.headers["x-cxpulse-signature"],
+                      p.headers["x-cxpulse-timestamp"], now_s=time.time()) for p in posts)
     assert svc.status()["status"] == "ok"
     page = html_of(world.smtp.inbox.messages[0])
     assert "Отправлено с опозданием" in page and "почтовый сервер был недоступен" in page
+    await svc.stop()
 
 
 async def _get(kv: Any, key: str) -> SlotRecord | None:

@@ -201,9 +201,10 @@ class World:
     def clock(self) -> int:
         return self.now[0]
 
-    async def service(self, send: Callable[..., Any] = mail.send) -> DigestService:
+    async def service(self, send: Callable[..., Any] = mail.send,
+                      cfg: Config | None = None) -> DigestService:
         nc = await nats.connect(self.url)
-        svc = DigestService(self.cfg, nc, self.archive, clock=self.clock, send=send)
+        svc = DigestService(cfg or self.cfg, nc, self.archive, clock=self.clock, send=send)
         await svc.start(background=False)
         return svc
 
