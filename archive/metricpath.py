@@ -133,8 +133,8 @@ def sample(metric: str, m: Metrics, p: Partial) -> int:
         return inc.first_actions
     if metric.startswith("incidents.by_source."):
         source, name = metric.removeprefix("incidents.by_source.").split(".")
-        # [opened, resolved, on_time, same_day, resolve_ms, first_actions, first_action_ms]
+        # [opened, resolved, on_time, same_day, resolve_ms, first_actions, first_action_ms]:
+        # opened, those with a first action, else the resolved ones
         sums = inc.sources.get(source, [0] * SOURCE_SUMS)
-        return sums[0] if name == "opened" else sums[5] if name == "mean_first_action_s" \
-            else sums[1]
+        return sums[{"opened": 0, "mean_first_action_s": 5}.get(name, 1)]
     return inc.resolved  # within_sla, same_day_share, resolved, mean_resolve_s
