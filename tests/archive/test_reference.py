@@ -245,4 +245,9 @@ def test_history_equals_naive_and_live(events: list[tuple[str, int, str, int, in
             got = history(store.reader(), CFG, store.geo, HistoryQuery(
                 scope=scope, metric=metric, by="day", first=last, last=last), NOW)
             assert _close(got.points[-1].value, value(metric, live)), (scope, metric)
+            if metric.startswith("incidents.by_source.") and "first_action" not in metric:
+                source, name = metric.split(".")[2:]
+                res = live.incidents.by_source.get(source)
+                want_n = 0 if res is None else res.opened if name == "opened" else res.resolved
+                assert got.points[-1].n == want_n, (scope, metric)
     store.close()
