@@ -56,11 +56,12 @@ def one_date_ms(now_ms: int, span_ms: int, zones: Iterable[str] = (MOSCOW, YEKAT
 
 
 async def today_span(zones: Iterable[str], scope_zone: str, want_ms: int,
-                     guard_ms: int = 120_000) -> tuple[int, int]:
+                     guard_ms: int = 120_000, age_ms: int = 0) -> tuple[int, int]:
     """``(first_ms, last_ms)``, at most ``want_ms`` long and ending at or before now, that lies
     in today's date (today in ``scope_zone``) in every one of ``zones``: events placed there
     count as "today" for the scope whatever the hour. Within ``guard_ms`` before the scope's
-    midnight it waits for the new day, so "today" does not change under the test."""
+    midnight it waits for the new day, so "today" does not change under the test. The span
+    ends at least ``age_ms`` before now (room for newer events of the test itself)."""
     tzs = [ZoneInfo(z) for z in zones]
     scope = ZoneInfo(scope_zone)
     while True:
@@ -75,7 +76,7 @@ async def today_span(zones: Iterable[str], scope_zone: str, want_ms: int,
         if first > now:
             raise ValueError(f"{day} has not begun everywhere yet: give the westernmost zone "
                              "as the scope's")
-        last = min([now, *(b[1] - 1 for b in bounds)])
+        last = min([now - age_ms, *(b[1] - 1 for b in bounds)])
         if last - first >= min(want_ms, 60_000):
             return max(first, last - want_ms), last
         await asyncio.sleep(5)  # just after the scope's midnight: let the day grow a minute
