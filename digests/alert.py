@@ -69,10 +69,11 @@ class DigestAlerts:
     def __init__(self, nc: NATS, kv: KeyValue, prefix: str,
                  webhooks: Sequence[WebhookConfig] = ()) -> None:
         self.nc, self.js, self.ledger = nc, nc.jetstream(), Ledger(kv)
-        self.subject = Subjects(prefix).alert(SEVERITY, RULE)
+        subjects = Subjects(prefix)
+        self.subject = subjects.alert(SEVERITY, RULE)
         self.published = 0
         self.outputs = Outputs(webhooks)
-        self.outputs.start(None, Subjects(prefix))  # webhooks only: NATS is published above
+        self.outputs.start(None, subjects)  # webhooks only: NATS is published above
 
     async def close(self) -> None:
         """Give queued webhook deliveries a moment, then close their HTTP client."""

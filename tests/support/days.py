@@ -56,21 +56,17 @@ def one_date_ms(now_ms: int, span_ms: int, zones: Iterable[str] = (MOSCOW, YEKAT
 
 
 async def today_span(zones: Iterable[str], scope_zone: str, want_ms: int,
-                     guard_ms: int = 120_000, age_ms: int = 0) -> tuple[int, int]:
+                     age_ms: int = 0) -> tuple[int, int]:
     """``(first_ms, last_ms)``, at most ``want_ms`` long and ending at or before now, that lies
     in today's date (today in ``scope_zone``) in every one of ``zones``: events placed there
-    count as "today" for the scope whatever the hour. Within ``guard_ms`` before the scope's
-    midnight it waits for the new day, so "today" does not change under the test. The span
-    ends at least ``age_ms`` before now (room for newer events of the test itself)."""
+    count as "today" for the scope whatever the hour ("today" does not change under the test:
+    ``tests/conftest.py`` starts none within a minute of a midnight). The span ends at least
+    ``age_ms`` before now (room for newer events of the test itself)."""
     tzs = [ZoneInfo(z) for z in zones]
     scope = ZoneInfo(scope_zone)
     while True:
         now = wall_ms()
         day = dt.datetime.fromtimestamp(now / 1000, scope).date()
-        scope_end = _day_bounds(day, scope)[1]
-        if scope_end - now < guard_ms:
-            await asyncio.sleep((scope_end - now) / 1000 + 1)
-            continue
         bounds = [_day_bounds(day, tz) for tz in tzs]
         first = max(b[0] for b in bounds)
         if first > now:
